@@ -1,0 +1,136 @@
+# fmd -- flow matching and diffusion models, the reference in C.
+#
+#   make tour      build, run every chapter program, write every figure (the main job)
+#   make check     the verification suite (Criterion) and the chapter-reference check
+#   make           libfmd.a, the fmd command and the chapter programs
+#   make figures   chapter data + gnuplot figures in build/figures/
+#   make bench     benchmarks: bench/results/*.tsv and *.png
+#   make sanitize  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make clean     remove build/
+#
+# Every user-facing target first installs missing Debian packages (as root,
+# or through sudo) and says what to install when it cannot.
+
+PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2 -g
+SAN     ?=
+# -std=gnu11: blis.h needs POSIX types under strict C11 (see shared/STYLE.md).
+# No -ffast-math: the tests rely on NaN and infinity behaving as IEEE says.
+CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -fopenmp -Isrc
+LDLIBS_ALL = $(SAN) -fopenmp -lgsl -lgslcblas -lm
+
+LIB_SRC     := $(filter-out src/main.c src/cli.c src/cmd_%.c,$(wildcard src/*.c))
+CLI_SRC     := src/main.c src/cli.c $(wildcard src/cmd_*.c)
+CHAPTER_DIRS := $(sort $(dir $(wildcard chapters/*/main.c)))
+CHAPTERS    := $(patsubst chapters/%/,%,$(CHAPTER_DIRS))
+VERIFY_SRC  := $(wildcard verify/*.c)
+BENCH_SRC   := $(wildcard bench/*.c)
+FIGURES     := $(wildcard figures/*.gp)
+
+LIB      := $(BUILD)/libfmd.a
+FMD      := $(BUILD)/fmd
+VERIFY   := $(BUILD)/fmd-verify
+CH_BINS  := $(addprefix $(BUILD)/chapters/,$(CHAPTERS))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: default all deps tour check figures bench sanitize clean \
+        _all _check _figures _bench _sanitize _chapters
+default: all
+
+# ---- dependencies -------------------------------------------------------
+deps:
+	@missing=""; \
+	if ! command -v dpkg-query >/dev/null 2>&1; then \
+	  echo "fmd: not a Debian system; make sure these are installed: $(PACKAGES)"; exit 0; fi; \
+	for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	echo "fmd: installing missing Debian packages:$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"; \
+	else echo "fmd: cannot install packages (not root, no password-less sudo)."; \
+	     echo "Install them yourself, then run make again:"; \
+	     echo "    sudo apt-get install$$missing"; exit 1; fi; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends$$missing >/dev/null || \
+	{ echo "fmd: apt-get failed; run: sudo apt-get install$$missing"; exit 1; }
+
+# ---- user targets: install what is missing, then do the work -------------
+all: deps
+	@$(MAKE) --no-print-directory _all
+tour: deps
+	@$(MAKE) --no-print-directory _all _chapters
+	@$(MAKE) --no-print-directory _figures
+	@echo "tour: every chapter ran; figures are in $(BUILD)/figures/"
+check: deps
+	@$(MAKE) --no-print-directory _check
+figures: deps
+	@$(MAKE) --no-print-directory _all _chapters
+	@$(MAKE) --no-print-directory _figures
+bench: deps
+	@$(MAKE) --no-print-directory _bench
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build/sanitize OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" _sanitize
+
+_all: $(LIB) $(FMD) $(CH_BINS)
+
+# ---- compiling ----------------------------------------------------------
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIB): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FMD): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CLI_SRC)) $(LIB)
+	$(CC) $^ -o $@ $(LDLIBS_ALL)
+
+$(BUILD)/chapters/%: chapters/%/main.c $(LIB) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) -o $@ $(LDLIBS_ALL)
+
+$(VERIFY): $(VERIFY_SRC) $(wildcard verify/*.h) $(LIB) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Iverify $(VERIFY_SRC) $(LIB) -o $@ $(LDLIBS_ALL) -lcriterion
+
+$(BUILD)/bench/%: bench/%.c $(LIB) $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(LIB) -o $@ $(LDLIBS_ALL)
+
+# ---- running ------------------------------------------------------------
+# Each chapter program prints its table of checks and writes the data of its
+# figures under $(BUILD)/data/; it exits non-zero if a check fails.
+_chapters: $(CH_BINS)
+	@mkdir -p $(BUILD)/data
+	@set -e; for c in $(CHAPTERS); do \
+	  echo "==== chapter $$c"; FMD_DATA=$(BUILD)/data $(BUILD)/chapters/$$c; done
+
+_figures:
+	@mkdir -p $(BUILD)/figures
+	@set -e; for f in $(FIGURES); do \
+	  echo "gnuplot $$f"; gnuplot -e "data='$(BUILD)/data'; out='$(BUILD)/figures'" $$f; done
+
+# The chapter texts cite code and tests by path and name: check they exist,
+# then run the suite (Criterion prints the closing summary).
+_check: $(VERIFY) $(FMD)
+	@sh verify/check_refs.sh
+	@sh verify/check_cli.sh $(FMD)
+	$(VERIFY) --jobs 2
+
+_sanitize: $(VERIFY)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(VERIFY) --jobs 2
+
+_bench: $(BENCH_BINS)
+	@mkdir -p bench/results
+	@set -e; for b in $(BENCH_BINS); do echo "==== $$b"; $$b bench/results; done
+	@set -e; for f in bench/*.gp; do echo "gnuplot $$f"; gnuplot -e "dir='bench/results'" $$f; done
+
+clean:
+	rm -rf build

@@ -1,0 +1,26 @@
+/* cli.h -- the fmd command: a table of subcommands and shared error helpers.
+ *
+ * Promise: every subcommand is one entry {name, summary, run}; `run` gets the
+ * arguments after the subcommand name and returns the process exit status:
+ * 0 on success, 1 when the work ran but failed, 2 for a usage or input error
+ * (after saying what is wrong, where, and how to fix it). */
+#ifndef FMD_CLI_H
+#define FMD_CLI_H
+
+typedef struct {
+    const char *name;                   /* "version", "steppers", ... */
+    const char *summary;                /* one line for `fmd --help` */
+    int (*run)(int argc, char **argv);  /* argv[0] is the subcommand name */
+} fmd_command;
+
+/* Print "fmd <cmd>: <message>" and a hint to stderr; returns 2. */
+int fmd_cli_usage_error(const char *cmd, const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 1 if arg is "-h" or "--help". */
+int fmd_cli_is_help(const char *arg);
+
+int fmd_cmd_version(int argc, char **argv);
+int fmd_cmd_steppers(int argc, char **argv);
+
+#endif

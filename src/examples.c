@@ -1,0 +1,169 @@
+/* examples.c -- closed-form fields, flows and SDEs of chapter 2. */
+#include "examples.h"
+#include "status.h"
+
+#include <math.h>
+
+/* ---- Example 4: linear field ------------------------------------------ */
+
+int fmd_linear_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    (void)t;
+    double theta = ((const fmd_linear_params *)params)->theta;
+    for (size_t i = 0; i < n * d; i++)
+        out[i] = -theta * x[i];   /* Ex 4: u_t(x) = -theta x */
+    return FMD_OK;
+}
+
+void fmd_linear_flow(double theta, double t, size_t m, const double *x0, double *out)
+{
+    double decay = exp(-theta * t);   /* Ex 4: psi_t(x0) = e^{-theta t} x0 */
+    for (size_t i = 0; i < m; i++)
+        out[i] = decay * x0[i];
+}
+
+/* ---- rotation --------------------------------------------------------- */
+
+int fmd_rotation_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    (void)t;
+    if (d != 2)
+        return FMD_EINVAL;
+    double omega = ((const fmd_rotation_params *)params)->omega;
+    for (size_t i = 0; i < n; i++) {
+        double x1 = x[2 * i], x2 = x[2 * i + 1];
+        out[2 * i] = -omega * x2;
+        out[2 * i + 1] = omega * x1;
+    }
+    return FMD_OK;
+}
+
+void fmd_rotation_flow(double omega, double t, size_t n, const double *x0, double *out)
+{
+    double c = cos(omega * t), s = sin(omega * t);
+    for (size_t i = 0; i < n; i++) {
+        double x1 = x0[2 * i], x2 = x0[2 * i + 1];
+        out[2 * i] = c * x1 - s * x2;
+        out[2 * i + 1] = s * x1 + c * x2;
+    }
+}
+
+/* ---- nonlinear scalar ------------------------------------------------- */
+
+int fmd_riccati_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    (void)params;
+    for (size_t i = 0; i < n * d; i++)
+        out[i] = -t * x[i] * x[i];
+    return FMD_OK;
+}
+
+void fmd_riccati_flow(double t, size_t m, const double *x0, double *out)
+{
+    for (size_t i = 0; i < m; i++)
+        out[i] = x0[i] / (1.0 + 0.5 * x0[i] * t * t);
+}
+
+/* ---- monomials in t --------------------------------------------------- */
+
+int fmd_monomial_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    (void)x;
+    int k = ((const fmd_monomial_params *)params)->k;
+    double v = 1.0;
+    for (int j = 0; j < k; j++)
+        v *= t;
+    for (size_t i = 0; i < n * d; i++)
+        out[i] = v;
+    return FMD_OK;
+}
+
+/* ---- Ornstein-Uhlenbeck ----------------------------------------------- */
+
+static int ou_drift(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    (void)t;
+    double theta = ((const fmd_ou_params *)params)->theta;
+    for (size_t i = 0; i < n * d; i++)
+        out[i] = -theta * x[i];
+    return FMD_OK;
+}
+
+static int ou_diffusion(double t, size_t n, size_t d, const double *x, double *g, void *params)
+{
+    (void)t;
+    (void)x;
+    double sigma = ((const fmd_ou_params *)params)->sigma;
+    for (size_t i = 0; i < n * d; i++)
+        g[i] = sigma;
+    return FMD_OK;
+}
+
+fmd_sde fmd_ou_sde(const fmd_ou_params *p, size_t d)
+{
+    fmd_sde sde = {{ou_drift, d, (void *)p}, ou_diffusion, (void *)p};
+    return sde;
+}
+
+double fmd_ou_mean(const fmd_ou_params *p, double t, double x0)
+{
+    return exp(-p->theta * t) * x0;
+}
+
+double fmd_ou_variance(const fmd_ou_params *p, double t)
+{
+    /* sigma^2/(2 theta) (1 - e^{-2 theta t}), with expm1 so small t stays accurate */
+    return -p->sigma * p->sigma / (2.0 * p->theta) * expm1(-2.0 * p->theta * t);
+}
+
+double fmd_ou_stationary_variance(const fmd_ou_params *p)
+{
+    return p->sigma * p->sigma / (2.0 * p->theta);
+}
+
+/* ---- geometric Brownian motion ---------------------------------------- */
+
+static int gbm_drift(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    (void)t;
+    double mu = ((const fmd_gbm_params *)params)->mu;
+    for (size_t i = 0; i < n * d; i++)
+        out[i] = mu * x[i];
+    return FMD_OK;
+}
+
+static int gbm_diffusion(double t, size_t n, size_t d, const double *x, double *g, void *params)
+{
+    (void)t;
+    double sigma = ((const fmd_gbm_params *)params)->sigma;
+    for (size_t i = 0; i < n * d; i++)
+        g[i] = sigma * x[i];
+    return FMD_OK;
+}
+
+fmd_sde fmd_gbm_sde(const fmd_gbm_params *p, size_t d)
+{
+    fmd_sde sde = {{gbm_drift, d, (void *)p}, gbm_diffusion, (void *)p};
+    return sde;
+}
+
+double fmd_gbm_exact(const fmd_gbm_params *p, double t, double x0, double W_t)
+{
+    return x0 * exp((p->mu - 0.5 * p->sigma * p->sigma) * t + p->sigma * W_t);
+}
+
+/* ---- non-Lipschitz field ---------------------------------------------- */
+
+int fmd_nonlipschitz_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    (void)t;
+    (void)params;
+    for (size_t i = 0; i < n * d; i++)
+        out[i] = 2.0 * sqrt(fabs(x[i]));
+    return FMD_OK;
+}
+
+double fmd_nonlipschitz_solution(double c, double t)
+{
+    return t <= c ? 0.0 : (t - c) * (t - c);
+}

@@ -1,0 +1,17 @@
+/* fmd.h -- everything the library offers, in reading order of the notes. */
+#ifndef FMD_H
+#define FMD_H
+
+#include "status.h"    /* status codes; GSL's abort handler off */
+#include "rng.h"       /* seeded streams */
+#include "gmm.h"       /* chapter 1: data distributions */
+#include "field.h"     /* chapter 2: vector fields */
+#include "ode.h"       /* chapter 2: ODE steppers and drivers */
+#include "ode_gsl.h"   /* chapter 2: GSL's steppers as the reference */
+#include "sde.h"       /* chapter 2: Brownian motion, SDE steppers */
+#include "examples.h"  /* chapter 2: closed-form examples */
+#include "sample.h"    /* Algorithms 1 and 2 */
+
+#define FMD_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,240 @@
+/* gmm.c -- Gaussian mixtures: factorisation, sampling, log-density. */
+#include "gmm.h"
+#include "status.h"
+#include "field.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fmd_gmm_alloc(size_t d, size_t K, fmd_gmm **out)
+{
+    if (!out)
+        return FMD_EINVAL;
+    *out = NULL;
+    if (d == 0 || K == 0 || d > 4096 || K > (1u << 20))
+        return FMD_EINVAL;
+    fmd_gmm *g = calloc(1, sizeof *g);
+    if (!g)
+        return FMD_ENOMEM;
+    g->d = d;
+    g->K = K;
+    g->weight = calloc(K, sizeof(double));
+    g->mean = calloc(K * d, sizeof(double));
+    g->cov = calloc(K * d * d, sizeof(double));
+    g->label = calloc(K, sizeof(int));
+    g->chol = calloc(K * d * d, sizeof(double));
+    g->log_norm = calloc(K, sizeof(double));
+    if (!g->weight || !g->mean || !g->cov || !g->label || !g->chol || !g->log_norm) {
+        fmd_gmm_free(g);
+        return FMD_ENOMEM;
+    }
+    for (size_t k = 0; k < K; k++)
+        g->label[k] = (int)k;
+    *out = g;
+    return FMD_OK;
+}
+
+void fmd_gmm_free(fmd_gmm *g)
+{
+    if (!g)
+        return;
+    free(g->weight);
+    free(g->mean);
+    free(g->cov);
+    free(g->label);
+    free(g->chol);
+    free(g->log_norm);
+    free(g);
+}
+
+/* Cholesky factor L of a (d, d), lower triangle; 0 if not positive definite. */
+static int cholesky(size_t d, const double *a, double *L)
+{
+    memset(L, 0, d * d * sizeof(double));
+    for (size_t j = 0; j < d; j++) {
+        double s = a[j * d + j];
+        for (size_t k = 0; k < j; k++)
+            s -= L[j * d + k] * L[j * d + k];
+        if (!(s > 0.0))
+            return 0;
+        L[j * d + j] = sqrt(s);
+        for (size_t i = j + 1; i < d; i++) {
+            double v = a[i * d + j];
+            for (size_t k = 0; k < j; k++)
+                v -= L[i * d + k] * L[j * d + k];
+            L[i * d + j] = v / L[j * d + j];
+        }
+    }
+    return 1;
+}
+
+int fmd_gmm_prepare(fmd_gmm *g)
+{
+    if (!g || !g->weight || !g->mean || !g->cov)
+        return FMD_EINVAL;
+    const size_t d = g->d, K = g->K;
+    if (!fmd_all_finite(K, g->weight) || !fmd_all_finite(K * d, g->mean) ||
+        !fmd_all_finite(K * d * d, g->cov))
+        return FMD_EDOM;
+    double total = 0.0;
+    for (size_t k = 0; k < K; k++) {
+        if (!(g->weight[k] > 0.0))
+            return FMD_EINVAL;
+        total += g->weight[k];
+    }
+    if (fabs(total - 1.0) > 1e-9)
+        return FMD_EINVAL;
+    for (size_t k = 0; k < K; k++) {
+        const double *S = g->cov + k * d * d;
+        double *L = g->chol + k * d * d;
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < i; j++)
+                if (fabs(S[i * d + j] - S[j * d + i]) >
+                    1e-12 * fmax(fabs(S[i * d + j]), fabs(S[j * d + i])))
+                    return FMD_ECOV;
+        if (!cholesky(d, S, L))
+            return FMD_ECOV;
+        double log_det_half = 0.0;   /* log det(Sigma)^(1/2) = sum log L_ii */
+        for (size_t i = 0; i < d; i++)
+            log_det_half += log(L[i * d + i]);
+        g->log_norm[k] = log(g->weight[k]) - log_det_half - 0.5 * (double)d * log(2.0 * M_PI);
+    }
+    return FMD_OK;
+}
+
+/* Pick a component with probability proportional to w (K numbers, total wsum). */
+static size_t pick(size_t K, const double *w, double wsum, gsl_rng *r)
+{
+    double u = gsl_rng_uniform(r) * wsum, acc = 0.0;
+    for (size_t k = 0; k + 1 < K; k++) {
+        acc += w[k];
+        if (u < acc)
+            return k;
+    }
+    return K - 1;
+}
+
+/* z = mu_k + L_k eps, eps ~ N(0, I_d): a draw from component k. */
+static void draw_component(const fmd_gmm *g, size_t k, gsl_rng *r, double *z)
+{
+    const size_t d = g->d;
+    const double *L = g->chol + k * d * d, *mu = g->mean + k * d;
+    fmd_rng_gaussian(r, d, z);   /* z <- eps, then z <- mu + L eps from the bottom up */
+    for (size_t i = d; i-- > 0;) {
+        double v = mu[i];
+        for (size_t j = 0; j <= i; j++)
+            v += L[i * d + j] * z[j];
+        z[i] = v;
+    }
+}
+
+int fmd_gmm_sample(const fmd_gmm *g, gsl_rng *r, size_t n, double *z, size_t *comp)
+{
+    if (!g || !r || n == 0 || !z)
+        return FMD_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = pick(g->K, g->weight, 1.0, r);
+        draw_component(g, k, r, z + i * g->d);
+        if (comp)
+            comp[i] = k;
+    }
+    return FMD_OK;
+}
+
+int fmd_gmm_sample_class(const fmd_gmm *g, int y, gsl_rng *r, size_t n, double *z)
+{
+    if (!g || !r || n == 0 || !z)
+        return FMD_EINVAL;
+    double *w = malloc(g->K * sizeof(double)), wsum = 0.0;
+    if (!w)
+        return FMD_ENOMEM;
+    for (size_t k = 0; k < g->K; k++) {
+        w[k] = g->label[k] == y ? g->weight[k] : 0.0;   /* p_data(. | y) */
+        wsum += w[k];
+    }
+    if (wsum == 0.0) {
+        free(w);
+        return FMD_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = pick(g->K, w, wsum, r);
+        while (w[k] == 0.0)   /* rounding can land on an empty slot at the end */
+            k--;
+        draw_component(g, k, r, z + i * g->d);
+    }
+    free(w);
+    return FMD_OK;
+}
+
+double fmd_logsumexp(size_t K, const double *a)
+{
+    double m = -INFINITY;
+    for (size_t k = 0; k < K; k++)
+        if (a[k] > m)
+            m = a[k];
+    if (m == -INFINITY)
+        return -INFINITY;   /* every term is zero: log 0, not NaN */
+    if (m == INFINITY)
+        return INFINITY;
+    double s = 0.0;
+    for (size_t k = 0; k < K; k++)
+        s += exp(a[k] - m);
+    return m + log(s);
+}
+
+int fmd_gmm_log_density(const fmd_gmm *g, size_t n, const double *x, double *out)
+{
+    if (!g || n == 0 || !x || !out)
+        return FMD_EINVAL;
+    const size_t d = g->d, K = g->K;
+    double *a = malloc(K * sizeof(double)), *v = malloc(d * sizeof(double));
+    if (!a || !v) {
+        free(a);
+        free(v);
+        return FMD_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const double *xi = x + i * d;
+        for (size_t k = 0; k < K; k++) {
+            /* log w_k N(x; mu_k, Sigma_k) = log_norm_k - |L_k^{-1}(x - mu_k)|^2 / 2 */
+            const double *L = g->chol + k * d * d, *mu = g->mean + k * d;
+            double q = 0.0;
+            for (size_t r = 0; r < d; r++) {   /* forward substitution L v = x - mu */
+                double s = xi[r] - mu[r];
+                for (size_t c = 0; c < r; c++)
+                    s -= L[r * d + c] * v[c];
+                v[r] = s / L[r * d + r];
+                q += v[r] * v[r];
+            }
+            a[k] = g->log_norm[k] - 0.5 * q;
+        }
+        out[i] = fmd_logsumexp(K, a);
+    }
+    free(a);
+    free(v);
+    return FMD_OK;
+}
+
+int fmd_gmm_moments(const fmd_gmm *g, double *mean, double *cov)
+{
+    if (!g || !mean || !cov)
+        return FMD_EINVAL;
+    const size_t d = g->d;
+    memset(mean, 0, d * sizeof(double));
+    memset(cov, 0, d * d * sizeof(double));
+    for (size_t k = 0; k < g->K; k++)
+        for (size_t i = 0; i < d; i++)
+            mean[i] += g->weight[k] * g->mean[k * d + i];
+    for (size_t k = 0; k < g->K; k++) {
+        const double *mu = g->mean + k * d, *S = g->cov + k * d * d;
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++)
+                cov[i * d + j] += g->weight[k] * (S[i * d + j] + mu[i] * mu[j]);
+    }
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++)
+            cov[i * d + j] -= mean[i] * mean[j];
+    return FMD_OK;
+}

@@ -1,0 +1,36 @@
+/* report.c -- the chapter programs' table of checks. */
+#include "report.h"
+
+#include <math.h>
+
+void fmd_report_begin(fmd_report *r, FILE *out, const char *title)
+{
+    r->out = out;
+    r->checks = 0;
+    r->failures = 0;
+    fprintf(out, "\n== %s ==\n", title);
+    fprintf(out, "%-52s %16s %16s %10s %10s  %s\n", "quantity", "computed", "exact", "error",
+            "tolerance", "verdict");
+}
+
+void fmd_report_check(fmd_report *r, const char *quantity, double computed, double exact,
+                      double tol)
+{
+    double err = fabs(computed - exact);
+    int ok = err <= tol;
+    r->checks++;
+    r->failures += !ok;
+    fprintf(r->out, "%-52s %16.9g %16.9g %10.3g %10.3g  %s\n", quantity, computed, exact, err,
+            tol, ok ? "ok" : "FAIL");
+}
+
+void fmd_report_note(fmd_report *r, const char *text)
+{
+    fprintf(r->out, "   %s\n", text);
+}
+
+int fmd_report_end(fmd_report *r)
+{
+    fprintf(r->out, "-- %d checks, %d failed\n", r->checks, r->failures);
+    return r->failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,26 @@
+/* report.h -- the table of checks every chapter program prints.
+ *
+ * Promise: one line per check -- quantity, computed, exact, error, tolerance,
+ * verdict -- so a reader sees the evidence, not just "PASS"; the report
+ * remembers whether every check passed. */
+#ifndef FMD_REPORT_H
+#define FMD_REPORT_H
+
+#include <stdio.h>
+
+typedef struct {
+    FILE *out;       /* where the table goes (stdout in the chapter programs) */
+    int checks;      /* rows so far */
+    int failures;    /* rows whose error exceeded the tolerance */
+} fmd_report;
+
+void fmd_report_begin(fmd_report *r, FILE *out, const char *title);
+/* error = |computed - exact|; passes when error <= tol (NaN fails). */
+void fmd_report_check(fmd_report *r, const char *quantity, double computed, double exact,
+                      double tol);
+/* A line of commentary under the table (no verdict). */
+void fmd_report_note(fmd_report *r, const char *text);
+/* Prints the summary line; returns 0 if every check passed, 1 otherwise. */
+int fmd_report_end(fmd_report *r);
+
+#endif

@@ -1,0 +1,74 @@
+/* sample.c -- Algorithm 1 (Euler) and Algorithm 2 (Euler-Maruyama). */
+#include "sample.h"
+#include "ode.h"
+#include "rng.h"
+#include "status.h"
+
+#include <stdlib.h>
+
+int fmd_sample_init(uint64_t seed, size_t n, size_t d, double *x0)
+{
+    if (n == 0 || d == 0 || !x0)
+        return FMD_EINVAL;
+    fmd_streams streams;
+    int status = fmd_streams_alloc(fmd_seed_child(seed, 0), n, &streams);
+    if (status != FMD_OK)
+        return status;
+    fmd_streams_gaussian(&streams, n, d, x0, 1);
+    fmd_streams_free(&streams);
+    return FMD_OK;
+}
+
+/* The uniform grid 0, 1/steps, ..., 1 of both algorithms. */
+static int unit_grid(size_t steps, double **ts)
+{
+    if (steps == 0)
+        return FMD_EINVAL;
+    *ts = malloc((steps + 1) * sizeof(double));
+    if (!*ts)
+        return FMD_ENOMEM;
+    return fmd_time_grid(0.0, 1.0, steps, *ts);
+}
+
+int fmd_sample_flow(const fmd_field *u, uint64_t seed, size_t n, size_t steps,
+                    int threads, double *x)
+{
+    if (!u || !u->eval || !x || n == 0 || steps == 0)
+        return FMD_EINVAL;
+    double *ts = NULL;
+    fmd_ode_workspace *ws = NULL;
+    int status = unit_grid(steps, &ts);
+    if (status == FMD_OK)
+        status = fmd_ode_workspace_alloc(fmd_ode_euler, n, u->d, &ws);
+    if (status == FMD_OK) {
+        ws->threads = threads;
+        status = fmd_sample_init(seed, n, u->d, x);            /* X_0 ~ p_init */
+    }
+    if (status == FMD_OK)
+        status = fmd_ode_solve_grid(ws, u, ts, steps + 1, x, NULL); /* Euler to t = 1 */
+    fmd_ode_workspace_free(ws);
+    free(ts);
+    return status;
+}
+
+int fmd_sample_diffusion(const fmd_field *u, const fmd_sigma_schedule *sigma, uint64_t seed,
+                         size_t n, size_t steps, int threads, double *x)
+{
+    if (!u || !u->eval || !sigma || !sigma->sigma || !x || n == 0 || steps == 0)
+        return FMD_EINVAL;
+    fmd_sde sde = {*u, fmd_diffusion_sigma_t, (void *)sigma};
+    double *ts = NULL;
+    fmd_sde_workspace *ws = NULL;
+    int status = unit_grid(steps, &ts);
+    if (status == FMD_OK)
+        status = fmd_sde_workspace_alloc(fmd_sde_em, n, u->d, &ws);
+    if (status == FMD_OK) {
+        ws->threads = threads;
+        status = fmd_sample_init(seed, n, u->d, x);            /* X_0 ~ p_init */
+    }
+    if (status == FMD_OK)   /* Euler-Maruyama to t = 1 */
+        status = fmd_sde_solve_grid(ws, &sde, ts, steps + 1, x, fmd_seed_child(seed, 1), NULL);
+    fmd_sde_workspace_free(ws);
+    free(ts);
+    return status;
+}

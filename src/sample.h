@@ -1,0 +1,30 @@
+/* sample.h -- Algorithms 1 and 2 of the notes: sampling a flow or diffusion model.
+ *
+ * Promise: for any vector field u_t (closed form, exact mixture field or
+ * trained network), draw X_0 ~ p_init = N(0, I_d) and simulate to t = 1:
+ *   Algorithm 1 (flow model):      Euler steps of dX = u_t(X) dt;
+ *   Algorithm 2 (diffusion model): Euler-Maruyama steps of
+ *                                  dX = u_t(X) dt + sigma_t dW.
+ * Both take a seed: X_0 comes from stream family fmd_seed_child(seed, 0), the
+ * Brownian increments from fmd_seed_child(seed, 1). */
+#ifndef FMD_SAMPLE_H
+#define FMD_SAMPLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "field.h"
+#include "sde.h"
+
+/* X_0 ~ N(0, I_d) for n particles, into x0 (n, d), from the streams of seed. */
+int fmd_sample_init(uint64_t seed, size_t n, size_t d, double *x0);
+
+/* Algorithm 1: h = 1/steps, X_{t+h} = X_t + h u_t(X_t) from X_0 ~ p_init;
+ * x (n, u->d) receives X_1. threads >= 1 changes the speed, not the bits. */
+int fmd_sample_flow(const fmd_field *u, uint64_t seed, size_t n, size_t steps,
+                    int threads, double *x);
+
+/* Algorithm 2: h = 1/steps, X_{t+h} = X_t + h u_t(X_t) + sigma_t sqrt(h) eps. */
+int fmd_sample_diffusion(const fmd_field *u, const fmd_sigma_schedule *sigma, uint64_t seed,
+                         size_t n, size_t steps, int threads, double *x);
+
+#endif

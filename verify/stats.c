@@ -1,0 +1,72 @@
+/* stats.c -- means, standard errors, slopes and KS distances for the checks. */
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+void mean_se(size_t n, const double *x, size_t stride, double *mean, double *se)
+{
+    double m = 0.0, s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m += x[i * stride];
+    m /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double r = x[i * stride] - m;
+        s += r * r;
+    }
+    *mean = m;
+    *se = sqrt(s / (double)(n - 1) / (double)n);
+}
+
+double fit_slope(size_t m, const double *x, const double *y, const double *y_se,
+                 double *slope_se)
+{
+    double mx = 0.0, my = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        mx += x[i];
+        my += y[i];
+    }
+    mx /= (double)m;
+    my /= (double)m;
+    double sxx = 0.0, sxy = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        sxx += (x[i] - mx) * (x[i] - mx);
+        sxy += (x[i] - mx) * (y[i] - my);
+    }
+    if (slope_se && y_se) {
+        /* slope = sum_i w_i y_i with w_i = (x_i - mx) / sxx; independent y_i */
+        double v = 0.0;
+        for (size_t i = 0; i < m; i++) {
+            double w = (x[i] - mx) / sxx;
+            v += w * w * y_se[i] * y_se[i];
+        }
+        *slope_se = sqrt(v);
+    }
+    return sxy / sxx;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double ks_distance(size_t n, double *samples, double (*cdf)(double x, void *p), void *p)
+{
+    qsort(samples, n, sizeof(double), cmp_double);
+    double D = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double F = cdf(samples[i], p);
+        double lo = F - (double)i / (double)n, hi = (double)(i + 1) / (double)n - F;
+        if (lo > D)
+            D = lo;
+        if (hi > D)
+            D = hi;
+    }
+    return D;
+}
+
+double ks_threshold(size_t n)
+{
+    return sqrt(log(2.0 / ALPHA_CHECK) / (2.0 * (double)n));
+}
