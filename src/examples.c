@@ -48,6 +48,28 @@ void fmd_rotation_flow(double omega, double t, size_t n, const double *x0, doubl
     }
 }
 
+/* ---- spiral ----------------------------------------------------------- */
+
+int fmd_spiral_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    (void)t;
+    if (d != 2)
+        return FMD_EINVAL;
+    const fmd_spiral_params *p = params;
+    for (size_t i = 0; i < n; i++) {
+        double x1 = x[2 * i], x2 = x[2 * i + 1];
+        out[2 * i] = -p->theta * x1 - p->omega * x2;
+        out[2 * i + 1] = -p->theta * x2 + p->omega * x1;
+    }
+    return FMD_OK;
+}
+
+void fmd_spiral_flow(const fmd_spiral_params *p, double t, size_t n, const double *x0, double *out)
+{
+    fmd_rotation_flow(p->omega, t, n, x0, out);
+    fmd_linear_flow(p->theta, t, 2 * n, out, out);
+}
+
 /* ---- nonlinear scalar ------------------------------------------------- */
 
 int fmd_riccati_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
@@ -167,3 +189,29 @@ double fmd_nonlipschitz_solution(double c, double t)
 {
     return t <= c ? 0.0 : (t - c) * (t - c);
 }
+
+/* ---- reference problems ----------------------------------------------- */
+
+static fmd_linear_params ref_linear = {1.37};
+static fmd_rotation_params ref_rotation = {2.385};
+
+static void ref_linear_exact(double t, size_t n, const double *x0, double *out)
+{
+    fmd_linear_flow(ref_linear.theta, t, 2 * n, x0, out);
+}
+
+static void ref_rotation_exact(double t, size_t n, const double *x0, double *out)
+{
+    fmd_rotation_flow(ref_rotation.omega, t, n, x0, out);
+}
+
+static void ref_riccati_exact(double t, size_t n, const double *x0, double *out)
+{
+    fmd_riccati_flow(t, 2 * n, x0, out);
+}
+
+const fmd_ref_problem fmd_ref_problems[FMD_NREF] = {
+    {"linear (Ex 4)", {fmd_linear_field, 2, &ref_linear}, 1.5, ref_linear_exact},
+    {"rotation", {fmd_rotation_field, 2, &ref_rotation}, 2.0, ref_rotation_exact},
+    {"riccati -t x^2", {fmd_riccati_field, 2, NULL}, 1.0, ref_riccati_exact},
+};

@@ -25,6 +25,12 @@ typedef struct { double omega; } fmd_rotation_params;
 int fmd_rotation_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
 void fmd_rotation_flow(double omega, double t, size_t n, const double *x0, double *out);
 
+/* Spiral: u(x) = -theta x + omega (-x_2, x_1), the flow shrinks by
+ * e^{-theta t} while it turns by omega t. d must be 2. */
+typedef struct { double theta, omega; } fmd_spiral_params;
+int fmd_spiral_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
+void fmd_spiral_flow(const fmd_spiral_params *p, double t, size_t n, const double *x0, double *out);
+
 /* Nonlinear and time-dependent, each component: u_t(x) = -t x^2, so
  * 1/x(t) = 1/x0 + t^2/2 and psi_t(x0) = x0 / (1 + x0 t^2 / 2) (finite while
  * 1 + x0 t^2/2 > 0, i.e. for every t when x0 >= 0). */
@@ -58,5 +64,19 @@ double fmd_gbm_exact(const fmd_gbm_params *p, double t, double x0, double W_t);
  * solves the ODE, as does x(t) = 0: uniqueness fails (Theorem 3). */
 int fmd_nonlipschitz_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
 double fmd_nonlipschitz_solution(double c, double t);
+
+/* The reference problems of the order checks and the integrator benchmark:
+ * a field in d = 2, a horizon, and the exact flow psi_t on n particles. */
+typedef struct {
+    const char *name;
+    fmd_field u;
+    double T;
+    void (*exact)(double t, size_t n, const double *x0, double *out);
+} fmd_ref_problem;
+
+/* Example 4 (theta = 1.37, T = 1.5), rotation (omega = 2.385, T = 2) and
+ * the Riccati field -t x^2 (T = 1). */
+#define FMD_NREF 3
+extern const fmd_ref_problem fmd_ref_problems[FMD_NREF];
 
 #endif

@@ -11,6 +11,7 @@
 #include "sde.h"       /* chapter 2: Brownian motion, SDE steppers */
 #include "examples.h"  /* chapter 2: closed-form examples */
 #include "sample.h"    /* Algorithms 1 and 2 */
+#include "stats.h"     /* means, slopes, KS distances */
 
 #define FMD_VERSION "0.1.0"
 

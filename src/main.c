@@ -51,7 +51,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return fmd_cli_usage_error(NULL, NULL, "no command given");
     }
     if (fmd_cli_is_help(argv[1])) {
         usage(stdout);

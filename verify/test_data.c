@@ -12,7 +12,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "fmd.h"
-#include "stats.h"
+#include "budget.h"
 
 /* Three components in R^3, classes {0, 1, 0}. */
 static fmd_gmm *make_mixture(void)
@@ -48,7 +48,7 @@ Test(data, mixture_samples_have_exact_moments)
     fmd_gmm_moments(g, mean, cov);
     for (int i = 0; i < d; i++) {
         double m, se;
-        mean_se(n, z + i, d, &m, &se);
+        fmd_mean_se(n, z + i, d, &m, &se);
         cr_expect(fabs(m - mean[i]) <= Z_CHECK * se, "mean[%d] = %.5f, exact %.5f, SE %.5f", i, m, mean[i], se);
     }
     for (int i = 0; i < d; i++)
@@ -57,7 +57,7 @@ Test(data, mixture_samples_have_exact_moments)
             for (int k = 0; k < n; k++)
                 y[k] = (z[k * d + i] - mean[i]) * (z[k * d + j] - mean[j]);
             double c, se;
-            mean_se(n, y, 1, &c, &se);
+            fmd_mean_se(n, y, 1, &c, &se);
             cr_expect(fabs(c - cov[i * d + j]) <= Z_CHECK * se, "cov[%d][%d] = %.5f, exact %.5f, SE %.5f",
                       i, j, c, cov[i * d + j], se);
         }
@@ -101,7 +101,7 @@ Test(data, mixture_and_class_conditional_follow_their_laws)
     projection pr = {g, {0.61, -0.35, 0.71}, g->weight};
     for (int i = 0; i < n; i++)
         s[i] = pr.a[0] * z[3 * i] + pr.a[1] * z[3 * i + 1] + pr.a[2] * z[3 * i + 2];
-    double D = ks_distance(n, s, projected_cdf, &pr);
+    double D = fmd_ks_distance(n, s, projected_cdf, &pr);
     cr_expect(D <= ks_threshold(n), "p_data: KS %.5f > %.5f", D, ks_threshold(n));
     for (size_t k = 0; k < 3; k++) {
         size_t cnt = 0;
@@ -116,7 +116,7 @@ Test(data, mixture_and_class_conditional_follow_their_laws)
     projection pc = {g, {0.61, -0.35, 0.71}, w0};
     for (int i = 0; i < n; i++)
         s[i] = pc.a[0] * z[3 * i] + pc.a[1] * z[3 * i + 1] + pc.a[2] * z[3 * i + 2];
-    D = ks_distance(n, s, projected_cdf, &pc);
+    D = fmd_ks_distance(n, s, projected_cdf, &pc);
     cr_expect(D <= ks_threshold(n), "p_data(. | 0): KS %.5f > %.5f", D, ks_threshold(n));
     cr_expect_eq(fmd_gmm_sample_class(g, 7, r, n, z), FMD_EINVAL, "a class with no component was accepted");
     gsl_rng_free(r);

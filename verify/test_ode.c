@@ -9,12 +9,14 @@
 #include <string.h>
 
 #include "fmd.h"
-#include "problems.h"
-#include "stats.h"
+#include "budget.h"
+
+/* Two particles in d = 2, chosen without symmetry. */
+static const double ref_x0[4] = {0.83, -1.29, 1.7, 0.41};
 
 /* Integrate a reference problem over [0, T] with `steps` uniform steps; the
  * largest relative error over the components. */
-static double grid_error(const fmd_ode_stepper_type *type, const ref_problem *p, double T,
+static double grid_error(const fmd_ode_stepper_type *type, const fmd_ref_problem *p, double T,
                          size_t steps)
 {
     double x[4], exact[4], ts[steps + 1];
@@ -69,7 +71,7 @@ ParameterizedTestParameters(ode, fitted_order_matches_theory)
 ParameterizedTest(order_case *c, ode, fitted_order_matches_theory)
 {
     const fmd_ode_stepper_type *type = fmd_ode_stepper_by_name(c->stepper);
-    const ref_problem *p = &ref_problems[c->problem];
+    const fmd_ref_problem *p = &fmd_ref_problems[c->problem];
     cr_assert_not_null(type);
     double T = c->T > 0 ? c->T : p->T;
     enum { M = 6 };
@@ -79,7 +81,7 @@ ParameterizedTest(order_case *c, ode, fitted_order_matches_theory)
         logh[j] = log(T / (double)steps);
         loge[j] = log(grid_error(type, p, T, steps));
     }
-    double slope = fit_slope(M, logh, loge, NULL, NULL);
+    double slope = fmd_fit_slope(M, logh, loge, NULL, NULL);
     cr_log_info("%s on %s over [0, %g]: fitted order %.4f (theory %d), relative error %.3e at %zu steps .. %.3e at %zu",
                 type->name, p->name, T, slope, type->order, exp(loge[0]), c->n0, exp(loge[M - 1]),
                 c->n0 << (M - 1));
@@ -137,7 +139,7 @@ Test(ode, dopri5_meets_its_tolerance)
 {
     const double tols[] = {1e-4, 1e-7, 1e-10};
     for (int pi = 0; pi < 3; pi++) {
-        const ref_problem *p = &ref_problems[pi];
+        const fmd_ref_problem *p = &fmd_ref_problems[pi];
         double first_err = 0.0;
         for (int ti = 0; ti < 3; ti++) {
             double x[4], exact[4];
@@ -171,7 +173,7 @@ Test(ode, dopri5_meets_its_tolerance)
 /* A step far too large for the tolerance is rejected; (t, x) keep every bit. */
 Test(ode, rejected_step_leaves_state_untouched)
 {
-    const ref_problem *p = &ref_problems[1];
+    const fmd_ref_problem *p = &fmd_ref_problems[1];
     double x[4], before[4];
     memcpy(x, ref_x0, sizeof x);
     memcpy(before, x, sizeof x);
@@ -239,7 +241,7 @@ Test(ode, underflowing_step_returns_error)
     fmd_ode_workspace *ws;
     cr_assert_eq(fmd_ode_workspace_alloc(fmd_ode_dopri5, 2, 2, &ws), FMD_OK);
     fmd_ode_control ctl = {{1e-12, 1e-12}, 0.0, 0.0, 5};
-    cr_expect_eq(fmd_ode_solve_adaptive(ws, &ref_problems[1].u, 0.0, 1.0, x, &ctl), FMD_EMAXSTEP);
+    cr_expect_eq(fmd_ode_solve_adaptive(ws, &fmd_ref_problems[1].u, 0.0, 1.0, x, &ctl), FMD_EMAXSTEP);
     fmd_ode_workspace_free(ws);
 }
 
@@ -254,7 +256,7 @@ Test(ode, forward_then_backward_returns_x0)
     for (size_t s = 0; fmd_ode_steppers[s]; s++) {
         const fmd_ode_stepper_type *T = fmd_ode_steppers[s];
         for (int pi = 0; pi < 3; pi++) {
-            const ref_problem *p = &ref_problems[pi];
+            const fmd_ref_problem *p = &fmd_ref_problems[pi];
             enum { N = 512 };
             double ts[N + 1], back[N + 1], x[4];
             fmd_time_grid(0.0, p->T, N, ts);
@@ -276,7 +278,7 @@ Test(ode, forward_then_backward_returns_x0)
     }
     /* and the adaptive driver, both directions, at tol 1e-11 */
     for (int pi = 0; pi < 3; pi++) {
-        const ref_problem *p = &ref_problems[pi];
+        const fmd_ref_problem *p = &fmd_ref_problems[pi];
         double x[4];
         memcpy(x, ref_x0, sizeof x);
         fmd_ode_workspace *ws;
@@ -295,7 +297,7 @@ Test(ode, forward_then_backward_returns_x0)
 
 Test(ode, counts_field_evaluations)
 {
-    const ref_problem *p = &ref_problems[0];
+    const fmd_ref_problem *p = &fmd_ref_problems[0];
     for (size_t s = 0; fmd_ode_steppers[s]; s++) {
         const fmd_ode_stepper_type *T = fmd_ode_steppers[s];
         double x[4], ts[11];
@@ -313,7 +315,7 @@ Test(ode, counts_field_evaluations)
 
 Test(ode, records_trajectory)
 {
-    const ref_problem *p = &ref_problems[1];
+    const fmd_ref_problem *p = &fmd_ref_problems[1];
     enum { N = 64 };
     double x[4], ts[N + 1], path[(N + 1) * 4];
     memcpy(x, ref_x0, sizeof x);
@@ -351,12 +353,12 @@ Test(ode, same_bits_for_one_and_two_threads)
         b->threads = 2;
         double ts[33];
         fmd_time_grid(0.0, 1.0, 32, ts);
-        fmd_ode_solve_grid(a, &ref_problems[2].u, ts, 33, x1, NULL);
-        fmd_ode_solve_grid(b, &ref_problems[2].u, ts, 33, x2, NULL);
+        fmd_ode_solve_grid(a, &fmd_ref_problems[2].u, ts, 33, x1, NULL);
+        fmd_ode_solve_grid(b, &fmd_ref_problems[2].u, ts, 33, x2, NULL);
         fmd_ode_control ctl = {{1e-9, 1e-9}, 0.0, 0.0, 0};
         if (types[s]->e) {
-            fmd_ode_solve_adaptive(a, &ref_problems[1].u, 0.0, 1.0, x1, &ctl);
-            fmd_ode_solve_adaptive(b, &ref_problems[1].u, 0.0, 1.0, x2, &ctl);
+            fmd_ode_solve_adaptive(a, &fmd_ref_problems[1].u, 0.0, 1.0, x1, &ctl);
+            fmd_ode_solve_adaptive(b, &fmd_ref_problems[1].u, 0.0, 1.0, x2, &ctl);
         }
         cr_expect(memcmp(x1, x2, sizeof x1) == 0, "%s: 1 and 2 threads differ", types[s]->name);
         fmd_ode_workspace_free(a);
@@ -372,7 +374,7 @@ Test(ode, gsl_reference_agrees_with_exact_flow)
 {
     const char *names[] = {"rk4", "rkf45", "rkck", "rk8pd"};
     for (int pi = 0; pi < 3; pi++) {
-        const ref_problem *p = &ref_problems[pi];
+        const fmd_ref_problem *p = &fmd_ref_problems[pi];
         double exact[4];
         p->exact(p->T, 2, ref_x0, exact);
         for (int g = 0; g < 4; g++) {

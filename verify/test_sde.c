@@ -11,7 +11,7 @@
 #include <gsl/gsl_cdf.h>
 
 #include "fmd.h"
-#include "stats.h"
+#include "budget.h"
 
 /* ---- Brownian motion ------------------------------------------------------ */
 
@@ -36,7 +36,7 @@ Test(brownian, zero_start_gaussian_independent_increments)
         for (int c = 0; c < d; c++) {
             const double *x = inc + (size_t)k * n * d + c;
             double m, se;
-            mean_se(n, x, d, &m, &se);
+            fmd_mean_se(n, x, d, &m, &se);
             cr_expect(fabs(m) <= Z_CHECK * sqrt(dt / n),
                       "increment %d, dim %d: mean %.5f, exact 0, SE %.5f", k, c, m, sqrt(dt / n));
             /* sample variance of n Gaussians: SE = sqrt(2 / (n - 1)) * variance */
@@ -126,7 +126,7 @@ static void check_order(const char *what, size_t m, const double *h, double *err
         le[j] = log(err[j]);
         le_se[j] = err_se[j] / err[j];
     }
-    double slope = fit_slope(m, lh, le, le_se, &slope_se);
+    double slope = fmd_fit_slope(m, lh, le, le_se, &slope_se);
     cr_log_info("%s: fitted order %.3f +- %.3f (SE), theory %.1f +- %.1f; error %.3e at h = %.4f .. %.3e at h = %.5f",
                 what, slope, slope_se, order, tol, err[0], h[0], err[m - 1], h[m - 1]);
     cr_expect(fabs(slope - order) <= tol, "%s: fitted order %.3f, expected %.1f +- %.1f", what,
@@ -155,7 +155,7 @@ Test(sde, em_strong_order_half_on_gbm)
             e[i] = fabs(x[i] - fmd_gbm_exact(&gp, 1.0, 1.3, W1));
         }
         h[j] = 1.0 / (double)N;
-        mean_se(M, e, 1, &err[j], &se[j]);
+        fmd_mean_se(M, e, 1, &err[j], &se[j]);
     }
     check_order("Euler-Maruyama strong, GBM", LV, h, err, se, 0.5, 0.2);
     free(x);
@@ -198,7 +198,7 @@ static void strong_order_on_ou(const fmd_sde_stepper_type *type, const char *wha
         for (size_t i = 0; i < M; i++)
             e[i] = fabs(x[i] - exact[i]);
         h[j] = 1.0 / (double)N;
-        mean_se(M, e, 1, &err[j], &se[j]);
+        fmd_mean_se(M, e, 1, &err[j], &se[j]);
     }
     check_order(what, LV, h, err, se, 1.0, 0.2);
     free(x);
@@ -244,7 +244,7 @@ Test(sde, em_weak_order_one)
         }
         h[j] = 1.0 / (double)N;
         double m;
-        mean_se(M, e, 1, &m, &se[j]);
+        fmd_mean_se(M, e, 1, &m, &se[j]);
         double a = (1.0 + gp.mu * h[j]) * (1.0 + gp.mu * h[j]) + gp.sigma * gp.sigma * h[j];
         double closed = x0 * x0 * (pow(a, (double)N) - exp(2.0 * gp.mu + gp.sigma * gp.sigma));
         cr_expect(fabs(m - closed) <= Z_CHECK * se[j],
@@ -292,7 +292,7 @@ Test(ou, simulated_mean_and_variance_match_exact)
                   "t = %g: Heun's law (%.7f, %.7f) vs OU (%.7f, %.7f): bias above 1e-4", times[q],
                   m_scheme, v_scheme, m_exact, v_exact);
         double m, se;
-        mean_se(n, path + k * n, 1, &m, &se);
+        fmd_mean_se(n, path + k * n, 1, &m, &se);
         double v = 0.0;
         for (int i = 0; i < n; i++)
             v += (path[k * n + i] - m) * (path[k * n + i] - m);
@@ -332,7 +332,7 @@ Test(ou, reaches_stationary_law)
     fmd_sde_workspace_free(ws);
     double v_inf = fmd_ou_stationary_variance(&op);
     double m, se, v = 0.0;
-    mean_se(n, x, 1, &m, &se);
+    fmd_mean_se(n, x, 1, &m, &se);
     for (int i = 0; i < n; i++)
         v += (x[i] - m) * (x[i] - m);
     v /= n - 1;
@@ -341,7 +341,7 @@ Test(ou, reaches_stationary_law)
               "stationary variance %.5f, exact sigma^2/(2 theta) = %.5f, SE %.5f (+1e-4 Heun bias at h = 0.01)",
               v, v_inf, v_se);
     normal_cdf_params np = {sqrt(v_inf)};
-    double D = ks_distance(n, x, normal_cdf, &np);
+    double D = fmd_ks_distance(n, x, normal_cdf, &np);
     cr_expect(D <= ks_threshold(n), "KS distance to N(0, %.4f) is %.5f > %.5f", v_inf, D, ks_threshold(n));
     cr_log_info("OU stationary: variance %.5f (exact %.5f), KS %.5f (threshold %.5f)", v, v_inf, D, ks_threshold(n));
     free(x);
@@ -402,7 +402,7 @@ Test(algorithms, flow_sampler_is_euler_from_p_init)
     for (int i = 0; i < n; i++)
         first[i] = x0[2 * i];
     normal_cdf_params np = {1.0};
-    double D = ks_distance(n, first, normal_cdf, &np);
+    double D = fmd_ks_distance(n, first, normal_cdf, &np);
     cr_expect(D <= ks_threshold(n), "X_0 is not N(0, 1): KS %.5f > %.5f", D, ks_threshold(n));
     free(x0);
     free(x1);
@@ -432,7 +432,7 @@ Test(algorithms, diffusion_sampler_is_euler_maruyama_from_p_init)
         v_exact = (1.0 - lp.theta * h) * (1.0 - lp.theta * h) * v_exact + sigma * sigma * h;
     for (int c = 0; c < 2; c++) {
         double m, se, v = 0.0;
-        mean_se(n, x + c, 2, &m, &se);
+        fmd_mean_se(n, x + c, 2, &m, &se);
         for (int i = 0; i < n; i++)
             v += (x[2 * i + c] - m) * (x[2 * i + c] - m);
         v /= n - 1;

@@ -1,10 +1,20 @@
-/* stats.c -- means, standard errors, slopes and KS distances for the checks. */
+/* stats.c -- means, standard errors, slopes and KS distances. */
 #include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-void mean_se(size_t n, const double *x, size_t stride, double *mean, double *se)
+void fmd_mean_se(size_t n, const double *x, size_t stride, double *mean, double *se)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m += x[i * stride];
+    m /= (double)n;
+    *mean = m;
+    *se = sqrt(fmd_sample_variance(n, x, stride) / (double)n);
+}
+
+double fmd_sample_variance(size_t n, const double *x, size_t stride)
 {
     double m = 0.0, s = 0.0;
     for (size_t i = 0; i < n; i++)
@@ -14,12 +24,11 @@ void mean_se(size_t n, const double *x, size_t stride, double *mean, double *se)
         double r = x[i * stride] - m;
         s += r * r;
     }
-    *mean = m;
-    *se = sqrt(s / (double)(n - 1) / (double)n);
+    return s / (double)(n - 1);
 }
 
-double fit_slope(size_t m, const double *x, const double *y, const double *y_se,
-                 double *slope_se)
+double fmd_fit_slope(size_t m, const double *x, const double *y, const double *y_se,
+                     double *slope_se)
 {
     double mx = 0.0, my = 0.0;
     for (size_t i = 0; i < m; i++) {
@@ -34,7 +43,7 @@ double fit_slope(size_t m, const double *x, const double *y, const double *y_se,
         sxy += (x[i] - mx) * (y[i] - my);
     }
     if (slope_se && y_se) {
-        /* slope = sum_i w_i y_i with w_i = (x_i - mx) / sxx; independent y_i */
+        /* slope = sum_i w_i y_i with w_i = (x_i - mx) / sxx */
         double v = 0.0;
         for (size_t i = 0; i < m; i++) {
             double w = (x[i] - mx) / sxx;
@@ -51,22 +60,19 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-double ks_distance(size_t n, double *samples, double (*cdf)(double x, void *p), void *p)
+double fmd_ks_distance(size_t n, double *samples, double (*cdf)(double x, void *p), void *p)
 {
     qsort(samples, n, sizeof(double), cmp_double);
     double D = 0.0;
     for (size_t i = 0; i < n; i++) {
         double F = cdf(samples[i], p);
         double lo = F - (double)i / (double)n, hi = (double)(i + 1) / (double)n - F;
-        if (lo > D)
-            D = lo;
-        if (hi > D)
-            D = hi;
+        D = fmax(D, fmax(lo, hi));
     }
     return D;
 }
 
-double ks_threshold(size_t n)
+double fmd_ks_threshold(size_t n, double alpha)
 {
-    return sqrt(log(2.0 / ALPHA_CHECK) / (2.0 * (double)n));
+    return sqrt(log(2.0 / alpha) / (2.0 * (double)n));
 }

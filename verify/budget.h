@@ -1,0 +1,26 @@
+/* budget.h -- the suite's false-fail budget (the estimators are src/stats.h).
+ *
+ * False-fail budget of the whole suite: at most 1e-6.
+ *   - A Gaussian check compares an estimate with its exact value and fails
+ *     when |estimate - exact| > Z_CHECK * SE. With Z_CHECK = 6 the two-sided
+ *     false-fail probability of one check is 2 * Phi(-6) = 1.97e-9.
+ *   - A Kolmogorov-Smirnov check fails when sup|F_n - F| > ks_threshold(n);
+ *     by the Dvoretzky-Kiefer-Wolfowitz-Massart inequality
+ *     P(sup|F_n - F| > e) <= 2 exp(-2 n e^2), and e is chosen so this is
+ *     ALPHA_CHECK = 1.97e-9.
+ *   The suite holds fewer than 500 such checks (each test states its count;
+ *   the total today is about 90), so the total is below
+ *   500 * 1.97e-9 = 9.9e-7 <= 1e-6.
+ * Every check uses a fixed seed, so a run is deterministic; the budget says
+ * how unlucky a seed would have to be for a correct code to fail. */
+#ifndef FMD_VERIFY_BUDGET_H
+#define FMD_VERIFY_BUDGET_H
+
+#include "stats.h"    /* src/stats.h: fmd_mean_se, fmd_fit_slope, fmd_ks_distance */
+
+#define Z_CHECK 6.0
+#define ALPHA_CHECK 1.97e-9
+
+static inline double ks_threshold(size_t n) { return fmd_ks_threshold(n, ALPHA_CHECK); }
+
+#endif
