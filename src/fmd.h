@@ -12,6 +12,7 @@
 #include "examples.h"  /* chapter 2: closed-form examples */
 #include "sample.h"    /* Algorithms 1 and 2 */
 #include "stats.h"     /* means, slopes, KS distances */
+#include "report.h"    /* chapter programs: table of checks, figure data */
 
 #define FMD_VERSION "0.1.0"
 

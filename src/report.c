@@ -1,7 +1,12 @@
 /* report.c -- the chapter programs' table of checks. */
 #include "report.h"
 
+#include "status.h"
+
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 void fmd_report_begin(fmd_report *r, FILE *out, const char *title)
 {
@@ -33,4 +38,17 @@ int fmd_report_end(fmd_report *r)
 {
     fprintf(r->out, "-- %d checks, %d failed\n", r->checks, r->failures);
     return r->failures == 0 ? 0 : 1;
+}
+
+int fmd_data_open(const char *name, fmd_atomic_file *f)
+{
+    const char *dir = getenv("FMD_DATA");
+    if (!dir || !*dir)
+        dir = "build/data";
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return FMD_EIO;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return FMD_EINVAL;
+    return fmd_atomic_open(path, f);
 }

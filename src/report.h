@@ -7,6 +7,7 @@
 #define FMD_REPORT_H
 
 #include <stdio.h>
+#include "atomic_file.h"
 
 typedef struct {
     FILE *out;       /* where the table goes (stdout in the chapter programs) */
@@ -22,5 +23,9 @@ void fmd_report_check(fmd_report *r, const char *quantity, double computed, doub
 void fmd_report_note(fmd_report *r, const char *text);
 /* Prints the summary line; returns 0 if every check passed, 1 otherwise. */
 int fmd_report_end(fmd_report *r);
+
+/* Open <dir>/<name> for figure data, atomically (commit with
+ * fmd_atomic_commit); dir is $FMD_DATA or "build/data", created if missing. */
+int fmd_data_open(const char *name, fmd_atomic_file *f);
 
 #endif
