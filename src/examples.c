@@ -3,6 +3,8 @@
 #include "status.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* ---- Example 4: linear field ------------------------------------------ */
 
@@ -215,3 +217,35 @@ const fmd_ref_problem fmd_ref_problems[FMD_NREF] = {
     {"rotation", {fmd_rotation_field, 2, &ref_rotation}, 2.0, ref_rotation_exact},
     {"riccati -t x^2", {fmd_riccati_field, 2, NULL}, 1.0, ref_riccati_exact},
 };
+
+int fmd_ref_error(const fmd_ref_problem *p, const fmd_ode_stepper_type *type, double T,
+                  size_t steps, size_t n, const double *x0, double *err)
+{
+    if (!p || !type || !x0 || !err || n == 0 || steps == 0)
+        return FMD_EINVAL;
+    const size_t m = 2 * n;
+    double *x = malloc(m * sizeof(double)), *exact = malloc(m * sizeof(double));
+    double *ts = malloc((steps + 1) * sizeof(double));
+    fmd_ode_workspace *ws = NULL;
+    int status = (!x || !exact || !ts) ? FMD_ENOMEM : FMD_OK;
+    if (status == FMD_OK)
+        status = fmd_time_grid(0.0, T, steps, ts);
+    if (status == FMD_OK)
+        status = fmd_ode_workspace_alloc(type, n, 2, &ws);
+    if (status == FMD_OK) {
+        memcpy(x, x0, m * sizeof(double));
+        status = fmd_ode_solve_grid(ws, &p->u, ts, steps + 1, x, NULL);
+    }
+    if (status == FMD_OK) {
+        p->exact(T, n, x0, exact);
+        double worst = 0.0;
+        for (size_t i = 0; i < m; i++)
+            worst = fmax(worst, fabs(x[i] - exact[i]) / fabs(exact[i]));
+        *err = worst;
+    }
+    fmd_ode_workspace_free(ws);
+    free(x);
+    free(exact);
+    free(ts);
+    return status;
+}

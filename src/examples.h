@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include "field.h"
 #include "sde.h"
+#include "ode.h"
 
 /* Example 4: u_t(x) = -theta x, flow psi_t(x0) = exp(-theta t) x0. */
 typedef struct { double theta; } fmd_linear_params;
@@ -78,5 +79,11 @@ typedef struct {
  * the Riccati field -t x^2 (T = 1). */
 #define FMD_NREF 3
 extern const fmd_ref_problem fmd_ref_problems[FMD_NREF];
+
+/* Integrate problem p from x0 (n particles, d = 2) over [0, T] with `steps`
+ * uniform steps of `type`; *err = the largest relative error
+ * |x - psi_T(x0)| / |psi_T(x0)| over all components. */
+int fmd_ref_error(const fmd_ref_problem *p, const fmd_ode_stepper_type *type, double T,
+                  size_t steps, size_t n, const double *x0, double *err);
 
 #endif
