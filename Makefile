@@ -121,10 +121,10 @@ _figures:
 _check: $(VERIFY) $(FMD)
 	@sh verify/check_refs.sh
 	@sh verify/check_cli.sh $(FMD)
-	$(VERIFY) --jobs 2
+	OMP_WAIT_POLICY=passive $(VERIFY) --jobs 2
 
 _sanitize: $(VERIFY)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	OMP_WAIT_POLICY=passive ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(VERIFY) --jobs 2
 
 _bench: $(BENCH_BINS)

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int fmd_atomic_open(const char *path, fmd_atomic_file *f)
@@ -25,6 +26,12 @@ int fmd_atomic_open(const char *path, fmd_atomic_file *f)
     if (fd < 0) {
         free(f->tmp_path);
         f->tmp_path = NULL;
+        fmd_atomic_abort(f);
+        return FMD_EIO;
+    }
+    /* mkstemp makes the file 0600; results are for everyone to read */
+    if (fchmod(fd, 0644) != 0) {
+        close(fd);
         fmd_atomic_abort(f);
         return FMD_EIO;
     }

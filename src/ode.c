@@ -139,12 +139,16 @@ void fmd_ode_reset(fmd_ode_workspace *ws)
 
 /* ---- one Runge-Kutta step on one block -------------------------------- */
 
-/* y = x + h sum_{l<m} w_l k_l over m0 numbers; zero weights are skipped so
- * that x_new and dopri5's FSAL stage input agree to the last bit. */
+/* y = x + h sum_{l<m} w_l k_l over m0 numbers (x = NULL: start from 0).
+ * Zero weights are skipped, so that x_new and dopri5's FSAL stage input
+ * agree to the last bit. */
 static void combine(size_t m0, const double *x, double h, const double *w, int m,
                     double *const *k, double *y)
 {
-    memcpy(y, x, m0 * sizeof(double));
+    if (x)
+        memcpy(y, x, m0 * sizeof(double));
+    else
+        memset(y, 0, m0 * sizeof(double));
     for (int l = 0; l < m; l++) {
         if (w[l] == 0.0)
             continue;
@@ -183,25 +187,23 @@ static int rk_block(const fmd_ode_workspace *ws, const fmd_field *u, double t, d
     combine(m0, x, h, T->b, T->stages, k, xnew);
 
     if (tol && T->e) {
+        /* error estimate e = h sum_j (b_j - b_hat_j) k_j, into the stage buffer
+         * (free now), then each particle's RMS of e / (atol + rtol max|x|) */
+        combine(m0, NULL, h, T->e, T->stages, k, xs);
         double worst = 0.0;
         for (size_t p = 0; p < nb; p++) {
             double sum = 0.0;
             for (size_t q = 0; q < d; q++) {
                 size_t i = p * d + q;
-                double e = 0.0;
-                for (int j = 0; j < T->stages; j++)
-                    if (T->e[j] != 0.0)
-                        e += T->e[j] * k[j][i];
-                e *= h;
-                double sc = tol->atol + tol->rtol * fmax(fabs(x[i]), fabs(xnew[i]));
-                sum += (e / sc) * (e / sc);
+                double r = xs[i] / (tol->atol + tol->rtol * fmax(fabs(x[i]), fabs(xnew[i])));
+                sum += r * r;
             }
             double norm = sqrt(sum / (double)d);
-            /* a NaN norm must read as "reject": fmax would drop it */
-            if (!(norm <= worst))
-                worst = isnan(norm) ? NAN : norm;
-            if (isnan(worst))
-                break;
+            if (!(norm <= worst)) {   /* a NaN norm must read as "reject": fmax would drop it */
+                worst = norm;
+                if (isnan(norm))
+                    break;
+            }
         }
         *err = worst;
     }
