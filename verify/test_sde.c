@@ -87,6 +87,15 @@ static paths make_paths(uint64_t seed, size_t M, size_t fine)
     return P;
 }
 
+/* W_1 on path i: the sum of its fine increments. */
+static double W_end(const paths *P, size_t i)
+{
+    double W = 0.0;
+    for (size_t k = 0; k < P->fine; k++)
+        W += P->dW[i * P->fine + k];
+    return W;
+}
+
 /* Run `type` with N steps (N divides fine) on all paths; x (M) gets X_1. */
 static void run_coarse(const fmd_sde_stepper_type *type, const fmd_sde *sde, const paths *P,
                        size_t N, double x0, double *x)
@@ -148,12 +157,8 @@ Test(sde, em_strong_order_half_on_gbm)
     for (int j = 0; j < LV; j++) {
         size_t N = (size_t)8 << j;   /* 8 .. 256 steps */
         run_coarse(fmd_sde_em, &sde, &P, N, 1.3, x);
-        for (size_t i = 0; i < M; i++) {
-            double W1 = 0.0;
-            for (size_t k = 0; k < FINE; k++)
-                W1 += P.dW[i * FINE + k];
-            e[i] = fabs(x[i] - fmd_gbm_exact(&gp, 1.0, 1.3, W1));
-        }
+        for (size_t i = 0; i < M; i++)
+            e[i] = fabs(x[i] - fmd_gbm_exact(&gp, 1.0, 1.3, W_end(&P, i)));
         h[j] = 1.0 / (double)N;
         fmd_mean_se(M, e, 1, &err[j], &se[j]);
     }
@@ -236,10 +241,7 @@ Test(sde, em_weak_order_one)
         size_t N = (size_t)4 << j;   /* 4 .. 128 steps */
         run_coarse(fmd_sde_em, &sde, &P, N, x0, x);
         for (size_t i = 0; i < M; i++) {
-            double W1 = 0.0;
-            for (size_t k = 0; k < FINE; k++)
-                W1 += P.dW[i * FINE + k];
-            double X1 = fmd_gbm_exact(&gp, 1.0, x0, W1);
+            double X1 = fmd_gbm_exact(&gp, 1.0, x0, W_end(&P, i));
             e[i] = x[i] * x[i] - X1 * X1;
         }
         h[j] = 1.0 / (double)N;
