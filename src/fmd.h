@@ -5,6 +5,9 @@
 #include "status.h"    /* status codes; GSL's abort handler off */
 #include "rng.h"       /* seeded streams */
 #include "gmm.h"       /* chapter 1: data distributions */
+#include "schedule.h"  /* chapter 3: alpha_t, beta_t */
+#include "path.h"      /* chapter 3: Gaussian conditional path */
+#include "marginal.h"  /* chapter 3: exact marginal path of a mixture */
 #include "field.h"     /* chapter 2: vector fields */
 #include "ode.h"       /* chapter 2: ODE steppers and drivers */
 #include "ode_gsl.h"   /* chapter 2: GSL's steppers as the reference */

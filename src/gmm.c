@@ -49,8 +49,7 @@ void fmd_gmm_free(fmd_gmm *g)
     free(g);
 }
 
-/* Cholesky factor L of a (d, d), lower triangle; 0 if not positive definite. */
-static int cholesky(size_t d, const double *a, double *L)
+int fmd_cholesky(size_t d, const double *a, double *L)
 {
     memset(L, 0, d * d * sizeof(double));
     for (size_t j = 0; j < d; j++) {
@@ -94,7 +93,12 @@ int fmd_gmm_prepare(fmd_gmm *g)
                 if (fabs(S[i * d + j] - S[j * d + i]) >
                     1e-12 * fmax(fabs(S[i * d + j]), fabs(S[j * d + i])))
                     return FMD_ECOV;
-        if (!cholesky(d, S, L))
+        if (g->point_masses) {   /* Sigma_k = 0: L = 0, no density */
+            memset(L, 0, d * d * sizeof(double));
+            g->log_norm[k] = log(g->weight[k]);
+            continue;
+        }
+        if (!fmd_cholesky(d, S, L))
             return FMD_ECOV;
         double log_det_half = 0.0;   /* log det(Sigma)^(1/2) = sum log L_ii */
         for (size_t i = 0; i < d; i++)
@@ -188,6 +192,8 @@ int fmd_gmm_log_density(const fmd_gmm *g, size_t n, const double *x, double *out
 {
     if (!g || n == 0 || !x || !out)
         return FMD_EINVAL;
+    if (g->point_masses)
+        return FMD_EDOM;   /* point masses have no density */
     const size_t d = g->d, K = g->K;
     double *a = malloc(K * sizeof(double)), *v = malloc(d * sizeof(double));
     if (!a || !v) {
@@ -215,6 +221,28 @@ int fmd_gmm_log_density(const fmd_gmm *g, size_t n, const double *x, double *out
     free(a);
     free(v);
     return FMD_OK;
+}
+
+int fmd_gmm_empirical(size_t N, size_t d, const double *z, fmd_gmm **out)
+{
+    if (!z || !out)
+        return FMD_EINVAL;
+    int status = fmd_gmm_alloc(d, N, out);
+    if (status != FMD_OK)
+        return status;
+    fmd_gmm *g = *out;
+    g->point_masses = 1;
+    memcpy(g->mean, z, N * d * sizeof(double));
+    for (size_t k = 0; k < N; k++) {
+        g->weight[k] = 1.0 / (double)N;
+        g->label[k] = 0;
+    }
+    status = fmd_gmm_prepare(g);
+    if (status != FMD_OK) {
+        fmd_gmm_free(g);
+        *out = NULL;
+    }
+    return status;
 }
 
 int fmd_gmm_moments(const fmd_gmm *g, double *mean, double *cov)

@@ -20,6 +20,7 @@ typedef struct {
     double *mean;      /* (K, d) mu_k */
     double *cov;       /* (K, d, d) Sigma_k, symmetric positive definite */
     int *label;        /* (K) class y of component k (default: k) */
+    int point_masses;  /* 1 for an empirical data set: every Sigma_k = 0 */
     /* filled by fmd_gmm_prepare: */
     double *chol;      /* (K, d, d) lower-triangular L_k, Sigma_k = L_k L_k^T */
     double *log_norm;  /* (K) log w_k - sum_i log (L_k)_ii - (d/2) log(2 pi) */
@@ -49,6 +50,16 @@ int fmd_gmm_log_density(const fmd_gmm *g, size_t n, const double *x, double *out
 /* Exact mean (d) and covariance (d, d) of the mixture:
  *   m = sum_k w_k mu_k,   C = sum_k w_k (Sigma_k + mu_k mu_k^T) - m m^T. */
 int fmd_gmm_moments(const fmd_gmm *g, double *mean, double *cov);
+
+/* The empirical distribution of a data set z_1..z_N (z is (N, d)): the
+ * mixture of point masses (1/N) sum_i delta_{z_i}, prepared and ready.
+ * It samples (by resampling the data) but has no density: log_density
+ * returns FMD_EDOM. Its marginal path (marginal.h) is exact for t < 1. */
+int fmd_gmm_empirical(size_t N, size_t d, const double *z, fmd_gmm **out);
+
+/* Lower Cholesky factor L of the symmetric (d, d) matrix a (a = L L^T);
+ * returns 0 if a is not positive definite. */
+int fmd_cholesky(size_t d, const double *a, double *L);
 
 /* log of sum_k exp(a_k), k < K; -inf when every a_k is -inf, never NaN. */
 double fmd_logsumexp(size_t K, const double *a);

@@ -1,0 +1,91 @@
+/* marginal.h -- the exact marginal probability path of a Gaussian mixture.
+ *
+ * Promise (Thm 10 and its companions): if p_data = sum_k w_k N(mu_k, Sigma_k)
+ * and p_t(x | z) = N(alpha_t z, beta_t^2 I), then p_t is again a mixture,
+ *     p_t = sum_k w_k N(alpha_t mu_k, C_k),   C_k = alpha_t^2 Sigma_k + beta_t^2 I,
+ * and every training target of the course is a closed form in the
+ * responsibilities r_k(x) = w_k N_k(x) / p_t(x) and v_k = C_k^{-1}(x - alpha_t mu_k):
+ *     grad log p_t(x) = -sum_k r_k v_k                        (marginal score)
+ *     E[z | x_t = x]  = sum_k r_k (mu_k + alpha_t Sigma_k v_k)  (posterior mean)
+ *     u_t(x)          = alpha_dot E[z|x] + beta_dot E[eps|x]
+ *                     = alpha_dot E[z|x] - beta beta_dot grad log p_t(x)   (Thm 10)
+ * The last form never divides by alpha_t or beta_t and uses beta*beta_dot,
+ * which the schedules keep finite: with positive definite Sigma_k every
+ * quantity is finite and correct on [0, 1], both ends included, and far from
+ * every component (log-sum-exp; 1e3 standard deviations away is fine).
+ * For an empirical data set (Sigma_k = 0) the same holds for t < 1; at
+ * t = 1 the marginal is a sum of point masses and fmd_marginal_set_time
+ * returns FMD_EDOM. */
+#ifndef FMD_MARGINAL_H
+#define FMD_MARGINAL_H
+
+#include <stddef.h>
+#include "gmm.h"
+#include "schedule.h"
+
+/* The marginal path of one mixture at one time t (a time slice). */
+typedef struct {
+    const fmd_gmm *g;     /* the data distribution (not owned) */
+    double t;
+    fmd_sched_point s;    /* alpha_t, beta_t, ... */
+    double *cinv;         /* (K, d, d) C_k^{-1} */
+    double *log_norm;     /* (K) log w_k - (1/2) log det C_k - (d/2) log 2 pi */
+    double *tr_cinv;      /* (K) tr C_k^{-1} */
+    double *tr_sig_cinv;  /* (K) tr (Sigma_k C_k^{-1}) */
+    double *work;         /* (K, d) scratch for one factorisation */
+} fmd_marginal;
+
+int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out);
+void fmd_marginal_free(fmd_marginal *m);
+
+/* Move the slice to time t of schedule sch (t in [0, 1]). */
+int fmd_marginal_set_time(fmd_marginal *m, const fmd_schedule *sch, double t);
+
+/* What to evaluate; every pointer may be NULL (not wanted). */
+typedef struct {
+    double *logp;        /* (n) log p_t(x) */
+    double *score;       /* (n, d) grad log p_t(x) */
+    double *zmean;       /* (n, d) E[z | x_t = x] */
+    double *u;           /* (n, d) the marginal vector field u_t(x) */
+    double *dlogp_dt;    /* (n) d/dt log p_t(x), so d/dt p_t = p_t * dlogp_dt */
+    double *div_u;       /* (n) div u_t(x) */
+    double *lap_over_p;  /* (n) (Laplacian p_t)(x) / p_t(x) */
+} fmd_marginal_out;
+
+/* Evaluate at n points x (n, d). Read-only in m: threads may share a slice. */
+int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fmd_marginal_out *out);
+
+/* CDF at s of the projection a.x of p_t (a has d numbers): the 1-D mixture
+ * sum_k w_k N(alpha a.mu_k, a^T C_k a). For distribution tests. */
+double fmd_marginal_projected_cdf(const fmd_marginal *m, const double *a, double s);
+
+/* Draws from p_t: x = alpha_t z + beta_t eps, z ~ p_data, eps ~ N(0, I). */
+int fmd_marginal_sample(const fmd_marginal *m, gsl_rng *r, size_t n, double *x);
+
+/* ---- the marginal field as a field and as an SDE ------------------------ */
+
+/* Parameters of the field u_t(x) (and of the extended SDE drift). */
+typedef struct {
+    const fmd_gmm *g;
+    const fmd_schedule *sch;
+    double (*sigma)(double t, void *p);  /* sigma_t of Thm 13; NULL = 0 */
+    void *sigma_params;
+} fmd_marginal_field_params;
+
+/* u_t(x) for the ODE solvers: an fmd_field_fn with fmd_marginal_field_params. */
+int fmd_marginal_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
+
+/* Thm 13 (SDE extension trick): the drift u_t(x) + (sigma_t^2 / 2) grad log p_t(x),
+ * so that dX = drift dt + sigma_t dW keeps X_t ~ p_t. An fmd_field_fn. */
+int fmd_marginal_sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params);
+
+/* Remark 16 (Langevin dynamics): drift (sigma^2 / 2) grad log p(x) for a fixed
+ * density p = p_data (params: fmd_langevin_params). dX = drift dt + sigma dW
+ * leaves p invariant and converges to it. */
+typedef struct {
+    const fmd_gmm *g;    /* p, positive definite covariances */
+    double sigma;        /* constant diffusion coefficient */
+} fmd_langevin_params;
+int fmd_langevin_drift(double t, size_t n, size_t d, const double *x, double *out, void *params);
+
+#endif
