@@ -138,19 +138,34 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
                 vv += vk[i] * vk[i];
                 vmu += vk[i] * mu[i];
             }
-            a[k] = m->log_norm[k] - 0.5 * q;       /* log w_k N_k(x) */
+            a[k] = q;                              /* Mahalanobis q_k; log w_k N_k below */
             /* d/dt log N(x; m, C) = -tr(C^-1 Cdot)/2 + v.mdot + v^T Cdot v / 2 with
              * mdot = alpha_dot mu, Cdot = 2 alpha alpha_dot Sigma + 2 beta beta_dot I */
             double aad = s->alpha * s->alpha_dot, bbd = s->beta_beta_dot;
             dlogN[k] = -(aad * m->tr_sig_cinv[k] + bbd * m->tr_cinv[k]) + s->alpha_dot * vmu +
                        aad * vSv + bbd * vv;
         }
-        double logp = fmd_logsumexp(K, a);
+        /* log p = amax + L, L = log sum_k exp(a_k - amax). The responsibilities
+         * use amax and L separately: far from the data |a_k| ~ 1e7, and
+         * a_k - (amax + L) would lose the 1e-9 that amax + L rounds away. */
+        double qmin = INFINITY, amax = -INFINITY, L = 0.0;
+        for (size_t k = 0; k < K; k++)
+            qmin = fmin(qmin, a[k]);
+        for (size_t k = 0; k < K; k++) {
+            /* log w_k N_k(x) + qmin/2: subtracting qmin first keeps log w_k
+             * exact when every q_k is ~1e7 (far away, or t = 0) */
+            a[k] = m->log_norm[k] - 0.5 * (a[k] - qmin);
+            amax = fmax(amax, a[k]);
+        }
+        for (size_t k = 0; k < K; k++)
+            L += exp(a[k] - amax);
+        L = log(L);
+        double logp = (amax + L) - 0.5 * qmin;
         memset(sc, 0, d * sizeof(double));
         memset(zm, 0, d * sizeof(double));
         double dlp = 0.0, sum_r_vv_tr = 0.0, div_zm_part = 0.0;
         for (size_t k = 0; k < K; k++) {
-            double r = exp(a[k] - logp);           /* responsibility r_k(x) */
+            double r = exp((a[k] - amax) - L);     /* responsibility r_k(x) */
             a[k] = r;
             const double *vk = v + k * d, *ek = e + k * d;
             double vv = 0.0;

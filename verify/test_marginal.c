@@ -374,3 +374,190 @@ Test(marginal, analytic_derivatives_match_finite_differences)
         fmd_gmm_free(g);
     }
 }
+
+/* ---- the ends of [0, 1] and far away ------------------------------------- */
+
+/* At t = 0, 1 - 2^-52 and 1, and at points 10^3 standard deviations from
+ * every component, every output is finite. At t = 0 (not vp, whose alpha_0
+ * is 6.6e-3) p_0 = N(0, I): log p = log N(x; 0, I), score = -x, E[z|x] =
+ * E[z]. At t = 1, p_1 = p_data: log p equals fmd_gmm_log_density. Far away,
+ * the score is the nearest component's -C_k^{-1}(x - alpha mu_k). */
+Test(marginal, finite_and_correct_at_both_ends_and_far_away)
+{
+    const size_t d = 2;
+    fmd_gmm *g = random_mixture(d, 3, 500);
+    double mean[2], cov[4];
+    fmd_gmm_moments(g, mean, cov);
+    const double ts[3] = {0.0, 1.0 - 0x1p-52, 1.0};
+    const double pts[4][2] = {{0.3, -1.1}, {2.0, 1.5}, {4e3, -3e3}, {-2.5e3, -2.5e3}};
+    for (int si = 0; si < NSCHED; si++)
+        for (int ti = 0; ti < 3; ti++) {
+            fmd_marginal *m = slice_at(g, schedules[si], ts[ti]);
+            for (int q = 0; q < 4; q++) {
+                double lp, sc[2], zm[2], u[2], dlp, divu, lap;
+                fmd_marginal_out out = {&lp, sc, zm, u, &dlp, &divu, &lap};
+                cr_assert_eq(fmd_marginal_eval(m, 1, pts[q], &out), FMD_OK);
+                double all[10] = {lp, sc[0], sc[1], zm[0], zm[1], u[0], u[1], dlp, divu, lap};
+                for (int i = 0; i < 10; i++)
+                    cr_expect(isfinite(all[i]), "%s t = %.17g x = (%g, %g): output %d is %g", schedules[si], ts[ti],
+                              pts[q][0], pts[q][1], i, all[i]);
+                if (ts[ti] == 0.0 && strcmp(schedules[si], "vp") != 0) {
+                    double l0 = -0.5 * (pts[q][0] * pts[q][0] + pts[q][1] * pts[q][1]) - log(2 * M_PI);
+                    cr_expect(fabs(lp - l0) <= 1e-12 * fabs(l0), "%s t = 0: log p %.17g vs log N(0, I) %.17g", schedules[si], lp, l0);
+                    for (int i = 0; i < 2; i++) {
+                        cr_expect(fabs(sc[i] + pts[q][i]) <= 1e-12 * fabs(pts[q][i]), "%s t = 0: score %.17g vs -x", schedules[si], sc[i]);
+                        cr_expect(fabs(zm[i] - mean[i]) <= 1e-12, "%s t = 0: E[z|x] %.17g vs E[z] %.17g", schedules[si], zm[i], mean[i]);
+                    }
+                }
+                if (ts[ti] == 1.0) {
+                    double ld;
+                    fmd_gmm_log_density(g, 1, pts[q], &ld);
+                    cr_expect(fabs(lp - ld) <= 1e-12 * fabs(ld), "%s t = 1: log p %.17g vs log p_data %.17g", schedules[si], lp, ld);
+                }
+                if (q >= 2) {   /* far: the component with the largest log w_k N_k dominates exactly */
+                    size_t best = 0;
+                    double best_a = -INFINITY;
+                    for (size_t k = 0; k < g->K; k++) {
+                        double v[2], delta[2] = {pts[q][0] - m->s.alpha * g->mean[2 * k], pts[q][1] - m->s.alpha * g->mean[2 * k + 1]};
+                        const double *Ci = m->cinv + 4 * k;
+                        v[0] = Ci[0] * delta[0] + Ci[1] * delta[1];
+                        v[1] = Ci[2] * delta[0] + Ci[3] * delta[1];
+                        double a = m->log_norm[k] - 0.5 * (delta[0] * v[0] + delta[1] * v[1]);
+                        if (a > best_a) {
+                            best_a = a;
+                            best = k;
+                        }
+                    }
+                    const double *Ci = m->cinv + 4 * best;
+                    double delta[2] = {pts[q][0] - m->s.alpha * g->mean[2 * best], pts[q][1] - m->s.alpha * g->mean[2 * best + 1]};
+                    double s0 = -(Ci[0] * delta[0] + Ci[1] * delta[1]);
+                    cr_expect(fabs(sc[0] - s0) <= 1e-9 * fabs(s0), "%s t = %g far: score %.17g vs nearest component's %.17g",
+                              schedules[si], ts[ti], sc[0], s0);
+                }
+            }
+            fmd_marginal_free(m);
+        }
+    fmd_gmm_free(g);
+    /* log-sum-exp of -inf terms is -inf, not NaN */
+    double none[2] = {-INFINITY, -INFINITY};
+    cr_expect(fmd_logsumexp(2, none) == -INFINITY);
+}
+
+/* ---- Prop 1: vector field <-> score ------------------------------------------ */
+
+/* For Gaussian paths, with c_t = beta^2 alpha_dot / alpha - beta beta_dot,
+ *   u_t(x) = c_t grad log p_t(x) + (alpha_dot / alpha) x           (marginal)
+ *   u_t(x|z) = c_t grad log p_t(x|z) + (alpha_dot / alpha) x       (conditional)
+ * and back, grad log p = (u - (alpha_dot/alpha) x) / c_t. Both directions
+ * hold to 1e-12 relative at t in (0, 1]. At t = 0 alpha = 0 and the formula
+ * does not apply (u there is E[z] - x for condot, finite by our form). At
+ * t = 1, c_1 = -beta beta_dot: zero for condot, cosine and poly (the field
+ * no longer determines the score) but -1/2 for lab and -0.05 for vp. */
+Test(prop1, field_and_score_convert_both_ways)
+{
+    fmd_gmm *g = random_mixture(2, 3, 600);
+    gsl_rng *r;
+    fmd_rng_alloc(601, 0, &r);
+    for (int si = 0; si < NSCHED; si++)
+        for (double t = 0.05; t <= 1.0; t += 0.05) {
+            double tt = t > 0.999 ? 1.0 : t;
+            fmd_marginal *m = slice_at(g, schedules[si], tt);
+            const fmd_sched_point *s = &m->s;
+            double x[2], u[2], sc[2], c = s->beta * s->beta * s->alpha_dot / s->alpha - s->beta_beta_dot;
+            fmd_marginal_sample(m, r, 1, x);
+            fmd_marginal_out out = {.u = u, .score = sc};
+            fmd_marginal_eval(m, 1, x, &out);
+            for (int i = 0; i < 2; i++) {
+                double u_from_s = c * sc[i] + s->alpha_dot / s->alpha * x[i];
+                double scale = fabs(u[i]) + fabs(c * sc[i]) + fabs(s->alpha_dot / s->alpha * x[i]);
+                cr_expect(fabs(u_from_s - u[i]) <= 1e-12 * scale, "%s t = %.2f: u %.17g, from score %.17g", schedules[si], tt, u[i], u_from_s);
+                if (fabs(c) > 1e-3) {
+                    double s_from_u = (u[i] - s->alpha_dot / s->alpha * x[i]) / c;
+                    cr_expect(fabs(s_from_u - sc[i]) <= 1e-12 * scale / fabs(c), "%s t = %.2f: score %.17g, from u %.17g",
+                              schedules[si], tt, sc[i], s_from_u);
+                }
+            }
+            if (tt < 1.0) {   /* conditional version, for a data point z */
+                double z[2] = {0.7, -1.9}, uc[2], scc[2];
+                fmd_path_cond_field(s, 1, 2, z, x, uc);
+                fmd_path_cond_score(s, 1, 2, z, x, scc);
+                for (int i = 0; i < 2; i++) {
+                    double from = c * scc[i] + s->alpha_dot / s->alpha * x[i];
+                    double scale = fabs(uc[i]) + fabs(c * scc[i]) + fabs(s->alpha_dot / s->alpha * x[i]);
+                    cr_expect(fabs(from - uc[i]) <= 1e-12 * scale, "%s t = %.2f: u(x|z) %.17g from score %.17g", schedules[si], tt, uc[i], from);
+                }
+            } else {
+                int degenerate = strcmp(schedules[si], "lab") != 0 && strcmp(schedules[si], "vp") != 0;
+                cr_expect(degenerate ? c == 0.0 : c < -0.01, "%s: c_1 = %g", schedules[si], c);
+            }
+            fmd_marginal_free(m);
+        }
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
+
+/* ---- empirical data sets ------------------------------------------------------ */
+
+/* The target a network is really trained towards: p_data = (1/N) sum delta_{z_i}.
+ * For t < 1 its marginal path is exact (compared with a direct sum over the
+ * data to 1e-12); as t -> 1 the posterior mean E[z|x] collapses onto the
+ * nearest data point (error ~ exp(-gap / beta^2)) and, for condot, the field
+ * behaves like (z* - x)/(1 - t); at t = 1 the path is a sum of point masses
+ * and set_time refuses with FMD_EDOM. */
+Test(empirical, marginal_of_a_data_set_as_t_goes_to_1)
+{
+    enum { N = 7, d = 2 };
+    double z[N * d];
+    gsl_rng *r;
+    fmd_rng_alloc(700, 0, &r);
+    fmd_rng_gaussian(r, N * d, z);
+    gsl_rng_free(r);
+    fmd_gmm *g;
+    cr_assert_eq(fmd_gmm_empirical(N, d, z, &g), FMD_OK);
+    const double x[2] = {0.31, -0.47};
+    for (double t = 0.1; t < 0.95; t += 0.2) {
+        fmd_marginal *m = slice_at(g, "cosine", t);
+        double lp, zm[2];
+        fmd_marginal_out out = {.logp = &lp, .zmean = zm};
+        fmd_marginal_eval(m, 1, x, &out);
+        double a[N], num[2] = {0, 0}, den = 0;
+        for (int i = 0; i < N; i++) {
+            double q = 0;
+            for (int k = 0; k < d; k++)
+                q += (x[k] - m->s.alpha * z[i * d + k]) * (x[k] - m->s.alpha * z[i * d + k]);
+            a[i] = -q / (2 * m->s.beta * m->s.beta) - d * log(m->s.beta) - log(2 * M_PI) - log((double)N);
+        }
+        double l = fmd_logsumexp(N, a);
+        for (int i = 0; i < N; i++) {
+            double w = exp(a[i] - l);
+            den += w;
+            num[0] += w * z[i * d];
+            num[1] += w * z[i * d + 1];
+        }
+        cr_expect(fabs(lp - l) <= 1e-12 * fabs(l), "t = %.1f: log p %.17g vs direct %.17g", t, lp, l);
+        cr_expect(fabs(zm[0] - num[0] / den) <= 1e-12 && fabs(zm[1] - num[1] / den) <= 1e-12, "t = %.1f: E[z|x]", t);
+        fmd_marginal_free(m);
+    }
+    /* nearest data point */
+    int best = 0;
+    for (int i = 1; i < N; i++)
+        if (hypot(x[0] - z[i * d], x[1] - z[i * d + 1]) < hypot(x[0] - z[best * d], x[1] - z[best * d + 1]))
+            best = i;
+    double t = 1.0 - 1e-6;
+    fmd_marginal *m = slice_at(g, "condot", t);
+    double zm[2], u[2];
+    fmd_marginal_out out = {.zmean = zm, .u = u};
+    fmd_marginal_eval(m, 1, x, &out);
+    for (int k = 0; k < 2; k++) {
+        cr_expect(fabs(zm[k] - z[best * d + k]) <= 1e-12, "t = 1 - 1e-6: E[z|x]_%d = %.17g, nearest point %.17g", k, zm[k], z[best * d + k]);
+        double limit = (z[best * d + k] - x[k]) / (1.0 - t);   /* condot: u = (E[z|x] - x) / (1 - t) */
+        cr_expect(fabs(u[k] - limit) <= 1e-6 * fabs(limit), "t = 1 - 1e-6: u_%d = %.9g vs (z* - x)/(1 - t) = %.9g", k, u[k], limit);
+    }
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
+    cr_expect_eq(fmd_marginal_set_time(m, &sch, 1.0), FMD_EDOM, "the empirical path at t = 1 is point masses");
+    double lp;
+    cr_expect_eq(fmd_gmm_log_density(g, 1, x, &lp), FMD_EDOM);
+    fmd_marginal_free(m);
+    fmd_gmm_free(g);
+}
