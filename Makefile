@@ -6,6 +6,7 @@
 #   make figures   chapter data + gnuplot figures in build/figures/
 #   make bench     benchmarks: bench/results/*.tsv and *.png
 #   make sanitize  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz      libFuzzer on the file parsers (the suite replays their corpus)
 #   make clean     remove build/
 #
 # Every user-facing target first installs missing Debian packages (as root,
@@ -36,7 +37,7 @@ VERIFY   := $(BUILD)/fmd-verify
 CH_BINS  := $(addprefix $(BUILD)/chapters/,$(CHAPTERS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: default all deps tour check figures bench sanitize clean \
+.PHONY: default all deps tour check figures bench sanitize fuzz clean \
         _all _check _figures _bench _sanitize _chapters
 default: all
 
@@ -121,16 +122,26 @@ _figures:
 _check: $(VERIFY) $(FMD)
 	@sh verify/check_refs.sh
 	@sh verify/check_cli.sh $(FMD)
-	OMP_WAIT_POLICY=passive $(VERIFY) --jobs 2
+	OMP_WAIT_POLICY=passive FMD_BIN=$(FMD) $(VERIFY) --jobs 2
 
-_sanitize: $(VERIFY)
-	OMP_WAIT_POLICY=passive ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+_sanitize: $(VERIFY) $(FMD)
+	OMP_WAIT_POLICY=passive FMD_BIN=$(FMD) ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(VERIFY) --jobs 2
 
 _bench: $(BENCH_BINS)
 	@mkdir -p bench/results
 	@set -e; for b in $(BENCH_BINS); do echo "==== $$b"; $$b bench/results; done
 	@set -e; for f in bench/*.gp; do echo "gnuplot $$f"; gnuplot -e "dir='bench/results'" $$f; done
+
+# libFuzzer on the file parsers (clang), starting from the committed corpus;
+# new inputs go to build/fuzz/, FUZZ_SECONDS long (default 60).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang >/dev/null || { echo "fmd: make fuzz needs clang (apt-get install clang)"; exit 1; }
+	@mkdir -p build/fuzz/gmm
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_gmm_file.c \
+	  src/gmm_file.c src/gmm.c src/rng.c src/status.c src/field.c -o build/fuzz/fuzz_gmm_file -lgsl -lgslcblas -lm
+	build/fuzz/fuzz_gmm_file -max_total_time=$(FUZZ_SECONDS) build/fuzz/gmm verify/fuzz/corpus/gmm
 
 clean:
 	rm -rf build

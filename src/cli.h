@@ -22,5 +22,6 @@ int fmd_cli_is_help(const char *arg);
 
 int fmd_cmd_version(int argc, char **argv);
 int fmd_cmd_steppers(int argc, char **argv);
+int fmd_cmd_field(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@ static const fmd_command commands[] = {
     {"help", "show this help, or `fmd help COMMAND` for one command", cmd_help},
     {"version", "print the version", fmd_cmd_version},
     {"steppers", "list the ODE and SDE steppers and their orders", fmd_cmd_steppers},
+    {"field", "exact marginal log-density, score, field and posterior mean of a mixture", fmd_cmd_field},
 };
 static const size_t ncommands = sizeof commands / sizeof commands[0];
 

@@ -1,0 +1,45 @@
+/* gmm_file.h -- the mixture specification file, read with full validation.
+ *
+ * Format (lines starting with '#' and blank lines are ignored; numbers in
+ * C's strtod syntax):
+ *     gmm <d> <K>
+ *     <weight> <mean: d numbers> <covariance: d*d numbers, row-major>   (K lines)
+ * Promise: a malformed file is rejected with the file name, the line number
+ * and the reason -- a wrong count of numbers, a weight <= 0, weights not
+ * summing to 1 within 1e-9, a covariance not symmetric or not positive
+ * definite, d or K <= 0 or too large (d <= 1024, K <= 65536, K d^2 <= 1e7),
+ * a number that is not finite, trailing garbage -- and never crashes,
+ * whatever the bytes (a fuzz target, verify/fuzz/fuzz_gmm_file.c, holds it to that). */
+#ifndef FMD_GMM_FILE_H
+#define FMD_GMM_FILE_H
+
+#include <stddef.h>
+#include "gmm.h"
+
+#define FMD_GMM_MAX_D 1024
+#define FMD_GMM_MAX_K 65536
+#define FMD_GMM_MAX_NUMBERS 10000000
+
+typedef struct {
+    char file[256];    /* as given, truncated */
+    long line;         /* 1-based; 0 when the problem is the file as a whole */
+    char reason[256];  /* what is wrong and, where useful, what was expected */
+} fmd_parse_error;
+
+/* Parse len bytes (need not be NUL-terminated). On success *out is a prepared
+ * mixture; on failure *out is NULL, err says where and why, and the status is
+ * FMD_EINVAL (or FMD_ENOMEM). */
+int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **out,
+                  fmd_parse_error *err);
+
+/* Read and parse a file; FMD_EIO (with err filled) if it cannot be read. */
+int fmd_gmm_load(const char *path, fmd_gmm **out, fmd_parse_error *err);
+
+/* Parse up to `want` numbers from one line [p, end); *got is how many were
+ * there (counting past `want` to report a wrong count). Returns 0, or -1
+ * with err->reason set (non-finite, not a number, too long). Shared with
+ * the command's point reader. */
+int fmd_parse_numbers(const char *p, const char *end, double *out, size_t want, size_t *got,
+                      fmd_parse_error *err);
+
+#endif

@@ -1,0 +1,188 @@
+/* test_gmm_file.c -- chapter 3: the mixture file format, its rejections with
+ * file, line and reason, the fuzz corpus replayed, and `fmd field`. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmd.h"
+
+static int parse(const char *text, fmd_gmm **g, fmd_parse_error *e)
+{
+    return fmd_gmm_parse(text, strlen(text), "test.gmm", g, e);
+}
+
+Test(gmm_file, parses_a_valid_file)
+{
+    fmd_gmm *g;
+    fmd_parse_error e;
+    const char *text = "# a mixture\n\ngmm 2 2\n  # comment inside\n"
+                       "0.4 1 0  1 0.2 0.2 0.5\n0.6 -1 1e0  0.3 0 0 .3\n";
+    cr_assert_eq(parse(text, &g, &e), FMD_OK, "%s:%ld: %s", e.file, e.line, e.reason);
+    cr_expect(g->d == 2 && g->K == 2 && g->weight[1] == 0.6 && g->cov[7] == 0.3 && g->mean[3] == 1.0);
+    fmd_gmm_free(g);
+}
+
+/* Each malformed case: rejected, with the right line and a reason naming it. */
+Test(gmm_file, rejects_each_malformed_case_with_line_and_reason)
+{
+    static const struct { const char *text; long line; const char *word; } cases[] = {
+        {"gmm 2 1\n1 0 0 1 0\n", 2, "needs 7 numbers"},
+        {"gmm 1 1\n1 0 1 5\n", 2, "found 4"},
+        {"gmm 1 2\n0 0 1\n1 0 1\n", 2, "must be > 0"},
+        {"gmm 1 2\n-0.5 0 1\n1.5 0 1\n", 2, "must be > 0"},
+        {"gmm 1 2\n0.5 0 1\n0.6 0 1\n", 0, "sum to"},
+        {"gmm 2 1\n1 0 0 1 0.2 0.3 1\n", 2, "not symmetric"},
+        {"gmm 2 1\n1 0 0 1 2 2 1\n", 2, "not positive definite"},
+        {"gmm 0 1\n", 1, "positive"},
+        {"gmm 1 -3\n", 1, "positive"},
+        {"gmm 2000 2\n", 1, "too large"},
+        {"gmm 1.5 2\n", 1, "whole"},
+        {"gmm 1 1\n1 nan 1\n", 2, "not a finite"},
+        {"gmm 1 1\n1 0 inf\n", 2, "not a finite"},
+        {"gmm 1 1\n1 0 1e999\n", 2, "not a finite"},
+        {"gmm 1 1\n1 0 1;\n", 2, "not a number"},
+        {"gmm 1 1 junk\n1 0 1\n", 1, "not a number"},
+        {"gmm 1 2\n0.5 0 1\n", 2, "expected 2 components, found 1"},
+        {"gmm 1 1\n1 0 1\n1 0 1\n", 3, "unexpected line"},
+        {"gmmx 1 1\n", 1, "header"},
+        {"1 0 1\n", 1, "header"},
+        {"", 0, "no 'gmm"},
+        {"# only a comment\n", 0, "no 'gmm"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fmd_gmm *g = (void *)1;
+        fmd_parse_error e;
+        int status = parse(cases[i].text, &g, &e);
+        cr_expect_eq(status, FMD_EINVAL, "case %zu accepted: %s", i, cases[i].text);
+        cr_expect_null(g, "case %zu: *out not NULL on failure", i);
+        cr_expect_eq(e.line, cases[i].line, "case %zu: line %ld, expected %ld (%s)", i, e.line, cases[i].line, e.reason);
+        cr_expect(strstr(e.reason, cases[i].word) != NULL, "case %zu: reason '%s' lacks '%s'", i, e.reason, cases[i].word);
+        cr_expect_str_eq(e.file, "test.gmm");
+    }
+    fmd_gmm *g;
+    fmd_parse_error e;
+    cr_expect_eq(fmd_gmm_load("/nonexistent/x.gmm", &g, &e), FMD_EIO);
+    cr_expect(strstr(e.reason, "cannot open") != NULL);
+}
+
+/* Every file of the fuzz corpus parses or is rejected with a reason; and
+ * every truncation and every single-byte change of a valid file too. */
+Test(gmm_file, replays_fuzz_corpus_and_mutations_without_crashing)
+{
+    const char *dir = "verify/fuzz/corpus/gmm";
+    DIR *dp = opendir(dir);
+    cr_assert_not_null(dp, "cannot open %s (run the suite from the repository root)", dir);
+    struct dirent *de;
+    int files = 0, valid = 0;
+    while ((de = readdir(dp))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        fmd_gmm *g;
+        fmd_parse_error e;
+        int status = fmd_gmm_load(path, &g, &e);
+        cr_expect(status == FMD_OK || strlen(e.reason) > 0, "%s: rejected without a reason", path);
+        if (status == FMD_OK) {
+            valid++;
+            fmd_gmm_free(g);
+        }
+        files++;
+    }
+    closedir(dp);
+    cr_expect(files >= 10 && valid >= 2, "corpus: %d files, %d valid", files, valid);
+    const char *base = "gmm 2 2\n0.4 1 0  1 0.2 0.2 0.5\n0.6 -1 1  0.3 0 0 0.3\n";
+    size_t n = strlen(base);
+    char buf[128];
+    for (size_t cut = 0; cut < n; cut++) {   /* truncations */
+        fmd_gmm *g;
+        fmd_parse_error e;
+        if (fmd_gmm_parse(base, cut, "cut", &g, &e) == FMD_OK)
+            fmd_gmm_free(g);   /* a cut after a whole number may still be valid */
+        else
+            cr_expect(strlen(e.reason) > 0);
+    }
+    const char subs[] = {'\0', '\n', ' ', '#', '-', '9', 'e', '.', 'x', (char)0xff};
+    for (size_t pos = 0; pos < n; pos++)
+        for (size_t s = 0; s < sizeof subs; s++) {   /* single-byte changes */
+            memcpy(buf, base, n);
+            buf[pos] = subs[s];
+            fmd_gmm *g;
+            fmd_parse_error e;
+            if (fmd_gmm_parse(buf, n, "mut", &g, &e) == FMD_OK)
+                fmd_gmm_free(g);
+            else
+                cr_expect(strlen(e.reason) > 0, "byte %zu -> %d: no reason", pos, subs[s]);
+        }
+}
+
+/* `fmd field` prints log p, score, u, E[z|x] with %.17g: they round-trip to
+ * the library's values exactly; bad input exits 2 with file and line. */
+Test(field_command, prints_the_library_values_and_reports_bad_input)
+{
+    char dir[] = "/tmp/fmd-field-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char gpath[256], ppath[256], cmd[1024];
+    snprintf(gpath, sizeof gpath, "%s/m.gmm", dir);
+    snprintf(ppath, sizeof ppath, "%s/points", dir);
+    FILE *f = fopen(gpath, "w");
+    fputs("gmm 2 2\n0.4 1 0  1 0.2 0.2 0.5\n0.6 -1 1  0.3 0 0 0.3\n", f);
+    fclose(f);
+    f = fopen(ppath, "w");
+    fputs("0.3 -0.2\n# skip me\n\n2.5e2 -1e3\n", f);
+    fclose(f);
+    fmd_gmm *g;
+    fmd_parse_error e;
+    cr_assert_eq(fmd_gmm_load(gpath, &g, &e), FMD_OK);
+    const char *fmd = getenv("FMD_BIN") ? getenv("FMD_BIN") : "build/fmd";   /* set by make */
+    const char *names[] = {"condot", "cosine", "lab", "poly:3", "vp"};
+    const double ts[] = {0.0, 0.37, 1.0};
+    for (int s = 0; s < 5; s++)
+        for (int q = 0; q < 3; q++) {
+            snprintf(cmd, sizeof cmd, "%s field --gmm %s --schedule %s --t %.17g --points %s", fmd, gpath, names[s], ts[q], ppath);
+            FILE *p = popen(cmd, "r");
+            cr_assert_not_null(p);
+            fmd_schedule sch;
+            fmd_schedule_by_name(names[s], &sch);
+            fmd_marginal *m;
+            fmd_marginal_alloc(g, &m);
+            fmd_marginal_set_time(m, &sch, ts[q]);
+            const double pts[2][2] = {{0.3, -0.2}, {2.5e2, -1e3}};
+            for (int i = 0; i < 2; i++) {
+                double got[7], lp, sc[2], u[2], zm[2];
+                int nread = 0;
+                for (int k = 0; k < 7; k++)
+                    nread += fscanf(p, "%lf", &got[k]);
+                cr_assert_eq(nread, 7, "%s: short output", cmd);
+                fmd_marginal_out out = {.logp = &lp, .score = sc, .u = u, .zmean = zm};
+                fmd_marginal_eval(m, 1, pts[i], &out);
+                double want[7] = {lp, sc[0], sc[1], u[0], u[1], zm[0], zm[1]};
+                for (int k = 0; k < 7; k++)
+                    cr_expect(got[k] == want[k], "%s t = %g point %d field %d: printed %.17g, library %.17g", names[s], ts[q], i, k, got[k], want[k]);
+            }
+            cr_expect_eq(pclose(p), 0, "%s exited non-zero", cmd);
+            fmd_marginal_free(m);
+        }
+    fmd_gmm_free(g);
+    /* bad input: exit status 2 and the file:line in the message */
+    f = fopen(ppath, "w");
+    fputs("0.3 -0.2\n1 2 3\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s field --gmm %s --schedule condot --t 0.5 --points %s 2>&1 >/dev/null", fmd, gpath, ppath);
+    FILE *p = popen(cmd, "r");
+    char msg[512] = "";
+    if (!fgets(msg, sizeof msg, p))
+        msg[0] = '\0';
+    int status = pclose(p);
+    cr_expect(WEXITSTATUS(status) == 2, "malformed point line: exit %d", WEXITSTATUS(status));
+    cr_expect(strstr(msg, ":2:") != NULL, "message lacks the line number: %s", msg);
+    snprintf(cmd, sizeof cmd, "%s field --gmm %s --schedule nope --t 0.5 < /dev/null 2>/dev/null", fmd, gpath);
+    cr_expect(WEXITSTATUS(system(cmd)) == 2, "unknown schedule accepted");
+    snprintf(cmd, sizeof cmd, "%s field --gmm %s --schedule vp --t -0.1 < /dev/null 2>/dev/null", fmd, gpath);
+    cr_expect(WEXITSTATUS(system(cmd)) == 2, "t < 0 accepted");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect(system(cmd) == 0);
+}
