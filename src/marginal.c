@@ -1,6 +1,7 @@
 /* marginal.c -- exact log-density, score, posterior mean, field and the PDE
  * quantities of the marginal path of a Gaussian mixture. */
 #include "marginal.h"
+#include "path.h"
 #include "rng.h"
 #include "status.h"
 
@@ -229,6 +230,72 @@ double fmd_marginal_projected_cdf(const fmd_marginal *m, const double *a, double
         F += g->weight[k] * (var > 0.0 ? gsl_cdf_gaussian_P(s - mean, sqrt(var)) : (s >= mean));
     }
     return F;
+}
+
+double fmd_marginal_projected_pdf(const fmd_marginal *m, const double *a, double s)
+{
+    const fmd_gmm *g = m->g;
+    const size_t d = g->d;
+    const double a2 = m->s.alpha * m->s.alpha, b2 = m->s.beta * m->s.beta;
+    double f = 0.0, aa = 0.0;
+    for (size_t i = 0; i < d; i++)
+        aa += a[i] * a[i];
+    for (size_t k = 0; k < g->K; k++) {
+        double mean = 0.0, var = b2 * aa;
+        for (size_t i = 0; i < d; i++) {
+            mean += a[i] * m->s.alpha * g->mean[k * d + i];
+            for (size_t j = 0; j < d; j++)
+                var += a2 * a[i] * g->cov[k * d * d + i * d + j] * a[j];
+        }
+        f += g->weight[k] * exp(-0.5 * (s - mean) * (s - mean) / var) / sqrt(2.0 * M_PI * var);
+    }
+    return f;
+}
+
+int fmd_marginal_field_mc(const fmd_marginal *m, const double *x, size_t M, gsl_rng *r,
+                          double *u_est, double *u_se)
+{
+    const fmd_sched_point *s = &m->s;
+    if (!x || !r || !u_est || !u_se || M < 2 || !(s->beta > 0.0))
+        return FMD_EINVAL;
+    const size_t d = m->g->d;
+    double *z = malloc(M * d * sizeof(double)), *w = malloc(M * sizeof(double));
+    double *u = malloc(d * sizeof(double));
+    int status = (z && w && u) ? fmd_gmm_sample(m->g, r, M, z, NULL) : FMD_ENOMEM;
+    if (status == FMD_OK) {
+        double wsum = 0.0, lmax = -INFINITY;
+        for (size_t j = 0; j < M; j++) {   /* log p_t(x | z_j) up to a constant */
+            double q = 0.0;
+            for (size_t i = 0; i < d; i++) {
+                double e = x[i] - s->alpha * z[j * d + i];
+                q += e * e;
+            }
+            w[j] = -0.5 * q / (s->beta * s->beta);
+            lmax = fmax(lmax, w[j]);
+        }
+        for (size_t j = 0; j < M; j++) {
+            w[j] = exp(w[j] - lmax);
+            wsum += w[j];
+        }
+        for (size_t i = 0; i < d; i++) {
+            double num = 0.0, var = 0.0;
+            for (size_t j = 0; j < M; j++) {
+                fmd_path_cond_field(s, 1, d, z + j * d, x, u);   /* Ex 11: u_t(x | z_j) */
+                num += w[j] * u[i];
+            }
+            double est = num / wsum;
+            for (size_t j = 0; j < M; j++) {
+                fmd_path_cond_field(s, 1, d, z + j * d, x, u);
+                var += w[j] * w[j] * (u[i] - est) * (u[i] - est);
+            }
+            u_est[i] = est;
+            u_se[i] = sqrt(var) / wsum;
+        }
+    }
+    free(z);
+    free(w);
+    free(u);
+    return status;
 }
 
 int fmd_marginal_sample(const fmd_marginal *m, gsl_rng *r, size_t n, double *x)

@@ -59,6 +59,17 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
  * sum_k w_k N(alpha a.mu_k, a^T C_k a). For distribution tests. */
 double fmd_marginal_projected_cdf(const fmd_marginal *m, const double *a, double s);
 
+/* Density of the same projection (for plots of a 1-D law). */
+double fmd_marginal_projected_pdf(const fmd_marginal *m, const double *a, double s);
+
+/* Thm 10 by its definition, u_t(x) = E[u_t(x|z) | x_t = x], estimated by
+ * self-normalised importance sampling with M draws z ~ p_data weighted by
+ * p_t(x|z); u_est, u_se (d each) get the estimate and its delta-method
+ * standard error. Needs 0 < t < 1 (beta > 0). An independent check of the
+ * closed form, for the chapter program and the tests. */
+int fmd_marginal_field_mc(const fmd_marginal *m, const double *x, size_t M, gsl_rng *r,
+                          double *u_est, double *u_se);
+
 /* Draws from p_t: x = alpha_t z + beta_t eps, z ~ p_data, eps ~ N(0, I). */
 int fmd_marginal_sample(const fmd_marginal *m, gsl_rng *r, size_t n, double *x);
 
