@@ -24,8 +24,9 @@ int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out)
     m->log_norm = malloc(K * sizeof(double));
     m->tr_cinv = malloc(K * sizeof(double));
     m->tr_sig_cinv = malloc(K * sizeof(double));
+    m->iso_var = malloc(K * sizeof(double));
     m->work = malloc(2 * d * d * sizeof(double));
-    if (!m->cinv || !m->log_norm || !m->tr_cinv || !m->tr_sig_cinv || !m->work) {
+    if (!m->cinv || !m->log_norm || !m->tr_cinv || !m->tr_sig_cinv || !m->iso_var || !m->work) {
         fmd_marginal_free(m);
         return FMD_ENOMEM;
     }
@@ -41,6 +42,7 @@ void fmd_marginal_free(fmd_marginal *m)
     free(m->log_norm);
     free(m->tr_cinv);
     free(m->tr_sig_cinv);
+    free(m->iso_var);
     free(m->work);
     free(m);
 }
@@ -96,6 +98,15 @@ int fmd_marginal_set_time(fmd_marginal *m, const fmd_schedule *sch, double t)
         m->log_norm[k] = log(g->weight[k]) - half_logdet - 0.5 * (double)d * log(2.0 * M_PI);
         m->tr_cinv[k] = tr;
         m->tr_sig_cinv[k] = trs;
+        /* isotropic component: Sigma_k = s^2 I exactly */
+        int iso = 1;
+        for (size_t i = 0; i < d && iso; i++)
+            for (size_t j = 0; j < d; j++)
+                if ((i == j && S[i * d + j] != S[0]) || (i != j && S[i * d + j] != 0.0)) {
+                    iso = 0;
+                    break;
+                }
+        m->iso_var[k] = iso ? S[0] : -1.0;
     }
     return FMD_OK;
 }
@@ -121,23 +132,37 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
             double *vk = v + k * d, *Svk = Sv + k * d, *ek = e + k * d, q = 0.0;
             for (size_t i = 0; i < d; i++)
                 delta[i] = xp[i] - s->alpha * mu[i];
-            for (size_t i = 0; i < d; i++) {       /* v_k = C_k^{-1} (x - alpha mu_k) */
-                double acc = 0.0;
-                for (size_t j = 0; j < d; j++)
-                    acc += Ci[i * d + j] * delta[j];
-                vk[i] = acc;
-                q += delta[i] * acc;
-            }
             double vSv = 0.0, vv = 0.0, vmu = 0.0;
-            for (size_t i = 0; i < d; i++) {       /* Sigma_k v_k, and E[z | x, k] */
-                double acc = 0.0;
-                for (size_t j = 0; j < d; j++)
-                    acc += S[i * d + j] * vk[j];
-                Svk[i] = acc;
-                ek[i] = mu[i] + s->alpha * acc;
-                vSv += vk[i] * acc;
-                vv += vk[i] * vk[i];
-                vmu += vk[i] * mu[i];
+            if (m->iso_var[k] >= 0.0) {
+                /* Sigma_k = s^2 I: C_k^{-1} = Ci[0] I and Sigma_k v = s^2 v, O(d) */
+                const double ci = Ci[0], s2 = m->iso_var[k];
+                for (size_t i = 0; i < d; i++) {
+                    vk[i] = ci * delta[i];
+                    q += delta[i] * vk[i];
+                    Svk[i] = s2 * vk[i];
+                    ek[i] = mu[i] + s->alpha * Svk[i];
+                    vSv += vk[i] * Svk[i];
+                    vv += vk[i] * vk[i];
+                    vmu += vk[i] * mu[i];
+                }
+            } else {
+                for (size_t i = 0; i < d; i++) {   /* v_k = C_k^{-1} (x - alpha mu_k) */
+                    double acc = 0.0;
+                    for (size_t j = 0; j < d; j++)
+                        acc += Ci[i * d + j] * delta[j];
+                    vk[i] = acc;
+                    q += delta[i] * acc;
+                }
+                for (size_t i = 0; i < d; i++) {   /* Sigma_k v_k, and E[z | x, k] */
+                    double acc = 0.0;
+                    for (size_t j = 0; j < d; j++)
+                        acc += S[i * d + j] * vk[j];
+                    Svk[i] = acc;
+                    ek[i] = mu[i] + s->alpha * acc;
+                    vSv += vk[i] * acc;
+                    vv += vk[i] * vk[i];
+                    vmu += vk[i] * mu[i];
+                }
             }
             a[k] = q;                              /* Mahalanobis q_k; log w_k N_k below */
             /* d/dt log N(x; m, C) = -tr(C^-1 Cdot)/2 + v.mdot + v^T Cdot v / 2 with

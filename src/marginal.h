@@ -32,6 +32,8 @@ typedef struct {
     double *log_norm;     /* (K) log w_k - (1/2) log det C_k - (d/2) log 2 pi */
     double *tr_cinv;      /* (K) tr C_k^{-1} */
     double *tr_sig_cinv;  /* (K) tr (Sigma_k C_k^{-1}) */
+    double *iso_var;      /* (K) s_k^2 if Sigma_k = s_k^2 I (then C_k = c_k I and
+                             v_k = delta / c_k costs O(d), not O(d^2)); -1 otherwise */
     double *work;         /* (K, d) scratch for one factorisation */
 } fmd_marginal;
 

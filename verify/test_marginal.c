@@ -561,3 +561,41 @@ Test(empirical, marginal_of_a_data_set_as_t_goes_to_1)
     fmd_marginal_free(m);
     fmd_gmm_free(g);
 }
+
+/* The O(d) path for isotropic components (Sigma_k = s^2 I) gives what the
+ * general O(d^2) path gives, to rounding: same mixture, fast path switched
+ * off by hand. */
+Test(marginal, isotropic_fast_path_equals_general_path)
+{
+    const size_t d = 6, K = 3;
+    fmd_gmm *g;
+    cr_assert_eq(fmd_gmm_alloc(d, K, &g), FMD_OK);
+    for (size_t k = 0; k < K; k++) {
+        g->weight[k] = (k + 1.0) / 6.0;
+        for (size_t i = 0; i < d; i++) {
+            g->mean[k * d + i] = sin(1.7 * k + 0.9 * i);
+            g->cov[k * d * d + i * d + i] = 0.3 + 0.2 * k;
+        }
+    }
+    cr_assert_eq(fmd_gmm_prepare(g), FMD_OK);
+    for (int si = 0; si < NSCHED; si++) {
+        fmd_marginal *fast = slice_at(g, schedules[si], 0.63), *slow = slice_at(g, schedules[si], 0.63);
+        for (size_t k = 0; k < K; k++) {
+            cr_assert(fast->iso_var[k] >= 0.0, "component %zu not detected as isotropic", k);
+            slow->iso_var[k] = -1.0;
+        }
+        double x[6] = {0.3, -1.2, 0.8, 2.1, -0.4, 0.05};
+        double a[7], b[7], sa[6], sb[6], ua[6], ub[6];
+        fmd_marginal_out oa = {&a[0], sa, NULL, ua, &a[1], &a[2], &a[3]}, ob = {&b[0], sb, NULL, ub, &b[1], &b[2], &b[3]};
+        fmd_marginal_eval(fast, 1, x, &oa);
+        fmd_marginal_eval(slow, 1, x, &ob);
+        for (int i = 0; i < 4; i++)
+            cr_expect(fabs(a[i] - b[i]) <= 1e-13 * (1 + fabs(b[i])), "%s: scalar output %d %.17g vs %.17g", schedules[si], i, a[i], b[i]);
+        for (size_t i = 0; i < d; i++)
+            cr_expect(fabs(ua[i] - ub[i]) <= 1e-13 * (1 + fabs(ub[i])) && fabs(sa[i] - sb[i]) <= 1e-13 * (1 + fabs(sb[i])),
+                      "%s: u or score differs at %zu", schedules[si], i);
+        fmd_marginal_free(fast);
+        fmd_marginal_free(slow);
+    }
+    fmd_gmm_free(g);
+}
