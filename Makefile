@@ -21,7 +21,9 @@ SAN     ?=
 # -std=gnu11: blis.h needs POSIX types under strict C11 (see shared/STYLE.md).
 # No -ffast-math: the tests rely on NaN and infinity behaving as IEEE says.
 CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -fopenmp -Isrc
-LDLIBS_ALL = $(SAN) -fopenmp -lgsl -lgslcblas -lm
+# BLIS: header under blis-openmp/ (no pkg-config file); only src/matmul.c sees it.
+BLIS_INC   = /usr/include/x86_64-linux-gnu/blis-openmp
+LDLIBS_ALL = $(SAN) -fopenmp -lgsl -lgslcblas -lblis -lm
 
 LIB_SRC     := $(filter-out src/main.c src/cli.c src/cmd_%.c,$(wildcard src/*.c))
 CLI_SRC     := src/main.c src/cli.c $(wildcard src/cmd_*.c)
@@ -72,7 +74,11 @@ check: deps
 figures: deps
 	@$(MAKE) --no-print-directory _all _chapters
 	@$(MAKE) --no-print-directory _figures
+# The benchmarks' peers (NumPy, PyTorch; Debian's, run by /usr/bin/python3)
+# are needed by `make bench` only, never by the library or the suite.
+BENCH_PACKAGES := python3-numpy python3-torch
 bench: deps
+	@$(MAKE) --no-print-directory deps PACKAGES="$(BENCH_PACKAGES)"
 	@$(MAKE) --no-print-directory _bench
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build/sanitize OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -84,6 +90,8 @@ _all: $(LIB) $(FMD) $(CH_BINS)
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/obj/matmul.o: CFLAGS_ALL += -isystem $(BLIS_INC)
 
 $(LIB): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 	@rm -f $@

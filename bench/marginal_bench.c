@@ -1,0 +1,192 @@
+/* marginal_bench.c -- throughput of the exact marginal field u_t(x) of a
+ * Gaussian mixture (src/marginal.h): points per second for d = 2 and d = 64,
+ * K = 8, isotropic and full covariances, 1 and 2 threads, against a
+ * vectorized NumPy and PyTorch (float64, CPU) evaluation of the same closed
+ * form (bench/marginal_peer.py, Debian's python3-numpy / python3-torch) run
+ * on the same points in the same run. The peer's answer is compared with
+ * ours (max |u - u_C| over 200 points), so both compute the same thing.
+ *
+ * usage: marginal_bench RESULTS_DIR   (writes marginal_throughput.tsv, marginal_goals.tsv) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fmd.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* K components in R^d, means in [-2, 2]^d; isotropic s^2 I or A A^T/d + 0.2 I. */
+static fmd_gmm *mixture(size_t d, size_t K, int isotropic, gsl_rng *r)
+{
+    fmd_gmm *g;
+    if (fmd_gmm_alloc(d, K, &g) != FMD_OK)
+        return NULL;
+    double *A = malloc(d * d * sizeof(double));
+    for (size_t k = 0; k < K; k++) {
+        g->weight[k] = 1.0 / (double)K;
+        for (size_t i = 0; i < d; i++)
+            g->mean[k * d + i] = 4.0 * gsl_rng_uniform(r) - 2.0;
+        double *S = g->cov + k * d * d;
+        if (isotropic) {
+            for (size_t i = 0; i < d; i++)
+                S[i * d + i] = 0.3 + 0.05 * (double)k;
+        } else {
+            fmd_rng_gaussian(r, d * d, A);
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = 0; j < d; j++) {
+                    double s = 0.0;
+                    for (size_t l = 0; l < d; l++)
+                        s += A[i * d + l] * A[j * d + l];
+                    S[i * d + j] = s / (double)d + (i == j ? 0.2 : 0.0);
+                }
+        }
+    }
+    free(A);
+    if (fmd_gmm_prepare(g) != FMD_OK) {
+        fmd_gmm_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static int write_gmm(const fmd_gmm *g, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 1;
+    const size_t d = g->d;
+    fprintf(f, "gmm %zu %zu\n", d, g->K);
+    for (size_t k = 0; k < g->K; k++) {
+        fprintf(f, "%.17g", g->weight[k]);
+        for (size_t i = 0; i < d; i++)
+            fprintf(f, " %.17g", g->mean[k * d + i]);
+        for (size_t i = 0; i < d * d; i++)
+            fprintf(f, " %.17g", g->cov[k * d * d + i]);
+        fprintf(f, "\n");
+    }
+    return fclose(f) != 0;
+}
+
+static int write_raw(const char *path, const double *x, size_t m)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 1;
+    size_t w = fwrite(x, sizeof(double), m, f);
+    return (fclose(f) != 0) || w != m;
+}
+
+/* u at n points, blocks of FMD_BLOCK shared among `threads` (the slice is read-only). */
+static double time_ours(const fmd_marginal *m, size_t n, const double *x, double *u, int threads)
+{
+    const size_t d = m->g->d;
+    const long nb = (long)fmd_nblocks(n);
+    double t0 = now();
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (long b = 0; b < nb; b++) {
+        size_t i0 = (size_t)b * FMD_BLOCK, cnt = i0 + FMD_BLOCK <= n ? FMD_BLOCK : n - i0;
+        fmd_marginal_out out = {.u = u + i0 * d};
+        fmd_marginal_eval(m, cnt, x + i0 * d, &out);
+    }
+    return now() - t0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "bench/results";
+    const char *py = getenv("FMD_PYTHON") ? getenv("FMD_PYTHON") : "/usr/bin/python3";
+    char tmp[] = "/tmp/fmd-marginal-bench-XXXXXX", path[4096], cmd[16384];
+    if (!mkdtemp(tmp))
+        return 1;
+    fmd_atomic_file tsv, goals, bars;
+    snprintf(path, sizeof path, "%s/marginal_throughput.tsv", dir);
+    if (fmd_atomic_open(path, &tsv) != FMD_OK)
+        return 1;
+    snprintf(path, sizeof path, "%s/marginal_goals.tsv", dir);
+    if (fmd_atomic_open(path, &goals) != FMD_OK)
+        return 1;
+    snprintf(path, sizeof path, "%s/marginal_bars.tsv", dir);
+    if (fmd_atomic_open(path, &bars) != FMD_OK)
+        return 1;
+    fprintf(bars.fp, "# case\tours\tnumpy\ttorch\n");
+    fprintf(tsv.fp, "config\td\tK\tcovariance\tthreads\timplementation\tpoints_per_s\tours_over_this\tmax_abs_diff_vs_ours\n");
+    fprintf(goals.fp, "config\tthreads\tours_points_per_s\tfaster_peer\tpeer_points_per_s\tratio\tgoal_20x_met\n");
+    gsl_rng *r;
+    fmd_rng_alloc(2026, 0, &r);
+    fmd_schedule sch;
+    fmd_schedule_by_name("cosine", &sch);
+    const struct { size_t d; int iso; size_t n; } cfg[] = {
+        {2, 1, 400000}, {2, 0, 400000}, {64, 1, 100000}, {64, 0, 20000}};
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
+        const size_t d = cfg[c].d, K = 8, n = cfg[c].n;
+        fmd_gmm *g = mixture(d, K, cfg[c].iso, r);
+        fmd_marginal *m;
+        if (!g || fmd_marginal_alloc(g, &m) != FMD_OK || fmd_marginal_set_time(m, &sch, 0.6) != FMD_OK)
+            return 1;
+        double *x = malloc(n * d * sizeof(double)), *u = malloc(n * d * sizeof(double));
+        fmd_marginal_sample(m, r, n, x);
+        char name[64], gpath[4200], ppath[4200], upath[4300];
+        snprintf(name, sizeof name, "d=%zu K=%zu %s", d, K, cfg[c].iso ? "isotropic" : "full");
+        snprintf(gpath, sizeof gpath, "%s/m.gmm", tmp);
+        snprintf(ppath, sizeof ppath, "%s/points", tmp);
+        snprintf(upath, sizeof upath, "%s/points.u", tmp);
+        for (int threads = 1; threads <= 2; threads++) {
+            time_ours(m, n, x, u, threads);   /* warm up */
+            double ours = (double)n / time_ours(m, n, x, u, threads);
+            if (write_gmm(g, gpath) || write_raw(ppath, x, n * d) || write_raw(upath, u, n * d))
+                return 1;
+            fprintf(tsv.fp, "%s\t%zu\t%zu\t%s\t%d\tours (C)\t%.4g\t1\t0\n", name, d, K,
+                    cfg[c].iso ? "isotropic" : "full", threads, ours);
+            printf("%-24s %d thread%s: ours %10.4g points/s\n", name, threads, threads > 1 ? "s" : " ", ours);
+            snprintf(cmd, sizeof cmd,
+                     "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d BLIS_NUM_THREADS=%d MKL_NUM_THREADS=%d "
+                     "%s bench/marginal_peer.py %s %s %.17g %.17g %.17g %.17g %d",
+                     threads, threads, threads, threads, py, gpath, ppath, m->s.alpha, m->s.beta,
+                     m->s.alpha_dot, m->s.beta_beta_dot, threads);
+            FILE *p = popen(cmd, "r");
+            double best = 0.0, peer_rate[2] = {0.0, 0.0};
+            char impl[32], line[256], best_name[32] = "none";
+            while (p && fgets(line, sizeof line, p)) {
+                double rate, diff;
+                if (sscanf(line, "%31s %lf %lf", impl, &rate, &diff) != 3 || !(rate > 0))
+                    continue;
+                fprintf(tsv.fp, "%s\t%zu\t%zu\t%s\t%d\t%s\t%.4g\t%.2f\t%.3g\n", name, d, K,
+                        cfg[c].iso ? "isotropic" : "full", threads, impl, rate, ours / rate, diff);
+                printf("%-24s %d thread%s: %-5s %10.4g points/s  (ours / %s = %.1f, max |u - u_ours| = %.2g)\n", name,
+                       threads, threads > 1 ? "s" : " ", impl, rate, impl, ours / rate, diff);
+                peer_rate[strcmp(impl, "torch") == 0] = rate;
+                if (rate > best) {
+                    best = rate;
+                    snprintf(best_name, sizeof best_name, "%s", impl);
+                }
+            }
+            if (!p || pclose(p) != 0 || best == 0.0) {
+                fprintf(stderr, "marginal_bench: the Python peer did not run (%s); install python3-numpy python3-torch\n", py);
+                return 1;
+            }
+            fprintf(bars.fp, "\"%s, %d thr\"\t%.4g\t%.4g\t%.4g\n", name, threads, ours, peer_rate[0], peer_rate[1]);
+            fprintf(goals.fp, "%s\t%d\t%.4g\t%s\t%.4g\t%.2f\t%s\n", name, threads, ours, best_name, best,
+                    ours / best, ours / best >= 20.0 ? "yes" : "no");
+        }
+        free(x);
+        free(u);
+        fmd_marginal_free(m);
+        fmd_gmm_free(g);
+    }
+    gsl_rng_free(r);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "marginal_bench: could not remove %s\n", tmp);
+    int io = fmd_atomic_commit(&tsv) != FMD_OK;
+    io |= fmd_atomic_commit(&bars) != FMD_OK;
+    io |= fmd_atomic_commit(&goals) != FMD_OK;
+    return io;
+}
