@@ -145,7 +145,7 @@ _bench: $(BENCH_BINS)
 # new inputs go to build/fuzz/, FUZZ_SECONDS long (default 60).
 FUZZ_SECONDS ?= 60
 fuzz: deps
-	@command -v clang >/dev/null || { echo "fmd: make fuzz needs clang (apt-get install clang)"; exit 1; }
+	@$(MAKE) --no-print-directory deps PACKAGES="clang"
 	@mkdir -p build/fuzz/gmm
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_gmm_file.c \
 	  src/gmm_file.c src/gmm.c src/rng.c src/status.c src/field.c -o build/fuzz/fuzz_gmm_file -lgsl -lgslcblas -lm
