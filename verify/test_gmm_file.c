@@ -2,12 +2,14 @@
  * file, line and reason, the fuzz corpus replayed, and `fmd field`. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fmd.h"
+#include <gsl/gsl_randist.h>
 
 static int parse(const char *text, fmd_gmm **g, fmd_parse_error *e)
 {
@@ -185,4 +187,158 @@ Test(field_command, prints_the_library_values_and_reports_bad_input)
     cr_expect(WEXITSTATUS(system(cmd)) == 2, "t < 0 accepted");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_expect(system(cmd) == 0);
+}
+
+/* ---- an independent implementation, for `fmd field` ------------------------ */
+
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_blas.h>
+
+/* log p_t, score, u, E[z|x] at x, written with GSL's matrices and Cholesky
+ * solves -- no code shared with src/marginal.c. Per component, (z, eps) given
+ * x is jointly Gaussian: with C = alpha^2 Sigma + beta^2 I and r = x - alpha mu,
+ *   E[z | x, k] = mu + alpha Sigma C^{-1} r,   score_k = -C^{-1} r,
+ * and u = alpha_dot E[z|x] - beta beta_dot score (finite at both ends). */
+static double reference_field(const fmd_gmm *g, const fmd_sched_point *s, const double *x,
+                              double *lp_out, double *score, double *u, double *zmean)
+{
+    const size_t d = g->d, K = g->K;
+    gsl_matrix *C = gsl_matrix_alloc(d, d);
+    gsl_vector *r = gsl_vector_alloc(d), *v = gsl_vector_alloc(d), *Sv = gsl_vector_alloc(d);
+    double logw[8] = {0}, quads[8] = {0}, ez[8][8], sk[8][8];
+    cr_assert(K <= 8 && d <= 8, "the reference is sized for K, d <= 8");
+    for (size_t k = 0; k < K; k++) {
+        gsl_matrix_const_view S = gsl_matrix_const_view_array(g->cov + k * d * d, d, d);
+        gsl_matrix_memcpy(C, &S.matrix);
+        gsl_matrix_scale(C, s->alpha * s->alpha);
+        for (size_t i = 0; i < d; i++)
+            gsl_matrix_set(C, i, i, gsl_matrix_get(C, i, i) + s->beta * s->beta);
+        gsl_linalg_cholesky_decomp1(C);
+        for (size_t i = 0; i < d; i++)
+            gsl_vector_set(r, i, x[i] - s->alpha * g->mean[k * d + i]);
+        gsl_linalg_cholesky_solve(C, r, v);                  /* v = C^{-1} r */
+        double quad, logdet = 0.0;
+        gsl_blas_ddot(r, v, &quad);
+        for (size_t i = 0; i < d; i++)
+            logdet += 2.0 * log(gsl_matrix_get(C, i, i));
+        quads[k] = quad;   /* the quadratic term is kept apart: far away it is ~1e6 */
+        logw[k] = log(g->weight[k]) - 0.5 * logdet - 0.5 * d * log(2 * M_PI);
+        gsl_blas_dgemv(CblasNoTrans, 1.0, &S.matrix, v, 0.0, Sv);
+        for (size_t i = 0; i < d; i++) {
+            ez[k][i] = g->mean[k * d + i] + s->alpha * gsl_vector_get(Sv, i);
+            sk[k][i] = -gsl_vector_get(v, i);
+        }
+    }
+    double qref = quads[0];
+    for (size_t k = 1; k < K; k++)
+        qref = quads[k] < qref ? quads[k] : qref;
+    for (size_t k = 0; k < K; k++)
+        logw[k] -= 0.5 * (quads[k] - qref);   /* log w_k N_k + qref/2 */
+    double mx = logw[0];
+    for (size_t k = 1; k < K; k++)
+        mx = logw[k] > mx ? logw[k] : mx;
+    double tot = 0.0;
+    for (size_t k = 0; k < K; k++)
+        tot += exp(logw[k] - mx);
+    *lp_out = mx + log(tot) - 0.5 * qref;
+    for (size_t i = 0; i < d; i++) {
+        score[i] = zmean[i] = 0.0;
+        for (size_t k = 0; k < K; k++) {
+            double w = exp(logw[k] - mx) / tot;
+            score[i] += w * sk[k][i];
+            zmean[i] += w * ez[k][i];
+        }
+        u[i] = s->alpha_dot * zmean[i] - s->beta_beta_dot * score[i];
+    }
+    gsl_matrix_free(C);
+    gsl_vector_free(r);
+    gsl_vector_free(v);
+    gsl_vector_free(Sv);
+    double qmax = 0.0;   /* returned: the conditioning of the responsibilities */
+    for (size_t k = 0; k < K; k++)
+        qmax = quads[k] > qmax ? quads[k] : qmax;
+    return qmax;
+}
+
+/* `fmd field` on random mixtures it has never seen (d = 3, K = 4, files
+ * written here), every schedule, t from 0 to 1 inclusive: each printed
+ * number agrees with the reference to 1e-10 relative (to 1 + |value|). One
+ * point lies ~10^3 standard deviations out; there the responsibilities are
+ * differences of Mahalanobis terms q ~ 10^6, so the answer itself is only
+ * determined to ~eps q (any two implementations differ by that much): the
+ * tolerance adds 16 eps q_max, which is 1e-13 for ordinary points. */
+Test(field_command, agrees_with_an_independent_implementation)
+{
+    fmd_gsl_quiet();
+    const char *fmd = getenv("FMD_BIN") ? getenv("FMD_BIN") : "build/fmd";
+    char dir[] = "/tmp/fmd-field-ref-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    const char *names[] = {"condot", "cosine", "lab", "poly:2.5", "poly:1", "vp"};
+    const double ts[] = {0.0, 1e-9, 0.3, 0.77, 1.0 - 1e-9, 1.0};
+    gsl_rng *rng;
+    fmd_rng_alloc(4242, 0, &rng);
+    for (int trial = 0; trial < 3; trial++) {
+        /* a fresh mixture: means in [-3, 3]^3, Sigma = A A^T / 3 + 0.1 I */
+        const size_t d = 3, K = 4;
+        char gpath[256], ppath[256], cmd[1024];
+        snprintf(gpath, sizeof gpath, "%s/m%d.gmm", dir, trial);
+        snprintf(ppath, sizeof ppath, "%s/p%d", dir, trial);
+        FILE *f = fopen(gpath, "w");
+        fprintf(f, "gmm %zu %zu\n", d, K);
+        double w[4] = {0.1, 0.2, 0.3, 0.4};
+        for (size_t k = 0; k < K; k++) {
+            double A[9], S[9];
+            fmd_rng_gaussian(rng, 9, A);
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++)
+                    S[3 * i + j] = (A[3 * i] * A[3 * j] + A[3 * i + 1] * A[3 * j + 1] + A[3 * i + 2] * A[3 * j + 2]) / 3 + (i == j ? 0.1 : 0);
+            fprintf(f, "%.17g", w[k]);
+            for (int i = 0; i < 3; i++)
+                fprintf(f, " %.17g", 6 * gsl_rng_uniform(rng) - 3);
+            for (int i = 0; i < 9; i++)
+                fprintf(f, " %.17g", S[i]);
+            fprintf(f, "\n");
+        }
+        fclose(f);
+        double pts[5][3];
+        f = fopen(ppath, "w");
+        for (int q = 0; q < 5; q++) {
+            for (int i = 0; i < 3; i++) {
+                pts[q][i] = q == 4 ? 700.0 * (i + 1) : 3 * gsl_ran_gaussian(rng, 1.0);   /* one far point */
+                fprintf(f, "%.17g ", pts[q][i]);
+            }
+            fprintf(f, "\n");
+        }
+        fclose(f);
+        fmd_gmm *g;
+        fmd_parse_error e;
+        cr_assert_eq(fmd_gmm_load(gpath, &g, &e), FMD_OK);
+        for (size_t si = 0; si < sizeof names / sizeof names[0]; si++)
+            for (size_t ti = 0; ti < sizeof ts / sizeof ts[0]; ti++) {
+                fmd_schedule sch;
+                fmd_sched_point sp;
+                fmd_schedule_by_name(names[si], &sch);
+                fmd_schedule_at(&sch, ts[ti], &sp);
+                snprintf(cmd, sizeof cmd, "%s field --gmm %s --schedule %s --t %.17g --points %s", fmd, gpath, names[si], ts[ti], ppath);
+                FILE *p = popen(cmd, "r");
+                for (int q = 0; q < 5; q++) {
+                    double got[10], want[10];
+                    int nread = 0;
+                    for (int k = 0; k < 10; k++)
+                        nread += fscanf(p, "%lf", &got[k]);
+                    cr_assert_eq(nread, 10, "%s: short output", cmd);
+                    double qmax = reference_field(g, &sp, pts[q], &want[0], want + 1, want + 4, want + 7);
+                    double tol = 1e-10 + 16 * DBL_EPSILON * qmax;
+                    for (int k = 0; k < 10; k++)
+                        cr_expect(fabs(got[k] - want[k]) <= tol * (1 + fabs(want[k])),
+                                  "%s t = %.17g point %d value %d: fmd %.17g, reference %.17g", names[si], ts[ti], q, k, got[k], want[k]);
+                }
+                cr_expect_eq(pclose(p), 0);
+            }
+        fmd_gmm_free(g);
+    }
+    gsl_rng_free(rng);
+    char rm[128];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    cr_expect(system(rm) == 0);
 }
