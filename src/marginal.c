@@ -251,42 +251,43 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
     return FMD_OK;
 }
 
-double fmd_marginal_projected_cdf(const fmd_marginal *m, const double *a, double s)
+/* Mean and variance of the projection a.x under component k of p_t:
+ * N(alpha a.mu_k, a^T C_k a) with a^T C_k a = alpha^2 a^T Sigma_k a + beta^2 |a|^2. */
+static void projected_moments(const fmd_marginal *m, const double *a, size_t k, double *mean,
+                              double *var)
 {
     const fmd_gmm *g = m->g;
     const size_t d = g->d;
     const double a2 = m->s.alpha * m->s.alpha, b2 = m->s.beta * m->s.beta;
-    double F = 0.0, aa = 0.0;
-    for (size_t i = 0; i < d; i++)
-        aa += a[i] * a[i];
-    for (size_t k = 0; k < g->K; k++) {
-        double mean = 0.0, var = b2 * aa;
-        for (size_t i = 0; i < d; i++) {
-            mean += a[i] * m->s.alpha * g->mean[k * d + i];
-            for (size_t j = 0; j < d; j++)
-                var += a2 * a[i] * g->cov[k * d * d + i * d + j] * a[j];
-        }
-        F += g->weight[k] * (var > 0.0 ? gsl_cdf_gaussian_P(s - mean, sqrt(var)) : (s >= mean));
+    double mu = 0.0, v = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        mu += a[i] * m->s.alpha * g->mean[k * d + i];
+        v += b2 * a[i] * a[i];
+        for (size_t j = 0; j < d; j++)
+            v += a2 * a[i] * g->cov[k * d * d + i * d + j] * a[j];
+    }
+    *mean = mu;
+    *var = v;
+}
+
+double fmd_marginal_projected_cdf(const fmd_marginal *m, const double *a, double s)
+{
+    double F = 0.0;
+    for (size_t k = 0; k < m->g->K; k++) {
+        double mean, var;
+        projected_moments(m, a, k, &mean, &var);
+        F += m->g->weight[k] * (var > 0.0 ? gsl_cdf_gaussian_P(s - mean, sqrt(var)) : (s >= mean));
     }
     return F;
 }
 
 double fmd_marginal_projected_pdf(const fmd_marginal *m, const double *a, double s)
 {
-    const fmd_gmm *g = m->g;
-    const size_t d = g->d;
-    const double a2 = m->s.alpha * m->s.alpha, b2 = m->s.beta * m->s.beta;
-    double f = 0.0, aa = 0.0;
-    for (size_t i = 0; i < d; i++)
-        aa += a[i] * a[i];
-    for (size_t k = 0; k < g->K; k++) {
-        double mean = 0.0, var = b2 * aa;
-        for (size_t i = 0; i < d; i++) {
-            mean += a[i] * m->s.alpha * g->mean[k * d + i];
-            for (size_t j = 0; j < d; j++)
-                var += a2 * a[i] * g->cov[k * d * d + i * d + j] * a[j];
-        }
-        f += g->weight[k] * exp(-0.5 * (s - mean) * (s - mean) / var) / sqrt(2.0 * M_PI * var);
+    double f = 0.0;
+    for (size_t k = 0; k < m->g->K; k++) {
+        double mean, var;
+        projected_moments(m, a, k, &mean, &var);
+        f += m->g->weight[k] * exp(-0.5 * (s - mean) * (s - mean) / var) / sqrt(2.0 * M_PI * var);
     }
     return f;
 }

@@ -52,3 +52,19 @@ int fmd_data_open(const char *name, fmd_atomic_file *f)
         return FMD_EINVAL;
     return fmd_atomic_open(path, f);
 }
+
+FILE *fmd_data_begin(const char *name, const char *header, fmd_atomic_file *f, int *failed)
+{
+    if (fmd_data_open(name, f) != FMD_OK) {
+        *failed = 1;
+        return NULL;
+    }
+    fprintf(f->fp, "%s\n", header);
+    return f->fp;
+}
+
+void fmd_data_end(fmd_atomic_file *f, int *failed)
+{
+    if (fmd_atomic_commit(f) != FMD_OK)
+        *failed = 1;
+}

@@ -28,4 +28,11 @@ int fmd_report_end(fmd_report *r);
  * fmd_atomic_commit); dir is $FMD_DATA or "build/data", created if missing. */
 int fmd_data_open(const char *name, fmd_atomic_file *f);
 
+/* The same, writing a first line `header`; returns the stream, or NULL (and
+ * sets *failed) if the file cannot be opened. */
+FILE *fmd_data_begin(const char *name, const char *header, fmd_atomic_file *f, int *failed);
+
+/* Commit a file from fmd_data_begin; sets *failed if that fails. */
+void fmd_data_end(fmd_atomic_file *f, int *failed);
+
 #endif

@@ -15,20 +15,15 @@
 static fmd_report rep;
 static int io_failed;
 
+/* figure data under $FMD_DATA, written atomically */
 static FILE *data(const char *name, fmd_atomic_file *f, const char *header)
 {
-    if (fmd_data_open(name, f) != FMD_OK) {
-        io_failed = 1;
-        return NULL;
-    }
-    fprintf(f->fp, "%s\n", header);
-    return f->fp;
+    return fmd_data_begin(name, header, f, &io_failed);
 }
 
 static void done(fmd_atomic_file *f)
 {
-    if (fmd_atomic_commit(f) != FMD_OK)
-        io_failed = 1;
+    fmd_data_end(f, &io_failed);
 }
 
 /* ---- 2.1-2.3: vector fields, flows, Example 4 ------------------------------ */

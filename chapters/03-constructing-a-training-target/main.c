@@ -19,20 +19,15 @@ static fmd_report rep;
 static int io_failed;
 static const char *const schedules[] = {"condot", "cosine", "lab", "poly:2", "vp"};
 
+/* figure data under $FMD_DATA, written atomically */
 static FILE *data(const char *name, fmd_atomic_file *f, const char *header)
 {
-    if (fmd_data_open(name, f) != FMD_OK) {
-        io_failed = 1;
-        return NULL;
-    }
-    fprintf(f->fp, "%s\n", header);
-    return f->fp;
+    return fmd_data_begin(name, header, f, &io_failed);
 }
 
 static void done(fmd_atomic_file *f)
 {
-    if (fmd_atomic_commit(f) != FMD_OK)
-        io_failed = 1;
+    fmd_data_end(f, &io_failed);
 }
 
 static fmd_marginal *slice(const fmd_gmm *g, const char *name, double t)
