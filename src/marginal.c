@@ -406,16 +406,23 @@ int fmd_marginal_sde_drift(double t, size_t n, size_t d, const double *x, double
     return status;
 }
 
+int fmd_gmm_score(const fmd_gmm *g, size_t n, const double *x, double *out)
+{
+    if (!g || !x || !out || n == 0)
+        return FMD_EINVAL;
+    fmd_schedule data_end;   /* at t = 1 every schedule has alpha = 1, beta = 0: p_1 = p_data */
+    fmd_schedule_by_name("condot", &data_end);
+    fmd_marginal_field_params mp = {g, &data_end, NULL, NULL};
+    return eval_at(&mp, 1.0, n, x, NULL, out);
+}
+
 int fmd_langevin_drift(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     (void)t;
     const fmd_langevin_params *P = params;
     if (d != P->g->d)
         return FMD_EINVAL;
-    fmd_schedule data_end;   /* at t = 1 every schedule has alpha = 1, beta = 0: p_1 = p_data */
-    fmd_schedule_by_name("condot", &data_end);
-    fmd_marginal_field_params mp = {P->g, &data_end, NULL, NULL};
-    int status = eval_at(&mp, 1.0, n, x, NULL, out);
+    int status = fmd_gmm_score(P->g, n, x, out);
     for (size_t i = 0; status == FMD_OK && i < n * d; i++)
         out[i] *= 0.5 * P->sigma * P->sigma;   /* Remark 16: (sigma^2 / 2) grad log p */
     return status;

@@ -75,6 +75,11 @@ int fmd_marginal_field_mc(const fmd_marginal *m, const double *x, size_t M, gsl_
 /* Draws from p_t: x = alpha_t z + beta_t eps, z ~ p_data, eps ~ N(0, I). */
 int fmd_marginal_sample(const fmd_marginal *m, gsl_rng *r, size_t n, double *x);
 
+/* grad log p_data(x) of a mixture with positive definite covariances, at n
+ * points x (n, d) into out (n, d): the marginal score at t = 1, where every
+ * schedule has alpha = 1, beta = 0. */
+int fmd_gmm_score(const fmd_gmm *g, size_t n, const double *x, double *out);
+
 /* ---- the marginal field as a field and as an SDE ------------------------ */
 
 /* Parameters of the field u_t(x) (and of the extended SDE drift). */

@@ -185,3 +185,30 @@ Test(data, bad_mixture_parameters_are_rejected)
     fmd_gmm_free(g);
     cr_expect_eq(fmd_gmm_alloc(0, 2, &g), FMD_EINVAL);
 }
+
+/* grad log p_data against central differences of fmd_gmm_log_density
+ * (h = 1e-5: truncation h^2/6 |f'''| ~ 1e-9, rounding eps |log p| / h ~ 1e-10). */
+Test(data, mixture_score_is_gradient_of_log_density)
+{
+    fmd_gmm *g;
+    cr_assert_eq(fmd_gmm_alloc(2, 2, &g), FMD_OK);
+    const double w[2] = {0.35, 0.65}, mu[4] = {1.1, -0.3, -0.8, 1.4}, S[8] = {0.6, 0.2, 0.2, 0.4, 0.3, -0.1, -0.1, 0.9};
+    memcpy(g->weight, w, sizeof w);
+    memcpy(g->mean, mu, sizeof mu);
+    memcpy(g->cov, S, sizeof S);
+    cr_assert_eq(fmd_gmm_prepare(g), FMD_OK);
+    for (int q = 0; q < 40; q++) {
+        double x[2] = {-3.0 + 0.15 * q, 2.0 - 0.11 * q}, s[2];
+        cr_assert_eq(fmd_gmm_score(g, 1, x, s), FMD_OK);
+        for (int i = 0; i < 2; i++) {
+            double xp[2] = {x[0], x[1]}, xm[2] = {x[0], x[1]}, lp, lm;
+            xp[i] += 1e-5;
+            xm[i] -= 1e-5;
+            fmd_gmm_log_density(g, 1, xp, &lp);
+            fmd_gmm_log_density(g, 1, xm, &lm);
+            double fd = (lp - lm) / 2e-5;
+            cr_expect(fabs(fd - s[i]) <= 1e-7 * (1 + fabs(s[i])), "x = (%g, %g): score_%d %.10g vs FD %.10g", x[0], x[1], i, s[i], fd);
+        }
+    }
+    fmd_gmm_free(g);
+}
