@@ -9,6 +9,8 @@
 #include "path.h"      /* chapter 3: Gaussian conditional path */
 #include "marginal.h"  /* chapter 3: exact marginal path of a mixture */
 #include "gmm_file.h"  /* chapter 3: mixture specification files */
+#include "matmul.h"    /* chapter 4: the one BLIS call site */
+#include "mlp.h"       /* chapter 4: the network */
 #include "field.h"     /* chapter 2: vector fields */
 #include "ode.h"       /* chapter 2: ODE steppers and drivers */
 #include "ode_gsl.h"   /* chapter 2: GSL's steppers as the reference */

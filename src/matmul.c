@@ -21,3 +21,30 @@ void fmd_matmul_naive(size_t m, size_t n, size_t k, const double *A, const doubl
             C[i * n + j] = s;
         }
 }
+
+void fmd_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha,
+              const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
+              size_t ldc)
+{
+    /* row-major storage: row stride = leading dimension, column stride = 1;
+     * BLIS applies the transposition to the stored matrix */
+    bli_dgemm(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+              (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (double *)A, (inc_t)lda, 1, (double *)B,
+              (inc_t)ldb, 1, &beta, C, (inc_t)ldc, 1);
+}
+
+void fmd_gemm_naive(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha,
+                    const double *A, size_t lda, const double *B, size_t ldb, double beta,
+                    double *C, size_t ldc)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0.0;
+            for (size_t l = 0; l < k; l++) {
+                double a = trans_a ? A[l * lda + i] : A[i * lda + l];
+                double b = trans_b ? B[j * ldb + l] : B[l * ldb + j];
+                s += a * b;
+            }
+            C[i * ldc + j] = alpha * s + (beta == 0.0 ? 0.0 : beta * C[i * ldc + j]);
+        }
+}

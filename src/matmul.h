@@ -16,4 +16,18 @@ void fmd_matmul(size_t m, size_t n, size_t k, const double *A, const double *B, 
 /* The same product as a naive triple loop: the reference. */
 void fmd_matmul_naive(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
 
+/* General row-major product C (m, n) = alpha op(A) op(B) + beta C, where
+ * op(A) is (m, k) -- A itself (m, k), or A^T for A stored (k, m) when
+ * trans_a -- and likewise op(B) (k, n). Leading dimensions are the stored
+ * rows' lengths. The network's forward (H W) and backward (dZ W^T, H^T dZ)
+ * are all this one call. */
+void fmd_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha,
+              const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
+              size_t ldc);
+
+/* The same as a naive triple loop (beta = 0 ignores C's old contents). */
+void fmd_gemm_naive(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha,
+                    const double *A, size_t lda, const double *B, size_t ldb, double beta,
+                    double *C, size_t ldc);
+
 #endif

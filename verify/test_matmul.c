@@ -38,3 +38,35 @@ Test(matmul, blis_product_matches_naive_loop)
     }
     gsl_rng_free(r);
 }
+
+/* Every transposition, with alpha, beta and padded leading dimensions, against
+ * the naive loop (same 1e-12 relative bound). */
+Test(matmul, gemm_with_transposes_matches_naive_loop)
+{
+    gsl_rng *r;
+    cr_assert_eq(fmd_rng_alloc(32, 0, &r), FMD_OK);
+    const size_t m = 37, n = 23, k = 71;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            size_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5;
+            size_t rows_a = ta ? k : m, rows_b = tb ? n : k;
+            double *A = malloc(sizeof(double) * rows_a * lda), *B = malloc(sizeof(double) * rows_b * ldb);
+            double *C = malloc(sizeof(double) * m * ldc), *D = malloc(sizeof(double) * m * ldc);
+            fmd_rng_gaussian(r, rows_a * lda, A);
+            fmd_rng_gaussian(r, rows_b * ldb, B);
+            fmd_rng_gaussian(r, m * ldc, C);
+            for (size_t i = 0; i < m * ldc; i++)
+                D[i] = C[i];
+            fmd_gemm(ta, tb, m, n, k, 0.7, A, lda, B, ldb, -1.3, C, ldc);
+            fmd_gemm_naive(ta, tb, m, n, k, 0.7, A, lda, B, ldb, -1.3, D, ldc);
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < n; j++)
+                    cr_expect(fabs(C[i * ldc + j] - D[i * ldc + j]) <= 1e-12 * (k + fabs(D[i * ldc + j])),
+                              "ta %d tb %d: C[%zu][%zu] = %.17g vs %.17g", ta, tb, i, j, C[i * ldc + j], D[i * ldc + j]);
+            free(A);
+            free(B);
+            free(C);
+            free(D);
+        }
+    gsl_rng_free(r);
+}
