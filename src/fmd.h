@@ -11,6 +11,7 @@
 #include "gmm_file.h"  /* chapter 3: mixture specification files */
 #include "matmul.h"    /* chapter 4: the one BLIS call site */
 #include "mlp.h"       /* chapter 4: the network */
+#include "adam.h"      /* chapter 4: Adam, clipping, EMA */
 #include "field.h"     /* chapter 2: vector fields */
 #include "ode.h"       /* chapter 2: ODE steppers and drivers */
 #include "ode_gsl.h"   /* chapter 2: GSL's steppers as the reference */
