@@ -1,0 +1,145 @@
+/* loss.c -- Monte Carlo losses of chapter 4. */
+#include "loss.h"
+#include "marginal.h"
+#include "rng.h"
+#include "stats.h"
+#include "status.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fmd_loss_batch_draw(const fmd_gmm *g, const fmd_schedule *sch, size_t M, double t_min,
+                        double t_max, gsl_rng *r, fmd_loss_batch *b)
+{
+    if (!g || !sch || !r || !b || M < 2 || !(t_min >= 0.0 && t_max <= 1.0 && t_min <= t_max))
+        return FMD_EINVAL;
+    const size_t d = g->d;
+    memset(b, 0, sizeof *b);
+    b->M = M;
+    b->d = d;
+    b->t = malloc(M * sizeof(double));
+    b->z = malloc(M * d * sizeof(double));
+    b->eps = malloc(M * d * sizeof(double));
+    b->x = malloc(M * d * sizeof(double));
+    if (!b->t || !b->z || !b->eps || !b->x) {
+        fmd_loss_batch_free(b);
+        return FMD_ENOMEM;
+    }
+    int status = fmd_gmm_sample(g, r, M, b->z, NULL);
+    fmd_rng_gaussian(r, M * d, b->eps);
+    for (size_t i = 0; i < M && status == FMD_OK; i++) {
+        b->t[i] = t_min + (t_max - t_min) * gsl_rng_uniform(r);
+        fmd_sched_point s;
+        fmd_schedule_at(sch, b->t[i], &s);
+        for (size_t k = 0; k < d; k++)   /* Ex 9: x = alpha z + beta eps */
+            b->x[i * d + k] = s.alpha * b->z[i * d + k] + s.beta * b->eps[i * d + k];
+    }
+    if (status != FMD_OK)
+        fmd_loss_batch_free(b);
+    return status;
+}
+
+void fmd_loss_batch_free(fmd_loss_batch *b)
+{
+    if (!b)
+        return;
+    free(b->t);
+    free(b->z);
+    free(b->eps);
+    free(b->x);
+    memset(b, 0, sizeof *b);
+}
+
+int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sch,
+                    const fmd_loss_batch *b, double *target)
+{
+    if (!g || !sch || !b || !target || b->d != g->d)
+        return FMD_EINVAL;
+    const size_t d = b->d;
+    fmd_marginal *m = NULL;
+    if ((kind == FMD_LOSS_FM || kind == FMD_LOSS_SM) && fmd_marginal_alloc(g, &m) != FMD_OK)
+        return FMD_ENOMEM;
+    int status = FMD_OK;
+    for (size_t i = 0; i < b->M && status == FMD_OK; i++) {
+        fmd_sched_point s;
+        fmd_schedule_at(sch, b->t[i], &s);
+        const double *z = b->z + i * d, *e = b->eps + i * d;
+        double *y = target + i * d;
+        switch (kind) {
+        case FMD_LOSS_FM:
+        case FMD_LOSS_SM: {   /* exact marginal field / score at (x_i, t_i) */
+            status = fmd_marginal_set_time(m, sch, b->t[i]);
+            fmd_marginal_out out = {0};
+            if (kind == FMD_LOSS_FM)
+                out.u = y;
+            else
+                out.score = y;
+            if (status == FMD_OK)
+                status = fmd_marginal_eval(m, 1, b->x + i * d, &out);
+            break;
+        }
+        case FMD_LOSS_CFM:   /* Ex 19: d/dt (alpha z + beta eps) */
+            for (size_t k = 0; k < d; k++)
+                y[k] = s.alpha_dot * z[k] + s.beta_dot * e[k];
+            break;
+        case FMD_LOSS_CSM:   /* Ex 14 at x = alpha z + beta eps: -eps / beta */
+            if (s.beta == 0.0)
+                status = FMD_EDOM;
+            for (size_t k = 0; k < d && status == FMD_OK; k++)
+                y[k] = -e[k] / s.beta;
+            break;
+        case FMD_LOSS_DDPM:
+            memcpy(y, e, d * sizeof(double));
+            break;
+        case FMD_LOSS_DENOISER:
+            memcpy(y, z, d * sizeof(double));
+            break;
+        default:
+            status = FMD_EINVAL;
+        }
+        for (size_t k = 0; k < d && status == FMD_OK; k++)
+            if (!isfinite(y[k]))
+                status = FMD_EDOM;
+    }
+    fmd_marginal_free(m);
+    return status;
+}
+
+int fmd_loss_mlp(const fmd_mlp *net, fmd_mlp_workspace *ws, const fmd_loss_batch *b,
+                 const double *target, double *value, double *se, double *grad)
+{
+    if (!net || !ws || !b || !target || !value || b->M > ws->n_max || net->cfg.d != b->d)
+        return FMD_EINVAL;
+    const size_t M = b->M, d = b->d;
+    double *pred = malloc(M * d * sizeof(double)), *per = malloc(M * sizeof(double));
+    if (!pred || !per) {
+        free(pred);
+        free(per);
+        return FMD_ENOMEM;
+    }
+    int status = fmd_mlp_forward(net, ws, M, b->x, b->t, NULL, pred);
+    if (status == FMD_OK) {
+        for (size_t i = 0; i < M; i++) {
+            double s = 0.0;
+            for (size_t k = 0; k < d; k++) {
+                double r = pred[i * d + k] - target[i * d + k];
+                s += r * r;
+                pred[i * d + k] = 2.0 * r / (double)M;   /* d value / d prediction */
+            }
+            per[i] = s;
+        }
+        double mean, err;
+        fmd_mean_se(M, per, 1, &mean, &err);
+        *value = mean;
+        if (se)
+            *se = err;
+        if (grad) {
+            memset(grad, 0, net->nparams * sizeof(double));
+            status = fmd_mlp_backward(net, ws, M, pred, grad);
+        }
+    }
+    free(pred);
+    free(per);
+    return status;
+}

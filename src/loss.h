@@ -1,0 +1,48 @@
+/* loss.h -- the training losses of chapter 4 as Monte Carlo estimates with
+ * standard errors, for any Gaussian path and a network.
+ *
+ * Promise: one batch (t, z, eps, x = alpha_t z + beta_t eps) is drawn once
+ * and can be reused for many models (common random numbers); each loss is
+ * the batch mean of |prediction - target|^2 with its standard error, and the
+ * network's gradient of it. The targets:
+ *     FM        u_t(x)                exact marginal field (chapter 3)    Thm 18
+ *     CFM       alpha_dot z + beta_dot eps   conditional field along the flow (Ex 19)
+ *     SM        grad log p_t(x)       exact marginal score                Thm 20
+ *     CSM/DSM   -eps / beta_t         conditional score (Ex 14)
+ *     DDPM      eps                   noise prediction (Ex 22)
+ *     DENOISER  z                     clean-data prediction (`002`, Tweedie)
+ * t ~ Unif[t_min, t_max]; keep t_max < 1 for CFM with lab/vp (beta_dot = -inf at 1)
+ * and t_max < 1 for CSM (beta = 0 at 1). */
+#ifndef FMD_LOSS_H
+#define FMD_LOSS_H
+
+#include <stddef.h>
+#include <gsl/gsl_rng.h>
+#include "gmm.h"
+#include "mlp.h"
+#include "schedule.h"
+
+typedef enum { FMD_LOSS_FM, FMD_LOSS_CFM, FMD_LOSS_SM, FMD_LOSS_CSM, FMD_LOSS_DDPM, FMD_LOSS_DENOISER } fmd_loss_kind;
+
+typedef struct {
+    size_t M, d;
+    double *t;     /* (M) times */
+    double *z;     /* (M, d) data draws z ~ p_data */
+    double *eps;   /* (M, d) noise eps ~ N(0, I) */
+    double *x;     /* (M, d) x = alpha_t z + beta_t eps */
+} fmd_loss_batch;
+
+int fmd_loss_batch_draw(const fmd_gmm *g, const fmd_schedule *sch, size_t M, double t_min,
+                        double t_max, gsl_rng *r, fmd_loss_batch *b);
+void fmd_loss_batch_free(fmd_loss_batch *b);
+
+/* The regression target of `kind` for every row of the batch: target (M, d). */
+int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sch,
+                    const fmd_loss_batch *b, double *target);
+
+/* value = mean_i |f(x_i, t_i) - target_i|^2 and its standard error; if grad
+ * is non-NULL, grad (nparams) = d value / d theta. ws must hold M rows. */
+int fmd_loss_mlp(const fmd_mlp *net, fmd_mlp_workspace *ws, const fmd_loss_batch *b,
+                 const double *target, double *value, double *se, double *grad);
+
+#endif
