@@ -141,7 +141,7 @@ _bench: $(BENCH_BINS)
 	@set -e; for b in $(BENCH_BINS); do echo "==== $$b"; $$b bench/results; done
 	@set -e; for f in bench/*.gp; do echo "gnuplot $$f"; gnuplot -e "dir='bench/results'" $$f; done
 
-# libFuzzer on the file parsers (clang), starting from the committed corpus;
+# libFuzzer on the file parsers (clang), each starting from its committed corpus;
 # new inputs go to build/fuzz/, FUZZ_SECONDS long (default 60).
 FUZZ_SECONDS ?= 60
 fuzz: deps
@@ -150,6 +150,10 @@ fuzz: deps
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_gmm_file.c \
 	  src/gmm_file.c src/gmm.c src/rng.c src/status.c src/field.c -o build/fuzz/fuzz_gmm_file -lgsl -lgslcblas -lm
 	build/fuzz/fuzz_gmm_file -max_total_time=$(FUZZ_SECONDS) build/fuzz/gmm verify/fuzz/corpus/gmm
+	@mkdir -p build/fuzz/safetensors
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_safetensors.c \
+	  src/safetensors.c src/atomic_file.c src/status.c -o build/fuzz/fuzz_safetensors -lgsl -lgslcblas -lm
+	build/fuzz/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) build/fuzz/safetensors verify/fuzz/corpus/safetensors
 
 clean:
 	rm -rf build
