@@ -1,0 +1,326 @@
+/* checkpoint.c -- the model file: safetensors with fmd's names and metadata. */
+#include "checkpoint.h"
+#include "safetensors.h"
+#include "status.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *fmd_objective_name(fmd_loss_kind k)
+{
+    return k == FMD_LOSS_CFM ? "cfm" : k == FMD_LOSS_CSM ? "dsm" : k == FMD_LOSS_DDPM ? "ddpm" : "?";
+}
+
+int fmd_objective_by_name(const char *name, fmd_loss_kind *k)
+{
+    if (!name || !k)
+        return FMD_EINVAL;
+    if (strcmp(name, "cfm") == 0)
+        *k = FMD_LOSS_CFM;
+    else if (strcmp(name, "dsm") == 0)
+        *k = FMD_LOSS_CSM;
+    else if (strcmp(name, "ddpm") == 0)
+        *k = FMD_LOSS_DDPM;
+    else
+        return FMD_EINVAL;
+    return FMD_OK;
+}
+
+const char *fmd_activation_name(fmd_activation a)
+{
+    return a == FMD_SILU ? "silu" : a == FMD_RELU ? "relu" : "tanh";
+}
+
+int fmd_activation_by_name(const char *name, fmd_activation *a)
+{
+    if (!name || !a)
+        return FMD_EINVAL;
+    if (strcmp(name, "silu") == 0)
+        *a = FMD_SILU;
+    else if (strcmp(name, "relu") == 0)
+        *a = FMD_RELU;
+    else if (strcmp(name, "tanh") == 0)
+        *a = FMD_TANH;
+    else
+        return FMD_EINVAL;
+    return FMD_OK;
+}
+
+int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer *tr,
+                        const fmd_run_info *info)
+{
+    if (!path || !net || !info)
+        return FMD_EINVAL;
+    fmd_st_out t[2 * (FMD_MLP_MAX_HIDDEN + 1) + 3];
+    char names[2 * (FMD_MLP_MAX_HIDDEN + 1)][32];
+    size_t nt = 0;
+    for (size_t l = 0; l < net->nlayers; l++) {
+        snprintf(names[2 * l], 32, "net.%zu.W", l);
+        snprintf(names[2 * l + 1], 32, "net.%zu.b", l);
+        t[nt++] = (fmd_st_out){names[2 * l], 2, {net->dims[l], net->dims[l + 1]}, net->params + net->w_off[l]};
+        t[nt++] = (fmd_st_out){names[2 * l + 1], 1, {net->dims[l + 1]}, net->params + net->b_off[l]};
+    }
+    if (tr) {
+        t[nt++] = (fmd_st_out){"adam.m", 1, {net->nparams}, tr->opt->m};
+        t[nt++] = (fmd_st_out){"adam.v", 1, {net->nparams}, tr->opt->v};
+        if (tr->ema)
+            t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema};
+    }
+    const fmd_mlp_config *c = &net->cfg;
+    char v[20][64], widths[FMD_MLP_MAX_HIDDEN * 8] = "";
+    for (size_t l = 0; l < c->depth; l++)
+        snprintf(widths + strlen(widths), sizeof widths - strlen(widths), "%s%zu", l ? "," : "", c->width[l]);
+    snprintf(v[0], 64, "%zu", c->d);
+    snprintf(v[1], 64, "%zu", c->n_fourier);
+    snprintf(v[2], 64, "%zu", c->n_classes);
+    snprintf(v[3], 64, "%lu", info->steps);
+    snprintf(v[4], 64, "%lu", info->seed);
+    snprintf(v[5], 64, "%zu", info->batch);
+    snprintf(v[6], 64, "%.17g", info->lr);
+    snprintf(v[7], 64, "%.17g", info->clip);
+    snprintf(v[8], 64, "%.17g", info->ema_decay);
+    snprintf(v[9], 64, "%.17g", info->t_min);
+    snprintf(v[10], 64, "%.17g", info->t_max);
+    snprintf(v[11], 64, "%lu", tr ? tr->opt->step : 0UL);
+    const char *meta[] = {"format", "fmd-mlp-1", "d", v[0], "fourier", v[1], "classes", v[2],
+                          "hidden", widths, "activation", fmd_activation_name(c->act),
+                          "objective", info->objective, "schedule", info->schedule, "data", info->data,
+                          "steps", v[3], "seed", v[4], "batch", v[5], "lr", v[6], "clip", v[7],
+                          "ema_decay", v[8], "t_min", v[9], "t_max", v[10], "adam_step", v[11]};
+    /* metadata values may not hold '"' or '\\' (the writer does not escape) */
+    for (const char *p = info->data; *p; p++)
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+            return FMD_EINVAL;
+    return fmd_st_write(path, t, nt, meta, sizeof meta / sizeof meta[0] / 2);
+}
+
+/* ---- loading --------------------------------------------------------------- */
+
+static int bad(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(char *why, size_t n, const char *fmt, ...)
+{
+    if (why && n) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, n, fmt, ap);
+        va_end(ap);
+    }
+    return FMD_EINVAL;
+}
+
+/* An unsigned integer metadata value in [lo, hi]. */
+static int meta_uint(const fmd_st_file *f, const char *key, unsigned long lo, unsigned long hi,
+                     unsigned long *out, char *why, size_t n)
+{
+    const char *s = fmd_st_meta(f, key);
+    if (!s)
+        return bad(why, n, "metadata '%s' is missing", key);
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (end == s || *end || errno || s[0] == '-' || v < lo || v > hi)
+        return bad(why, n, "metadata '%s' = '%s' is not a whole number in [%lu, %lu]", key, s, lo, hi);
+    *out = v;
+    return FMD_OK;
+}
+
+static int meta_double(const fmd_st_file *f, const char *key, double *out, char *why, size_t n)
+{
+    const char *s = fmd_st_meta(f, key);
+    if (!s)
+        return bad(why, n, "metadata '%s' is missing", key);
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end)
+        return bad(why, n, "metadata '%s' = '%s' is not a number", key, s);
+    *out = v;
+    return FMD_OK;
+}
+
+static int meta_string(const fmd_st_file *f, const char *key, char *out, size_t cap, char *why, size_t n)
+{
+    const char *s = fmd_st_meta(f, key);
+    if (!s)
+        return bad(why, n, "metadata '%s' is missing", key);
+    if (strlen(s) >= cap)
+        return bad(why, n, "metadata '%s' is too long", key);
+    strcpy(out, s);
+    return FMD_OK;
+}
+
+/* Copy a tensor of exactly `count` doubles with the given shape. */
+static int take(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape,
+                double *dst, char *why, size_t n)
+{
+    const fmd_st_tensor *t = fmd_st_find(f, name);
+    if (!t)
+        return bad(why, n, "tensor '%s' is missing", name);
+    if (t->ndim != ndim)
+        return bad(why, n, "tensor '%s' has %zu dimensions, expected %zu", name, t->ndim, ndim);
+    for (size_t k = 0; k < ndim; k++)
+        if (t->shape[k] != shape[k])
+            return bad(why, n, "tensor '%s' dimension %zu is %llu, expected %llu", name, k,
+                       (unsigned long long)t->shape[k], (unsigned long long)shape[k]);
+    const uint8_t *p = f->payload + t->begin;
+    for (uint64_t i = 0; i < (t->end - t->begin) / 8; i++) {
+        uint64_t bits = 0;
+        for (int b = 7; b >= 0; b--)
+            bits = (bits << 8) | p[8 * i + (uint64_t)b];
+        memcpy(&dst[i], &bits, 8);
+    }
+    return FMD_OK;
+}
+
+int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
+                        char *why, size_t why_len)
+{
+    if (!path || !net || !info)
+        return FMD_EINVAL;
+    *net = NULL;
+    memset(info, 0, sizeof *info);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        bad(why, why_len, "cannot open: %s", strerror(errno));
+        return FMD_EIO;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    int status = FMD_OK;
+    while (status == FMD_OK) {
+        if (len == cap) {
+            if (cap > ((size_t)1 << 34)) {
+                status = bad(why, why_len, "file larger than 16 GiB");
+                break;
+            }
+            cap = cap ? 2 * cap : 1 << 16;
+            uint8_t *nb = realloc(buf, cap);
+            if (!nb) {
+                status = FMD_ENOMEM;
+                break;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + len, 1, cap - len, fp);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    if (status == FMD_OK && ferror(fp)) {
+        bad(why, why_len, "read error");
+        status = FMD_EIO;
+    }
+    fclose(fp);
+    fmd_st_file f;
+    memset(&f, 0, sizeof f);
+    if (status == FMD_OK)
+        status = fmd_st_parse(buf, len, &f, why, why_len);
+    if (status == FMD_OK && !fmd_st_checksum_ok(buf, len, &f))
+        status = bad(why, why_len, "checksum mismatch: the file was changed or truncated");
+    const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;
+    if (status == FMD_OK && (!fmt || strcmp(fmt, "fmd-mlp-1") != 0))
+        status = bad(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
+    fmd_mlp_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    unsigned long d = 0, F = 0, C = 0, steps = 0, seed = 0, batch = 0, adam_step = 0;
+    char widths[256] = "", act[16] = "";
+    if (status == FMD_OK)
+        status = meta_uint(&f, "d", 1, 4096, &d, why, why_len);
+    if (status == FMD_OK)
+        status = meta_uint(&f, "fourier", 0, 64, &F, why, why_len);
+    if (status == FMD_OK)
+        status = meta_uint(&f, "classes", 0, 4096, &C, why, why_len);
+    if (status == FMD_OK)
+        status = meta_string(&f, "hidden", widths, sizeof widths, why, why_len);
+    if (status == FMD_OK)
+        status = meta_string(&f, "activation", act, sizeof act, why, why_len);
+    if (status == FMD_OK && fmd_activation_by_name(act, &cfg.act) != FMD_OK)
+        status = bad(why, why_len, "unknown activation '%s'", act);
+    if (status == FMD_OK) {   /* "64,64,64": depth and widths */
+        const char *p = widths;
+        while (status == FMD_OK && *p) {
+            char *end;
+            errno = 0;
+            unsigned long w = strtoul(p, &end, 10);
+            if (end == p || errno || w == 0 || w > 65536 || cfg.depth == FMD_MLP_MAX_HIDDEN || (*end && *end != ','))
+                status = bad(why, why_len, "metadata 'hidden' = '%s' is not a list of widths", widths);
+            else
+                cfg.width[cfg.depth++] = w;
+            p = *end == ',' ? end + 1 : end;
+        }
+        if (status == FMD_OK && cfg.depth == 0)
+            status = bad(why, why_len, "metadata 'hidden' is empty");
+    }
+    if (status == FMD_OK)
+        status = meta_string(&f, "objective", info->objective, sizeof info->objective, why, why_len);
+    if (status == FMD_OK)
+        status = meta_string(&f, "schedule", info->schedule, sizeof info->schedule, why, why_len);
+    if (status == FMD_OK)
+        status = meta_string(&f, "data", info->data, sizeof info->data, why, why_len);
+    if (status == FMD_OK)
+        status = meta_uint(&f, "steps", 0, (unsigned long)-1, &steps, why, why_len);
+    if (status == FMD_OK)
+        status = meta_uint(&f, "seed", 0, (unsigned long)-1, &seed, why, why_len);
+    if (status == FMD_OK)
+        status = meta_uint(&f, "batch", 0, (unsigned long)1 << 30, &batch, why, why_len);
+    if (status == FMD_OK)
+        status = meta_uint(&f, "adam_step", 0, (unsigned long)-1, &adam_step, why, why_len);
+    const char *dkeys[5] = {"lr", "clip", "ema_decay", "t_min", "t_max"};
+    double *dvals[5] = {&info->lr, &info->clip, &info->ema_decay, &info->t_min, &info->t_max};
+    for (int i = 0; i < 5 && status == FMD_OK; i++)
+        status = meta_double(&f, dkeys[i], dvals[i], why, why_len);
+    fmd_mlp *m = NULL;
+    if (status == FMD_OK) {
+        cfg.d = d;
+        cfg.n_fourier = F;
+        cfg.n_classes = C;
+        status = fmd_mlp_alloc(&cfg, &m);
+        if (status != FMD_OK)
+            bad(why, why_len, "the architecture in the metadata is not valid");
+    }
+    size_t expected = 0;
+    for (size_t l = 0; m && status == FMD_OK && l < m->nlayers; l++) {
+        char name[32];
+        uint64_t shW[2] = {m->dims[l], m->dims[l + 1]}, shb[1] = {m->dims[l + 1]};
+        snprintf(name, sizeof name, "net.%zu.W", l);
+        status = take(&f, name, 2, shW, m->params + m->w_off[l], why, why_len);
+        snprintf(name, sizeof name, "net.%zu.b", l);
+        if (status == FMD_OK)
+            status = take(&f, name, 1, shb, m->params + m->b_off[l], why, why_len);
+        expected += 2;
+    }
+    int has_adam = status == FMD_OK && fmd_st_find(&f, "adam.m");
+    int has_ema = status == FMD_OK && fmd_st_find(&f, "ema");
+    expected += has_adam ? 2 : 0;
+    expected += has_ema ? 1 : 0;
+    if (status == FMD_OK && f.ntensors != expected)
+        status = bad(why, why_len, "%zu tensors, expected %zu for this architecture", f.ntensors, expected);
+    if (status == FMD_OK && state) {
+        uint64_t sh[1] = {m->nparams};
+        if (state->net->nparams != m->nparams)
+            status = bad(why, why_len, "the training state does not match this architecture");
+        if (status == FMD_OK && has_adam)
+            status = take(&f, "adam.m", 1, sh, state->opt->m, why, why_len);
+        if (status == FMD_OK && has_adam)
+            status = take(&f, "adam.v", 1, sh, state->opt->v, why, why_len);
+        if (status == FMD_OK && has_ema && state->ema)
+            status = take(&f, "ema", 1, sh, state->ema, why, why_len);
+        if (status == FMD_OK) {
+            state->opt->step = adam_step;
+            state->step = steps;
+        }
+    }
+    info->steps = steps;
+    info->seed = seed;
+    info->batch = batch;
+    fmd_st_free(&f);
+    free(buf);
+    if (status != FMD_OK) {
+        fmd_mlp_free(m);
+        return status;
+    }
+    *net = m;
+    return FMD_OK;
+}

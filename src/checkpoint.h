@@ -1,0 +1,42 @@
+/* checkpoint.h -- a trained model and its training state, in safetensors.
+ *
+ * Promise: tensors net.<l>.W (in, out) and net.<l>.b (out) for every layer,
+ * adam.m, adam.v and ema (nparams each) when training state is saved; the
+ * metadata names the architecture, schedule, objective, data, steps and
+ * seed. Loading checks the checksum, the architecture, and every tensor's
+ * name and shape before copying a byte; a resumed run continues exactly. */
+#ifndef FMD_CHECKPOINT_H
+#define FMD_CHECKPOINT_H
+
+#include <stddef.h>
+#include "mlp.h"
+#include "train.h"
+
+/* What a checkpoint says about its run (strings are NUL-terminated). */
+typedef struct {
+    char objective[16];     /* cfm | dsm | ddpm */
+    char schedule[32];
+    char data[256];         /* the mixture file or data set name */
+    unsigned long steps;    /* steps completed */
+    unsigned long seed;
+    size_t batch;
+    double lr, clip, ema_decay, t_min, t_max;
+} fmd_run_info;
+
+/* Save net (and, if tr is non-NULL, its Adam moments, EMA and step). */
+int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer *tr,
+                        const fmd_run_info *info);
+
+/* Load; *net is allocated. If state is non-NULL and the file holds training
+ * state, the Adam moments, EMA and step are copied into it (it must have been
+ * made for the same architecture). why gets the reason of a rejection. */
+int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
+                        char *why, size_t why_len);
+
+/* Name <-> enum helpers for the command line and the metadata. */
+const char *fmd_objective_name(fmd_loss_kind k);
+int fmd_objective_by_name(const char *name, fmd_loss_kind *k);
+const char *fmd_activation_name(fmd_activation a);
+int fmd_activation_by_name(const char *name, fmd_activation *a);
+
+#endif

@@ -1,0 +1,138 @@
+/* test_checkpoint.c -- chapter 4: model files round-trip every bit, a run
+ * resumed from a file continues exactly, and wrong files are refused. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fmd.h"
+#include "mixtures.h"
+
+static fmd_mlp *make_net(void)
+{
+    fmd_mlp_config cfg = {.d = 2, .n_fourier = 3, .depth = 2, .width = {12, 9}, .act = FMD_SILU};
+    fmd_mlp *net;
+    cr_assert_eq(fmd_mlp_alloc(&cfg, &net), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(61, 0, &r);
+    fmd_mlp_init(net, r);
+    gsl_rng_free(r);
+    return net;
+}
+
+static fmd_train_config train_cfg(void)
+{
+    fmd_train_config cfg = {.objective = FMD_LOSS_CFM, .batch = 64, .lr = 2e-3, .clip = 5.0, .ema_decay = 0.999,
+                            .t_min = 0.0, .t_max = 0.95, .seed = 62};
+    fmd_schedule_by_name("condot", &cfg.schedule);
+    return cfg;
+}
+
+static fmd_run_info info_of(const fmd_trainer *tr)
+{
+    fmd_run_info info = {.objective = "cfm", .schedule = "condot", .data = "random_mixture(2, 3, 1300)",
+                         .steps = tr->step, .seed = 62, .batch = 64, .lr = 2e-3, .clip = 5.0,
+                         .ema_decay = 0.999, .t_min = 0.0, .t_max = 0.95};
+    return info;
+}
+
+static void tmp_path(char *path, size_t n, const char *tag)
+{
+    snprintf(path, n, "/tmp/fmd-ckpt-%d-%s.safetensors", (int)getpid(), tag);
+}
+
+static int same_file(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+Test(checkpoint, resumed_run_matches_uninterrupted_run_byte_for_byte)
+{
+    fmd_gmm *g = random_mixture(2, 3, 1300);
+    fmd_train_config cfg = train_cfg();
+    char p10[256], p20a[256], p20b[256], why[256];
+    tmp_path(p10, sizeof p10, "10");
+    tmp_path(p20a, sizeof p20a, "20a");
+    tmp_path(p20b, sizeof p20b, "20b");
+    double l;
+    /* uninterrupted: 20 steps */
+    fmd_mlp *a = make_net();
+    fmd_trainer *ta;
+    fmd_trainer_alloc(&cfg, g, a, &ta);
+    for (int k = 0; k < 20; k++)
+        fmd_train_step(ta, &l);
+    fmd_run_info ia = info_of(ta);
+    cr_assert_eq(fmd_checkpoint_save(p20a, a, ta, &ia), FMD_OK);
+    /* interrupted: 10 steps, saved, loaded into a fresh trainer, 10 more */
+    fmd_mlp *b = make_net();
+    fmd_trainer *tb;
+    fmd_trainer_alloc(&cfg, g, b, &tb);
+    for (int k = 0; k < 10; k++)
+        fmd_train_step(tb, &l);
+    fmd_run_info ib = info_of(tb);
+    cr_assert_eq(fmd_checkpoint_save(p10, b, tb, &ib), FMD_OK);
+    fmd_mlp *c, *scratch;
+    fmd_run_info ic;
+    cr_assert_eq(fmd_checkpoint_load(p10, &c, &ic, NULL, why, sizeof why), FMD_OK, "%s", why);
+    cr_expect(memcmp(c->params, b->params, sizeof(double) * b->nparams) == 0, "parameters changed in the round trip");
+    cr_expect(ic.steps == 10 && strcmp(ic.schedule, "condot") == 0 && ic.lr == 2e-3 && c->cfg.width[1] == 9);
+    fmd_trainer *tc;
+    fmd_trainer_alloc(&cfg, g, c, &tc);
+    cr_assert_eq(fmd_checkpoint_load(p10, &scratch, &ic, tc, why, sizeof why), FMD_OK, "%s", why);
+    fmd_mlp_free(scratch);
+    cr_expect(tc->step == 10 && tc->opt->step == 10);
+    for (int k = 0; k < 10; k++)
+        fmd_train_step(tc, &l);
+    fmd_run_info icc = info_of(tc);
+    cr_assert_eq(fmd_checkpoint_save(p20b, c, tc, &icc), FMD_OK);
+    cr_expect(same_file(p20a, p20b), "the resumed run's checkpoint differs from the uninterrupted one");
+    unlink(p10);
+    unlink(p20a);
+    unlink(p20b);
+    fmd_trainer_free(ta);
+    fmd_trainer_free(tb);
+    fmd_trainer_free(tc);
+    fmd_mlp_free(a);
+    fmd_mlp_free(b);
+    fmd_mlp_free(c);
+    fmd_gmm_free(g);
+}
+
+/* A valid safetensors file whose tensors do not fit the declared
+ * architecture, or that is not an fmd model, is refused with the reason. */
+Test(checkpoint, refuses_files_that_do_not_fit)
+{
+    char path[256], why[256];
+    tmp_path(path, sizeof path, "bad");
+    double w[6] = {0}, b[2] = {0};
+    const char *meta[] = {"format", "fmd-mlp-1", "d", "1", "fourier", "0", "classes", "0", "hidden", "2",
+                          "activation", "silu", "objective", "cfm", "schedule", "condot", "data", "x",
+                          "steps", "0", "seed", "0", "batch", "1", "lr", "0.001", "clip", "0",
+                          "ema_decay", "0", "t_min", "0", "t_max", "1", "adam_step", "0"};
+    /* d = 1, raw t: net.0.W must be (2, 2); we write (3, 2) */
+    fmd_st_out bad_shape[2] = {{"net.0.W", 2, {3, 2}, w}, {"net.0.b", 1, {2}, b}};
+    cr_assert_eq(fmd_st_write(path, bad_shape, 2, meta, sizeof meta / sizeof meta[0] / 2), FMD_OK);
+    fmd_mlp *net;
+    fmd_run_info info;
+    cr_expect_eq(fmd_checkpoint_load(path, &net, &info, NULL, why, sizeof why), FMD_EINVAL);
+    cr_expect(strstr(why, "net.0.W") != NULL, "reason: %s", why);
+    meta[1] = "something-else";
+    cr_assert_eq(fmd_st_write(path, bad_shape, 2, meta, sizeof meta / sizeof meta[0] / 2), FMD_OK);
+    cr_expect_eq(fmd_checkpoint_load(path, &net, &info, NULL, why, sizeof why), FMD_EINVAL);
+    cr_expect(strstr(why, "not an fmd model") != NULL, "reason: %s", why);
+    unlink(path);
+    cr_expect_eq(fmd_checkpoint_load("/nonexistent/m", &net, &info, NULL, why, sizeof why), FMD_EIO);
+}
