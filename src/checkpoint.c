@@ -70,7 +70,7 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
             t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema};
     }
     const fmd_mlp_config *c = &net->cfg;
-    char v[20][64], widths[FMD_MLP_MAX_HIDDEN * 8] = "";
+    char v[21][64], widths[FMD_MLP_MAX_HIDDEN * 8] = "";
     for (size_t l = 0; l < c->depth; l++)
         snprintf(widths + strlen(widths), sizeof widths - strlen(widths), "%s%zu", l ? "," : "", c->width[l]);
     snprintf(v[0], 64, "%zu", c->d);
@@ -85,10 +85,11 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
     snprintf(v[9], 64, "%.17g", info->t_min);
     snprintf(v[10], 64, "%.17g", info->t_max);
     snprintf(v[11], 64, "%lu", tr ? tr->opt->step : 0UL);
+    snprintf(v[12], 64, "%lu", info->target_steps);
     const char *meta[] = {"format", "fmd-mlp-1", "d", v[0], "fourier", v[1], "classes", v[2],
                           "hidden", widths, "activation", fmd_activation_name(c->act),
                           "objective", info->objective, "schedule", info->schedule, "data", info->data,
-                          "steps", v[3], "seed", v[4], "batch", v[5], "lr", v[6], "clip", v[7],
+                          "steps", v[3], "target_steps", v[12], "seed", v[4], "batch", v[5], "lr", v[6], "clip", v[7],
                           "ema_decay", v[8], "t_min", v[9], "t_max", v[10], "adam_step", v[11]};
     /* metadata values may not hold '"' or '\\' (the writer does not escape) */
     for (const char *p = info->data; *p; p++)
@@ -224,7 +225,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
         status = bad(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
     fmd_mlp_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    unsigned long d = 0, F = 0, C = 0, steps = 0, seed = 0, batch = 0, adam_step = 0;
+    unsigned long d = 0, F = 0, C = 0, steps = 0, target = 0, seed = 0, batch = 0, adam_step = 0;
     char widths[256] = "", act[16] = "";
     if (status == FMD_OK)
         status = meta_uint(&f, "d", 1, 4096, &d, why, why_len);
@@ -261,6 +262,8 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
         status = meta_string(&f, "data", info->data, sizeof info->data, why, why_len);
     if (status == FMD_OK)
         status = meta_uint(&f, "steps", 0, (unsigned long)-1, &steps, why, why_len);
+    if (status == FMD_OK)
+        status = meta_uint(&f, "target_steps", 0, (unsigned long)-1, &target, why, why_len);
     if (status == FMD_OK)
         status = meta_uint(&f, "seed", 0, (unsigned long)-1, &seed, why, why_len);
     if (status == FMD_OK)
@@ -313,6 +316,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
         }
     }
     info->steps = steps;
+    info->target_steps = target;
     info->seed = seed;
     info->batch = batch;
     fmd_st_free(&f);

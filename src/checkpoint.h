@@ -18,6 +18,7 @@ typedef struct {
     char schedule[32];
     char data[256];         /* the mixture file or data set name */
     unsigned long steps;    /* steps completed */
+    unsigned long target_steps; /* steps the run was asked for (what --resume continues to) */
     unsigned long seed;
     size_t batch;
     double lr, clip, ema_decay, t_min, t_max;

@@ -17,11 +17,22 @@ typedef struct {
 int fmd_cli_usage_error(const char *cmd, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The value of option `name` at argv[*i] ("--name VALUE" or "--name=VALUE",
+ * advancing *i past VALUE), "" if the value is missing, NULL if argv[*i] is
+ * another option. */
+const char *fmd_cli_option(int argc, char **argv, int *i, const char *name);
+
+/* Parse a number in [lo, hi] for option opt; 0 on success, else prints the
+ * error and returns 2. */
+int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo, double hi, double *out);
+
 /* 1 if arg is "-h" or "--help". */
 int fmd_cli_is_help(const char *arg);
 
 int fmd_cmd_version(int argc, char **argv);
 int fmd_cmd_steppers(int argc, char **argv);
 int fmd_cmd_field(int argc, char **argv);
+int fmd_cmd_train(int argc, char **argv);
+int fmd_cmd_sample(int argc, char **argv);
 
 #endif

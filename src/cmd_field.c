@@ -28,21 +28,6 @@ static const char usage[] =
     "  then E[z | x_t = x] (d numbers).\n"
     "Exit status 2 for bad options or input, with the file and line at fault.\n";
 
-/* Value of option argv[*i] ("--name VALUE" or "--name=VALUE"), or NULL. */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc)
-        return "";
-    return argv[++*i];
-}
-
 int fmd_cmd_field(int argc, char **argv)
 {
     const char *gmm_path = NULL, *sched_name = NULL, *t_text = NULL, *points_path = NULL;
@@ -52,13 +37,13 @@ int fmd_cmd_field(int argc, char **argv)
         if (fmd_cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
-        } else if ((v = option_value(argc, argv, &i, "--gmm")))
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--gmm")))
             gmm_path = v;
-        else if ((v = option_value(argc, argv, &i, "--schedule")))
+        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule")))
             sched_name = v;
-        else if ((v = option_value(argc, argv, &i, "--t")))
+        else if ((v = fmd_cli_option(argc, argv, &i, "--t")))
             t_text = v;
-        else if ((v = option_value(argc, argv, &i, "--points")))
+        else if ((v = fmd_cli_option(argc, argv, &i, "--points")))
             points_path = v;
         else
             return fmd_cli_usage_error("field", hint, "unknown option '%s'", argv[i]);

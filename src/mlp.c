@@ -212,3 +212,23 @@ int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const 
     }
     return FMD_OK;
 }
+
+int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    const fmd_mlp *net = params;
+    if (!net || d != net->cfg.d)
+        return FMD_EINVAL;
+    fmd_mlp_workspace *ws;
+    int status = fmd_mlp_workspace_alloc(net, n, &ws);
+    double *ts = malloc(n * sizeof(double));
+    if (status == FMD_OK && ts) {
+        for (size_t i = 0; i < n; i++)
+            ts[i] = t;
+        status = fmd_mlp_forward(net, ws, n, x, ts, NULL, out);
+    } else if (status == FMD_OK) {
+        status = FMD_ENOMEM;
+    }
+    free(ts);
+    fmd_mlp_workspace_free(ws);
+    return status;
+}

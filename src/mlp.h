@@ -65,4 +65,9 @@ int fmd_mlp_forward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const d
 int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *dout,
                      double *grad);
 
+/* The network as a vector field for the solvers (fmd_field_fn): params is a
+ * const fmd_mlp * (unconditional); each call uses its own workspace, so
+ * blocks may be evaluated on several threads. */
+int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
+
 #endif

@@ -1,0 +1,238 @@
+/* cmd_train.c -- `fmd train`: Algorithm 3 (CFM) or 4 (DSM, DDPM) on a
+ * mixture file, with progress, Ctrl-C that keeps the last completed step, and
+ * --resume that continues a run exactly. */
+#include "cli.h"
+#include "fmd.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: fmd train --gmm FILE --out MODEL [options]\n"
+    "       fmd train --resume MODEL [--steps N] [--out MODEL2]\n"
+    "\n"
+    "Train the network of chapter 4 towards a Gaussian mixture (Algorithm 3 or 4).\n"
+    "\n"
+    "  --gmm FILE            data distribution (mixture file, see `fmd field --help`)\n"
+    "  --objective NAME      cfm (flow matching) | dsm (denoising score matching) | ddpm\n"
+    "                        (noise prediction); default cfm\n"
+    "  --schedule NAME       condot | cosine | lab | poly:N | vp; default condot\n"
+    "  --hidden W1,W2,...    hidden widths; default 64,64,64,64\n"
+    "  --activation NAME     silu | relu | tanh; default silu\n"
+    "  --fourier F           time as F Fourier pairs (0 = raw t); default 0\n"
+    "  --steps N             total steps; default 5000\n"
+    "  --batch B             default 1000\n"
+    "  --lr LR               Adam step size; default 1e-3\n"
+    "  --clip C              gradient-norm clipping (0 = off); default 0\n"
+    "  --ema D               weight EMA decay (0 = off); default 0\n"
+    "  --seed S              default 0; with the other options it fixes every bit\n"
+    "  --out MODEL           checkpoint to write (safetensors; atomic)\n"
+    "  --resume MODEL        continue the run saved in MODEL, exactly\n"
+    "\n"
+    "Progress goes to standard error: a live bar on a terminal, otherwise one line\n"
+    "every 5%%. Ctrl-C stops after the current step and saves it (exit status 130).\n";
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void progress(int tty, unsigned long step, unsigned long total, double loss, double rate, int final)
+{
+    double eta = rate > 0 ? (double)(total - step) / rate : 0.0;
+    if (tty) {
+        int filled = total ? (int)(30.0 * (double)step / (double)total) : 30;
+        fprintf(stderr, "\r[%.*s%.*s] step %lu/%lu  loss %.4g  %.0f steps/s  %.0fs left ", filled,
+                "##############################", 30 - filled, "..............................", step,
+                total, loss, rate, eta);
+        if (final)
+            fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "step %lu/%lu (%.0f%%): loss %.4g, %.0f steps/s, %.0fs left\n", step, total,
+                100.0 * (double)step / (double)total, loss, rate, eta);
+    }
+}
+
+static int parse_widths(const char *s, fmd_mlp_config *cfg)
+{
+    cfg->depth = 0;
+    while (*s) {
+        char *end;
+        long w = strtol(s, &end, 10);
+        if (end == s || w <= 0 || w > 65536 || cfg->depth == FMD_MLP_MAX_HIDDEN || (*end && *end != ','))
+            return -1;
+        cfg->width[cfg->depth++] = (size_t)w;
+        s = *end ? end + 1 : end;
+    }
+    return cfg->depth ? 0 : -1;
+}
+
+int fmd_cmd_train(int argc, char **argv)
+{
+    const char *hint = "Run 'fmd train --help' for usage.";
+    const char *gmm_path = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm", *schedule = "condot";
+    const char *hidden = "64,64,64,64", *activation = "silu";
+    double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0;
+    int steps_given = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        double *num = NULL;
+        double lo = 0, hi = 0;
+        if (fmd_cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--gmm"))) gmm_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--data")))
+            return fmd_cli_usage_error("train", "Use --gmm FILE; the 2-D toy sets are not in this version.",
+                                       "--data '%s': no built-in data sets yet", v);
+        else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) objective = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) schedule = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--hidden"))) hidden = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--activation"))) activation = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e12, steps_given = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--batch"))) num = &batch, lo = 2, hi = 1 << 24;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--lr"))) num = &lr, lo = 1e-12, hi = 10;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--clip"))) num = &clip, lo = 0, hi = 1e12;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--ema"))) num = &ema, lo = 0, hi = 0.999999999;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--fourier"))) num = &fourier, lo = 0, hi = 64;
+        else
+            return fmd_cli_usage_error("train", hint, "unknown option '%s'", argv[i]);
+        if (num && fmd_cli_number("train", argv[i], v, lo, hi, num) != 0)
+            return 2;
+    }
+    fmd_mlp *net = NULL;
+    fmd_run_info info;
+    memset(&info, 0, sizeof info);
+    char why[256];
+    if (resume) {
+        if (fmd_checkpoint_load(resume, &net, &info, NULL, why, sizeof why) != FMD_OK) {
+            fprintf(stderr, "fmd train: error: %s: %s\n", resume, why);
+            return 2;
+        }
+        if (!gmm_path)
+            gmm_path = info.data;
+        if (!out_path)
+            out_path = resume;
+        if (!steps_given)
+            steps = (double)info.target_steps;
+    } else {
+        if (!gmm_path || !*gmm_path)
+            return fmd_cli_usage_error("train", hint, "--gmm FILE is required");
+        if (!out_path || !*out_path)
+            return fmd_cli_usage_error("train", hint, "--out MODEL is required");
+    }
+    fmd_train_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    const char *obj_name = resume ? info.objective : objective, *sch_name = resume ? info.schedule : schedule;
+    if (fmd_objective_by_name(obj_name, &cfg.objective) != FMD_OK)
+        return fmd_cli_usage_error("train", "Objectives: cfm, dsm, ddpm.", "unknown objective '%s'", obj_name);
+    if (fmd_schedule_by_name(sch_name, &cfg.schedule) != FMD_OK)
+        return fmd_cli_usage_error("train", "Schedules: condot, cosine, lab, poly:N, vp.", "unknown schedule '%s'", sch_name);
+    fmd_gmm *g;
+    fmd_parse_error perr;
+    if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK) {
+        fprintf(stderr, "fmd train: error: %s:%ld: %s\n", perr.file, perr.line, perr.reason);
+        fmd_mlp_free(net);
+        return 2;
+    }
+    if (resume) {
+        cfg.batch = info.batch, cfg.lr = info.lr, cfg.clip = info.clip, cfg.ema_decay = info.ema_decay;
+        cfg.t_min = info.t_min, cfg.t_max = info.t_max, cfg.seed = info.seed;
+        if (net->cfg.d != g->d) {
+            fprintf(stderr, "fmd train: error: %s is %zu-dimensional, the model %zu-dimensional\n", gmm_path, g->d, net->cfg.d);
+            fmd_gmm_free(g);
+            fmd_mlp_free(net);
+            return 2;
+        }
+    } else {
+        fmd_mlp_config mc = {.d = g->d, .n_fourier = (size_t)fourier};
+        if (parse_widths(hidden, &mc) != 0 || fmd_activation_by_name(activation, &mc.act) != FMD_OK) {
+            fmd_gmm_free(g);
+            return fmd_cli_usage_error("train", hint, "bad --hidden '%s' or --activation '%s'", hidden, activation);
+        }
+        fmd_mlp_alloc(&mc, &net);
+        gsl_rng *r;
+        fmd_rng_alloc((uint64_t)seed, 0xfeedULL, &r);   /* initial weights: their own stream */
+        fmd_mlp_init(net, r);
+        gsl_rng_free(r);
+        cfg.batch = (size_t)batch, cfg.lr = lr, cfg.clip = clip, cfg.ema_decay = ema, cfg.seed = (uint64_t)seed;
+        /* t < 1 where the target is infinite at t = 1: DSM (beta = 0), CFM with lab/vp (beta_dot = -inf) */
+        fmd_sched_point end;
+        fmd_schedule_at(&cfg.schedule, 1.0, &end);
+        cfg.t_min = 0.0;
+        cfg.t_max = (cfg.objective == FMD_LOSS_CSM || !isfinite(end.beta_dot)) ? 0.999 : 1.0;
+        snprintf(info.objective, sizeof info.objective, "%s", objective);
+        snprintf(info.schedule, sizeof info.schedule, "%s", schedule);
+        snprintf(info.data, sizeof info.data, "%s", gmm_path);
+        info.seed = (unsigned long)seed, info.batch = cfg.batch, info.lr = lr, info.clip = clip;
+        info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max;
+    }
+    fmd_trainer *tr;
+    if (fmd_trainer_alloc(&cfg, g, net, &tr) != FMD_OK) {
+        fprintf(stderr, "fmd train: error: cannot set up training (out of memory?)\n");
+        return 1;
+    }
+    if (resume) {
+        fmd_mlp *scratch;
+        if (fmd_checkpoint_load(resume, &scratch, &info, tr, why, sizeof why) != FMD_OK) {
+            fprintf(stderr, "fmd train: error: %s: %s\n", resume, why);
+            return 2;
+        }
+        fmd_mlp_free(scratch);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    const int tty = isatty(2);
+    const unsigned long total = (unsigned long)steps;
+    double smooth = NAN, t0 = now(), last_draw = 0.0;
+    unsigned long start = tr->step, next_line = tr->step;
+    int rc = 0;
+    while (tr->step < total && !interrupted) {
+        double loss;
+        if (fmd_train_step(tr, &loss) != FMD_OK) {
+            fprintf(stderr, "\nfmd train: error: step %lu failed (a non-finite target or loss)\n", tr->step + 1);
+            rc = 1;
+            break;
+        }
+        smooth = isnan(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
+        double el = now() - t0, rate = (double)(tr->step - start) / (el > 0 ? el : 1e-9);
+        if (tty ? (el - last_draw > 0.1 || tr->step == total) : (tr->step >= next_line || tr->step == total)) {
+            progress(tty, tr->step, total, smooth, rate, tr->step == total);
+            last_draw = el;
+            next_line = tr->step + (total / 20 ? total / 20 : 1);
+        }
+    }
+    info.steps = tr->step;
+    info.target_steps = total;
+    if (fmd_checkpoint_save(out_path, net, tr, &info) != FMD_OK) {
+        fprintf(stderr, "fmd train: error: cannot write %s\n", out_path);
+        rc = 1;
+    } else if (interrupted) {
+        fprintf(stderr, "\nfmd train: interrupted; saved step %lu to %s (continue with --resume %s)\n",
+                tr->step, out_path, out_path);
+        rc = 130;
+    }
+    fmd_trainer_free(tr);
+    fmd_mlp_free(net);
+    fmd_gmm_free(g);
+    return rc;
+}
