@@ -34,5 +34,6 @@ int fmd_cmd_steppers(int argc, char **argv);
 int fmd_cmd_field(int argc, char **argv);
 int fmd_cmd_train(int argc, char **argv);
 int fmd_cmd_sample(int argc, char **argv);
+int fmd_cmd_eval(int argc, char **argv);
 
 #endif

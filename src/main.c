@@ -13,6 +13,7 @@ static const fmd_command commands[] = {
     {"field", "exact marginal log-density, score, field and posterior mean of a mixture", fmd_cmd_field},
     {"train", "train a network by flow or score matching (Algorithms 3, 4)", fmd_cmd_train},
     {"sample", "sample a trained flow model by its ODE or the SDE of Thm 13", fmd_cmd_sample},
+    {"eval", "exact FM loss, sample NLL and sliced W1 of a flow model against its mixture", fmd_cmd_eval},
 };
 static const size_t ncommands = sizeof commands / sizeof commands[0];
 

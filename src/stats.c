@@ -3,6 +3,9 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
+#include "status.h"
 
 void fmd_mean_se(size_t n, const double *x, size_t stride, double *mean, double *se)
 {
@@ -75,4 +78,47 @@ double fmd_ks_distance(size_t n, double *samples, double (*cdf)(double x, void *
 double fmd_ks_threshold(size_t n, double alpha)
 {
     return sqrt(log(2.0 / alpha) / (2.0 * (double)n));
+}
+
+int fmd_sliced_wasserstein(size_t n, size_t d, const double *X, const double *Y, size_t L,
+                           void *r, double *mean, double *se)
+{
+    if (!X || !Y || !r || !mean || n == 0 || d == 0 || L < 2)
+        return FMD_EINVAL;
+    double *px = malloc(n * sizeof(double)), *py = malloc(n * sizeof(double));
+    double *theta = malloc(d * sizeof(double)), *w = malloc(L * sizeof(double));
+    if (!px || !py || !theta || !w) {
+        free(px), free(py), free(theta), free(w);
+        return FMD_ENOMEM;
+    }
+    for (size_t l = 0; l < L; l++) {
+        double norm = 0.0;
+        for (size_t k = 0; k < d; k++) {
+            theta[k] = gsl_ran_gaussian_ziggurat((gsl_rng *)r, 1.0);
+            norm += theta[k] * theta[k];
+        }
+        norm = sqrt(norm);
+        for (size_t i = 0; i < n; i++) {
+            double a = 0.0, b = 0.0;
+            for (size_t k = 0; k < d; k++) {
+                a += theta[k] * X[i * d + k];
+                b += theta[k] * Y[i * d + k];
+            }
+            px[i] = a / norm;
+            py[i] = b / norm;
+        }
+        qsort(px, n, sizeof(double), cmp_double);
+        qsort(py, n, sizeof(double), cmp_double);
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++)
+            s += fabs(px[i] - py[i]);   /* 1-D W1 between empirical laws of equal size */
+        w[l] = s / (double)n;
+    }
+    double m, e;
+    fmd_mean_se(L, w, 1, &m, &e);
+    *mean = m;
+    if (se)
+        *se = e;
+    free(px), free(py), free(theta), free(w);
+    return FMD_OK;
 }

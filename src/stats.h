@@ -28,4 +28,12 @@ double fmd_ks_distance(size_t n, double *samples, double (*cdf)(double x, void *
  * e = sqrt(log(2 / alpha) / (2 n)). */
 double fmd_ks_threshold(size_t n, double alpha);
 
+/* Sliced Wasserstein-1 distance between n samples X (n, d) and n samples Y
+ * (n, d): the mean over L random unit directions theta of the 1-D W1
+ * distance between theta.X and theta.Y (sorted-sample formula
+ * (1/n) sum |x_(i) - y_(i)|). *se is the standard error over directions.
+ * Directions are drawn from r, a gsl_rng * (isotropic Gaussian, normalised). */
+int fmd_sliced_wasserstein(size_t n, size_t d, const double *X, const double *Y, size_t L,
+                           void *r, double *mean, double *se);
+
 #endif
