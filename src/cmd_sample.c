@@ -25,42 +25,6 @@ static const char usage[] =
     "  --trajectories  print whole paths instead: per sample a block of lines\n"
     "                  't x_1 .. x_d', blocks separated by blank lines\n";
 
-typedef struct {
-    const fmd_mlp *net;
-    fmd_schedule sch;
-    double S;   /* sigma_t = S beta_t */
-} sde_params;
-
-/* Thm 13 with Prop 1: drift = u + (S^2/2) beta (alpha u - alpha_dot x) / (beta alpha_dot - alpha beta_dot),
- * i.e. u + (sigma_t^2/2) s with s = (alpha u - alpha_dot x) / (beta^2 alpha_dot - alpha beta beta_dot). */
-static int sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params)
-{
-    const sde_params *P = params;
-    int status = fmd_mlp_field(t, n, d, x, out, (void *)P->net);
-    if (status != FMD_OK)
-        return status;
-    fmd_sched_point s;
-    fmd_schedule_at(&P->sch, t, &s);
-    double den = s.beta * s.alpha_dot - s.alpha * s.beta_dot;
-    if (s.beta == 0.0)
-        return FMD_OK;   /* sigma_1 = 0: the added drift vanishes */
-    double k = 0.5 * P->S * P->S * s.beta / den;
-    for (size_t i = 0; i < n * d; i++)
-        out[i] += k * (s.alpha * out[i] - s.alpha_dot * x[i]);
-    return FMD_OK;
-}
-
-static int sigma_beta(double t, size_t n, size_t d, const double *x, double *g, void *params)
-{
-    (void)x;
-    const sde_params *P = params;
-    fmd_sched_point s;
-    fmd_schedule_at(&P->sch, t, &s);
-    for (size_t i = 0; i < n * d; i++)
-        g[i] = P->S * s.beta;
-    return FMD_OK;
-}
-
 int fmd_cmd_sample(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --help' for usage.";
@@ -111,7 +75,8 @@ int fmd_cmd_sample(int argc, char **argv)
         fmd_mlp_free(net);
         return 2;
     }
-    sde_params P = {net, {{0}, NULL, 0}, sigma};
+    fmd_field u = {fmd_mlp_field, net->cfg.d, net};
+    fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma};
     if (fmd_schedule_by_name(info.schedule, &P.sch) != FMD_OK) {
         fprintf(stderr, "fmd sample: error: %s names an unknown schedule '%s'\n", model, info.schedule);
         fmd_mlp_free(net);
@@ -126,14 +91,13 @@ int fmd_cmd_sample(int argc, char **argv)
         fmd_time_grid(0.0, 1.0, K, ts);
         int status;
         if (ode) {
-            fmd_field u = {fmd_mlp_field, d, net};
             fmd_ode_workspace *ws;
             status = fmd_ode_workspace_alloc(ode, N, d, &ws);
             if (status == FMD_OK)
                 status = fmd_ode_solve_grid(ws, &u, ts, K + 1, x, path);
             fmd_ode_workspace_free(ws);
         } else {
-            fmd_sde sde = {{sde_drift, d, &P}, sigma_beta, &P};
+            fmd_sde sde = {{fmd_flow_sde_drift, d, &P}, fmd_flow_sde_sigma, &P};
             fmd_sde_workspace *ws;
             status = fmd_sde_workspace_alloc(sdet, N, d, &ws);
             if (status == FMD_OK)

@@ -72,3 +72,31 @@ int fmd_sample_diffusion(const fmd_field *u, const fmd_sigma_schedule *sigma, ui
     free(ts);
     return status;
 }
+
+int fmd_flow_sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    const fmd_flow_sde_params *P = params;
+    int status = P->u->eval(t, n, d, x, out, P->u->params);
+    if (status != FMD_OK)
+        return status;
+    fmd_sched_point s;
+    fmd_schedule_at(&P->sch, t, &s);
+    if (s.beta == 0.0)
+        return FMD_OK;   /* sigma_1 = 0: the added drift vanishes */
+    /* (sigma_t^2 / 2) s = (S^2/2) beta (alpha u - alpha_dot x) / (beta alpha_dot - alpha beta_dot) */
+    double k = 0.5 * P->S * P->S * s.beta / (s.beta * s.alpha_dot - s.alpha * s.beta_dot);
+    for (size_t i = 0; i < n * d; i++)
+        out[i] += k * (s.alpha * out[i] - s.alpha_dot * x[i]);
+    return FMD_OK;
+}
+
+int fmd_flow_sde_sigma(double t, size_t n, size_t d, const double *x, double *g, void *params)
+{
+    (void)x;
+    const fmd_flow_sde_params *P = params;
+    fmd_sched_point s;
+    fmd_schedule_at(&P->sch, t, &s);
+    for (size_t i = 0; i < n * d; i++)
+        g[i] = P->S * s.beta;
+    return FMD_OK;
+}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "field.h"
 #include "sde.h"
+#include "schedule.h"
 
 /* X_0 ~ N(0, I_d) for n particles, into x0 (n, d), from the streams of seed. */
 int fmd_sample_init(uint64_t seed, size_t n, size_t d, double *x0);
@@ -26,5 +27,21 @@ int fmd_sample_flow(const fmd_field *u, uint64_t seed, size_t n, size_t steps,
 /* Algorithm 2: h = 1/steps, X_{t+h} = X_t + h u_t(X_t) + sigma_t sqrt(h) eps. */
 int fmd_sample_diffusion(const fmd_field *u, const fmd_sigma_schedule *sigma, uint64_t seed,
                          size_t n, size_t steps, int threads, double *x);
+
+/* Thm 13 for a flow model: given only a field u_t (a trained network, or the
+ * exact marginal field), the SDE dX = [u + (sigma_t^2/2) s] dt + sigma_t dW
+ * with sigma_t = S beta_t and the score s recovered from u by Prop 1,
+ *     s = (alpha u - alpha_dot x) / (beta^2 alpha_dot - alpha beta beta_dot).
+ * The drift is computed as u + (S^2/2) beta (alpha u - alpha_dot x) /
+ * (beta alpha_dot - alpha beta_dot), finite on [0, 1]: at t = 1, beta = 0
+ * and the added term vanishes (as sigma_1 does). */
+typedef struct {
+    const fmd_field *u;     /* the flow model's field */
+    fmd_schedule sch;       /* its Gaussian path */
+    double S;               /* sigma_t = S beta_t */
+} fmd_flow_sde_params;
+
+int fmd_flow_sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params);
+int fmd_flow_sde_sigma(double t, size_t n, size_t d, const double *x, double *g, void *params);
 
 #endif

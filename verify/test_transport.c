@@ -212,3 +212,42 @@ Test(langevin, keeps_and_reaches_five_mode_mixture)
     gsl_rng_free(r);
     fmd_gmm_free(g);
 }
+
+/* fmd_flow_sde_drift needs only a field: with the exact marginal field it
+ * must carry p_0 to p_1 for any S (Thm 13 with the score from Prop 1).
+ * 4 x 3 checks, as above. */
+Test(transport, flow_sde_from_the_field_alone_keeps_pt)
+{
+    fmd_gmm *g = random_mixture(2, 4, 800);
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
+    fmd_marginal_field_params P = {g, &sch, NULL, NULL};
+    fmd_field u = {fmd_marginal_field, 2, &P};
+    gsl_rng *r;
+    fmd_rng_alloc(810, 0, &r);
+    const double S[2] = {0.7, 1.5};
+    for (int q = 0; q < 2; q++) {
+        fmd_flow_sde_params F = {&u, sch, S[q]};
+        fmd_sde sde = {{fmd_flow_sde_drift, 2, &F}, fmd_flow_sde_sigma, &F};
+        double *X = malloc(sizeof(double) * NP * 2), ts[401];
+        fmd_marginal *m = slice_at(g, "condot", 0.0);
+        fmd_marginal_sample(m, r, NP, X);
+        fmd_marginal_free(m);
+        for (int half = 0; half < 2; half++) {
+            fmd_time_grid(0.5 * half, 0.5 * (half + 1), 400, ts);
+            fmd_sde_workspace *ws;
+            fmd_sde_workspace_alloc(fmd_sde_heun, NP, 2, &ws);
+            ws->threads = 2;
+            cr_assert_eq(fmd_sde_solve_grid(ws, &sde, ts, 401, X, 820 + 2 * q + half, NULL), FMD_OK);
+            fmd_sde_workspace_free(ws);
+            m = slice_at(g, "condot", 0.5 * (half + 1));
+            char what[64];
+            snprintf(what, sizeof what, "flow SDE, S = %.1f", S[q]);
+            check_law(m, X, r, what);
+            fmd_marginal_free(m);
+        }
+        free(X);
+    }
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
