@@ -1,0 +1,211 @@
+/* Chapter 4 -- training flow and diffusion models.
+ *
+ * Trains the course lab's first model -- MLP (x, t) -> 64 x 4 -> 2, SiLU,
+ * batch 1000, lr 1e-3, 5000 steps, CFM on the CondOT path -- towards the
+ * five-mode mixture of chapter 3, and measures it against the exact
+ * marginal field: the CFM loss stays near Thm 18's constant while the exact
+ * FM loss falls; the learned field approaches the exact one; samples by the
+ * ODE and by Thm 13's SDE approach p_data. Writes figures/ch04_*.gp's data
+ * and the model (build/data/ch04_lab.safetensors). About a minute on 2 cores. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmd.h"
+
+#define GMM "chapters/03-constructing-a-training-target/five_modes.gmm"
+enum { STEPS = 5000, EVERY = 250, M_EVAL = 2000, NS = 4000, GRID = 17 };
+
+static fmd_report rep;
+static int io_failed;
+
+static FILE *data(const char *name, fmd_atomic_file *f, const char *header)
+{
+    return fmd_data_begin(name, header, f, &io_failed);
+}
+
+static void done(fmd_atomic_file *f)
+{
+    fmd_data_end(f, &io_failed);
+}
+
+/* samples' mean exact log p_data, with SE */
+static void mean_logp(const fmd_gmm *g, const double *x, double *m, double *se)
+{
+    static double lp[NS];
+    fmd_gmm_log_density(g, NS, x, lp);
+    fmd_mean_se(NS, lp, 1, m, se);
+}
+
+int main(void)
+{
+    fmd_gmm *g;
+    fmd_parse_error perr;
+    if (fmd_gmm_load(GMM, &g, &perr) != FMD_OK) {
+        fprintf(stderr, "chapter 4: %s:%ld: %s (run from the repository root)\n", perr.file, perr.line, perr.reason);
+        return 1;
+    }
+    fmd_report_begin(&rep, stdout, "Chapter 4: training flow and diffusion models (the course lab's first model)");
+    /* the lab's network and training configuration */
+    fmd_mlp_config mc = {.d = 2, .n_fourier = 0, .depth = 4, .width = {64, 64, 64, 64}, .act = FMD_SILU};
+    fmd_mlp *net;
+    fmd_mlp_alloc(&mc, &net);
+    gsl_rng *r;
+    fmd_rng_alloc(0, 0xfeedULL, &r);
+    fmd_mlp_init(net, r);
+    fmd_train_config cfg = {.objective = FMD_LOSS_CFM, .batch = 1000, .lr = 1e-3, .t_min = 0.0, .t_max = 1.0, .seed = 0};
+    fmd_schedule_by_name("condot", &cfg.schedule);
+    fmd_trainer *tr;
+    if (fmd_trainer_alloc(&cfg, g, net, &tr) != FMD_OK)
+        return 1;
+    /* a fixed evaluation batch: exact FM and CFM losses on the same (t, z, eps) */
+    fmd_loss_batch eb;
+    fmd_loss_batch_draw(g, &cfg.schedule, M_EVAL, 0.0, 0.99, r, &eb);
+    double *u_fm = malloc(sizeof(double) * M_EVAL * 2), *u_cfm = malloc(sizeof(double) * M_EVAL * 2);
+    fmd_loss_target(FMD_LOSS_FM, g, &cfg.schedule, &eb, u_fm);
+    fmd_loss_target(FMD_LOSS_CFM, g, &cfg.schedule, &eb, u_cfm);
+    fmd_mlp_workspace *ews;
+    fmd_mlp_workspace_alloc(net, M_EVAL, &ews);
+    fmd_atomic_file f;
+    FILE *out = data("ch04_loss.tsv", &f, "# step\tCFM batch loss (smoothed)\texact FM loss\tits SE\tCFM loss on the eval batch");
+    double smooth = NAN, fm0 = 0, fm = 0, fm_se = 0, cfm = 0;
+    for (unsigned long k = 0; k <= STEPS; k++) {
+        if (k % EVERY == 0) {
+            fmd_loss_mlp(net, ews, &eb, u_fm, &fm, &fm_se, NULL);
+            fmd_loss_mlp(net, ews, &eb, u_cfm, &cfm, NULL, NULL);
+            if (k == 0)
+                fm0 = fm;
+            if (out)
+                fprintf(out, "%lu\t%.6g\t%.6g\t%.3g\t%.6g\n", k, isnan(smooth) ? cfm : smooth, fm, fm_se, cfm);
+        }
+        if (k == STEPS)
+            break;
+        double loss;
+        fmd_train_step(tr, &loss);
+        smooth = isnan(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
+    }
+    if (out)
+        done(&f);
+    fmd_report_check(&rep, "exact FM loss before training", fm0, 0.0, INFINITY);
+    fmd_report_check(&rep, "exact FM loss after 5000 steps (goal < 0.05)", fm, 0.0, 0.05);
+    /* Thm 18: L_CFM - L_FM is the constant E|u(x|z)|^2 - E|u(x)|^2 */
+    double *c = malloc(sizeof(double) * M_EVAL), C, Cse;
+    for (int i = 0; i < M_EVAL; i++)
+        c[i] = u_cfm[2 * i] * u_cfm[2 * i] + u_cfm[2 * i + 1] * u_cfm[2 * i + 1] -
+               u_fm[2 * i] * u_fm[2 * i] - u_fm[2 * i + 1] * u_fm[2 * i + 1];
+    fmd_mean_se(M_EVAL, c, 1, &C, &Cse);
+    fmd_report_check(&rep, "Thm 18: L_CFM - L_FM vs E|u(x|z)|^2 - E|u(x)|^2", cfm - fm, C, 6 * Cse);
+    fmd_report_note(&rep, "(the CFM loss cannot go below that constant; the exact FM loss can reach 0)");
+    fmd_run_info info = {.objective = "cfm", .schedule = "condot", .data = GMM, .steps = STEPS, .target_steps = STEPS,
+                         .seed = 0, .batch = 1000, .lr = 1e-3, .t_min = 0.0, .t_max = 1.0};
+    char path[512];
+    const char *dir = getenv("FMD_DATA") ? getenv("FMD_DATA") : "build/data";
+    snprintf(path, sizeof path, "%s/ch04_lab.safetensors", dir);
+    if (fmd_checkpoint_save(path, net, tr, &info) != FMD_OK)
+        io_failed = 1;
+
+    /* learned vs exact field at t = 0.25, 0.5, 0.75 */
+    out = data("ch04_fields.tsv", &f, "# blocks t = 0.25, 0.5, 0.75: x y  learned u (x0.06)  exact u (x0.06)");
+    fmd_field learned = {fmd_mlp_field, 2, net};
+    fmd_marginal *m;
+    fmd_marginal_alloc(g, &m);
+    const double tq[3] = {0.25, 0.5, 0.75};
+    for (int q = 0; q < 3 && out; q++) {
+        fmd_marginal_set_time(m, &cfg.schedule, tq[q]);
+        for (int a = 0; a < GRID; a++)
+            for (int b = 0; b < GRID; b++) {
+                double x[2] = {-4.0 + 8.0 * a / (GRID - 1), -4.0 + 8.0 * b / (GRID - 1)}, ul[2], ue[2];
+                learned.eval(tq[q], 1, 2, x, ul, net);
+                fmd_marginal_out o = {.u = ue};
+                fmd_marginal_eval(m, 1, x, &o);
+                fprintf(out, "%g\t%g\t%.4g\t%.4g\t%.4g\t%.4g\n", x[0], x[1], 0.06 * ul[0], 0.06 * ul[1], 0.06 * ue[0], 0.06 * ue[1]);
+            }
+        fprintf(out, "\n\n");
+    }
+    if (out)
+        done(&f);
+    fmd_marginal_free(m);
+
+    /* samples: ODE (RK4, 100 steps) and Thm 13's SDE (sigma_t = S beta_t, EM, 400 steps) */
+    static double x[2 * NS], z[2 * NS], traj[101 * 2 * 30];
+    double ts[401], mopt, seopt;
+    fmd_gmm_sample(g, r, NS, z, NULL);
+    mean_logp(g, z, &mopt, &seopt);
+    out = data("ch04_samples.tsv", &f, "# blocks: ODE, SDE S = 0.5, SDE S = 1.0: x y");
+    const double Ss[3] = {0.0, 0.5, 1.0};
+    for (int q = 0; q < 3; q++) {
+        fmd_sample_init(40 + q, NS, 2, x);
+        if (q == 0) {
+            fmd_ode_workspace *ws;
+            fmd_ode_workspace_alloc(fmd_ode_rk4, NS, 2, &ws);
+            fmd_time_grid(0.0, 1.0, 100, ts);
+            fmd_ode_solve_grid(ws, &learned, ts, 101, x, NULL);
+            fmd_ode_workspace_free(ws);
+        } else {
+            fmd_flow_sde_params P = {&learned, cfg.schedule, Ss[q]};
+            fmd_sde sde = {{fmd_flow_sde_drift, 2, &P}, fmd_flow_sde_sigma, &P};
+            fmd_sde_workspace *ws;
+            fmd_sde_workspace_alloc(fmd_sde_em, NS, 2, &ws);
+            ws->threads = 2;
+            fmd_time_grid(0.0, 1.0, 400, ts);
+            fmd_sde_solve_grid(ws, &sde, ts, 401, x, 50 + q, NULL);
+            fmd_sde_workspace_free(ws);
+        }
+        double mm, se;
+        mean_logp(g, x, &mm, &se);
+        char what[80];
+        snprintf(what, sizeof what, q ? "SDE S = %.1f: mean log p_data of samples" : "ODE: mean log p_data of samples", Ss[q]);
+        /* tolerance 0.15 nats: what the lab's model reaches (training + discretisation error) */
+        fmd_report_check(&rep, what, mm, mopt, 0.15);
+        for (int i = 0; out && i < 1500; i++)
+            fprintf(out, "%.4g\t%.4g\n", x[2 * i], x[2 * i + 1]);
+        if (out)
+            fprintf(out, "\n\n");
+    }
+    if (out)
+        done(&f);
+    fmd_report_note(&rep, "(exact: the mean log p_data of 4000 fresh data points)");
+    /* ODE trajectories of the learned field */
+    double x0[2 * 30];
+    fmd_sample_init(60, 30, 2, x0);
+    fmd_ode_workspace *ws;
+    fmd_ode_workspace_alloc(fmd_ode_rk4, 30, 2, &ws);
+    fmd_time_grid(0.0, 1.0, 100, ts);
+    fmd_ode_solve_grid(ws, &learned, ts, 101, x0, traj);
+    fmd_ode_workspace_free(ws);
+    out = data("ch04_trajectories.tsv", &f, "# one block per start: t x y (ODE of the learned field)");
+    for (int s = 0; out && s < 30; s++) {
+        for (int k = 0; k <= 100; k++)
+            fprintf(out, "%g\t%.5g\t%.5g\n", ts[k], traj[k * 60 + 2 * s], traj[k * 60 + 2 * s + 1]);
+        fprintf(out, "\n\n");
+    }
+    if (out)
+        done(&f);
+    /* the exact density of p_data, for the sample plots */
+    fmd_marginal_alloc(g, &m);
+    fmd_marginal_set_time(m, &cfg.schedule, 1.0);
+    out = data("ch04_density.tsv", &f, "# x y p_data");
+    for (int a = 0; out && a <= 80; a++) {
+        for (int b = 0; b <= 80; b++) {
+            double p[2] = {-4.5 + 9.0 * a / 80, -4.5 + 9.0 * b / 80}, lp;
+            fmd_marginal_out o = {.logp = &lp};
+            fmd_marginal_eval(m, 1, p, &o);
+            fprintf(out, "%.4g\t%.4g\t%.5g\n", p[0], p[1], exp(lp));
+        }
+        fprintf(out, "\n");
+    }
+    if (out)
+        done(&f);
+    fmd_marginal_free(m);
+    free(u_fm), free(u_cfm), free(c);
+    fmd_loss_batch_free(&eb);
+    fmd_mlp_workspace_free(ews);
+    fmd_trainer_free(tr);
+    fmd_mlp_free(net);
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+    if (io_failed)
+        fprintf(stderr, "chapter 4: could not write the figure data or the model\n");
+    return fmd_report_end(&rep) || io_failed;
+}
