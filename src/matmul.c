@@ -48,3 +48,8 @@ void fmd_gemm_naive(int trans_a, int trans_b, size_t m, size_t n, size_t k, doub
             C[i * ldc + j] = alpha * s + (beta == 0.0 ? 0.0 : beta * C[i * ldc + j]);
         }
 }
+
+void fmd_matmul_threads(int n)
+{
+    bli_thread_set_num_threads(n > 0 ? n : 1);
+}

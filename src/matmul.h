@@ -30,4 +30,8 @@ void fmd_gemm_naive(int trans_a, int trans_b, size_t m, size_t n, size_t k, doub
                     const double *A, size_t lda, const double *B, size_t ldb, double beta,
                     double *C, size_t ldc);
 
+/* Threads BLIS may use inside one product (results do not depend on it for
+ * our row-partitioned products; see verify/test_matmul.c). */
+void fmd_matmul_threads(int n);
+
 #endif
