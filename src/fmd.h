@@ -16,6 +16,7 @@
 #include "train.h"     /* chapter 4: Algorithms 3 and 4 */
 #include "safetensors.h" /* chapter 4: the checkpoint layout */
 #include "checkpoint.h"  /* chapter 4: model files */
+#include "convert.h"   /* chapter 4: field, score, noise, denoiser (Prop 1) */
 #include "field.h"     /* chapter 2: vector fields */
 #include "ode.h"       /* chapter 2: ODE steppers and drivers */
 #include "ode_gsl.h"   /* chapter 2: GSL's steppers as the reference */

@@ -173,3 +173,38 @@ Test(mlp, tiny_network_overfits_one_batch)
     fmd_mlp_free(net);
     gsl_rng_free(r);
 }
+
+/* BLIS splits a product among threads by rows and columns, never along the
+ * summed dimension, so forward and backward give the same bits on 1 and 2
+ * threads (a width-256 layer and a 1000-row batch make BLIS really split). */
+Test(mlp, same_bits_for_one_and_two_blis_threads)
+{
+    fmd_mlp_config cfg = {.d = 2, .n_fourier = 2, .depth = 2, .width = {256, 256}, .act = FMD_SILU};
+    fmd_mlp *net;
+    cr_assert_eq(fmd_mlp_alloc(&cfg, &net), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(81, 0, &r);
+    fmd_mlp_init(net, r);
+    enum { n = 1000 };
+    static double x[2 * n], t[n], out1[2 * n], out2[2 * n];
+    fmd_rng_gaussian(r, 2 * n, x);
+    for (int i = 0; i < n; i++)
+        t[i] = gsl_rng_uniform(r);
+    double *g1 = calloc(net->nparams, sizeof(double)), *g2 = calloc(net->nparams, sizeof(double));
+    fmd_mlp_workspace *ws;
+    fmd_mlp_workspace_alloc(net, n, &ws);
+    fmd_matmul_threads(1);
+    fmd_mlp_forward(net, ws, n, x, t, NULL, out1);
+    fmd_mlp_backward(net, ws, n, x, g1);
+    fmd_matmul_threads(2);
+    fmd_mlp_forward(net, ws, n, x, t, NULL, out2);
+    fmd_mlp_backward(net, ws, n, x, g2);
+    fmd_matmul_threads(1);
+    cr_expect(memcmp(out1, out2, sizeof out1) == 0, "forward differs between 1 and 2 BLIS threads");
+    cr_expect(memcmp(g1, g2, sizeof(double) * net->nparams) == 0, "backward differs between 1 and 2 BLIS threads");
+    free(g1);
+    free(g2);
+    fmd_mlp_workspace_free(ws);
+    fmd_mlp_free(net);
+    gsl_rng_free(r);
+}
