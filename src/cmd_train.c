@@ -19,6 +19,7 @@ static const char usage[] =
     "Train the network of chapter 4 towards a Gaussian mixture (Algorithm 3 or 4).\n"
     "\n"
     "  --gmm FILE            data distribution (mixture file, see `fmd field --help`)\n"
+    "  --data NAME           or a 2-D toy set: moons | circles | checkerboard | spiral\n"
     "  --objective NAME      cfm (flow matching) | dsm (denoising score matching) | ddpm\n"
     "                        (noise prediction); default cfm\n"
     "  --schedule NAME       condot | cosine | lab | poly:N | vp; default condot\n"
@@ -84,7 +85,7 @@ static int parse_widths(const char *s, fmd_mlp_config *cfg)
 int fmd_cmd_train(int argc, char **argv)
 {
     const char *hint = "Run 'fmd train --help' for usage.";
-    const char *gmm_path = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm", *schedule = "condot";
+    const char *gmm_path = NULL, *data_name = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm", *schedule = "condot";
     const char *hidden = "64,64,64,64", *activation = "silu";
     double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0;
     int steps_given = 0;
@@ -96,9 +97,7 @@ int fmd_cmd_train(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--gmm"))) gmm_path = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--data")))
-            return fmd_cli_usage_error("train", "Use --gmm FILE; the 2-D toy sets are not in this version.",
-                                       "--data '%s': no built-in data sets yet", v);
+        else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) objective = v;
@@ -126,15 +125,19 @@ int fmd_cmd_train(int argc, char **argv)
             fprintf(stderr, "fmd train: error: %s: %s\n", resume, why);
             return 2;
         }
-        if (!gmm_path)
-            gmm_path = info.data;
+        if (!gmm_path && !data_name) {
+            if (strncmp(info.data, "toy:", 4) == 0)
+                data_name = info.data + 4;
+            else
+                gmm_path = info.data;
+        }
         if (!out_path)
             out_path = resume;
         if (!steps_given)
             steps = (double)info.target_steps;
     } else {
-        if (!gmm_path || !*gmm_path)
-            return fmd_cli_usage_error("train", hint, "--gmm FILE is required");
+        if ((!gmm_path || !*gmm_path) == (!data_name || !*data_name))
+            return fmd_cli_usage_error("train", hint, "give one of --gmm FILE or --data NAME");
         if (!out_path || !*out_path)
             return fmd_cli_usage_error("train", hint, "--out MODEL is required");
     }
@@ -145,24 +148,35 @@ int fmd_cmd_train(int argc, char **argv)
         return fmd_cli_usage_error("train", "Objectives: cfm, dsm, ddpm.", "unknown objective '%s'", obj_name);
     if (fmd_schedule_by_name(sch_name, &cfg.schedule) != FMD_OK)
         return fmd_cli_usage_error("train", "Schedules: condot, cosine, lab, poly:N, vp.", "unknown schedule '%s'", sch_name);
-    fmd_gmm *g;
-    fmd_parse_error perr;
-    if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK) {
-        fprintf(stderr, "fmd train: error: %s:%ld: %s\n", perr.file, perr.line, perr.reason);
-        fmd_mlp_free(net);
-        return 2;
+    fmd_gmm *g = NULL;
+    fmd_toy toy;
+    size_t data_d = 2;
+    if (data_name) {
+        if (fmd_toy_by_name(data_name, &toy) != FMD_OK) {
+            fmd_mlp_free(net);
+            return fmd_cli_usage_error("train", "Data sets: moons, circles, checkerboard, spiral.",
+                                       "unknown data set '%s'", data_name);
+        }
+    } else {
+        fmd_parse_error perr;
+        if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK) {
+            fprintf(stderr, "fmd train: error: %s:%ld: %s\n", perr.file, perr.line, perr.reason);
+            fmd_mlp_free(net);
+            return 2;
+        }
+        data_d = g->d;
     }
     if (resume) {
         cfg.batch = info.batch, cfg.lr = info.lr, cfg.clip = info.clip, cfg.ema_decay = info.ema_decay;
         cfg.t_min = info.t_min, cfg.t_max = info.t_max, cfg.seed = info.seed;
-        if (net->cfg.d != g->d) {
-            fprintf(stderr, "fmd train: error: %s is %zu-dimensional, the model %zu-dimensional\n", gmm_path, g->d, net->cfg.d);
+        if (net->cfg.d != data_d) {
+            fprintf(stderr, "fmd train: error: the data are %zu-dimensional, the model %zu-dimensional\n", data_d, net->cfg.d);
             fmd_gmm_free(g);
             fmd_mlp_free(net);
             return 2;
         }
     } else {
-        fmd_mlp_config mc = {.d = g->d, .n_fourier = (size_t)fourier};
+        fmd_mlp_config mc = {.d = data_d, .n_fourier = (size_t)fourier};
         if (parse_widths(hidden, &mc) != 0 || fmd_activation_by_name(activation, &mc.act) != FMD_OK) {
             fmd_gmm_free(g);
             return fmd_cli_usage_error("train", hint, "bad --hidden '%s' or --activation '%s'", hidden, activation);
@@ -180,12 +194,16 @@ int fmd_cmd_train(int argc, char **argv)
         cfg.t_max = (cfg.objective == FMD_LOSS_CSM || !isfinite(end.beta_dot)) ? 0.999 : 1.0;
         snprintf(info.objective, sizeof info.objective, "%s", objective);
         snprintf(info.schedule, sizeof info.schedule, "%s", schedule);
-        snprintf(info.data, sizeof info.data, "%s", gmm_path);
+        if (data_name)
+            snprintf(info.data, sizeof info.data, "toy:%.200s", data_name);
+        else
+            snprintf(info.data, sizeof info.data, "%s", gmm_path);
         info.seed = (unsigned long)seed, info.batch = cfg.batch, info.lr = lr, info.clip = clip;
         info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max;
     }
     fmd_trainer *tr;
-    if (fmd_trainer_alloc(&cfg, g, net, &tr) != FMD_OK) {
+    int st = g ? fmd_trainer_alloc(&cfg, g, net, &tr) : fmd_trainer_alloc_sampler(&cfg, fmd_toy_sample, &toy, net, &tr);
+    if (st != FMD_OK) {
         fprintf(stderr, "fmd train: error: cannot set up training (out of memory?)\n");
         return 1;
     }

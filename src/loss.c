@@ -9,12 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+int fmd_gmm_sampler(void *g, gsl_rng *r, size_t n, double *z)
+{
+    return fmd_gmm_sample((const fmd_gmm *)g, r, n, z, NULL);
+}
+
 int fmd_loss_batch_draw(const fmd_gmm *g, const fmd_schedule *sch, size_t M, double t_min,
                         double t_max, gsl_rng *r, fmd_loss_batch *b)
 {
-    if (!g || !sch || !r || !b || M < 2 || !(t_min >= 0.0 && t_max <= 1.0 && t_min <= t_max))
+    if (!g)
         return FMD_EINVAL;
-    const size_t d = g->d;
+    return fmd_loss_batch_draw_from(fmd_gmm_sampler, (void *)g, g->d, sch, M, t_min, t_max, r, b);
+}
+
+int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, const fmd_schedule *sch,
+                             size_t M, double t_min, double t_max, gsl_rng *r, fmd_loss_batch *b)
+{
+    if (!sampler || !sch || !r || !b || d == 0 || M < 2 || !(t_min >= 0.0 && t_max <= 1.0 && t_min <= t_max))
+        return FMD_EINVAL;
     memset(b, 0, sizeof *b);
     b->M = M;
     b->d = d;
@@ -26,7 +38,7 @@ int fmd_loss_batch_draw(const fmd_gmm *g, const fmd_schedule *sch, size_t M, dou
         fmd_loss_batch_free(b);
         return FMD_ENOMEM;
     }
-    int status = fmd_gmm_sample(g, r, M, b->z, NULL);
+    int status = sampler(params, r, M, b->z);   /* z ~ p_data */
     fmd_rng_gaussian(r, M * d, b->eps);
     for (size_t i = 0; i < M && status == FMD_OK; i++) {
         b->t[i] = t_min + (t_max - t_min) * gsl_rng_uniform(r);
@@ -54,7 +66,9 @@ void fmd_loss_batch_free(fmd_loss_batch *b)
 int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sch,
                     const fmd_loss_batch *b, double *target)
 {
-    if (!g || !sch || !b || !target || b->d != g->d)
+    if (!sch || !b || !target)
+        return FMD_EINVAL;
+    if ((kind == FMD_LOSS_FM || kind == FMD_LOSS_SM) && (!g || b->d != g->d))
         return FMD_EINVAL;
     const size_t d = b->d;
     fmd_marginal *m = NULL;

@@ -21,6 +21,7 @@
 #include "gmm.h"
 #include "mlp.h"
 #include "schedule.h"
+#include "toy.h"
 
 typedef enum { FMD_LOSS_FM, FMD_LOSS_CFM, FMD_LOSS_SM, FMD_LOSS_CSM, FMD_LOSS_DDPM, FMD_LOSS_DENOISER } fmd_loss_kind;
 
@@ -34,9 +35,17 @@ typedef struct {
 
 int fmd_loss_batch_draw(const fmd_gmm *g, const fmd_schedule *sch, size_t M, double t_min,
                         double t_max, gsl_rng *r, fmd_loss_batch *b);
+
+/* The same from any data source (a toy set, a data file): z by sampler. */
+int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, const fmd_schedule *sch,
+                             size_t M, double t_min, double t_max, gsl_rng *r, fmd_loss_batch *b);
+
+/* fmd_sampler_fn for a mixture (params: const fmd_gmm *). */
+int fmd_gmm_sampler(void *g, gsl_rng *r, size_t n, double *z);
 void fmd_loss_batch_free(fmd_loss_batch *b);
 
-/* The regression target of `kind` for every row of the batch: target (M, d). */
+/* The regression target of `kind` for every row of the batch: target (M, d).
+ * g (the exact mixture) is needed by FM and SM only; pass NULL otherwise. */
 int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sch,
                     const fmd_loss_batch *b, double *target);
 

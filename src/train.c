@@ -9,7 +9,18 @@
 int fmd_trainer_alloc(const fmd_train_config *cfg, const fmd_gmm *data, fmd_mlp *net,
                       fmd_trainer **out)
 {
-    if (!cfg || !data || !net || !out || cfg->batch < 2 || net->cfg.d != data->d ||
+    if (!data || !net || data->d != net->cfg.d)
+        return FMD_EINVAL;
+    int status = fmd_trainer_alloc_sampler(cfg, fmd_gmm_sampler, (void *)data, net, out);
+    if (status == FMD_OK)
+        (*out)->data = data;
+    return status;
+}
+
+int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params,
+                              fmd_mlp *net, fmd_trainer **out)
+{
+    if (!cfg || !sampler || !net || !out || cfg->batch < 2 ||
         (cfg->objective != FMD_LOSS_CFM && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_DDPM))
         return FMD_EINVAL;
     *out = NULL;
@@ -17,13 +28,14 @@ int fmd_trainer_alloc(const fmd_train_config *cfg, const fmd_gmm *data, fmd_mlp 
     if (!tr)
         return FMD_ENOMEM;
     tr->cfg = *cfg;
-    tr->data = data;
+    tr->sampler = sampler;
+    tr->sampler_params = params;
     tr->net = net;
     int status = fmd_mlp_workspace_alloc(net, cfg->batch, &tr->ws);
     if (status == FMD_OK)
         status = fmd_adam_alloc(net->nparams, cfg->lr, &tr->opt);
     tr->grad = malloc(net->nparams * sizeof(double));
-    tr->target = malloc(cfg->batch * data->d * sizeof(double));
+    tr->target = malloc(cfg->batch * net->cfg.d * sizeof(double));
     if (cfg->ema_decay > 0.0) {
         tr->ema = malloc(net->nparams * sizeof(double));
         if (tr->ema)
@@ -60,8 +72,9 @@ int fmd_train_step(fmd_trainer *tr, double *loss)
     if (status != FMD_OK)
         return status;
     fmd_loss_batch b;
-    status = fmd_loss_batch_draw(tr->data, &tr->cfg.schedule, tr->cfg.batch, tr->cfg.t_min,
-                                 tr->cfg.t_max, r, &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
+    status = fmd_loss_batch_draw_from(tr->sampler, tr->sampler_params, tr->net->cfg.d, &tr->cfg.schedule,
+                                      tr->cfg.batch, tr->cfg.t_min, tr->cfg.t_max, r,
+                                      &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
     gsl_rng_free(r);
     if (status != FMD_OK)
         return status;

@@ -29,7 +29,9 @@ typedef struct {
 
 typedef struct {
     fmd_train_config cfg;
-    const fmd_gmm *data;       /* p_data (not owned) */
+    const fmd_gmm *data;       /* p_data if a mixture (not owned), else NULL */
+    fmd_sampler_fn sampler;    /* draws z ~ p_data */
+    void *sampler_params;      /* its parameters (not owned) */
     fmd_mlp *net;              /* the model (not owned) */
     fmd_mlp_workspace *ws;
     fmd_adam *opt;
@@ -41,6 +43,10 @@ typedef struct {
 
 int fmd_trainer_alloc(const fmd_train_config *cfg, const fmd_gmm *data, fmd_mlp *net,
                       fmd_trainer **out);
+
+/* The same for any data source of dimension net->cfg.d (a toy set, a file). */
+int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params,
+                              fmd_mlp *net, fmd_trainer **out);
 void fmd_trainer_free(fmd_trainer *tr);
 
 /* One step of Algorithm 3 (CFM) or 4 (DSM / DDPM); *loss is the batch loss. */

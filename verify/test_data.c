@@ -212,3 +212,51 @@ Test(data, mixture_score_is_gradient_of_log_density)
     }
     fmd_gmm_free(g);
 }
+
+/* The toy sets sample what they say (8 Gaussian checks at Z_CHECK):
+ * checkerboard (4 x 4 on [-5, 5]^2): x uniform, so mean 0 and variance
+ * 25/3, and E[xy] = 25/16 from the cell centres; moons: mean
+ * (-0.5, -0.25) x 5 (E cos = 0, E sin = 2/pi on [0, pi]); spiral: mean
+ * (0, -5/(4 pi)) (E[u sin 4 pi u] = -1/(4 pi)); circles: half the points on
+ * the outer ring (|z| > 3.75). */
+Test(data, toy_sets_have_their_moments)
+{
+    enum { n = 100000 };
+    static double z[2 * n], v[n];
+    gsl_rng *r;
+    fmd_rng_alloc(91, 0, &r);
+    fmd_toy t;
+    double m, se;
+    cr_assert_eq(fmd_toy_by_name("checkerboard", &t), FMD_OK);
+    fmd_toy_sample(&t, r, n, z);
+    fmd_mean_se(n, z, 2, &m, &se);
+    cr_expect(fabs(m) <= Z_CHECK * se, "checkerboard E[x] = %.4f (SE %.4f)", m, se);
+    for (int i = 0; i < n; i++)
+        v[i] = z[2 * i] * z[2 * i];
+    fmd_mean_se(n, v, 1, &m, &se);
+    cr_expect(fabs(m - 25.0 / 3) <= Z_CHECK * se, "checkerboard E[x^2] = %.4f vs 25/3 (SE %.4f)", m, se);
+    for (int i = 0; i < n; i++)
+        v[i] = z[2 * i] * z[2 * i + 1];
+    fmd_mean_se(n, v, 1, &m, &se);
+    cr_expect(fabs(m - 25.0 / 16) <= Z_CHECK * se, "checkerboard E[xy] = %.4f vs 25/16 (SE %.4f)", m, se);
+    cr_assert_eq(fmd_toy_by_name("moons", &t), FMD_OK);
+    fmd_toy_sample(&t, r, n, z);
+    fmd_mean_se(n, z, 2, &m, &se);
+    cr_expect(fabs(m + 2.5) <= Z_CHECK * se, "moons E[x] = %.4f vs -2.5 (SE %.4f)", m, se);
+    fmd_mean_se(n, z + 1, 2, &m, &se);
+    cr_expect(fabs(m + 1.25) <= Z_CHECK * se, "moons E[y] = %.4f vs -1.25 (SE %.4f)", m, se);
+    cr_assert_eq(fmd_toy_by_name("spiral", &t), FMD_OK);
+    fmd_toy_sample(&t, r, n, z);
+    fmd_mean_se(n, z, 2, &m, &se);
+    cr_expect(fabs(m) <= Z_CHECK * se, "spiral E[x] = %.4f vs 0 (SE %.4f)", m, se);
+    fmd_mean_se(n, z + 1, 2, &m, &se);
+    cr_expect(fabs(m + 5.0 / (4 * M_PI)) <= Z_CHECK * se, "spiral E[y] = %.4f vs -5/(4 pi) (SE %.4f)", m, se);
+    cr_assert_eq(fmd_toy_by_name("circles", &t), FMD_OK);
+    fmd_toy_sample(&t, r, n, z);
+    for (int i = 0; i < n; i++)
+        v[i] = hypot(z[2 * i], z[2 * i + 1]) > 3.75;
+    fmd_mean_se(n, v, 1, &m, &se);
+    cr_expect(fabs(m - 0.5) <= Z_CHECK * sqrt(0.25 / n), "circles: outer fraction %.4f vs 0.5", m);
+    cr_expect_eq(fmd_toy_by_name("swirl", &t), FMD_EINVAL);
+    gsl_rng_free(r);
+}

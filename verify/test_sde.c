@@ -1,7 +1,7 @@
 /* test_sde.c -- chapter 2: Brownian motion, Euler-Maruyama, stochastic Heun,
  * the Ornstein-Uhlenbeck process, Algorithms 1 and 2.
  *
- * Monte Carlo checks compare with Z_CHECK = 6 standard errors (verify/stats.h
+ * Monte Carlo checks compare with Z_CHECK = 6.5 standard errors (verify/budget.h
  * for the suite's false-fail budget); each test states how many such checks
  * it makes. Seeds are fixed, so every run is the same run. */
 #include <criterion/criterion.h>
