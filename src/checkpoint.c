@@ -100,17 +100,6 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
 
 /* ---- loading --------------------------------------------------------------- */
 
-static int bad(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *why, size_t n, const char *fmt, ...)
-{
-    if (why && n) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, n, fmt, ap);
-        va_end(ap);
-    }
-    return FMD_EINVAL;
-}
 
 /* An unsigned integer metadata value in [lo, hi]. */
 static int meta_uint(const fmd_st_file *f, const char *key, unsigned long lo, unsigned long hi,
@@ -118,12 +107,12 @@ static int meta_uint(const fmd_st_file *f, const char *key, unsigned long lo, un
 {
     const char *s = fmd_st_meta(f, key);
     if (!s)
-        return bad(why, n, "metadata '%s' is missing", key);
+        return fmd_reason(why, n, "metadata '%s' is missing", key);
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
     if (end == s || *end || errno || s[0] == '-' || v < lo || v > hi)
-        return bad(why, n, "metadata '%s' = '%s' is not a whole number in [%lu, %lu]", key, s, lo, hi);
+        return fmd_reason(why, n, "metadata '%s' = '%s' is not a whole number in [%lu, %lu]", key, s, lo, hi);
     *out = v;
     return FMD_OK;
 }
@@ -132,11 +121,11 @@ static int meta_double(const fmd_st_file *f, const char *key, double *out, char 
 {
     const char *s = fmd_st_meta(f, key);
     if (!s)
-        return bad(why, n, "metadata '%s' is missing", key);
+        return fmd_reason(why, n, "metadata '%s' is missing", key);
     char *end;
     double v = strtod(s, &end);
     if (end == s || *end)
-        return bad(why, n, "metadata '%s' = '%s' is not a number", key, s);
+        return fmd_reason(why, n, "metadata '%s' = '%s' is not a number", key, s);
     *out = v;
     return FMD_OK;
 }
@@ -145,9 +134,9 @@ static int meta_string(const fmd_st_file *f, const char *key, char *out, size_t 
 {
     const char *s = fmd_st_meta(f, key);
     if (!s)
-        return bad(why, n, "metadata '%s' is missing", key);
+        return fmd_reason(why, n, "metadata '%s' is missing", key);
     if (strlen(s) >= cap)
-        return bad(why, n, "metadata '%s' is too long", key);
+        return fmd_reason(why, n, "metadata '%s' is too long", key);
     strcpy(out, s);
     return FMD_OK;
 }
@@ -158,12 +147,12 @@ static int take(const fmd_st_file *f, const char *name, size_t ndim, const uint6
 {
     const fmd_st_tensor *t = fmd_st_find(f, name);
     if (!t)
-        return bad(why, n, "tensor '%s' is missing", name);
+        return fmd_reason(why, n, "tensor '%s' is missing", name);
     if (t->ndim != ndim)
-        return bad(why, n, "tensor '%s' has %zu dimensions, expected %zu", name, t->ndim, ndim);
+        return fmd_reason(why, n, "tensor '%s' has %zu dimensions, expected %zu", name, t->ndim, ndim);
     for (size_t k = 0; k < ndim; k++)
         if (t->shape[k] != shape[k])
-            return bad(why, n, "tensor '%s' dimension %zu is %llu, expected %llu", name, k,
+            return fmd_reason(why, n, "tensor '%s' dimension %zu is %llu, expected %llu", name, k,
                        (unsigned long long)t->shape[k], (unsigned long long)shape[k]);
     const uint8_t *p = f->payload + t->begin;
     for (uint64_t i = 0; i < (t->end - t->begin) / 8; i++) {
@@ -184,7 +173,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
     memset(info, 0, sizeof *info);
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        bad(why, why_len, "cannot open: %s", strerror(errno));
+        fmd_reason(why, why_len, "cannot open: %s", strerror(errno));
         return FMD_EIO;
     }
     uint8_t *buf = NULL;
@@ -193,7 +182,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
     while (status == FMD_OK) {
         if (len == cap) {
             if (cap > ((size_t)1 << 34)) {
-                status = bad(why, why_len, "file larger than 16 GiB");
+                status = fmd_reason(why, why_len, "file larger than 16 GiB");
                 break;
             }
             cap = cap ? 2 * cap : 1 << 16;
@@ -210,7 +199,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
             break;
     }
     if (status == FMD_OK && ferror(fp)) {
-        bad(why, why_len, "read error");
+        fmd_reason(why, why_len, "read error");
         status = FMD_EIO;
     }
     fclose(fp);
@@ -219,10 +208,10 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
     if (status == FMD_OK)
         status = fmd_st_parse(buf, len, &f, why, why_len);
     if (status == FMD_OK && !fmd_st_checksum_ok(buf, len, &f))
-        status = bad(why, why_len, "checksum mismatch: the file was changed or truncated");
+        status = fmd_reason(why, why_len, "checksum mismatch: the file was changed or truncated");
     const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;
     if (status == FMD_OK && (!fmt || strcmp(fmt, "fmd-mlp-1") != 0))
-        status = bad(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
+        status = fmd_reason(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
     fmd_mlp_config cfg;
     memset(&cfg, 0, sizeof cfg);
     unsigned long d = 0, F = 0, C = 0, steps = 0, target = 0, seed = 0, batch = 0, adam_step = 0;
@@ -238,7 +227,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
     if (status == FMD_OK)
         status = meta_string(&f, "activation", act, sizeof act, why, why_len);
     if (status == FMD_OK && fmd_activation_by_name(act, &cfg.act) != FMD_OK)
-        status = bad(why, why_len, "unknown activation '%s'", act);
+        status = fmd_reason(why, why_len, "unknown activation '%s'", act);
     if (status == FMD_OK) {   /* "64,64,64": depth and widths */
         const char *p = widths;
         while (status == FMD_OK && *p) {
@@ -246,13 +235,13 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
             errno = 0;
             unsigned long w = strtoul(p, &end, 10);
             if (end == p || errno || w == 0 || w > 65536 || cfg.depth == FMD_MLP_MAX_HIDDEN || (*end && *end != ','))
-                status = bad(why, why_len, "metadata 'hidden' = '%s' is not a list of widths", widths);
+                status = fmd_reason(why, why_len, "metadata 'hidden' = '%s' is not a list of widths", widths);
             else
                 cfg.width[cfg.depth++] = w;
             p = *end == ',' ? end + 1 : end;
         }
         if (status == FMD_OK && cfg.depth == 0)
-            status = bad(why, why_len, "metadata 'hidden' is empty");
+            status = fmd_reason(why, why_len, "metadata 'hidden' is empty");
     }
     if (status == FMD_OK)
         status = meta_string(&f, "objective", info->objective, sizeof info->objective, why, why_len);
@@ -281,7 +270,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
         cfg.n_classes = C;
         status = fmd_mlp_alloc(&cfg, &m);
         if (status != FMD_OK)
-            bad(why, why_len, "the architecture in the metadata is not valid");
+            fmd_reason(why, why_len, "the architecture in the metadata is not valid");
     }
     size_t expected = 0;
     for (size_t l = 0; m && status == FMD_OK && l < m->nlayers; l++) {
@@ -299,11 +288,11 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
     expected += has_adam ? 2 : 0;
     expected += has_ema ? 1 : 0;
     if (status == FMD_OK && f.ntensors != expected)
-        status = bad(why, why_len, "%zu tensors, expected %zu for this architecture", f.ntensors, expected);
+        status = fmd_reason(why, why_len, "%zu tensors, expected %zu for this architecture", f.ntensors, expected);
     if (status == FMD_OK && state) {
         uint64_t sh[1] = {m->nparams};
         if (state->net->nparams != m->nparams)
-            status = bad(why, why_len, "the training state does not match this architecture");
+            status = fmd_reason(why, why_len, "the training state does not match this architecture");
         if (status == FMD_OK && has_adam)
             status = take(&f, "adam.m", 1, sh, state->opt->m, why, why_len);
         if (status == FMD_OK && has_adam)

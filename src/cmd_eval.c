@@ -142,27 +142,21 @@ int fmd_cmd_eval(int argc, char **argv)
     }
     /* samples by RK4, their exact NLL, and the data's own */
     double *x = malloc(N * d * sizeof(double)), *z = malloc(N * d * sizeof(double)), *z2 = malloc(N * d * sizeof(double));
-    double *lp = malloc(N * sizeof(double)), *ts = malloc((K + 1) * sizeof(double));
+    double *lp = malloc(N * sizeof(double));
     double nll = NAN, nll_se = NAN, opt = NAN, opt_se = NAN, sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
-    fmd_field field = {fmd_mlp_field, d, net};
-    fmd_ode_workspace *ows = NULL;
-    if (x && z && z2 && lp && ts && fmd_ode_workspace_alloc(fmd_ode_rk4, N, d, &ows) == FMD_OK) {
-        fmd_sample_init((uint64_t)seed, N, d, x);
-        fmd_time_grid(0.0, 1.0, K, ts);
-        if (fmd_ode_solve_grid(ows, &field, ts, K + 1, x, NULL) == FMD_OK) {
-            fmd_gmm_log_density(g, N, x, lp);
-            fmd_mean_se(N, lp, 1, &nll, &nll_se);
-            nll = -nll;
-            fmd_gmm_sample(g, r, N, z, NULL);
-            fmd_gmm_sample(g, r, N, z2, NULL);
-            fmd_gmm_log_density(g, N, z, lp);
-            fmd_mean_se(N, lp, 1, &opt, &opt_se);
-            opt = -opt;
-            fmd_sliced_wasserstein(N, d, x, z, 200, r, &sw, &sw_se);
-            fmd_sliced_wasserstein(N, d, z2, z, 200, r, &sw0, &sw0_se);
-        } else {
-            rc = 1;
-        }
+    if (!x || !z || !z2 || !lp || flow_samples(net, (uint64_t)seed, N, K, x) != FMD_OK) {
+        rc = 1;
+    } else {
+        fmd_gmm_log_density(g, N, x, lp);
+        fmd_mean_se(N, lp, 1, &nll, &nll_se);
+        nll = -nll;
+        fmd_gmm_sample(g, r, N, z, NULL);
+        fmd_gmm_sample(g, r, N, z2, NULL);
+        fmd_gmm_log_density(g, N, z, lp);
+        fmd_mean_se(N, lp, 1, &opt, &opt_se);
+        opt = -opt;
+        fmd_sliced_wasserstein(N, d, x, z, 200, r, &sw, &sw_se);
+        fmd_sliced_wasserstein(N, d, z2, z, 200, r, &sw0, &sw0_se);
     }
     printf("model %s (%s, %s, %lu steps) against %s\n", model, info.objective, info.schedule, info.steps, gmm_path);
     printf("%-16s %12s %12s   %s\n", "quantity", "value", "std. error", "reference");
@@ -171,9 +165,8 @@ int fmd_cmd_eval(int argc, char **argv)
     printf("%-16s %12.6g %12.3g   %.6g +- %.3g data vs data\n", "sliced W1", sw, sw_se, sw0, sw0_se);
     if (!isfinite(fm) || !isfinite(nll))
         rc = 1;
-    free(u), free(x), free(z), free(z2), free(lp), free(ts);
+    free(u), free(x), free(z), free(z2), free(lp);
     fmd_mlp_workspace_free(ws);
-    fmd_ode_workspace_free(ows);
     gsl_rng_free(r);
     fmd_gmm_free(g);
     fmd_mlp_free(net);

@@ -10,17 +10,6 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static int why_fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int why_fail(char *why, size_t n, const char *fmt, ...)
-{
-    if (why && n) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, n, fmt, ap);
-        va_end(ap);
-    }
-    return FMD_EINVAL;
-}
 
 static uint64_t le64(const uint8_t *p)
 {
@@ -59,7 +48,7 @@ static int expect(cursor *c, char ch)
 {
     skip_ws(c);
     if (c->p >= c->end || *c->p != ch)
-        return why_fail(c->why, c->why_len, "header JSON: expected '%c' at header byte %ld", ch,
+        return fmd_reason(c->why, c->why_len, "header JSON: expected '%c' at header byte %ld", ch,
                         (long)(c->p - c->start));
     c->p++;
     return FMD_OK;
@@ -78,7 +67,7 @@ static int parse_string(cursor *c, char **out)
     while (1) {
         if (c->p >= c->end) {
             free(s);
-            return why_fail(c->why, c->why_len, "header JSON: unterminated string");
+            return fmd_reason(c->why, c->why_len, "header JSON: unterminated string");
         }
         unsigned char ch = (unsigned char)*c->p++;
         char enc[4];
@@ -87,13 +76,13 @@ static int parse_string(cursor *c, char **out)
             break;
         if (ch < 0x20) {
             free(s);
-            return why_fail(c->why, c->why_len, "header JSON: control character in a string");
+            return fmd_reason(c->why, c->why_len, "header JSON: control character in a string");
         }
         enc[0] = (char)ch;
         if (ch == '\\') {
             if (c->p >= c->end) {
                 free(s);
-                return why_fail(c->why, c->why_len, "header JSON: unterminated escape");
+                return fmd_reason(c->why, c->why_len, "header JSON: unterminated escape");
             }
             char e = *c->p++;
             const char *map = "\"\\/bfnrt", *rep = "\"\\/\b\f\n\r\t";
@@ -103,7 +92,7 @@ static int parse_string(cursor *c, char **out)
             } else if (e == 'u') {
                 if (c->end - c->p < 4) {
                     free(s);
-                    return why_fail(c->why, c->why_len, "header JSON: short \\u escape");
+                    return fmd_reason(c->why, c->why_len, "header JSON: short \\u escape");
                 }
                 unsigned v = 0;
                 for (int i = 0; i < 4; i++) {
@@ -114,12 +103,12 @@ static int parse_string(cursor *c, char **out)
                     else if (h >= 'A' && h <= 'F') v |= (unsigned)(h - 'A' + 10);
                     else {
                         free(s);
-                        return why_fail(c->why, c->why_len, "header JSON: bad \\u escape");
+                        return fmd_reason(c->why, c->why_len, "header JSON: bad \\u escape");
                     }
                 }
                 if (v == 0 || (v >= 0xd800 && v <= 0xdfff)) {   /* no NUL, no lone surrogates */
                     free(s);
-                    return why_fail(c->why, c->why_len, "header JSON: \\u%04x not allowed in a name", v);
+                    return fmd_reason(c->why, c->why_len, "header JSON: \\u%04x not allowed in a name", v);
                 }
                 if (v < 0x80) {
                     enc[0] = (char)v;
@@ -135,7 +124,7 @@ static int parse_string(cursor *c, char **out)
                 }
             } else {
                 free(s);
-                return why_fail(c->why, c->why_len, "header JSON: unknown escape");
+                return fmd_reason(c->why, c->why_len, "header JSON: unknown escape");
             }
         }
         if (n + m + 1 > cap) {
@@ -164,15 +153,15 @@ static int parse_uint(cursor *c, uint64_t *v)
     while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
         x = x * 10 + (uint64_t)(*c->p - '0');
         if (x > ((uint64_t)1 << 53))
-            return why_fail(c->why, c->why_len, "header JSON: integer too large");
+            return fmd_reason(c->why, c->why_len, "header JSON: integer too large");
         c->p++;
     }
     if (c->p == start)
-        return why_fail(c->why, c->why_len, "header JSON: expected a non-negative integer");
+        return fmd_reason(c->why, c->why_len, "header JSON: expected a non-negative integer");
     if (c->p - start > 1 && *start == '0')
-        return why_fail(c->why, c->why_len, "header JSON: leading zero in an integer");
+        return fmd_reason(c->why, c->why_len, "header JSON: leading zero in an integer");
     if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E'))
-        return why_fail(c->why, c->why_len, "header JSON: expected an integer, found a fraction");
+        return fmd_reason(c->why, c->why_len, "header JSON: expected an integer, found a fraction");
     *v = x;
     return FMD_OK;
 }
@@ -190,7 +179,7 @@ static int parse_uint_array(cursor *c, uint64_t *vals, size_t max, size_t *n)
     }
     while (1) {
         if (*n >= max)
-            return why_fail(c->why, c->why_len, "header JSON: array longer than %zu", max);
+            return fmd_reason(c->why, c->why_len, "header JSON: array longer than %zu", max);
         if (parse_uint(c, &vals[(*n)++]) != FMD_OK)
             return FMD_EINVAL;
         skip_ws(c);
@@ -214,7 +203,7 @@ static int next_member(cursor *c)
         c->p++;
         return 0;
     }
-    why_fail(c->why, c->why_len, "header JSON: expected ',' or '}'");
+    fmd_reason(c->why, c->why_len, "header JSON: expected ',' or '}'");
     return -1;
 }
 
@@ -236,7 +225,7 @@ static int parse_tensor(cursor *c, fmd_st_tensor *t)
             char *dt = NULL;
             status = parse_string(c, &dt);
             if (status == FMD_OK && strcmp(dt, "F64") != 0)
-                status = why_fail(c->why, c->why_len, "tensor '%s': dtype %s, only F64 is supported", t->name, dt);
+                status = fmd_reason(c->why, c->why_len, "tensor '%s': dtype %s, only F64 is supported", t->name, dt);
             free(dt);
             have_dtype = 1;
         } else if (strcmp(key, "shape") == 0 && !have_shape) {
@@ -247,12 +236,12 @@ static int parse_tensor(cursor *c, fmd_st_tensor *t)
             size_t n;
             status = parse_uint_array(c, off, 2, &n);
             if (status == FMD_OK && n != 2)
-                status = why_fail(c->why, c->why_len, "tensor '%s': data_offsets needs 2 numbers", t->name);
+                status = fmd_reason(c->why, c->why_len, "tensor '%s': data_offsets needs 2 numbers", t->name);
             t->begin = off[0];
             t->end = off[1];
             have_off = 1;
         } else {
-            status = why_fail(c->why, c->why_len, "tensor '%s': unexpected or repeated key '%s'", t->name, key);
+            status = fmd_reason(c->why, c->why_len, "tensor '%s': unexpected or repeated key '%s'", t->name, key);
         }
         free(key);
         if (status != FMD_OK)
@@ -264,7 +253,7 @@ static int parse_tensor(cursor *c, fmd_st_tensor *t)
             break;
     }
     if (!have_dtype || !have_shape || !have_off)
-        return why_fail(c->why, c->why_len, "tensor '%s': needs dtype, shape and data_offsets", t->name);
+        return fmd_reason(c->why, c->why_len, "tensor '%s': needs dtype, shape and data_offsets", t->name);
     return FMD_OK;
 }
 
@@ -285,7 +274,7 @@ static int parse_metadata(cursor *c, fmd_st_file *f)
         if (status == FMD_OK)
             status = parse_string(c, &v);
         if (status == FMD_OK && fmd_st_meta(f, k))
-            status = why_fail(c->why, c->why_len, "metadata key '%s' repeated", k);
+            status = fmd_reason(c->why, c->why_len, "metadata key '%s' repeated", k);
         if (status == FMD_OK) {
             char **nk = realloc(f->meta_key, (f->nmeta + 1) * sizeof(char *));
             if (nk)
@@ -324,15 +313,15 @@ int fmd_st_parse(const uint8_t *buf, size_t len, fmd_st_file *f, char *why, size
         return FMD_EINVAL;
     memset(f, 0, sizeof *f);
     if (!buf || len < 8)
-        return why_fail(why, why_len, "file of %zu bytes is shorter than the 8-byte header length", len);
+        return fmd_reason(why, why_len, "file of %zu bytes is shorter than the 8-byte header length", len);
     uint64_t N = le64(buf);
     if (N < 2 || N > FMD_ST_MAX_HEADER)
-        return why_fail(why, why_len, "header length %llu is outside [2, %u]", (unsigned long long)N, FMD_ST_MAX_HEADER);
+        return fmd_reason(why, why_len, "header length %llu is outside [2, %u]", (unsigned long long)N, FMD_ST_MAX_HEADER);
     if (N > len - 8)
-        return why_fail(why, why_len, "header length %llu runs past the end of the %zu-byte file", (unsigned long long)N, len);
+        return fmd_reason(why, why_len, "header length %llu runs past the end of the %zu-byte file", (unsigned long long)N, len);
     cursor c = {(const char *)buf + 8, (const char *)buf + 8, (const char *)buf + 8 + N, why, why_len};
     if (*c.p != '{')
-        return why_fail(why, why_len, "header does not start with '{'");
+        return fmd_reason(why, why_len, "header does not start with '{'");
     int status = expect(&c, '{');
     size_t cap = 0;
     skip_ws(&c);
@@ -345,11 +334,11 @@ int fmd_st_parse(const uint8_t *buf, size_t len, fmd_st_file *f, char *why, size
         if (status == FMD_OK)
             status = expect(&c, ':');
         if (status == FMD_OK && strcmp(key, "__metadata__") == 0) {
-            status = f->nmeta ? why_fail(why, why_len, "__metadata__ repeated") : parse_metadata(&c, f);
+            status = f->nmeta ? fmd_reason(why, why_len, "__metadata__ repeated") : parse_metadata(&c, f);
             free(key);
         } else if (status == FMD_OK) {
             if (fmd_st_find(f, key))
-                status = why_fail(why, why_len, "tensor '%s' appears twice", key);
+                status = fmd_reason(why, why_len, "tensor '%s' appears twice", key);
             if (status == FMD_OK && f->ntensors == cap) {
                 cap = cap ? 2 * cap : 16;
                 fmd_st_tensor *nt = realloc(f->tensors, cap * sizeof *nt);
@@ -380,7 +369,7 @@ int fmd_st_parse(const uint8_t *buf, size_t len, fmd_st_file *f, char *why, size
     /* after the object: only the spaces the format pads with */
     for (const char *q = c.p; status == FMD_OK && q < c.end; q++)
         if (*q != ' ')
-            status = why_fail(why, why_len, "header has trailing bytes after its JSON object");
+            status = fmd_reason(why, why_len, "header has trailing bytes after its JSON object");
     f->payload = buf + 8 + N;
     f->payload_len = len - 8 - (size_t)N;
     /* sizes and offsets: each tensor's bytes = 8 prod(shape), offsets contiguous from 0 */
@@ -389,11 +378,11 @@ int fmd_st_parse(const uint8_t *buf, size_t len, fmd_st_file *f, char *why, size
         uint64_t count = 1;
         for (size_t k = 0; k < t->ndim && status == FMD_OK; k++)
             if (t->shape[k] != 0 && count > UINT64_MAX / 8 / t->shape[k])
-                status = why_fail(why, why_len, "tensor '%s': shape overflows", t->name);
+                status = fmd_reason(why, why_len, "tensor '%s': shape overflows", t->name);
             else
                 count *= t->shape[k];
         if (status == FMD_OK && (t->end < t->begin || t->end - t->begin != 8 * count))
-            status = why_fail(why, why_len, "tensor '%s': data_offsets [%llu, %llu] do not hold %llu doubles", t->name,
+            status = fmd_reason(why, why_len, "tensor '%s': data_offsets [%llu, %llu] do not hold %llu doubles", t->name,
                               (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)count);
     }
     if (status == FMD_OK && f->ntensors) {
@@ -401,14 +390,14 @@ int fmd_st_parse(const uint8_t *buf, size_t len, fmd_st_file *f, char *why, size
         uint64_t at = 0;
         for (size_t i = 0; status == FMD_OK && i < f->ntensors; i++) {
             if (f->tensors[i].begin != at)
-                status = why_fail(why, why_len, "tensor '%s' starts at %llu, expected %llu (offsets must be contiguous)",
+                status = fmd_reason(why, why_len, "tensor '%s' starts at %llu, expected %llu (offsets must be contiguous)",
                                   f->tensors[i].name, (unsigned long long)f->tensors[i].begin, (unsigned long long)at);
             at = f->tensors[i].end;
         }
         if (status == FMD_OK && at != f->payload_len)
-            status = why_fail(why, why_len, "tensors cover %llu bytes but the payload has %zu", (unsigned long long)at, f->payload_len);
+            status = fmd_reason(why, why_len, "tensors cover %llu bytes but the payload has %zu", (unsigned long long)at, f->payload_len);
     } else if (status == FMD_OK && f->payload_len != 0) {
-        status = why_fail(why, why_len, "no tensors, but %zu payload bytes", f->payload_len);
+        status = fmd_reason(why, why_len, "no tensors, but %zu payload bytes", f->payload_len);
     }
     if (status != FMD_OK)
         fmd_st_free(f);

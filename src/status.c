@@ -2,6 +2,8 @@
 #include "status.h"
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <gsl/gsl_errno.h>
 
 const char *fmd_strerror(int status)
@@ -32,4 +34,15 @@ static void gsl_quiet_init(void)
 void fmd_gsl_quiet(void)
 {
     pthread_once(&gsl_quiet_once, gsl_quiet_init);
+}
+
+int fmd_reason(char *why, size_t why_len, const char *fmt, ...)
+{
+    if (why && why_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, why_len, fmt, ap);
+        va_end(ap);
+    }
+    return FMD_EINVAL;
 }

@@ -7,6 +7,8 @@
 #ifndef FMD_STATUS_H
 #define FMD_STATUS_H
 
+#include <stddef.h>
+
 enum {
     FMD_OK = 0,
     FMD_EINVAL,      /* a bad argument: NULL pointer, n = 0, d = 0, ... */
@@ -24,6 +26,10 @@ enum {
 
 /* One line describing a status code; never NULL. */
 const char *fmd_strerror(int status);
+
+/* Write a reason into why (why_len bytes, may be NULL) and return FMD_EINVAL:
+ * the loaders' one way of saying what is wrong with a file. */
+int fmd_reason(char *why, size_t why_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Turn GSL's abort-on-error handler off, once per process (thread-safe). */
 void fmd_gsl_quiet(void);

@@ -240,19 +240,25 @@ Test(sample_command, samples_of_a_trained_flow_model)
     unlink(model);
 }
 
-/* the "exact FM loss" value that `fmd eval` prints */
-static double eval_fm(const char *fmd, const char *model, const char *gmm)
+/* the value on the line starting with `label` that a command prints */
+static double printed_value(const char *cmd, const char *label)
 {
-    char cmd[1024], line[256];
-    snprintf(cmd, sizeof cmd, "%s eval --model %s --gmm %s -n 2000 --steps 40", fmd, model, gmm);
+    char line[256];
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     double v = NAN;
     while (fgets(line, sizeof line, p))
-        if (strncmp(line, "exact FM loss", 13) == 0)
-            v = strtod(line + 13, NULL);
+        if (strncmp(line, label, strlen(label)) == 0)
+            v = strtod(line + strlen(label), NULL);
     cr_expect_eq(WEXITSTATUS(pclose(p)), 0, "%s failed", cmd);
     return v;
+}
+
+static double eval_fm(const char *fmd, const char *model, const char *gmm)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s eval --model %s --gmm %s -n 2000 --steps 40", fmd, model, gmm);
+    return printed_value(cmd, "exact FM loss");
 }
 
 /* `fmd eval` tells a trained flow model from an untrained one: 1500 steps
@@ -277,19 +283,11 @@ Test(eval_command, exact_fm_loss_falls_with_training)
     unlink(m2);
 }
 
-/* the "sliced W1" value that `fmd eval --data` prints */
 static double eval_sw(const char *fmd, const char *model, const char *data)
 {
-    char cmd[1024], line[256];
+    char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s eval --model %s --data %s -n 2000 --steps 40", fmd, model, data);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    double v = NAN;
-    while (fgets(line, sizeof line, p))
-        if (strncmp(line, "sliced W1", 9) == 0)
-            v = strtod(line + 9, NULL);
-    cr_expect_eq(WEXITSTATUS(pclose(p)), 0, "%s failed", cmd);
-    return v;
+    return printed_value(cmd, "sliced W1");
 }
 
 /* `fmd train --data checkerboard` learns the board: the sliced W1 of its
