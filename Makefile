@@ -12,7 +12,7 @@
 # Every user-facing target first installs missing Debian packages (as root,
 # or through sudo) and says what to install when it cannot.
 
-PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox
+PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox python3
 
 CC      ?= cc
 BUILD   ?= build
@@ -130,6 +130,7 @@ _figures:
 _check: $(VERIFY) $(FMD)
 	@sh verify/check_refs.sh
 	@sh verify/check_cli.sh $(FMD)
+	@sh verify/check_safetensors.sh $(FMD)
 	OMP_WAIT_POLICY=passive FMD_BIN=$(FMD) $(VERIFY) --jobs 2
 
 _sanitize: $(VERIFY) $(FMD)
