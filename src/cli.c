@@ -1,5 +1,6 @@
 /* cli.c -- helpers shared by the subcommands. */
 #include "cli.h"
+#include "status.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,5 +46,30 @@ int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo
     if (!*text || *end || !(v >= lo && v <= hi))
         return fmd_cli_usage_error(cmd, NULL, "%s '%s' is not a number in [%g, %g]", opt, text, lo, hi);
     *out = v;
+    return 0;
+}
+
+int fmd_cli_load_flow_model(const char *cmd, const char *path, size_t d, fmd_mlp **net,
+                            fmd_run_info *info, fmd_schedule *sch)
+{
+    char why[256];
+    if (fmd_checkpoint_load(path, net, info, NULL, why, sizeof why) != FMD_OK) {
+        fprintf(stderr, "fmd %s: error: %s: %s\n", cmd, path, why);
+        return 2;
+    }
+    const char *problem = NULL;
+    if (strcmp(info->objective, "cfm") != 0)
+        problem = "is a score model; this version samples and evaluates flow models (cfm)";
+    else if (d > 0 && (*net)->cfg.d != d)
+        problem = "has another dimension than the data";
+    else if (fmd_schedule_by_name(info->schedule, sch) != FMD_OK)
+        problem = "names an unknown schedule";
+    if (problem) {
+        fprintf(stderr, "fmd %s: error: %s %s (objective %s, schedule %s, d = %zu)\n", cmd, path, problem,
+                info->objective, info->schedule, (*net)->cfg.d);
+        fmd_mlp_free(*net);
+        *net = NULL;
+        return 2;
+    }
     return 0;
 }

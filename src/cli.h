@@ -7,6 +7,10 @@
 #ifndef FMD_CLI_H
 #define FMD_CLI_H
 
+#include <stddef.h>
+#include "checkpoint.h"
+#include "schedule.h"
+
 typedef struct {
     const char *name;                   /* "version", "steppers", ... */
     const char *summary;                /* one line for `fmd --help` */
@@ -25,6 +29,12 @@ const char *fmd_cli_option(int argc, char **argv, int *i, const char *name);
 /* Parse a number in [lo, hi] for option opt; 0 on success, else prints the
  * error and returns 2. */
 int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo, double hi, double *out);
+
+/* Load a flow model (objective cfm) for command cmd into *net, *info and
+ * *sch. If d > 0 the model must be d-dimensional. Returns 0, or prints what
+ * is wrong (file, reason) and returns 2 with nothing allocated. */
+int fmd_cli_load_flow_model(const char *cmd, const char *path, size_t d, fmd_mlp **net,
+                            fmd_run_info *info, fmd_schedule *sch);
 
 /* 1 if arg is "-h" or "--help". */
 int fmd_cli_is_help(const char *arg);

@@ -49,16 +49,9 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
         return fmd_cli_usage_error("eval", "Data sets: moons, circles, checkerboard, spiral.", "unknown data set '%s'", name);
     fmd_mlp *net;
     fmd_run_info info;
-    char why[256];
-    if (fmd_checkpoint_load(model, &net, &info, NULL, why, sizeof why) != FMD_OK) {
-        fprintf(stderr, "fmd eval: error: %s: %s\n", model, why);
+    fmd_schedule sch;
+    if (fmd_cli_load_flow_model("eval", model, 2, &net, &info, &sch) != 0)
         return 2;
-    }
-    if (strcmp(info.objective, "cfm") != 0 || net->cfg.d != 2) {
-        fprintf(stderr, "fmd eval: error: need a 2-D flow model (cfm); %s is %s, d = %zu\n", model, info.objective, net->cfg.d);
-        fmd_mlp_free(net);
-        return 2;
-    }
     double *x = malloc(2 * N * sizeof(double)), *z = malloc(2 * N * sizeof(double)), *z2 = malloc(2 * N * sizeof(double));
     gsl_rng *r;
     fmd_rng_alloc(seed, 0xe7a1ULL, &r);
@@ -105,26 +98,17 @@ int fmd_cmd_eval(int argc, char **argv)
         return fmd_cli_usage_error("eval", hint, "--model MODEL and one of --gmm FILE or --data NAME are required");
     if (data_name)
         return eval_toy(model, data_name, (size_t)n, (size_t)steps, (uint64_t)seed);
-    fmd_mlp *net;
-    fmd_run_info info;
-    char why[256];
-    if (fmd_checkpoint_load(model, &net, &info, NULL, why, sizeof why) != FMD_OK) {
-        fprintf(stderr, "fmd eval: error: %s: %s\n", model, why);
-        return 2;
-    }
     fmd_gmm *g;
     fmd_parse_error perr;
     if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK) {
         fprintf(stderr, "fmd eval: error: %s:%ld: %s\n", perr.file, perr.line, perr.reason);
-        fmd_mlp_free(net);
         return 2;
     }
+    fmd_mlp *net;
+    fmd_run_info info;
     fmd_schedule sch;
-    if (strcmp(info.objective, "cfm") != 0 || g->d != net->cfg.d || fmd_schedule_by_name(info.schedule, &sch) != FMD_OK) {
-        fprintf(stderr, "fmd eval: error: need a flow model (cfm) of the mixture's dimension %zu; %s is %s, d = %zu\n",
-                g->d, model, info.objective, net->cfg.d);
+    if (fmd_cli_load_flow_model("eval", model, g->d, &net, &info, &sch) != 0) {
         fmd_gmm_free(g);
-        fmd_mlp_free(net);
         return 2;
     }
     const size_t N = (size_t)n, K = (size_t)steps, d = g->d;

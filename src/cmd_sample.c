@@ -64,24 +64,11 @@ int fmd_cmd_sample(int argc, char **argv)
         return fmd_cli_usage_error("sample", hint, "--sigma needs an SDE solver (em or heun-sde), not '%s'", solver);
     fmd_mlp *net;
     fmd_run_info info;
-    char why[256];
-    if (fmd_checkpoint_load(model, &net, &info, NULL, why, sizeof why) != FMD_OK) {
-        fprintf(stderr, "fmd sample: error: %s: %s\n", model, why);
-        return 2;
-    }
-    if (strcmp(info.objective, "cfm") != 0) {
-        fprintf(stderr, "fmd sample: error: %s is a score model (%s); this version samples flow models (cfm)\n",
-                model, info.objective);
-        fmd_mlp_free(net);
-        return 2;
-    }
-    fmd_field u = {fmd_mlp_field, net->cfg.d, net};
+    fmd_field u;
     fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma};
-    if (fmd_schedule_by_name(info.schedule, &P.sch) != FMD_OK) {
-        fprintf(stderr, "fmd sample: error: %s names an unknown schedule '%s'\n", model, info.schedule);
-        fmd_mlp_free(net);
+    if (fmd_cli_load_flow_model("sample", model, 0, &net, &info, &P.sch) != 0)
         return 2;
-    }
+    u = (fmd_field){fmd_mlp_field, net->cfg.d, net};
     const size_t N = (size_t)n, K = (size_t)steps, d = net->cfg.d;
     double *x = malloc(N * d * sizeof(double)), *ts = malloc((K + 1) * sizeof(double));
     double *path = traj ? malloc((K + 1) * N * d * sizeof(double)) : NULL;
