@@ -87,7 +87,9 @@ int main(void)
     }
     if (out)
         done(&f);
-    fmd_report_check(&rep, "exact FM loss before training", fm0, 0.0, INFINITY);
+    char before[96];
+    snprintf(before, sizeof before, "(exact FM loss before training: %.4g)", fm0);
+    fmd_report_note(&rep, before);
     fmd_report_check(&rep, "exact FM loss after 5000 steps (goal < 0.05)", fm, 0.0, 0.05);
     /* Thm 18: L_CFM - L_FM is the constant E|u(x|z)|^2 - E|u(x)|^2 */
     double *c = malloc(sizeof(double) * M_EVAL), C, Cse;
