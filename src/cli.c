@@ -49,8 +49,8 @@ int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo
     return 0;
 }
 
-int fmd_cli_load_flow_model(const char *cmd, const char *path, size_t d, fmd_mlp **net,
-                            fmd_run_info *info, fmd_schedule *sch)
+int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_only, fmd_mlp **net,
+                       fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts)
 {
     char why[256];
     if (fmd_checkpoint_load(path, net, info, NULL, why, sizeof why) != FMD_OK) {
@@ -58,11 +58,18 @@ int fmd_cli_load_flow_model(const char *cmd, const char *path, size_t d, fmd_mlp
         return 2;
     }
     const char *problem = NULL;
-    if (strcmp(info->objective, "cfm") != 0)
-        problem = "is a score model; this version samples and evaluates flow models (cfm)";
-    else if (d > 0 && (*net)->cfg.d != d)
+    fmd_prediction pred = FMD_PREDICTS_FIELD;
+    if (strcmp(info->objective, "dsm") == 0)
+        pred = FMD_PREDICTS_SCORE;
+    else if (strcmp(info->objective, "ddpm") == 0)
+        pred = FMD_PREDICTS_NOISE;
+    else if (strcmp(info->objective, "cfm") != 0)
+        problem = "names an unknown objective";
+    if (!problem && flow_only && pred != FMD_PREDICTS_FIELD)
+        problem = "is a score model; this command takes flow models (objective cfm)";
+    else if (!problem && d > 0 && (*net)->cfg.d != d)
         problem = "has another dimension than the data";
-    else if (fmd_schedule_by_name(info->schedule, sch) != FMD_OK)
+    else if (!problem && fmd_schedule_by_name(info->schedule, sch) != FMD_OK)
         problem = "names an unknown schedule";
     if (problem) {
         fprintf(stderr, "fmd %s: error: %s %s (objective %s, schedule %s, d = %zu)\n", cmd, path, problem,
@@ -71,5 +78,7 @@ int fmd_cli_load_flow_model(const char *cmd, const char *path, size_t d, fmd_mlp
         *net = NULL;
         return 2;
     }
+    if (predicts)
+        *predicts = pred;
     return 0;
 }

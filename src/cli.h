@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include "checkpoint.h"
+#include "sample.h"
 #include "schedule.h"
 
 typedef struct {
@@ -30,11 +31,13 @@ const char *fmd_cli_option(int argc, char **argv, int *i, const char *name);
  * error and returns 2. */
 int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo, double hi, double *out);
 
-/* Load a flow model (objective cfm) for command cmd into *net, *info and
- * *sch. If d > 0 the model must be d-dimensional. Returns 0, or prints what
- * is wrong (file, reason) and returns 2 with nothing allocated. */
-int fmd_cli_load_flow_model(const char *cmd, const char *path, size_t d, fmd_mlp **net,
-                            fmd_run_info *info, fmd_schedule *sch);
+/* Load a model for command cmd into *net, *info, *sch and *predicts (what
+ * the network outputs, from its objective; predicts may be NULL). If d > 0
+ * the model must be d-dimensional; if flow_only, a flow model (cfm). Returns
+ * 0, or prints what is wrong (file, reason) and returns 2 with nothing
+ * allocated. */
+int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_only, fmd_mlp **net,
+                       fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts);
 
 /* 1 if arg is "-h" or "--help". */
 int fmd_cli_is_help(const char *arg);

@@ -50,7 +50,7 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
     fmd_mlp *net;
     fmd_run_info info;
     fmd_schedule sch;
-    if (fmd_cli_load_flow_model("eval", model, 2, &net, &info, &sch) != 0)
+    if (fmd_cli_load_model("eval", model, 2, 1, &net, &info, &sch, NULL) != 0)
         return 2;
     double *x = malloc(2 * N * sizeof(double)), *z = malloc(2 * N * sizeof(double)), *z2 = malloc(2 * N * sizeof(double));
     gsl_rng *r;
@@ -107,7 +107,7 @@ int fmd_cmd_eval(int argc, char **argv)
     fmd_mlp *net;
     fmd_run_info info;
     fmd_schedule sch;
-    if (fmd_cli_load_flow_model("eval", model, g->d, &net, &info, &sch) != 0) {
+    if (fmd_cli_load_model("eval", model, g->d, 1, &net, &info, &sch, NULL) != 0) {
         fmd_gmm_free(g);
         return 2;
     }

@@ -1,5 +1,6 @@
-/* cmd_sample.c -- `fmd sample`: draw from a trained flow model by its ODE
- * (Algorithm 1 and better steppers) or by the SDE of Thm 13. */
+/* cmd_sample.c -- `fmd sample`: draw from a trained model by its ODE
+ * (Algorithm 1 and better steppers) or by the SDE of Thm 13; a score model's
+ * field comes from Prop 1 (fmd_flow_sde_drift). */
 #include "cli.h"
 #include "fmd.h"
 
@@ -10,10 +11,17 @@
 
 static const char usage[] =
     "usage: fmd sample --model MODEL [-n N] [--solver NAME] [--steps K] [--sigma S]\n"
-    "                  [--seed S] [--trajectories]\n"
+    "                  [--seed S] [--t0 T] [--t1 T] [--trajectories]\n"
     "\n"
-    "Sample a flow model trained by `fmd train --objective cfm`: X_0 ~ N(0, I),\n"
-    "then integrate to t = 1 and print X_1, one sample a line (%.17g).\n"
+    "Sample a model trained by `fmd train`: X_t0 = beta_t0 eps with eps ~ N(0, I),\n"
+    "integrate to t1 and print X_t1, one sample a line (%.17g). A flow model (cfm)\n"
+    "is its own field; a score model (dsm, or ddpm's noise) gives the field by\n"
+    "Prop 1, which divides by alpha_t: it cannot start at t = 0 (a score there is\n"
+    "N(0, I)'s, whatever the data), and near 0 it multiplies the score's error by\n"
+    "about alpha_dot beta^2 / alpha (1/t for condot): score models run from 0.05\n"
+    "to the end of their training interval (t-max, at most 1 - 1e-3) by default.\n"
+    "Starting at t0 > 0 from beta_t0 eps neglects the alpha_t0 z part of p_t0\n"
+    "(an error of order alpha_t0); stopping at t1 < 1 leaves beta_t1 of noise.\n"
     "\n"
     "  -n N            samples; default 1000\n"
     "  --solver NAME   euler | midpoint | heun | rk4 | dopri5 (ODE), em | heun-sde (SDE);\n"
@@ -22,6 +30,8 @@ static const char usage[] =
     "  --sigma S       SDE of Thm 13 with sigma_t = S beta_t; its score comes from the\n"
     "                  field by Prop 1 (the added drift stays finite at t = 0 and 1)\n"
     "  --seed S        default 0\n"
+    "  --t0 T, --t1 T  the time interval, 0 <= t0 < t1 <= 1; default [0, 1] for a\n"
+    "                  flow model, [0.05, min(t-max, 1 - 1e-3)] for a score model\n"
     "  --trajectories  print whole paths instead: per sample a block of lines\n"
     "                  't x_1 .. x_d', blocks separated by blank lines\n";
 
@@ -29,7 +39,7 @@ int fmd_cmd_sample(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --help' for usage.";
     const char *model = NULL, *solver = NULL;
-    double n = 1000, steps = 100, sigma = -1, seed = 0;
+    double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1;
     int traj = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -43,6 +53,8 @@ int fmd_cmd_sample(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7;
         else if ((v = fmd_cli_option(argc, argv, &i, "--sigma"))) num = &sigma, lo = 0, hi = 1e6;
         else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--t0"))) num = &t0, lo = 0, hi = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--t1"))) num = &t1, lo = 0, hi = 1;
         else if (strcmp(argv[i], "--trajectories") == 0) traj = 1;
         else
             return fmd_cli_usage_error("sample", hint, "unknown option '%s'", argv[i]);
@@ -65,26 +77,47 @@ int fmd_cmd_sample(int argc, char **argv)
     fmd_mlp *net;
     fmd_run_info info;
     fmd_field u;
-    fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma};
-    if (fmd_cli_load_flow_model("sample", model, 0, &net, &info, &P.sch) != 0)
+    fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma > 0 ? sigma : 0, FMD_PREDICTS_FIELD};
+    if (fmd_cli_load_model("sample", model, 0, 0, &net, &info, &P.sch, &P.predicts) != 0)
         return 2;
+    const int flow = P.predicts == FMD_PREDICTS_FIELD;
+    if (t0 < 0)
+        t0 = flow ? 0.0 : 0.05;
+    if (t1 < 0)
+        t1 = flow ? 1.0 : fmin(info.t_max, 1.0 - 1e-3);   /* no further than it was trained */
+    if (!(t0 < t1)) {
+        fmd_mlp_free(net);
+        return fmd_cli_usage_error("sample", hint, "--t0 %g must be below --t1 %g", t0, t1);
+    }
+    fmd_sched_point s0, s1;
+    fmd_schedule_at(&P.sch, t0, &s0);
+    fmd_schedule_at(&P.sch, t1, &s1);
+    if (!flow && (s0.alpha == 0.0 || !isfinite(s1.beta_dot))) {
+        fmd_mlp_free(net);
+        return fmd_cli_usage_error("sample", "Choose 0 < --t0, and --t1 < 1 for the lab and vp schedules.",
+                                   "%s is a score model (%s): Prop 1 gives no field from a score at t = %g",
+                                   model, info.objective, s0.alpha == 0.0 ? t0 : t1);
+    }
     u = (fmd_field){fmd_mlp_field, net->cfg.d, net};
+    fmd_field drift = {fmd_flow_sde_drift, net->cfg.d, &P};    /* the ODE's field when sigma = 0 */
     const size_t N = (size_t)n, K = (size_t)steps, d = net->cfg.d;
     double *x = malloc(N * d * sizeof(double)), *ts = malloc((K + 1) * sizeof(double));
     double *path = traj ? malloc((K + 1) * N * d * sizeof(double)) : NULL;
     int rc = (!x || !ts || (traj && !path)) ? 1 : 0;
     if (rc == 0) {
-        fmd_sample_init((uint64_t)seed, N, d, x);   /* X_0 ~ p_init */
-        fmd_time_grid(0.0, 1.0, K, ts);
+        fmd_sample_init((uint64_t)seed, N, d, x);   /* eps ~ N(0, I) */
+        for (size_t i = 0; i < N * d; i++)
+            x[i] *= s0.beta;                        /* X_t0 = beta_t0 eps (= X_0 ~ p_init at t0 = 0) */
+        fmd_time_grid(t0, t1, K, ts);
         int status;
         if (ode) {
             fmd_ode_workspace *ws;
             status = fmd_ode_workspace_alloc(ode, N, d, &ws);
             if (status == FMD_OK)
-                status = fmd_ode_solve_grid(ws, &u, ts, K + 1, x, path);
+                status = fmd_ode_solve_grid(ws, &drift, ts, K + 1, x, path);
             fmd_ode_workspace_free(ws);
         } else {
-            fmd_sde sde = {{fmd_flow_sde_drift, d, &P}, fmd_flow_sde_sigma, &P};
+            fmd_sde sde = {drift, fmd_flow_sde_sigma, &P};
             fmd_sde_workspace *ws;
             status = fmd_sde_workspace_alloc(sdet, N, d, &ws);
             if (status == FMD_OK)

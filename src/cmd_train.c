@@ -32,6 +32,11 @@ static const char usage[] =
     "  --clip C              gradient-norm clipping (0 = off); default 0\n"
     "  --ema D               weight EMA decay (0 = off); default 0\n"
     "  --seed S              default 0; with the other options it fixes every bit\n"
+    "  --t-max T             train on t ~ Unif[0, T]; default 1, or 0.999 where the\n"
+    "                        target is infinite at t = 1 (lab and vp); 0.95 for dsm,\n"
+    "                        whose target -eps/beta_t has variance d/beta_t^2: near\n"
+    "                        t = 1 it swamps the gradient (the instability that\n"
+    "                        ddpm's noise target removes)\n"
     "  --out MODEL           checkpoint to write (safetensors; atomic)\n"
     "  --resume MODEL        continue the run saved in MODEL, exactly\n"
     "\n"
@@ -87,7 +92,7 @@ int fmd_cmd_train(int argc, char **argv)
     const char *hint = "Run 'fmd train --help' for usage.";
     const char *gmm_path = NULL, *data_name = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm", *schedule = "condot";
     const char *hidden = "64,64,64,64", *activation = "silu";
-    double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0;
+    double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0, t_max = -1;
     int steps_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -111,6 +116,7 @@ int fmd_cmd_train(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--ema"))) num = &ema, lo = 0, hi = 0.999999999;
         else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
         else if ((v = fmd_cli_option(argc, argv, &i, "--fourier"))) num = &fourier, lo = 0, hi = 64;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--t-max"))) num = &t_max, lo = 0.01, hi = 1;
         else
             return fmd_cli_usage_error("train", hint, "unknown option '%s'", argv[i]);
         if (num && fmd_cli_number("train", argv[i], v, lo, hi, num) != 0)
@@ -191,7 +197,11 @@ int fmd_cmd_train(int argc, char **argv)
         fmd_sched_point end;
         fmd_schedule_at(&cfg.schedule, 1.0, &end);
         cfg.t_min = 0.0;
-        cfg.t_max = (cfg.objective == FMD_LOSS_CSM || !isfinite(end.beta_dot)) ? 0.999 : 1.0;
+        cfg.t_max = !isfinite(end.beta_dot) ? 0.999 : 1.0;
+        if (cfg.objective == FMD_LOSS_CSM)
+            cfg.t_max = 0.95;   /* DSM's target -eps/beta has variance d/beta^2: see the help */
+        if (t_max > 0)
+            cfg.t_max = t_max;
         snprintf(info.objective, sizeof info.objective, "%s", objective);
         snprintf(info.schedule, sizeof info.schedule, "%s", schedule);
         if (data_name)

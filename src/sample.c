@@ -4,6 +4,7 @@
 #include "rng.h"
 #include "status.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 int fmd_sample_init(uint64_t seed, size_t n, size_t d, double *x0)
@@ -73,16 +74,36 @@ int fmd_sample_diffusion(const fmd_field *u, const fmd_sigma_schedule *sigma, ui
     return status;
 }
 
+/* The drift for a network that predicts the score (or the noise): Prop 1
+ * written with eta = beta s, which stays finite at beta = 0. */
+static int score_model_drift(const fmd_sched_point *s, double S, fmd_prediction predicts, size_t m,
+                             const double *x, double *out)
+{
+    const double k = s->beta * s->alpha_dot - s->alpha * s->beta_dot;
+    if (s->alpha == 0.0 || !isfinite(k))
+        return FMD_EDOM;    /* t = 0, or t = 1 for lab and vp: see sample.h */
+    const double eta_scale = predicts == FMD_PREDICTS_NOISE ? -1.0 : s->beta;   /* eta = -eps or beta s */
+    const double add = 0.5 * S * S * s->beta;    /* (sigma_t^2 / 2) s = (S^2/2) beta eta */
+    for (size_t i = 0; i < m; i++) {
+        double eta = eta_scale * out[i];
+        out[i] = (s->alpha_dot * x[i] + k * eta) / s->alpha + add * eta;
+    }
+    return FMD_OK;
+}
+
 int fmd_flow_sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     const fmd_flow_sde_params *P = params;
-    int status = P->u->eval(t, n, d, x, out, P->u->params);
+    fmd_sched_point s;
+    int status = fmd_schedule_at(&P->sch, t, &s);
+    if (status == FMD_OK)
+        status = P->u->eval(t, n, d, x, out, P->u->params);
     if (status != FMD_OK)
         return status;
-    fmd_sched_point s;
-    fmd_schedule_at(&P->sch, t, &s);
-    if (s.beta == 0.0)
-        return FMD_OK;   /* sigma_1 = 0: the added drift vanishes */
+    if (P->predicts != FMD_PREDICTS_FIELD)
+        return score_model_drift(&s, P->S, P->predicts, n * d, x, out);
+    if (s.beta == 0.0 || P->S == 0.0)
+        return FMD_OK;   /* sigma_t = 0: the added drift vanishes */
     /* (sigma_t^2 / 2) s = (S^2/2) beta (alpha u - alpha_dot x) / (beta alpha_dot - alpha beta_dot) */
     double k = 0.5 * P->S * P->S * s.beta / (s.beta * s.alpha_dot - s.alpha * s.beta_dot);
     for (size_t i = 0; i < n * d; i++)

@@ -28,17 +28,33 @@ int fmd_sample_flow(const fmd_field *u, uint64_t seed, size_t n, size_t steps,
 int fmd_sample_diffusion(const fmd_field *u, const fmd_sigma_schedule *sigma, uint64_t seed,
                          size_t n, size_t steps, int threads, double *x);
 
-/* Thm 13 for a flow model: given only a field u_t (a trained network, or the
- * exact marginal field), the SDE dX = [u + (sigma_t^2/2) s] dt + sigma_t dW
- * with sigma_t = S beta_t and the score s recovered from u by Prop 1,
- *     s = (alpha u - alpha_dot x) / (beta^2 alpha_dot - alpha beta beta_dot).
- * The drift is computed as u + (S^2/2) beta (alpha u - alpha_dot x) /
- * (beta alpha_dot - alpha beta_dot), finite on [0, 1]: at t = 1, beta = 0
- * and the added term vanishes (as sigma_1 does). */
+/* What a trained network predicts: the field u (objective cfm), the score s
+ * (dsm) or the noise eps = -beta s (ddpm, Ex 22). */
+typedef enum { FMD_PREDICTS_FIELD = 0, FMD_PREDICTS_SCORE, FMD_PREDICTS_NOISE } fmd_prediction;
+
+/* Thm 13 for a trained model: the SDE dX = [u + (sigma_t^2/2) s] dt + sigma_t dW
+ * with sigma_t = S beta_t, where the network gives one of u, s, eps and
+ * Prop 1 gives the other (S = 0 is the model's ODE, the probability flow).
+ *
+ * A flow model (predicts u): s = (alpha u - alpha_dot x) / (beta^2 alpha_dot
+ * - alpha beta beta_dot), so the drift is computed as
+ *     u + (S^2/2) beta (alpha u - alpha_dot x) / (beta alpha_dot - alpha beta_dot),
+ * finite on [0, 1]: at t = 1, beta = 0 and the added term vanishes.
+ *
+ * A score model (predicts s, or eps): with eta = beta s = -eps,
+ *     u = (alpha_dot x + (beta alpha_dot - alpha beta_dot) eta) / alpha    (Prop 1)
+ *     drift = u + (S^2/2) beta eta.
+ * A score at t = 0 is that of N(0, I) whatever the data, so it cannot give
+ * u_0: the drift is FMD_EDOM where alpha = 0 (t = 0) or beta_dot is infinite
+ * (t = 1 for lab and vp). Score models are therefore integrated on
+ * [t0, t1] inside (0, 1). Near t = 0 the field carries the score's error
+ * times alpha_dot beta^2 / alpha (1/t for condot), so a trained score model
+ * starts later than its flow counterpart (fmd sample: t0 = 0.05). */
 typedef struct {
-    const fmd_field *u;     /* the flow model's field */
-    fmd_schedule sch;       /* its Gaussian path */
-    double S;               /* sigma_t = S beta_t */
+    const fmd_field *u;       /* the network */
+    fmd_schedule sch;         /* its Gaussian path */
+    double S;                 /* sigma_t = S beta_t; 0 for the ODE */
+    fmd_prediction predicts;  /* what the network outputs */
 } fmd_flow_sde_params;
 
 int fmd_flow_sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params);

@@ -197,26 +197,27 @@ static int read_samples(const char *cmd, double *x, int n)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? got : -1;
 }
 
-/* `fmd sample` from a model trained by `fmd train`: ODE (rk4) and SDE (em)
- * samples are finite, repeat bit for bit for a seed, and have a mean exact
- * log-density under p_data far above that of the noise they start from
- * (the gap exceeds 6 standard errors many times over). */
-Test(sample_command, samples_of_a_trained_flow_model)
+/* Train a model by `fmd train --objective objective` (1500 steps on the
+ * five-mode mixture), then check `fmd sample` with each of the options in
+ * `solvers`: the samples are finite, repeat bit for bit for a seed, and have
+ * a mean exact log-density under p_data far above that of the noise they
+ * start from (the gap exceeds 6 standard errors many times over). Returns
+ * the model's path (to be unlinked). */
+static void check_samples_of(const char *objective, const char *const *solvers, int nsolvers, char *model, size_t size)
 {
     const char *fmd = getenv("FMD_BIN") ? getenv("FMD_BIN") : "build/fmd";
     const char *gmm = "chapters/03-constructing-a-training-target/five_modes.gmm";
-    char model[256], cmd[1024];
-    tmp_path(model, sizeof model, "sample");
+    char cmd[1024];
+    tmp_path(model, size, objective);
     const char *train[] = {fmd, "train", "--gmm", gmm, "--out", model, "--steps", "1500", "--batch", "256",
-                           "--hidden", "32,32", "--fourier", "2", "--seed", "11", NULL};
+                           "--hidden", "32,32", "--fourier", "2", "--seed", "11", "--objective", objective, NULL};
     cr_assert_eq(run_train(train, 0), 0);
     fmd_gmm *g;
     fmd_parse_error e;
     cr_assert_eq(fmd_gmm_load(gmm, &g, &e), FMD_OK);
     enum { N = 2000 };
     static double x[2 * N], y[2 * N], lp[N];
-    const char *solvers[2] = {"--solver rk4 --steps 40", "--sigma 0.8 --steps 200"};
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < nsolvers; s++) {
         snprintf(cmd, sizeof cmd, "%s sample --model %s -n %d %s --seed 3", fmd, model, N, solvers[s]);
         cr_assert_eq(read_samples(cmd, x, N), 2 * N, "%s", cmd);
         cr_assert_eq(read_samples(cmd, y, N), 2 * N);
@@ -228,16 +229,46 @@ Test(sample_command, samples_of_a_trained_flow_model)
         fmd_sample_init(3, N, 2, y);   /* the noise itself, for comparison */
         fmd_gmm_log_density(g, N, y, lp);
         fmd_mean_se(N, lp, 1, &m0, &se0);
-        cr_log_info("%s: mean log p_data %.3f +- %.3f (noise: %.3f +- %.3f)", solvers[s], m, se, m0, se0);
+        cr_log_info("%s %s: mean log p_data %.3f +- %.3f (noise: %.3f +- %.3f)", objective, solvers[s], m, se, m0, se0);
         cr_expect(m - m0 > 6 * sqrt(se * se + se0 * se0) && m - m0 > 0.5,
-                  "%s: samples (%.3f) not clearly better than noise (%.3f)", solvers[s], m, m0);
+                  "%s %s: samples (%.3f) not clearly better than noise (%.3f)", objective, solvers[s], m, m0);
     }
-    snprintf(cmd, sizeof cmd, "%s sample --model %s --solver em > /dev/null 2>&1", fmd, model);
-    cr_expect(WEXITSTATUS(system(cmd)) == 2, "em without --sigma accepted");
-    snprintf(cmd, sizeof cmd, "%s sample --model /nonexistent > /dev/null 2>&1", fmd);
-    cr_expect(WEXITSTATUS(system(cmd)) == 2, "a missing model accepted");
     fmd_gmm_free(g);
+}
+
+static int exit_status(const char *fmt, const char *model)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, fmt, getenv("FMD_BIN") ? getenv("FMD_BIN") : "build/fmd", model);
+    return WEXITSTATUS(system(cmd));
+}
+
+/* A flow model: by its ODE (rk4) and by the SDE of Thm 13 (em). */
+Test(sample_command, samples_of_a_trained_flow_model)
+{
+    char model[256];
+    const char *solvers[2] = {"--solver rk4 --steps 40", "--sigma 0.8 --steps 200"};
+    check_samples_of("cfm", solvers, 2, model, sizeof model);
+    cr_expect(exit_status("%s sample --model %s --solver em > /dev/null 2>&1", model) == 2, "em without --sigma accepted");
+    cr_expect(exit_status("%s sample --model %s > /dev/null 2>&1", "/nonexistent") == 2, "a missing model accepted");
     unlink(model);
+}
+
+/* Score models (dsm predicts the score, ddpm the noise): the same, with the
+ * field from Prop 1 on the default [0.05, t-max]; asking for t0 = 0,
+ * where a score gives no field, is refused with exit status 2. */
+Test(sample_command, samples_of_trained_score_models)
+{
+    const char *objectives[2] = {"dsm", "ddpm"};
+    const char *solvers[3] = {"--solver rk4 --steps 40", "--solver heun --steps 40 --t0 0.02",
+                              "--sigma 0.8 --steps 200"};
+    for (int o = 0; o < 2; o++) {
+        char model[256];
+        check_samples_of(objectives[o], solvers, 3, model, sizeof model);
+        cr_expect(exit_status("%s sample --model %s --t0 0 > /dev/null 2>&1", model) == 2,
+                  "%s: t0 = 0 accepted for a score model", objectives[o]);
+        unlink(model);
+    }
 }
 
 /* the value on the line starting with `label` that a command prints */

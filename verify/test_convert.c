@@ -121,3 +121,73 @@ Test(convert, losses_agree_sample_by_sample)
     gsl_rng_free(r);
     fmd_gmm_free(g);
 }
+
+/* A score model as fmd sample runs it: a "network" that outputs the exact
+ * marginal score (dsm) or the exact noise eps = -beta s (ddpm). */
+typedef struct { const fmd_gmm *g; const fmd_schedule *sch; int noise; } exact_score_net;
+static int exact_score_eval(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    const exact_score_net *e = params;
+    fmd_marginal *m;
+    int status = fmd_marginal_alloc(e->g, &m);
+    if (status != FMD_OK)
+        return status;
+    fmd_marginal_out o = {.score = out};
+    status = fmd_marginal_set_time(m, e->sch, t);
+    if (status == FMD_OK)
+        status = fmd_marginal_eval(m, n, x, &o);
+    for (size_t i = 0; e->noise && i < n * d; i++)
+        out[i] *= -m->s.beta;
+    fmd_marginal_free(m);
+    return status;
+}
+
+/* fmd_flow_sde_drift on a score model (Prop 1 in the form with eta = beta s):
+ * with S = 0 it is the exact marginal field u_t, with S > 0 it is
+ * u_t + (S^2 beta_t^2 / 2) grad log p_t, at t in (0, 1) for every schedule,
+ * to 1e-12 relative; where alpha = 0 (t = 0 except for vp), and at t = 1 for lab and vp
+ * (beta_dot = -inf), it refuses with FMD_EDOM. */
+Test(convert, score_model_drift_is_the_exact_field)
+{
+    fmd_gmm *g = random_mixture(2, 3, 1500);
+    gsl_rng *r;
+    fmd_rng_alloc(1501, 0, &r);
+    for (int si = 0; si < 5; si++) {
+        fmd_schedule sch;
+        fmd_schedule_by_name(schedules[si], &sch);
+        for (int noise = 0; noise < 2; noise++) {
+            exact_score_net e = {g, &sch, noise};
+            fmd_field net = {exact_score_eval, 2, &e};
+            for (double t = 0.05; t < 1.0; t += 0.1)
+                for (int q = 0; q < 2; q++) {
+                    const double S = q ? 0.8 : 0.0;
+                    fmd_flow_sde_params P = {&net, sch, S, noise ? FMD_PREDICTS_NOISE : FMD_PREDICTS_SCORE};
+                    fmd_marginal *m = slice_at(g, schedules[si], t);
+                    double x[8], drift[8], u[8], sc[8];
+                    fmd_marginal_sample(m, r, 4, x);
+                    fmd_marginal_out o = {.u = u, .score = sc};
+                    fmd_marginal_eval(m, 4, x, &o);
+                    cr_assert_eq(fmd_flow_sde_drift(t, 4, 2, x, drift, &P), FMD_OK);
+                    double b2 = m->s.beta * m->s.beta;
+                    for (int i = 0; i < 8; i++) {
+                        double want = u[i] + 0.5 * S * S * b2 * sc[i];
+                        double scale = fabs(u[i]) + fabs(x[i] * m->s.alpha_dot / m->s.alpha) +
+                                       fabs(sc[i]) * (b2 * fabs(m->s.alpha_dot / m->s.alpha) + fabs(m->s.beta_beta_dot) + b2) + 1;
+                        cr_expect(fabs(drift[i] - want) <= 1e-12 * scale, "%s %s t = %.2f S = %.1f: drift %.17g, exact %.17g",
+                                  schedules[si], noise ? "ddpm" : "dsm", t, S, drift[i], want);
+                    }
+                    fmd_marginal_free(m);
+                }
+            fmd_flow_sde_params P = {&net, sch, 0.0, noise ? FMD_PREDICTS_NOISE : FMD_PREDICTS_SCORE};
+            double x[2] = {0.3, -0.4}, out[2];
+            fmd_sched_point p0;
+            fmd_schedule_at(&sch, 0.0, &p0);   /* vp has alpha_0 = exp(-B(1)/2) > 0: no singularity there */
+            cr_expect_eq(fmd_flow_sde_drift(0.0, 1, 2, x, out, &P), p0.alpha == 0.0 ? FMD_EDOM : FMD_OK, "%s: t = 0", schedules[si]);
+            int infinite_end = strcmp(schedules[si], "lab") == 0 || strcmp(schedules[si], "vp") == 0;
+            if (infinite_end)
+                cr_expect_eq(fmd_flow_sde_drift(1.0, 1, 2, x, out, &P), FMD_EDOM, "%s: t = 1", schedules[si]);
+        }
+    }
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
