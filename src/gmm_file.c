@@ -91,14 +91,21 @@ static int blank_or_comment(const char *ls, const char *le)
     return ls == le || *ls == '#';
 }
 
-/* "gmm <d> <K>" */
-static int parse_header(const char *ls, const char *le, long line, size_t *d, size_t *K,
+/* "gmm <d> <K>", or "gmm <d> <K> labelled" (then each component line ends
+ * with its class label) */
+static int parse_header(const char *ls, const char *le, long line, size_t *d, size_t *K, int *labelled,
                         fmd_parse_error *err)
 {
     while (ls < le && is_space(*ls))
         ls++;
     if (le - ls < 3 || memcmp(ls, "gmm", 3) != 0 || (le - ls > 3 && !is_space(ls[3])))
-        return fail(err, line, "expected the header 'gmm <d> <K>'");
+        return fail(err, line, "expected the header 'gmm <d> <K>' or 'gmm <d> <K> labelled'");
+    const char *tail = le;   /* strip an optional trailing word "labelled" */
+    while (tail > ls && is_space(tail[-1]))
+        tail--;
+    *labelled = tail - ls >= 3 + 1 + 8 && memcmp(tail - 8, "labelled", 8) == 0 && is_space(tail[-9]);
+    if (*labelled)
+        le = tail - 8;
     double v[2];
     size_t got;
     if (fmd_parse_numbers(ls + 3, le, v, 2, &got, err) != 0) {
@@ -133,6 +140,7 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
     const char *p = text, *end = text + len, *ls, *le;
     long line = 0;
     size_t d = 0, K = 0, k = 0;
+    int labelled = 0;
     fmd_gmm *g = NULL;
     double *row = NULL;
     int status = FMD_OK;
@@ -141,11 +149,11 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
         if (blank_or_comment(ls, le))
             continue;
         if (!g) {
-            status = parse_header(ls, le, line, &d, &K, err);
+            status = parse_header(ls, le, line, &d, &K, &labelled, err);
             if (status != FMD_OK)
                 break;
             status = fmd_gmm_alloc(d, K, &g);
-            row = malloc((1 + d + d * d) * sizeof(double));
+            row = malloc((2 + d + d * d) * sizeof(double));
             if (status != FMD_OK || !row)
                 status = FMD_ENOMEM;
             continue;
@@ -154,7 +162,7 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
             status = fail(err, line, "unexpected line after the %zu components", K);
             break;
         }
-        size_t want = 1 + d + d * d, got;
+        size_t want = 1 + d + d * d + (size_t)labelled, got;
         if (fmd_parse_numbers(ls, le, row, want, &got, err) != 0) {
             if (err)
                 err->line = line;
@@ -162,9 +170,18 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
             break;
         }
         if (got != want) {
-            status = fail(err, line, "component %zu needs %zu numbers (weight, %zu for the mean, %zu for the covariance), found %zu",
-                          k + 1, want, d, d * d, got);
+            status = fail(err, line, "component %zu needs %zu numbers (weight, %zu for the mean, %zu for the covariance%s), found %zu",
+                          k + 1, want, d, d * d, labelled ? ", the label" : "", got);
             break;
+        }
+        if (labelled) {
+            double y = row[want - 1];
+            if (!(y >= 0 && y <= FMD_GMM_MAX_LABEL && y == floor(y))) {
+                status = fail(err, line, "label %g of component %zu must be a whole number in [0, %d]", y, k + 1,
+                              FMD_GMM_MAX_LABEL);
+                break;
+            }
+            g->label[k] = (int)y;
         }
         if (!(row[0] > 0.0)) {
             status = fail(err, line, "weight %g of component %zu must be > 0", row[0], k + 1);

@@ -4,6 +4,10 @@
  * C's strtod syntax):
  *     gmm <d> <K>
  *     <weight> <mean: d numbers> <covariance: d*d numbers, row-major>   (K lines)
+ * or, for a labelled mixture (chapter 5: component k belongs to class y_k),
+ *     gmm <d> <K> labelled
+ *     <weight> <mean> <covariance> <label: a whole number in [0, 1023]>   (K lines)
+ * Without labels, component k is its own class k.
  * Promise: a malformed file is rejected with the file name, the line number
  * and the reason -- a wrong count of numbers, a weight <= 0, weights not
  * summing to 1 within 1e-9, a covariance not symmetric or not positive
@@ -19,6 +23,7 @@
 #define FMD_GMM_MAX_D 1024
 #define FMD_GMM_MAX_K 65536
 #define FMD_GMM_MAX_NUMBERS 10000000
+#define FMD_GMM_MAX_LABEL 1023
 
 typedef struct {
     char file[256];    /* as given, truncated */

@@ -24,6 +24,12 @@ Test(gmm_file, parses_a_valid_file)
                        "0.4 1 0  1 0.2 0.2 0.5\n0.6 -1 1e0  0.3 0 0 .3\n";
     cr_assert_eq(parse(text, &g, &e), FMD_OK, "%s:%ld: %s", e.file, e.line, e.reason);
     cr_expect(g->d == 2 && g->K == 2 && g->weight[1] == 0.6 && g->cov[7] == 0.3 && g->mean[3] == 1.0);
+    cr_expect(g->label[0] == 0 && g->label[1] == 1, "without labels, component k is class k");
+    fmd_gmm_free(g);
+    /* chapter 5's labelled form: a trailing label per component */
+    const char *labelled = "gmm 1 3 labelled\n0.2 -1 0.5 7\n0.3 0 0.5 2\n0.5 1 0.5 7\n";
+    cr_assert_eq(parse(labelled, &g, &e), FMD_OK, "%s:%ld: %s", e.file, e.line, e.reason);
+    cr_expect(g->K == 3 && g->label[0] == 7 && g->label[1] == 2 && g->label[2] == 7 && g->cov[2] == 0.5);
     fmd_gmm_free(g);
 }
 
@@ -53,6 +59,12 @@ Test(gmm_file, rejects_each_malformed_case_with_line_and_reason)
         {"1 0 1\n", 1, "header"},
         {"", 0, "no 'gmm"},
         {"# only a comment\n", 0, "no 'gmm"},
+        {"gmm 1 1 labelled\n1 0 1\n", 2, "the label"},
+        {"gmm 1 1 labelled\n1 0 1 2.5\n", 2, "whole number"},
+        {"gmm 1 1 labelled\n1 0 1 -1\n", 2, "whole number"},
+        {"gmm 1 1 labelled\n1 0 1 5000\n", 2, "whole number"},
+        {"gmm 1 1 labeled\n1 0 1\n", 1, "not a number"},
+        {"gmm 1 1labelled\n1 0 1\n", 1, "not a number"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fmd_gmm *g = (void *)1;

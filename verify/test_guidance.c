@@ -1,0 +1,254 @@
+/* test_guidance.c -- chapter 5 on a labelled mixture, where every guided
+ * field is exact (src/guidance.h). Pointwise identities are checked to
+ * rounding (1e-12 relative to the sizes of the terms); the sampling claims
+ * are Monte Carlo checks at Z_CHECK standard errors or KS checks at the DKW
+ * threshold (10 checks, counted in verify/budget.h). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmd.h"
+#include "budget.h"
+#include "mixtures.h"
+
+static const char *const schedules[] = {"condot", "cosine", "lab", "poly:2", "vp"};
+
+/* a random 2-D mixture of 6 components in 3 classes (label k mod 3) */
+static fmd_gmm *labelled_mixture(uint64_t seed)
+{
+    fmd_gmm *g = random_mixture(2, 6, seed);
+    for (size_t k = 0; k < 6; k++)
+        g->label[k] = (int)(k % 3);
+    return g;
+}
+
+/* w = 0 is the unconditional field u_t(x), w = 1 the conditional u_t(x | y)
+ * (the marginal field of p_data(. | y)), for every schedule and t in [0, 1]. */
+Test(guidance, w0_is_unconditional_and_w1_is_conditional)
+{
+    fmd_gmm *g = labelled_mixture(1600);
+    gsl_rng *r;
+    fmd_rng_alloc(1601, 0, &r);
+    for (int si = 0; si < 5; si++) {
+        fmd_schedule sch;
+        fmd_schedule_by_name(schedules[si], &sch);
+        for (double t = 0.0; t <= 1.0; t += 0.25) {
+            double x[16], u[16], uy[16], out[16];
+            fmd_rng_gaussian(r, 16, x);
+            fmd_marginal_field_params M = {g, &sch, NULL, NULL};
+            cr_assert_eq(fmd_marginal_field(t, 8, 2, x, u, &M), FMD_OK);
+            for (int w = 0; w <= 1; w++) {
+                fmd_guidance_params P;
+                cr_assert_eq(fmd_guidance_init(&P, g, 1, &sch, w), FMD_OK);
+                fmd_marginal_field_params My = {P.gy, &sch, NULL, NULL};
+                cr_assert_eq(fmd_marginal_field(t, 8, 2, x, uy, &My), FMD_OK);
+                cr_assert_eq(fmd_guided_field(t, 8, 2, x, out, &P), FMD_OK);
+                for (int i = 0; i < 16; i++) {
+                    double want = w ? uy[i] : u[i];
+                    cr_expect(fabs(out[i] - want) <= 1e-15 * fabs(want), "%s t = %.2f w = %d: %.17g vs %.17g",
+                              schedules[si], t, w, out[i], want);
+                }
+                fmd_guidance_free(&P);
+            }
+        }
+    }
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
+
+/* Classifier guidance with the exact classifier and scale w is classifier-free
+ * guidance with the same w: u + w b_t grad log p_t(y|x) = (1 - w) u + w u(.|y),
+ * to 1e-12 relative, at t in (0, 1] for every schedule and several w; at
+ * t = 0 (alpha = 0) classifier guidance is refused, except for vp. */
+Test(guidance, classifier_guidance_equals_classifier_free_guidance)
+{
+    fmd_gmm *g = labelled_mixture(1700);
+    gsl_rng *r;
+    fmd_rng_alloc(1701, 0, &r);
+    const double ws[4] = {0.5, 1.0, 2.5, 4.0};
+    for (int si = 0; si < 5; si++) {
+        fmd_schedule sch;
+        fmd_schedule_by_name(schedules[si], &sch);
+        for (int q = 0; q < 4; q++) {
+            fmd_guidance_params P;
+            cr_assert_eq(fmd_guidance_init(&P, g, 2, &sch, ws[q]), FMD_OK);
+            for (double t = 0.1; t <= 1.0 + 1e-12; t += 0.1) {
+                double tt = fmin(t, 1.0), x[16], cfg[16], cg[16], u[16], s[16];
+                fmd_rng_gaussian(r, 16, x);
+                for (int i = 0; i < 16; i++)
+                    x[i] *= 3.0;
+                cr_assert_eq(fmd_guided_field(tt, 8, 2, x, cfg, &P), FMD_OK);
+                cr_assert_eq(fmd_classifier_guided_field(tt, 8, 2, x, cg, &P), FMD_OK);
+                fmd_marginal *m = slice_at(g, schedules[si], tt);
+                fmd_marginal_out o = {.u = u, .score = s};
+                fmd_marginal_eval(m, 8, x, &o);
+                double b = m->s.beta * m->s.beta * m->s.alpha_dot / m->s.alpha - m->s.beta_beta_dot;
+                for (int i = 0; i < 16; i++) {
+                    double scale = (1 + ws[q]) * (fabs(u[i]) + fabs(cfg[i]) + fabs(x[i] * m->s.alpha_dot / m->s.alpha)) +
+                                   ws[q] * fabs(b) * (fabs(s[i]) + fabs(x[i]) / fmax(m->s.beta * m->s.beta, 1e-300)) + 1;
+                    if (m->s.beta == 0.0)
+                        scale = (1 + ws[q]) * (fabs(u[i]) + fabs(cfg[i]) + fabs(x[i])) + 1;
+                    cr_expect(fabs(cg[i] - cfg[i]) <= 1e-12 * scale, "%s w = %.1f t = %.2f: classifier %.17g, free %.17g",
+                              schedules[si], ws[q], tt, cg[i], cfg[i]);
+                }
+                fmd_marginal_free(m);
+            }
+            double x0[2] = {0.1, 0.2}, out[2];
+            fmd_sched_point p0;
+            fmd_schedule_at(&sch, 0.0, &p0);
+            cr_expect_eq(fmd_classifier_guided_field(0.0, 1, 2, x0, out, &P), p0.alpha == 0.0 ? FMD_EDOM : FMD_OK,
+                         "%s at t = 0", schedules[si]);
+            cr_expect_eq(fmd_guided_field(0.0, 1, 2, x0, out, &P), FMD_OK, "%s: CFG at t = 0", schedules[si]);
+            cr_expect(isfinite(out[0]) && isfinite(out[1]));
+            fmd_guidance_free(&P);
+        }
+    }
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
+
+/* The exact classifier: the p_t(y | x) of all classes sum to 1 (to 1e-12),
+ * and grad log p_t(y | x) matches a central difference of log p_t(y | x)
+ * (step h = 1e-4, truncation O(h^2) ~ 1e-8 times the third derivative;
+ * tolerance 1e-6 relative to the gradient's size + 1). */
+Test(guidance, exact_classifier_is_normalised_and_its_gradient_is_right)
+{
+    fmd_gmm *g = labelled_mixture(1800);
+    gsl_rng *r;
+    fmd_rng_alloc(1801, 0, &r);
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
+    for (double t = 0.0; t <= 1.0; t += 0.2) {
+        double x[10], lpy[5], total[5] = {0};
+        fmd_rng_gaussian(r, 10, x);
+        for (int y = 0; y < 3; y++) {
+            fmd_guidance_params P;
+            cr_assert_eq(fmd_guidance_init(&P, g, y, &sch, 1.0), FMD_OK);
+            double grad[10];
+            cr_assert_eq(fmd_class_posterior(&P, t, 5, x, lpy, grad), FMD_OK);
+            for (int i = 0; i < 5; i++) {
+                total[i] += exp(lpy[i]);
+                for (int j = 0; j < 2; j++) {
+                    const double h = 1e-4;
+                    double xp[2] = {x[2 * i], x[2 * i + 1]}, xm[2] = {x[2 * i], x[2 * i + 1]}, lp, lm;
+                    xp[j] += h, xm[j] -= h;
+                    fmd_class_posterior(&P, t, 1, xp, &lp, NULL);
+                    fmd_class_posterior(&P, t, 1, xm, &lm, NULL);
+                    double fd = (lp - lm) / (2 * h);
+                    cr_expect(fabs(fd - grad[2 * i + j]) <= 1e-6 * (fabs(grad[2 * i + j]) + 1),
+                              "t = %.1f y = %d: gradient %.10g, difference %.10g", t, y, grad[2 * i + j], fd);
+                }
+            }
+            fmd_guidance_free(&P);
+        }
+        for (int i = 0; i < 5; i++)
+            cr_expect(fabs(total[i] - 1.0) <= 1e-12, "t = %.1f: classes sum to %.17g", t, total[i]);
+    }
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
+
+enum { NG = 8000 };
+
+/* X_1 of the guided ODE (RK4, 200 steps) from N(0, I), for class y and scale w */
+static void guided_samples(const fmd_gmm *g, int y, double w, uint64_t seed, double *x)
+{
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
+    fmd_guidance_params P;
+    cr_assert_eq(fmd_guidance_init(&P, g, y, &sch, w), FMD_OK);
+    fmd_field u = {fmd_guided_field, 2, &P};
+    double ts[201];
+    fmd_time_grid(0.0, 1.0, 200, ts);
+    fmd_sample_init(seed, NG, 2, x);
+    fmd_ode_workspace *ws;
+    fmd_ode_workspace_alloc(fmd_ode_rk4, NG, 2, &ws);
+    ws->threads = 2;
+    cr_assert_eq(fmd_ode_solve_grid(ws, &u, ts, 201, x, NULL), FMD_OK);
+    fmd_ode_workspace_free(ws);
+    fmd_guidance_free(&P);
+}
+
+/* mean and SE of p_1(y | X) over the NG samples x */
+static void class_mass(const fmd_gmm *g, int y, const double *x, double *m, double *se)
+{
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
+    fmd_guidance_params P;
+    fmd_guidance_init(&P, g, y, &sch, 1.0);
+    static double lp[NG];
+    cr_assert_eq(fmd_class_posterior(&P, 1.0, NG, x, lp, NULL), FMD_OK);
+    for (int i = 0; i < NG; i++)
+        lp[i] = exp(lp[i]);
+    fmd_mean_se(NG, lp, 1, m, se);
+    fmd_guidance_free(&P);
+}
+
+typedef struct { const fmd_marginal *m; double a[2]; } proj;
+static double proj_cdf(double s, void *p)
+{
+    const proj *q = p;
+    return fmd_marginal_projected_cdf(q->m, q->a, s);
+}
+
+/* Guided sampling on a mixture whose classes overlap. The mass the samples
+ * put on class y, E[p_data(y | X_1)], is pi_y's own value at w = 0 (where
+ * X_1 ~ p_data, whatever y: E[p(y|X)] = pi_y), the exact value
+ * E_{p_data(.|y)}[p(y|X)] at w = 1 (estimated from exact draws), and grows
+ * from w = 1 to 2 to 4 (each step by more than Z_CHECK standard errors of
+ * the difference). At w = 1 the samples follow p_data(. | y): two KS tests
+ * of projections against the exact CDF. 3 + 2 + 2 + 2 = 9 checks. */
+Test(guidance, guided_samples_concentrate_on_the_class, .timeout = 120)
+{
+    fmd_gmm *g;
+    fmd_gmm_alloc(2, 4, &g);
+    const double mu[4][2] = {{-1.0, 0.0}, {1.0, 1.0}, {0.0, -0.6}, {1.3, -1.0}};
+    for (int k = 0; k < 4; k++) {
+        g->weight[k] = 0.25;
+        g->mean[2 * k] = mu[k][0], g->mean[2 * k + 1] = mu[k][1];
+        g->cov[4 * k] = g->cov[4 * k + 3] = 0.5;
+        g->label[k] = k < 2 ? 0 : 1;
+    }
+    cr_assert_eq(fmd_gmm_prepare(g), FMD_OK);
+    const int y = 1;
+    static double x[2 * NG];
+    double m0, se0, m1, se1, m2, se2, m4, se4, me, see;
+    guided_samples(g, y, 0.0, 1900, x);
+    class_mass(g, y, x, &m0, &se0);
+    cr_expect(fabs(m0 - 0.5) <= Z_CHECK * se0, "w = 0: mass %.4f +- %.4f, pi_y = 0.5", m0, se0);
+    guided_samples(g, y, 1.0, 1901, x);
+    class_mass(g, y, x, &m1, &se1);
+    /* w = 1 against exact draws from p_data(. | y) */
+    {
+        gsl_rng *r;
+        fmd_rng_alloc(1902, 0, &r);
+        static double z[2 * NG], s[NG];
+        fmd_gmm_sample_class(g, y, r, NG, z);
+        class_mass(g, y, z, &me, &see);
+        cr_expect(fabs(m1 - me) <= Z_CHECK * sqrt(se1 * se1 + see * see), "w = 1: mass %.4f vs exact %.4f", m1, me);
+        fmd_gmm *gy;
+        fmd_gmm_class(g, y, &gy, NULL);
+        fmd_marginal *mm = slice_at(gy, "condot", 1.0);
+        const double dirs[2][2] = {{0.8, 0.6}, {-0.28, 0.96}};
+        for (int q = 0; q < 2; q++) {
+            proj p = {mm, {dirs[q][0], dirs[q][1]}};
+            for (int i = 0; i < NG; i++)
+                s[i] = dirs[q][0] * x[2 * i] + dirs[q][1] * x[2 * i + 1];
+            double D = fmd_ks_distance(NG, s, proj_cdf, &p);
+            cr_expect(D <= ks_threshold(NG), "w = 1, direction %d: KS %.4f > %.4f", q, D, ks_threshold(NG));
+        }
+        fmd_marginal_free(mm);
+        fmd_gmm_free(gy);
+        gsl_rng_free(r);
+    }
+    guided_samples(g, y, 2.0, 1903, x);
+    class_mass(g, y, x, &m2, &se2);
+    guided_samples(g, y, 4.0, 1904, x);
+    class_mass(g, y, x, &m4, &se4);
+    cr_log_info("mass on class %d: w=0 %.4f, w=1 %.4f (exact %.4f), w=2 %.4f, w=4 %.4f (SE ~%.4f)", y, m0, m1, me, m2, m4, se1);
+    cr_expect(m1 - m0 > Z_CHECK * sqrt(se0 * se0 + se1 * se1), "w 0 -> 1: %.4f -> %.4f", m0, m1);
+    cr_expect(m2 - m1 > Z_CHECK * sqrt(se1 * se1 + se2 * se2), "w 1 -> 2: %.4f -> %.4f", m1, m2);
+    cr_expect(m4 - m2 > Z_CHECK * sqrt(se2 * se2 + se4 * se4), "w 2 -> 4: %.4f -> %.4f", m2, m4);
+    fmd_gmm_free(g);
+}
