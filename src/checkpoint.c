@@ -86,11 +86,13 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
     snprintf(v[10], 64, "%.17g", info->t_max);
     snprintf(v[11], 64, "%lu", tr ? tr->opt->step : 0UL);
     snprintf(v[12], 64, "%lu", info->target_steps);
+    snprintf(v[13], 64, "%.17g", info->label_drop);
     const char *meta[] = {"format", "fmd-mlp-1", "d", v[0], "fourier", v[1], "classes", v[2],
                           "hidden", widths, "activation", fmd_activation_name(c->act),
                           "objective", info->objective, "schedule", info->schedule, "data", info->data,
                           "steps", v[3], "target_steps", v[12], "seed", v[4], "batch", v[5], "lr", v[6], "clip", v[7],
-                          "ema_decay", v[8], "t_min", v[9], "t_max", v[10], "adam_step", v[11]};
+                          "ema_decay", v[8], "t_min", v[9], "t_max", v[10], "adam_step", v[11],
+                          "label_drop", v[13]};
     /* metadata values may not hold '"' or '\\' (the writer does not escape) */
     for (const char *p = info->data; *p; p++)
         if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
@@ -263,6 +265,9 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
     double *dvals[5] = {&info->lr, &info->clip, &info->ema_decay, &info->t_min, &info->t_max};
     for (int i = 0; i < 5 && status == FMD_OK; i++)
         status = meta_double(&f, dkeys[i], dvals[i], why, why_len);
+    info->label_drop = 0.0;   /* optional: files written before chapter 5 have none */
+    if (status == FMD_OK && fmd_st_meta(&f, "label_drop"))
+        status = meta_double(&f, "label_drop", &info->label_drop, why, why_len);
     fmd_mlp *m = NULL;
     if (status == FMD_OK) {
         cfg.d = d;

@@ -22,6 +22,7 @@ typedef struct {
     unsigned long seed;
     size_t batch;
     double lr, clip, ema_decay, t_min, t_max;
+    double label_drop;      /* classifier-free guidance training (0 without labels) */
 } fmd_run_info;
 
 /* Save net (and, if tr is non-NULL, its Adam moments, EMA and step). */

@@ -58,8 +58,8 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
     double sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
     int rc = (x && z && z2 && flow_samples(net, seed, N, K, x) == FMD_OK) ? 0 : 1;
     if (rc == 0) {
-        fmd_toy_sample(&toy, r, N, z);
-        fmd_toy_sample(&toy, r, N, z2);
+        fmd_toy_sample(&toy, r, N, z, NULL);
+        fmd_toy_sample(&toy, r, N, z2, NULL);
         fmd_sliced_wasserstein(N, 2, x, z, 200, r, &sw, &sw_se);
         fmd_sliced_wasserstein(N, 2, z2, z, 200, r, &sw0, &sw0_se);
         printf("model %s (%s, %s, %lu steps) against the toy set %s\n", model, info.objective, info.schedule, info.steps, name);

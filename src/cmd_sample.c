@@ -11,7 +11,8 @@
 
 static const char usage[] =
     "usage: fmd sample --model MODEL [-n N] [--solver NAME] [--steps K] [--sigma S]\n"
-    "                  [--seed S] [--t0 T] [--t1 T] [--trajectories]\n"
+    "                  [--seed S] [--t0 T] [--t1 T] [--class Y [--guidance W]]\n"
+    "                  [--trajectories]\n"
     "\n"
     "Sample a model trained by `fmd train`: X_t0 = beta_t0 eps with eps ~ N(0, I),\n"
     "integrate to t1 and print X_t1, one sample a line (%.17g). A flow model (cfm)\n"
@@ -30,6 +31,10 @@ static const char usage[] =
     "  --sigma S       SDE of Thm 13 with sigma_t = S beta_t; its score comes from the\n"
     "                  field by Prop 1 (the added drift stays finite at t = 0 and 1)\n"
     "  --seed S        default 0\n"
+    "  --class Y       a model trained with --labels: sample class Y by classifier-free\n"
+    "                  guidance, (1 - W) f(x, t, no label) + W f(x, t, Y) (chapter 5);\n"
+    "                  without --class such a model samples unconditionally\n"
+    "  --guidance W    the guidance scale W; default 1 (the conditional model)\n"
     "  --t0 T, --t1 T  the time interval, 0 <= t0 < t1 <= 1; default [0, 1] for a\n"
     "                  flow model, [0.05, min(t-max, 1 - 1e-3)] for a score model\n"
     "  --trajectories  print whole paths instead: per sample a block of lines\n"
@@ -39,7 +44,7 @@ int fmd_cmd_sample(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --help' for usage.";
     const char *model = NULL, *solver = NULL;
-    double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1;
+    double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1, cls = -1, guidance = 1;
     int traj = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -54,6 +59,8 @@ int fmd_cmd_sample(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--sigma"))) num = &sigma, lo = 0, hi = 1e6;
         else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
         else if ((v = fmd_cli_option(argc, argv, &i, "--t0"))) num = &t0, lo = 0, hi = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--class"))) num = &cls, lo = 0, hi = 4096;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--guidance"))) num = &guidance, lo = -1e3, hi = 1e3;
         else if ((v = fmd_cli_option(argc, argv, &i, "--t1"))) num = &t1, lo = 0, hi = 1;
         else if (strcmp(argv[i], "--trajectories") == 0) traj = 1;
         else
@@ -98,7 +105,18 @@ int fmd_cmd_sample(int argc, char **argv)
                                    "%s is a score model (%s): Prop 1 gives no field from a score at t = %g",
                                    model, info.objective, s0.alpha == 0.0 ? t0 : t1);
     }
-    u = (fmd_field){fmd_mlp_field, net->cfg.d, net};
+    fmd_mlp_guidance G = {net, (int)cls, guidance};
+    if (cls >= 0 && (cls != floor(cls) || cls >= (double)net->cfg.n_classes)) {
+        size_t C = net->cfg.n_classes;
+        fmd_mlp_free(net);
+        if (C == 0)
+            return fmd_cli_usage_error("sample", "Train with `fmd train --labels` to sample a class.",
+                                       "%s was trained without labels; --class needs a labelled model", model);
+        return fmd_cli_usage_error("sample", hint, "--class %g: the model knows classes 0..%zu", cls, C - 1);
+    }
+    /* the network's output, guided or not; Prop 1 (fmd_flow_sde_drift) is affine
+     * in it, so guiding the output guides the field, score or noise alike */
+    u = cls >= 0 ? (fmd_field){fmd_mlp_guided_field, net->cfg.d, &G} : (fmd_field){fmd_mlp_field, net->cfg.d, net};
     fmd_field drift = {fmd_flow_sde_drift, net->cfg.d, &P};    /* the ODE's field when sigma = 0 */
     const size_t N = (size_t)n, K = (size_t)steps, d = net->cfg.d;
     double *x = malloc(N * d * sizeof(double)), *ts = malloc((K + 1) * sizeof(double));

@@ -37,6 +37,10 @@ static const char usage[] =
     "                        whose target -eps/beta_t has variance d/beta_t^2: near\n"
     "                        t = 1 it swamps the gradient (the instability that\n"
     "                        ddpm's noise target removes)\n"
+    "  --labels              condition the network on the data's classes (chapter 5:\n"
+    "                        a mixture's component labels, a toy set's classes)\n"
+    "  --label-drop P        with --labels, replace each label by \"no label\" with\n"
+    "                        probability P (classifier-free guidance); default 0.1\n"
     "  --out MODEL           checkpoint to write (safetensors; atomic)\n"
     "  --resume MODEL        continue the run saved in MODEL, exactly\n"
     "\n"
@@ -93,7 +97,8 @@ int fmd_cmd_train(int argc, char **argv)
     const char *gmm_path = NULL, *data_name = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm", *schedule = "condot";
     const char *hidden = "64,64,64,64", *activation = "silu";
     double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0, t_max = -1;
-    int steps_given = 0;
+    double label_drop = 0.1;
+    int steps_given = 0, labels = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         double *num = NULL;
@@ -117,6 +122,8 @@ int fmd_cmd_train(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
         else if ((v = fmd_cli_option(argc, argv, &i, "--fourier"))) num = &fourier, lo = 0, hi = 64;
         else if ((v = fmd_cli_option(argc, argv, &i, "--t-max"))) num = &t_max, lo = 0.01, hi = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--label-drop"))) num = &label_drop, lo = 0, hi = 1;
+        else if (strcmp(argv[i], "--labels") == 0) labels = 1;
         else
             return fmd_cli_usage_error("train", hint, "unknown option '%s'", argv[i]);
         if (num && fmd_cli_number("train", argv[i], v, lo, hi, num) != 0)
@@ -174,7 +181,7 @@ int fmd_cmd_train(int argc, char **argv)
     }
     if (resume) {
         cfg.batch = info.batch, cfg.lr = info.lr, cfg.clip = info.clip, cfg.ema_decay = info.ema_decay;
-        cfg.t_min = info.t_min, cfg.t_max = info.t_max, cfg.seed = info.seed;
+        cfg.t_min = info.t_min, cfg.t_max = info.t_max, cfg.seed = info.seed, cfg.label_drop = info.label_drop;
         if (net->cfg.d != data_d) {
             fprintf(stderr, "fmd train: error: the data are %zu-dimensional, the model %zu-dimensional\n", data_d, net->cfg.d);
             fmd_gmm_free(g);
@@ -183,6 +190,13 @@ int fmd_cmd_train(int argc, char **argv)
         }
     } else {
         fmd_mlp_config mc = {.d = data_d, .n_fourier = (size_t)fourier};
+        if (labels) {   /* one input slot per class of the data, plus "no label" */
+            int top = 0;
+            for (size_t k = 0; g && k < g->K; k++)
+                top = g->label[k] > top ? g->label[k] : top;
+            mc.n_classes = g ? (size_t)top + 1 : (size_t)fmd_toy_classes(&toy);
+            cfg.label_drop = label_drop;
+        }
         if (parse_widths(hidden, &mc) != 0 || fmd_activation_by_name(activation, &mc.act) != FMD_OK) {
             fmd_gmm_free(g);
             return fmd_cli_usage_error("train", hint, "bad --hidden '%s' or --activation '%s'", hidden, activation);
@@ -209,7 +223,7 @@ int fmd_cmd_train(int argc, char **argv)
         else
             snprintf(info.data, sizeof info.data, "%s", gmm_path);
         info.seed = (unsigned long)seed, info.batch = cfg.batch, info.lr = lr, info.clip = clip;
-        info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max;
+        info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max, info.label_drop = cfg.label_drop;
     }
     fmd_trainer *tr;
     int st = g ? fmd_trainer_alloc(&cfg, g, net, &tr) : fmd_trainer_alloc_sampler(&cfg, fmd_toy_sample, &toy, net, &tr);

@@ -9,9 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fmd_gmm_sampler(void *g, gsl_rng *r, size_t n, double *z)
+int fmd_gmm_sampler(void *params, gsl_rng *r, size_t n, double *z, int *labels)
 {
-    return fmd_gmm_sample((const fmd_gmm *)g, r, n, z, NULL);
+    const fmd_gmm *g = params;
+    size_t *comp = labels ? malloc(n * sizeof(size_t)) : NULL;
+    if (labels && !comp)
+        return FMD_ENOMEM;
+    int status = fmd_gmm_sample(g, r, n, z, comp);
+    for (size_t i = 0; status == FMD_OK && labels && i < n; i++)
+        labels[i] = g->label[comp[i]];   /* the class of the component drawn */
+    free(comp);
+    return status;
 }
 
 int fmd_loss_batch_draw(const fmd_gmm *g, const fmd_schedule *sch, size_t M, double t_min,
@@ -34,11 +42,12 @@ int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, con
     b->z = malloc(M * d * sizeof(double));
     b->eps = malloc(M * d * sizeof(double));
     b->x = malloc(M * d * sizeof(double));
-    if (!b->t || !b->z || !b->eps || !b->x) {
+    b->y = malloc(M * sizeof(int));
+    if (!b->t || !b->z || !b->eps || !b->x || !b->y) {
         fmd_loss_batch_free(b);
         return FMD_ENOMEM;
     }
-    int status = sampler(params, r, M, b->z);   /* z ~ p_data */
+    int status = sampler(params, r, M, b->z, b->y);   /* z ~ p_data, with its class */
     fmd_rng_gaussian(r, M * d, b->eps);
     for (size_t i = 0; i < M && status == FMD_OK; i++) {
         b->t[i] = t_min + (t_max - t_min) * gsl_rng_uniform(r);
@@ -58,6 +67,7 @@ void fmd_loss_batch_free(fmd_loss_batch *b)
         return;
     free(b->t);
     free(b->z);
+    free(b->y);
     free(b->eps);
     free(b->x);
     memset(b, 0, sizeof *b);
@@ -132,7 +142,7 @@ int fmd_loss_mlp(const fmd_mlp *net, fmd_mlp_workspace *ws, const fmd_loss_batch
         free(per);
         return FMD_ENOMEM;
     }
-    int status = fmd_mlp_forward(net, ws, M, b->x, b->t, NULL, pred);
+    int status = fmd_mlp_forward(net, ws, M, b->x, b->t, b->y, pred);   /* labels: used if the net takes them */
     if (status == FMD_OK) {
         for (size_t i = 0; i < M; i++) {
             double s = 0.0;

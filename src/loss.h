@@ -31,6 +31,8 @@ typedef struct {
     double *z;     /* (M, d) data draws z ~ p_data */
     double *eps;   /* (M, d) noise eps ~ N(0, I) */
     double *x;     /* (M, d) x = alpha_t z + beta_t eps */
+    int *y;        /* (M) the class of each z (0 for data without classes); a
+                      labelled network reads it (C = "no label", chapter 5) */
 } fmd_loss_batch;
 
 int fmd_loss_batch_draw(const fmd_gmm *g, const fmd_schedule *sch, size_t M, double t_min,
@@ -41,7 +43,7 @@ int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, con
                              size_t M, double t_min, double t_max, gsl_rng *r, fmd_loss_batch *b);
 
 /* fmd_sampler_fn for a mixture (params: const fmd_gmm *). */
-int fmd_gmm_sampler(void *g, gsl_rng *r, size_t n, double *z);
+int fmd_gmm_sampler(void *g, gsl_rng *r, size_t n, double *z, int *labels);
 void fmd_loss_batch_free(fmd_loss_batch *b);
 
 /* The regression target of `kind` for every row of the batch: target (M, d).

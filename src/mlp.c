@@ -213,22 +213,49 @@ int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const 
     return FMD_OK;
 }
 
+/* f(x, t, y) at one time for n points, label y for all of them (y = C: no
+ * label; ignored by a network without classes); its own workspace. */
+static int forward_at(const fmd_mlp *net, double t, size_t n, const double *x, int y, double *out)
+{
+    fmd_mlp_workspace *ws;
+    int status = fmd_mlp_workspace_alloc(net, n, &ws);
+    double *ts = malloc(n * sizeof(double));
+    int *ys = malloc(n * sizeof(int));
+    if (status == FMD_OK && ts && ys) {
+        for (size_t i = 0; i < n; i++)
+            ts[i] = t, ys[i] = y;
+        status = fmd_mlp_forward(net, ws, n, x, ts, ys, out);
+    } else if (status == FMD_OK) {
+        status = FMD_ENOMEM;
+    }
+    free(ts);
+    free(ys);
+    fmd_mlp_workspace_free(ws);
+    return status;
+}
+
 int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     const fmd_mlp *net = params;
     if (!net || d != net->cfg.d)
         return FMD_EINVAL;
-    fmd_mlp_workspace *ws;
-    int status = fmd_mlp_workspace_alloc(net, n, &ws);
-    double *ts = malloc(n * sizeof(double));
-    if (status == FMD_OK && ts) {
-        for (size_t i = 0; i < n; i++)
-            ts[i] = t;
-        status = fmd_mlp_forward(net, ws, n, x, ts, NULL, out);
-    } else if (status == FMD_OK) {
-        status = FMD_ENOMEM;
-    }
-    free(ts);
-    fmd_mlp_workspace_free(ws);
+    return forward_at(net, t, n, x, (int)net->cfg.n_classes, out);   /* unconditional */
+}
+
+int fmd_mlp_guided_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    const fmd_mlp_guidance *G = params;
+    if (!G || !G->net || d != G->net->cfg.d || G->net->cfg.n_classes == 0 || G->y < 0 ||
+        (size_t)G->y >= G->net->cfg.n_classes)
+        return FMD_EINVAL;
+    double *cond = malloc(n * d * sizeof(double));
+    if (!cond)
+        return FMD_ENOMEM;
+    int status = forward_at(G->net, t, n, x, (int)G->net->cfg.n_classes, out);   /* u(x | no label) */
+    if (status == FMD_OK)
+        status = forward_at(G->net, t, n, x, G->y, cond);                        /* u(x | y) */
+    for (size_t i = 0; status == FMD_OK && i < n * d; i++)
+        out[i] = (1.0 - G->w) * out[i] + G->w * cond[i];   /* classifier-free guidance */
+    free(cond);
     return status;
 }

@@ -70,4 +70,14 @@ int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const 
  * blocks may be evaluated on several threads. */
 int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
 
+/* Classifier-free guidance with a network trained with labels (chapter 5):
+ * (1 - w) f(x, t, no label) + w f(x, t, y), an fmd_field_fn with params a
+ * const fmd_mlp_guidance *. y must lie in 0..C-1. */
+typedef struct {
+    const fmd_mlp *net;
+    int y;          /* the class asked for */
+    double w;       /* guidance scale: 0 unconditional, 1 conditional, > 1 guided */
+} fmd_mlp_guidance;
+int fmd_mlp_guided_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
+
 #endif

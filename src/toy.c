@@ -30,13 +30,19 @@ int fmd_toy_by_name(const char *name, fmd_toy *out)
     return FMD_EINVAL;
 }
 
-int fmd_toy_sample(void *params, gsl_rng *r, size_t n, double *z)
+int fmd_toy_classes(const fmd_toy *toy)
+{
+    return strcmp(toy->name, "spiral") == 0 ? 1 : 2;
+}
+
+int fmd_toy_sample(void *params, gsl_rng *r, size_t n, double *z, int *labels)
 {
     const fmd_toy *t = params;
     if (!t || !r || !z)
         return FMD_EINVAL;
     for (size_t i = 0; i < n; i++) {
         double x, y, u = gsl_rng_uniform(r);
+        int c = u < 0.5 ? 0 : 1;   /* the class, for moons and circles */
         if (strcmp(t->name, "moons") == 0) {
             /* two half circles: upper (cos a, sin a), lower (1 - cos a, 0.5 - sin a), a in [0, pi] */
             double a = M_PI * gsl_rng_uniform(r);
@@ -58,11 +64,13 @@ int fmd_toy_sample(void *params, gsl_rng *r, size_t n, double *z)
                 i = (int)gsl_rng_uniform_int(r, (unsigned long)k);
                 j = (int)gsl_rng_uniform_int(r, (unsigned long)k);
             } while ((i + j) % 2 != 0);
+            c = (((i - j) / 2) % 2 + 2) % 2;
             x = t->scale * (-1.0 + 2.0 * (i + gsl_rng_uniform(r)) / k);
             y = t->scale * (-1.0 + 2.0 * (j + gsl_rng_uniform(r)) / k);
         } else if (strcmp(t->name, "spiral") == 0) {
             /* Archimedean, two turns: radius a / (4 pi) for angle a in [0, 4 pi] */
             double a = 4.0 * M_PI * u;
+            c = 0;
             x = t->scale * (a / (4.0 * M_PI) * cos(a) + gsl_ran_gaussian(r, t->noise));
             y = t->scale * (a / (4.0 * M_PI) * sin(a) + gsl_ran_gaussian(r, t->noise));
         } else {
@@ -70,6 +78,8 @@ int fmd_toy_sample(void *params, gsl_rng *r, size_t n, double *z)
         }
         z[2 * i] = x;
         z[2 * i + 1] = y;
+        if (labels)
+            labels[i] = c;
     }
     return FMD_OK;
 }

@@ -75,9 +75,18 @@ int fmd_train_step(fmd_trainer *tr, double *loss)
     status = fmd_loss_batch_draw_from(tr->sampler, tr->sampler_params, tr->net->cfg.d, &tr->cfg.schedule,
                                       tr->cfg.batch, tr->cfg.t_min, tr->cfg.t_max, r,
                                       &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
+    const size_t C = tr->net->cfg.n_classes;
+    for (size_t i = 0; status == FMD_OK && C > 0 && i < b.M; i++) {
+        if (b.y[i] < 0 || (size_t)b.y[i] >= C)
+            status = FMD_EINVAL;   /* a class the network has no slot for */
+        else if (gsl_rng_uniform(r) < tr->cfg.label_drop)
+            b.y[i] = (int)C;       /* dropped: the "no label" slot (CFG training) */
+    }
     gsl_rng_free(r);
-    if (status != FMD_OK)
+    if (status != FMD_OK) {
+        fmd_loss_batch_free(&b);
         return status;
+    }
     status = fmd_loss_target(tr->cfg.objective, tr->data, &tr->cfg.schedule, &b, tr->target);
     if (status == FMD_OK)
         status = fmd_loss_mlp(tr->net, tr->ws, &b, tr->target, loss, NULL, tr->grad);

@@ -24,6 +24,9 @@ typedef struct {
     double clip;               /* max gradient norm; 0 = none */
     double ema_decay;          /* 0 = no EMA */
     double t_min, t_max;       /* t ~ Unif[t_min, t_max]; t_max < 1 for CSM, or CFM with lab/vp */
+    double label_drop;         /* classifier-free guidance: each label is replaced by
+                                  "no label" with this probability (0.1 in the lab);
+                                  used only by a network with classes */
     uint64_t seed;
 } fmd_train_config;
 

@@ -228,7 +228,7 @@ Test(data, toy_sets_have_their_moments)
     fmd_toy t;
     double m, se;
     cr_assert_eq(fmd_toy_by_name("checkerboard", &t), FMD_OK);
-    fmd_toy_sample(&t, r, n, z);
+    fmd_toy_sample(&t, r, n, z, NULL);
     fmd_mean_se(n, z, 2, &m, &se);
     cr_expect(fabs(m) <= Z_CHECK * se, "checkerboard E[x] = %.4f (SE %.4f)", m, se);
     for (int i = 0; i < n; i++)
@@ -240,19 +240,19 @@ Test(data, toy_sets_have_their_moments)
     fmd_mean_se(n, v, 1, &m, &se);
     cr_expect(fabs(m - 25.0 / 16) <= Z_CHECK * se, "checkerboard E[xy] = %.4f vs 25/16 (SE %.4f)", m, se);
     cr_assert_eq(fmd_toy_by_name("moons", &t), FMD_OK);
-    fmd_toy_sample(&t, r, n, z);
+    fmd_toy_sample(&t, r, n, z, NULL);
     fmd_mean_se(n, z, 2, &m, &se);
     cr_expect(fabs(m + 2.5) <= Z_CHECK * se, "moons E[x] = %.4f vs -2.5 (SE %.4f)", m, se);
     fmd_mean_se(n, z + 1, 2, &m, &se);
     cr_expect(fabs(m + 1.25) <= Z_CHECK * se, "moons E[y] = %.4f vs -1.25 (SE %.4f)", m, se);
     cr_assert_eq(fmd_toy_by_name("spiral", &t), FMD_OK);
-    fmd_toy_sample(&t, r, n, z);
+    fmd_toy_sample(&t, r, n, z, NULL);
     fmd_mean_se(n, z, 2, &m, &se);
     cr_expect(fabs(m) <= Z_CHECK * se, "spiral E[x] = %.4f vs 0 (SE %.4f)", m, se);
     fmd_mean_se(n, z + 1, 2, &m, &se);
     cr_expect(fabs(m + 5.0 / (4 * M_PI)) <= Z_CHECK * se, "spiral E[y] = %.4f vs -5/(4 pi) (SE %.4f)", m, se);
     cr_assert_eq(fmd_toy_by_name("circles", &t), FMD_OK);
-    fmd_toy_sample(&t, r, n, z);
+    fmd_toy_sample(&t, r, n, z, NULL);
     for (int i = 0; i < n; i++)
         v[i] = hypot(z[2 * i], z[2 * i + 1]) > 3.75;
     fmd_mean_se(n, v, 1, &m, &se);

@@ -2,7 +2,7 @@
  * field is exact (src/guidance.h). Pointwise identities are checked to
  * rounding (1e-12 relative to the sizes of the terms); the sampling claims
  * are Monte Carlo checks at Z_CHECK standard errors or KS checks at the DKW
- * threshold (10 checks, counted in verify/budget.h). */
+ * threshold (11 checks, counted in verify/budget.h). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -199,7 +199,8 @@ static double proj_cdf(double s, void *p)
  * from w = 1 to 2 to 4 (each step by more than Z_CHECK standard errors of
  * the difference). At w = 1 the samples follow p_data(. | y): two KS tests
  * of projections against the exact CDF. 3 + 2 + 2 + 2 = 9 checks. */
-Test(guidance, guided_samples_concentrate_on_the_class, .timeout = 120)
+/* two overlapping classes of two components each */
+static fmd_gmm *overlapping_classes(void)
 {
     fmd_gmm *g;
     fmd_gmm_alloc(2, 4, &g);
@@ -211,6 +212,12 @@ Test(guidance, guided_samples_concentrate_on_the_class, .timeout = 120)
         g->label[k] = k < 2 ? 0 : 1;
     }
     cr_assert_eq(fmd_gmm_prepare(g), FMD_OK);
+    return g;
+}
+
+Test(guidance, guided_samples_concentrate_on_the_class, .timeout = 120)
+{
+    fmd_gmm *g = overlapping_classes();
     const int y = 1;
     static double x[2 * NG];
     double m0, se0, m1, se1, m2, se2, m4, se4, me, see;
@@ -250,5 +257,54 @@ Test(guidance, guided_samples_concentrate_on_the_class, .timeout = 120)
     cr_expect(m1 - m0 > Z_CHECK * sqrt(se0 * se0 + se1 * se1), "w 0 -> 1: %.4f -> %.4f", m0, m1);
     cr_expect(m2 - m1 > Z_CHECK * sqrt(se1 * se1 + se2 * se2), "w 1 -> 2: %.4f -> %.4f", m1, m2);
     cr_expect(m4 - m2 > Z_CHECK * sqrt(se2 * se2 + se4 * se4), "w 2 -> 4: %.4f -> %.4f", m2, m4);
+    fmd_gmm_free(g);
+}
+
+/* Trained classifier-free guidance (fmd_train_step with label_drop 0.2, then
+ * fmd_mlp_guided_field): on the same mixture, the mass the guided samples put
+ * on class 1 grows from w = 0 to 1 to 3, each step by more than Z_CHECK
+ * standard errors of the difference (2 checks). */
+Test(guidance, trained_classifier_free_guidance_concentrates, .timeout = 120)
+{
+    fmd_gmm *g = overlapping_classes();
+    fmd_mlp_config mc = {.d = 2, .n_fourier = 2, .n_classes = 2, .depth = 2, .width = {64, 64}, .act = FMD_SILU};
+    fmd_mlp *net;
+    cr_assert_eq(fmd_mlp_alloc(&mc, &net), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(2000, 0, &r);
+    fmd_mlp_init(net, r);
+    fmd_train_config cfg = {.objective = FMD_LOSS_CFM, .batch = 256, .lr = 2e-3, .t_max = 1.0, .seed = 2001,
+                            .label_drop = 0.2};
+    fmd_schedule_by_name("condot", &cfg.schedule);
+    fmd_trainer *tr;
+    cr_assert_eq(fmd_trainer_alloc(&cfg, g, net, &tr), FMD_OK);
+    double loss;
+    for (int k = 0; k < 2000; k++)
+        cr_assert_eq(fmd_train_step(tr, &loss), FMD_OK);
+    const double ws[3] = {0.0, 1.0, 3.0};
+    double m[3], se[3], ts[51];
+    static double x[2 * NG];
+    fmd_time_grid(0.0, 1.0, 50, ts);
+    for (int q = 0; q < 3; q++) {
+        fmd_mlp_guidance G = {net, 1, ws[q]};
+        fmd_field u = {fmd_mlp_guided_field, 2, &G};
+        fmd_sample_init(2010 + q, NG, 2, x);
+        fmd_ode_workspace *ows;
+        fmd_ode_workspace_alloc(fmd_ode_rk4, NG, 2, &ows);
+        cr_assert_eq(fmd_ode_solve_grid(ows, &u, ts, 51, x, NULL), FMD_OK);
+        fmd_ode_workspace_free(ows);
+        class_mass(g, 1, x, &m[q], &se[q]);
+    }
+    cr_log_info("trained CFG, mass on class 1: w=0 %.4f, w=1 %.4f, w=3 %.4f (SE ~%.4f)", m[0], m[1], m[2], se[1]);
+    for (int q = 0; q < 2; q++)
+        cr_expect(m[q + 1] - m[q] > Z_CHECK * sqrt(se[q] * se[q] + se[q + 1] * se[q + 1]),
+                  "w %.0f -> %.0f: %.4f -> %.4f", ws[q], ws[q + 1], m[q], m[q + 1]);
+    /* a class the network has no slot for is refused */
+    fmd_mlp_guidance bad = {net, 2, 1.0};
+    double x0[2] = {0, 0}, out[2];
+    cr_expect_eq(fmd_mlp_guided_field(0.5, 1, 2, x0, out, &bad), FMD_EINVAL);
+    fmd_trainer_free(tr);
+    fmd_mlp_free(net);
+    gsl_rng_free(r);
     fmd_gmm_free(g);
 }

@@ -273,10 +273,10 @@ int main(void)
         fmd_time_grid(0.0, 1.0, 100, ts);
         fmd_ode_solve_grid(ws, &tu, ts, 101, x, NULL);
         fmd_ode_workspace_free(ws);
-        fmd_toy_sample(&toy, r, NS, z);
+        fmd_toy_sample(&toy, r, NS, z, NULL);
         double sw, sw_se, sw0, sw0_se;
         static double z2[2 * NS];
-        fmd_toy_sample(&toy, r, NS, z2);
+        fmd_toy_sample(&toy, r, NS, z2, NULL);
         fmd_sliced_wasserstein(NS, 2, x, z, 200, r, &sw, &sw_se);
         fmd_sliced_wasserstein(NS, 2, z2, z, 200, r, &sw0, &sw0_se);
         char what[80];
