@@ -87,12 +87,13 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
     snprintf(v[11], 64, "%lu", tr ? tr->opt->step : 0UL);
     snprintf(v[12], 64, "%lu", info->target_steps);
     snprintf(v[13], 64, "%.17g", info->label_drop);
+    snprintf(v[14], 64, "%zu", c->n_out);
     const char *meta[] = {"format", "fmd-mlp-1", "d", v[0], "fourier", v[1], "classes", v[2],
                           "hidden", widths, "activation", fmd_activation_name(c->act),
                           "objective", info->objective, "schedule", info->schedule, "data", info->data,
                           "steps", v[3], "target_steps", v[12], "seed", v[4], "batch", v[5], "lr", v[6], "clip", v[7],
                           "ema_decay", v[8], "t_min", v[9], "t_max", v[10], "adam_step", v[11],
-                          "label_drop", v[13]};
+                          "label_drop", v[13], "outputs", v[14]};
     /* metadata values may not hold '"' or '\\' (the writer does not escape) */
     for (const char *p = info->data; *p; p++)
         if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
@@ -216,7 +217,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
         status = fmd_reason(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
     fmd_mlp_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    unsigned long d = 0, F = 0, C = 0, steps = 0, target = 0, seed = 0, batch = 0, adam_step = 0;
+    unsigned long d = 0, F = 0, C = 0, n_out = 0, steps = 0, target = 0, seed = 0, batch = 0, adam_step = 0;
     char widths[256] = "", act[16] = "";
     if (status == FMD_OK)
         status = meta_uint(&f, "d", 1, 4096, &d, why, why_len);
@@ -224,6 +225,8 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
         status = meta_uint(&f, "fourier", 0, 64, &F, why, why_len);
     if (status == FMD_OK)
         status = meta_uint(&f, "classes", 0, 4096, &C, why, why_len);
+    if (status == FMD_OK && fmd_st_meta(&f, "outputs"))   /* optional: 0 (= d) before chapter 5 */
+        status = meta_uint(&f, "outputs", 0, 65536, &n_out, why, why_len);
     if (status == FMD_OK)
         status = meta_string(&f, "hidden", widths, sizeof widths, why, why_len);
     if (status == FMD_OK)
@@ -273,6 +276,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
         cfg.d = d;
         cfg.n_fourier = F;
         cfg.n_classes = C;
+        cfg.n_out = n_out;
         status = fmd_mlp_alloc(&cfg, &m);
         if (status != FMD_OK)
             fmd_reason(why, why_len, "the architecture in the metadata is not valid");

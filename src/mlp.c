@@ -13,7 +13,7 @@ int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out)
         return FMD_EINVAL;
     *out = NULL;
     if (cfg->d == 0 || cfg->depth == 0 || cfg->depth > FMD_MLP_MAX_HIDDEN || cfg->n_fourier > 64 ||
-        cfg->n_classes > 4096 || cfg->act > FMD_TANH)
+        cfg->n_classes > 4096 || cfg->n_out > 65536 || cfg->act > FMD_TANH)
         return FMD_EINVAL;
     for (size_t l = 0; l < cfg->depth; l++)
         if (cfg->width[l] == 0 || cfg->width[l] > 65536)
@@ -27,7 +27,7 @@ int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out)
                    (cfg->n_classes ? cfg->n_classes + 1 : 0);
     for (size_t l = 0; l < cfg->depth; l++)
         net->dims[l + 1] = cfg->width[l];
-    net->dims[net->nlayers] = cfg->d;
+    net->dims[net->nlayers] = cfg->n_out ? cfg->n_out : cfg->d;
     size_t off = 0;
     for (size_t l = 0; l < net->nlayers; l++) {
         net->w_off[l] = off;
@@ -185,24 +185,34 @@ int fmd_mlp_forward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const d
 
 /* ---- backward ----------------------------------------------------------- */
 
-int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *dout,
-                     double *grad)
+/* Backpropagate dout (n, outputs) through the layers of the last forward:
+ * grad (nparams) += d loss / d theta if grad is non-NULL, and dx (n, d) =
+ * d loss / d x (the data columns of the input) if dx is non-NULL. */
+static int backprop(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *dout,
+                    double *grad, double *dx)
 {
-    if (!net || !ws || !dout || !grad || n == 0 || n > ws->n_max)
+    if (!net || !ws || !dout || (!grad && !dx) || n == 0 || n > ws->n_max)
         return FMD_EINVAL;
     double *dZ = ws->dA, *dH = ws->dB;
-    memcpy(dZ, dout, n * net->cfg.d * sizeof(double));   /* last map is affine: dZ = dout */
+    memcpy(dZ, dout, n * net->dims[net->nlayers] * sizeof(double));   /* last map is affine: dZ = dout */
     for (size_t l = net->nlayers; l-- > 0;) {
         const size_t in = net->dims[l], o = net->dims[l + 1];
         const double *W = net->params + net->w_off[l];
-        double *gW = grad + net->w_off[l], *gb = grad + net->b_off[l];
-        fmd_gemm(1, 0, in, o, n, 1.0, ws->H[l], in, dZ, o, 1.0, gW, o);   /* dW += H^T dZ */
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < o; j++)
-                gb[j] += dZ[i * o + j];                                     /* db += sum_i dZ */
-        if (l == 0)
+        if (grad) {
+            double *gW = grad + net->w_off[l], *gb = grad + net->b_off[l];
+            fmd_gemm(1, 0, in, o, n, 1.0, ws->H[l], in, dZ, o, 1.0, gW, o);   /* dW += H^T dZ */
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < o; j++)
+                    gb[j] += dZ[i * o + j];                                     /* db += sum_i dZ */
+        }
+        if (l == 0 && !dx)
             break;
         fmd_gemm(0, 1, n, in, o, 1.0, dZ, o, W, o, 0.0, dH, in);           /* dH = dZ W^T */
+        if (l == 0) {   /* the input layer: keep the x columns of dH */
+            for (size_t i = 0; i < n; i++)
+                memcpy(dx + i * net->cfg.d, dH + i * in, net->cfg.d * sizeof(double));
+            break;
+        }
         const double *Zp = ws->Z[l - 1];
         for (size_t i = 0; i < n * in; i++)
             dH[i] *= act_grad(net->cfg.act, Zp[i]);                         /* dZ' = dH act'(Z') */
@@ -211,6 +221,18 @@ int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const 
         dH = tmp;
     }
     return FMD_OK;
+}
+
+int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *dout,
+                     double *grad)
+{
+    return grad ? backprop(net, ws, n, dout, grad, NULL) : FMD_EINVAL;
+}
+
+int fmd_mlp_input_grad(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *dout,
+                       double *dx)
+{
+    return dx ? backprop(net, ws, n, dout, NULL, dx) : FMD_EINVAL;
 }
 
 /* f(x, t, y) at one time for n points, label y for all of them (y = C: no
@@ -237,7 +259,7 @@ static int forward_at(const fmd_mlp *net, double t, size_t n, const double *x, i
 int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     const fmd_mlp *net = params;
-    if (!net || d != net->cfg.d)
+    if (!net || d != net->cfg.d || net->dims[net->nlayers] != d)
         return FMD_EINVAL;
     return forward_at(net, t, n, x, (int)net->cfg.n_classes, out);   /* unconditional */
 }
@@ -245,7 +267,7 @@ int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, vo
 int fmd_mlp_guided_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     const fmd_mlp_guidance *G = params;
-    if (!G || !G->net || d != G->net->cfg.d || G->net->cfg.n_classes == 0 || G->y < 0 ||
+    if (!G || !G->net || d != G->net->cfg.d || G->net->dims[G->net->nlayers] != d || G->net->cfg.n_classes == 0 || G->y < 0 ||
         (size_t)G->y >= G->net->cfg.n_classes)
         return FMD_EINVAL;
     double *cond = malloc(n * d * sizeof(double));

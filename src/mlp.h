@@ -8,7 +8,8 @@
  * Inputs: x (d numbers); time raw (1 number) or as Fourier features
  * sin(pi j t), cos(pi j t), j = 1..F; a label one-hot over C + 1 slots, slot
  * C meaning "no label" (classifier-free guidance). Layers: Z = H W + b,
- * H' = act(Z); the last layer is affine. W_l is (in, out) row-major. */
+ * H' = act(Z); the last layer is affine, with d outputs or n_out. W_l is
+ * (in, out) row-major. */
 #ifndef FMD_MLP_H
 #define FMD_MLP_H
 
@@ -23,6 +24,8 @@ typedef struct {
     size_t d;                            /* data dimension: x and the output */
     size_t n_fourier;                    /* F: 0 = raw t as one input */
     size_t n_classes;                    /* C: 0 = no label input */
+    size_t n_out;                        /* outputs: 0 = d (a field, score or noise);
+                                            a classifier has one logit per class */
     size_t depth;                        /* hidden layers, 1..FMD_MLP_MAX_HIDDEN */
     size_t width[FMD_MLP_MAX_HIDDEN];    /* their widths */
     fmd_activation act;
@@ -64,6 +67,13 @@ int fmd_mlp_forward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const d
  * for dout (n, d) = d loss / d out. */
 int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *dout,
                      double *grad);
+
+/* After fmd_mlp_forward on the same batch: dx (n, d) = d loss / d x, the
+ * gradient in the data inputs (a classifier's grad_x log p(y | x, t), for
+ * classifier guidance), for dout (n, outputs). The parameters' gradient is
+ * not touched. */
+int fmd_mlp_input_grad(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *dout,
+                       double *dx);
 
 /* The network as a vector field for the solvers (fmd_field_fn): params is a
  * const fmd_mlp * (unconditional); each call uses its own workspace, so
