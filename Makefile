@@ -12,7 +12,7 @@
 # Every user-facing target first installs missing Debian packages (as root,
 # or through sudo) and says what to install when it cannot.
 
-PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox python3
+PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox python3 zlib1g-dev dataset-fashion-mnist
 
 CC      ?= cc
 BUILD   ?= build
@@ -23,7 +23,7 @@ SAN     ?=
 CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -fopenmp -Isrc
 # BLIS: header under blis-openmp/ (no pkg-config file); only src/matmul.c sees it.
 BLIS_INC   = /usr/include/x86_64-linux-gnu/blis-openmp
-LDLIBS_ALL = $(SAN) -fopenmp -lgsl -lgslcblas -lblis -lm
+LDLIBS_ALL = $(SAN) -fopenmp -lgsl -lgslcblas -lblis -lz -lm
 
 LIB_SRC     := $(filter-out src/main.c src/cli.c src/cmd_%.c,$(wildcard src/*.c))
 CLI_SRC     := src/main.c src/cli.c $(wildcard src/cmd_*.c)
@@ -155,6 +155,10 @@ fuzz: deps
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_safetensors.c \
 	  src/safetensors.c src/atomic_file.c src/status.c -o build/fuzz/fuzz_safetensors -lgsl -lgslcblas -lm
 	build/fuzz/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) build/fuzz/safetensors verify/fuzz/corpus/safetensors
+	@mkdir -p build/fuzz/idx
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_idx.c \
+	  src/idx.c src/status.c -o build/fuzz/fuzz_idx -lgsl -lgslcblas -lz -lm
+	build/fuzz/fuzz_idx -max_total_time=$(FUZZ_SECONDS) build/fuzz/idx verify/fuzz/corpus/idx
 
 clean:
 	rm -rf build

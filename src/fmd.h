@@ -20,6 +20,7 @@
 #include "toy.h"       /* chapter 4: 2-D toy data sets */
 #include "guidance.h"  /* chapter 5: exact conditional fields and guidance */
 #include "classifier.h" /* chapter 5: a time-conditioned classifier, classifier guidance */
+#include "idx.h"       /* chapter 5: Fashion-MNIST IDX files */
 #include "field.h"     /* chapter 2: vector fields */
 #include "ode.h"       /* chapter 2: ODE steppers and drivers */
 #include "ode_gsl.h"   /* chapter 2: GSL's steppers as the reference */
