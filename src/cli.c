@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int fmd_cli_usage_error(const char *cmd, const char *hint, const char *fmt, ...)
 {
@@ -18,6 +19,12 @@ int fmd_cli_usage_error(const char *cmd, const char *hint, const char *fmt, ...)
     if (hint)
         fprintf(stderr, "%s\n", hint);
     return 2;
+}
+
+int fmd_cli_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
 int fmd_cli_is_help(const char *arg)

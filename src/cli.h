@@ -39,6 +39,11 @@ int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo
 int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_only, fmd_mlp **net,
                        fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts);
 
+/* The cores online (1..64): the default of --threads. BLIS's products give
+ * the same bits on any number of threads (verify/test_matmul.c), so the
+ * default changes the speed, never the result. */
+int fmd_cli_default_threads(void);
+
 /* 1 if arg is "-h" or "--help". */
 int fmd_cli_is_help(const char *arg);
 

@@ -35,6 +35,7 @@ static const char usage[] =
     "                  guidance, (1 - W) f(x, t, no label) + W f(x, t, Y) (chapter 5);\n"
     "                  without --class such a model samples unconditionally\n"
     "  --guidance W    the guidance scale W; default 1 (the conditional model)\n"
+    "  --threads N     BLIS threads; default: the cores online (same bits on any)\n"
     "  --t0 T, --t1 T  the time interval, 0 <= t0 < t1 <= 1; default [0, 1] for a\n"
     "                  flow model, [0.05, min(t-max, 1 - 1e-3)] for a score model\n"
     "  --trajectories  print whole paths instead: per sample a block of lines\n"
@@ -44,7 +45,7 @@ int fmd_cmd_sample(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --help' for usage.";
     const char *model = NULL, *solver = NULL;
-    double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1, cls = -1, guidance = 1;
+    double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1, cls = -1, guidance = 1, threads = fmd_cli_default_threads();
     int traj = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -58,6 +59,7 @@ int fmd_cmd_sample(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7;
         else if ((v = fmd_cli_option(argc, argv, &i, "--sigma"))) num = &sigma, lo = 0, hi = 1e6;
         else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64;
         else if ((v = fmd_cli_option(argc, argv, &i, "--t0"))) num = &t0, lo = 0, hi = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--class"))) num = &cls, lo = 0, hi = 4096;
         else if ((v = fmd_cli_option(argc, argv, &i, "--guidance"))) num = &guidance, lo = -1e3, hi = 1e3;
@@ -81,6 +83,7 @@ int fmd_cmd_sample(int argc, char **argv)
         return fmd_cli_usage_error("sample", hint, "the SDE solver '%s' needs --sigma S", solver);
     if (ode && sigma >= 0)
         return fmd_cli_usage_error("sample", hint, "--sigma needs an SDE solver (em or heun-sde), not '%s'", solver);
+    fmd_matmul_threads((int)threads);
     fmd_mlp *net;
     fmd_run_info info;
     fmd_field u;

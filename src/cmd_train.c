@@ -19,7 +19,9 @@ static const char usage[] =
     "Train the network of chapter 4 towards a Gaussian mixture (Algorithm 3 or 4).\n"
     "\n"
     "  --gmm FILE            data distribution (mixture file, see `fmd field --help`)\n"
-    "  --data NAME           or a 2-D toy set: moons | circles | checkerboard | spiral\n"
+    "  --data NAME           or a 2-D toy set: moons | circles | checkerboard | spiral,\n"
+    "                        or fashion-mnist (the 60000 training images, 784 pixels\n"
+    "                        in [-1, 1], from Debian's dataset-fashion-mnist)\n"
     "  --objective NAME      cfm (flow matching) | dsm (denoising score matching) | ddpm\n"
     "                        (noise prediction); default cfm\n"
     "  --schedule NAME       condot | cosine | lab | poly:N | vp; default condot\n"
@@ -41,6 +43,7 @@ static const char usage[] =
     "                        a mixture's component labels, a toy set's classes)\n"
     "  --label-drop P        with --labels, replace each label by \"no label\" with\n"
     "                        probability P (classifier-free guidance); default 0.1\n"
+    "  --threads N           BLIS threads; default: the cores online (same bits on any)\n"
     "  --out MODEL           checkpoint to write (safetensors; atomic)\n"
     "  --resume MODEL        continue the run saved in MODEL, exactly\n"
     "\n"
@@ -97,7 +100,7 @@ int fmd_cmd_train(int argc, char **argv)
     const char *gmm_path = NULL, *data_name = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm", *schedule = "condot";
     const char *hidden = "64,64,64,64", *activation = "silu";
     double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0, t_max = -1;
-    double label_drop = 0.1;
+    double label_drop = 0.1, threads = fmd_cli_default_threads();
     int steps_given = 0, labels = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -120,6 +123,7 @@ int fmd_cmd_train(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--clip"))) num = &clip, lo = 0, hi = 1e12;
         else if ((v = fmd_cli_option(argc, argv, &i, "--ema"))) num = &ema, lo = 0, hi = 0.999999999;
         else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64;
         else if ((v = fmd_cli_option(argc, argv, &i, "--fourier"))) num = &fourier, lo = 0, hi = 64;
         else if ((v = fmd_cli_option(argc, argv, &i, "--t-max"))) num = &t_max, lo = 0.01, hi = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--label-drop"))) num = &label_drop, lo = 0, hi = 1;
@@ -129,6 +133,7 @@ int fmd_cmd_train(int argc, char **argv)
         if (num && fmd_cli_number("train", argv[i], v, lo, hi, num) != 0)
             return 2;
     }
+    fmd_matmul_threads((int)threads);
     fmd_mlp *net = NULL;
     fmd_run_info info;
     memset(&info, 0, sizeof info);
@@ -163,12 +168,21 @@ int fmd_cmd_train(int argc, char **argv)
         return fmd_cli_usage_error("train", "Schedules: condot, cosine, lab, poly:N, vp.", "unknown schedule '%s'", sch_name);
     fmd_gmm *g = NULL;
     fmd_toy toy;
+    fmd_image_set images = {0};
     size_t data_d = 2;
-    if (data_name) {
+    if (data_name && strcmp(data_name, "fashion-mnist") == 0) {
+        char why_data[512];
+        if (fmd_fmnist_load(NULL, 1, &images, why_data, sizeof why_data) != FMD_OK) {
+            fmd_mlp_free(net);
+            fprintf(stderr, "fmd train: error: %s\nInstall Debian's dataset-fashion-mnist (make does).\n", why_data);
+            return 2;
+        }
+        data_d = images.rows * images.cols;
+    } else if (data_name) {
         if (fmd_toy_by_name(data_name, &toy) != FMD_OK) {
             fmd_mlp_free(net);
             return fmd_cli_usage_error("train", "Data sets: moons, circles, checkerboard, spiral.",
-                                       "unknown data set '%s'", data_name);
+                                       "unknown data set '%s' (or fashion-mnist)", data_name);
         }
     } else {
         fmd_parse_error perr;
@@ -185,6 +199,7 @@ int fmd_cmd_train(int argc, char **argv)
         if (net->cfg.d != data_d) {
             fprintf(stderr, "fmd train: error: the data are %zu-dimensional, the model %zu-dimensional\n", data_d, net->cfg.d);
             fmd_gmm_free(g);
+            fmd_image_set_free(&images);
             fmd_mlp_free(net);
             return 2;
         }
@@ -194,11 +209,12 @@ int fmd_cmd_train(int argc, char **argv)
             int top = 0;
             for (size_t k = 0; g && k < g->K; k++)
                 top = g->label[k] > top ? g->label[k] : top;
-            mc.n_classes = g ? (size_t)top + 1 : (size_t)fmd_toy_classes(&toy);
+            mc.n_classes = g ? (size_t)top + 1 : images.n ? 10 : (size_t)fmd_toy_classes(&toy);
             cfg.label_drop = label_drop;
         }
         if (parse_widths(hidden, &mc) != 0 || fmd_activation_by_name(activation, &mc.act) != FMD_OK) {
             fmd_gmm_free(g);
+            fmd_image_set_free(&images);
             return fmd_cli_usage_error("train", hint, "bad --hidden '%s' or --activation '%s'", hidden, activation);
         }
         fmd_mlp_alloc(&mc, &net);
@@ -226,7 +242,9 @@ int fmd_cmd_train(int argc, char **argv)
         info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max, info.label_drop = cfg.label_drop;
     }
     fmd_trainer *tr;
-    int st = g ? fmd_trainer_alloc(&cfg, g, net, &tr) : fmd_trainer_alloc_sampler(&cfg, fmd_toy_sample, &toy, net, &tr);
+    int st = g ? fmd_trainer_alloc(&cfg, g, net, &tr)
+               : images.n ? fmd_trainer_alloc_sampler(&cfg, fmd_image_set_sampler, &images, net, &tr)
+                          : fmd_trainer_alloc_sampler(&cfg, fmd_toy_sample, &toy, net, &tr);
     if (st != FMD_OK) {
         fprintf(stderr, "fmd train: error: cannot set up training (out of memory?)\n");
         return 1;
@@ -276,5 +294,6 @@ int fmd_cmd_train(int argc, char **argv)
     fmd_trainer_free(tr);
     fmd_mlp_free(net);
     fmd_gmm_free(g);
+    fmd_image_set_free(&images);
     return rc;
 }

@@ -29,6 +29,18 @@ void fmd_report_check(fmd_report *r, const char *quantity, double computed, doub
             tol, ok ? "ok" : "FAIL");
 }
 
+void fmd_report_at_least(fmd_report *r, const char *quantity, double computed, double bound)
+{
+    int ok = computed >= bound;   /* NaN fails */
+    r->checks++;
+    r->failures += !ok;
+    fprintf(r->out, "%-52s %16.9g %16s %10s %10s  %s\n", quantity, computed, "", "", "", ok ? "ok" : "FAIL");
+    char b[32];
+    snprintf(b, sizeof b, ">= %.6g", bound);
+    fprintf(r->out, "%-52s %16s %16s\n", "", "", b);
+    fflush(r->out);
+}
+
 void fmd_report_note(fmd_report *r, const char *text)
 {
     fprintf(r->out, "   %s\n", text);

@@ -19,6 +19,9 @@ void fmd_report_begin(fmd_report *r, FILE *out, const char *title);
 /* error = |computed - exact|; passes when error <= tol (NaN fails). */
 void fmd_report_check(fmd_report *r, const char *quantity, double computed, double exact,
                       double tol);
+/* A one-sided check: passes when computed >= bound (a goal, a rise that
+ * must exceed so many standard errors); the bound goes under the value. */
+void fmd_report_at_least(fmd_report *r, const char *quantity, double computed, double bound);
 /* A line of commentary under the table (no verdict). */
 void fmd_report_note(fmd_report *r, const char *text);
 /* Prints the summary line; returns 0 if every check passed, 1 otherwise. */

@@ -341,3 +341,40 @@ Test(eval_command, toy_set_training_closes_the_distance)
     unlink(m1);
     unlink(m2);
 }
+
+/* `fmd train --labels` then `fmd sample --class Y --guidance W`: on the two
+ * moons, class 1 (the lower moon, mean height -5 * 2/pi = -3.2) sampled with
+ * w = 3 sits lower than class 0 (mean height +0.7) by more than 6.5 standard
+ * errors of the difference; a class the model lacks, or --class with a model
+ * trained without labels, exits 2. */
+Test(sample_command, classifier_free_guidance_of_a_labelled_model)
+{
+    const char *fmd = getenv("FMD_BIN") ? getenv("FMD_BIN") : "build/fmd";
+    char model[256], plain[256], cmd[1024];
+    tmp_path(model, sizeof model, "labels");
+    tmp_path(plain, sizeof plain, "nolabels");
+    const char *train[] = {fmd, "train", "--data", "moons", "--labels", "--out", model, "--steps", "1500", "--batch", "256",
+                           "--hidden", "64,64", "--fourier", "4", "--lr", "2e-3", "--seed", "5", NULL};
+    cr_assert_eq(run_train(train, 0), 0);
+    enum { N = 2000 };
+    static double x[2 * N];
+    double m[2], se[2];
+    for (int y = 0; y < 2; y++) {
+        snprintf(cmd, sizeof cmd, "%s sample --model %s -n %d --solver rk4 --steps 50 --class %d --guidance 3 --seed 8",
+                 fmd, model, N, y);
+        cr_assert_eq(read_samples(cmd, x, N), 2 * N, "%s", cmd);
+        static double h[N];
+        for (int i = 0; i < N; i++)
+            h[i] = x[2 * i + 1];
+        fmd_mean_se(N, h, 1, &m[y], &se[y]);
+    }
+    cr_log_info("guided mean heights: class 0 %.3f +- %.3f, class 1 %.3f +- %.3f", m[0], se[0], m[1], se[1]);
+    cr_expect(m[0] - m[1] > 6.5 * sqrt(se[0] * se[0] + se[1] * se[1]), "class 0 at %.3f, class 1 at %.3f", m[0], m[1]);
+    cr_expect(exit_status("%s sample --model %s --class 2 > /dev/null 2>&1", model) == 2, "class 2 of 2 accepted");
+    const char *train_plain[] = {fmd, "train", "--data", "moons", "--out", plain, "--steps", "2", "--batch", "16",
+                                 "--hidden", "8", NULL};
+    cr_assert_eq(run_train(train_plain, 0), 0);
+    cr_expect(exit_status("%s sample --model %s --class 0 > /dev/null 2>&1", plain) == 2, "--class on an unlabelled model");
+    unlink(model);
+    unlink(plain);
+}
