@@ -11,7 +11,8 @@
 
 const char *fmd_objective_name(fmd_loss_kind k)
 {
-    return k == FMD_LOSS_CFM ? "cfm" : k == FMD_LOSS_CSM ? "dsm" : k == FMD_LOSS_DDPM ? "ddpm" : "?";
+    return k == FMD_LOSS_CFM ? "cfm" : k == FMD_LOSS_CSM ? "dsm" : k == FMD_LOSS_DDPM ? "ddpm"
+         : k == FMD_LOSS_DENOISER ? "denoiser" : "?";
 }
 
 int fmd_objective_by_name(const char *name, fmd_loss_kind *k)
@@ -24,6 +25,8 @@ int fmd_objective_by_name(const char *name, fmd_loss_kind *k)
         *k = FMD_LOSS_CSM;
     else if (strcmp(name, "ddpm") == 0)
         *k = FMD_LOSS_DDPM;
+    else if (strcmp(name, "denoiser") == 0)
+        *k = FMD_LOSS_DENOISER;
     else
         return FMD_EINVAL;
     return FMD_OK;

@@ -14,7 +14,7 @@
 
 /* What a checkpoint says about its run (strings are NUL-terminated). */
 typedef struct {
-    char objective[16];     /* cfm | dsm | ddpm */
+    char objective[16];     /* cfm | dsm | ddpm | denoiser */
     char schedule[32];
     char data[256];         /* the mixture file or data set name */
     unsigned long steps;    /* steps completed */

@@ -1,6 +1,9 @@
 /* cli.c -- helpers shared by the subcommands. */
 #include "cli.h"
+#include "gmm_file.h"
 #include "status.h"
+
+#include <errno.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,10 +73,12 @@ int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_onl
         pred = FMD_PREDICTS_SCORE;
     else if (strcmp(info->objective, "ddpm") == 0)
         pred = FMD_PREDICTS_NOISE;
+    else if (strcmp(info->objective, "denoiser") == 0)
+        pred = FMD_PREDICTS_DATA;
     else if (strcmp(info->objective, "cfm") != 0)
         problem = "names an unknown objective";
     if (!problem && flow_only && pred != FMD_PREDICTS_FIELD)
-        problem = "is a score model; this command takes flow models (objective cfm)";
+        problem = "is not a flow model; this command takes flow models (objective cfm)";
     else if (!problem && d > 0 && (*net)->cfg.d != d)
         problem = "has another dimension than the data";
     else if (!problem && fmd_schedule_by_name(info->schedule, sch) != FMD_OK)
@@ -88,4 +93,63 @@ int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_onl
     if (predicts)
         *predicts = pred;
     return 0;
+}
+
+int fmd_cli_read_points(const char *cmd, const char *path, size_t d, double **x, size_t *n)
+{
+    *x = NULL;
+    *n = 0;
+    FILE *in = path ? fopen(path, "r") : stdin;
+    const char *name = path ? path : "<stdin>";
+    if (!in) {
+        fprintf(stderr, "fmd %s: error: %s: cannot open: %s\n", cmd, path, strerror(errno));
+        return 2;
+    }
+    size_t cap = 0, lcap = 0;
+    char *line = NULL;
+    long lineno = 0;
+    ssize_t len;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &lcap, in)) >= 0) {
+        lineno++;
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0')
+            continue;
+        if (*n == cap) {
+            size_t nc = cap ? 2 * cap : 256;
+            double *nx = realloc(*x, nc * d * sizeof(double));
+            if (!nx) {
+                rc = 1;
+                break;
+            }
+            *x = nx, cap = nc;
+        }
+        size_t got;
+        fmd_parse_error e;
+        if (fmd_parse_numbers(line, line + len - (line[len - 1] == '\n'), *x + *n * d, d, &got, &e) != 0) {
+            fprintf(stderr, "fmd %s: error: %s:%ld: %s\n", cmd, name, lineno, e.reason);
+            rc = 2;
+        } else if (got != d) {
+            fprintf(stderr, "fmd %s: error: %s:%ld: expected %zu numbers (one point in R^%zu), found %zu\n", cmd, name,
+                    lineno, d, d, got);
+            rc = 2;
+        } else {
+            (*n)++;
+        }
+    }
+    if (rc == 0 && ferror(in)) {
+        fprintf(stderr, "fmd %s: error: %s: read error\n", cmd, name);
+        rc = 2;
+    }
+    if (in != stdin)
+        fclose(in);
+    free(line);
+    if (rc != 0) {
+        free(*x);
+        *x = NULL;
+        *n = 0;
+    }
+    return rc;
 }

@@ -39,6 +39,12 @@ int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo
 int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_only, fmd_mlp **net,
                        fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts);
 
+/* Read points, d numbers a line ('#' comments and blank lines skipped), from
+ * path or standard input (path NULL) into *x (malloc'd, (*n, d)). Returns 0,
+ * or prints "fmd CMD: error: FILE:LINE: reason" and returns 2 (1 if out of
+ * memory) with nothing allocated. */
+int fmd_cli_read_points(const char *cmd, const char *path, size_t d, double **x, size_t *n);
+
 /* The cores online (1..64): the default of --threads. BLIS's products give
  * the same bits on any number of threads (verify/test_matmul.c), so the
  * default changes the speed, never the result. */
@@ -53,5 +59,6 @@ int fmd_cmd_field(int argc, char **argv);
 int fmd_cmd_train(int argc, char **argv);
 int fmd_cmd_sample(int argc, char **argv);
 int fmd_cmd_eval(int argc, char **argv);
+int fmd_cmd_likelihood(int argc, char **argv);
 
 #endif

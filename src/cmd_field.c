@@ -82,64 +82,29 @@ int fmd_cmd_field(int argc, char **argv)
         fmd_gmm_free(g);
         return 1;
     }
-    FILE *in = stdin;
-    const char *in_name = "<stdin>";
-    if (points_path) {
-        in = fopen(points_path, "r");
-        in_name = points_path;
-        if (!in) {
-            fprintf(stderr, "fmd field: error: %s: cannot open: %s\n", points_path, strerror(errno));
-            fmd_marginal_free(m);
-            fmd_gmm_free(g);
-            return 2;
-        }
-    }
     const size_t d = g->d;
-    double *x = malloc(d * sizeof(double)), *sc = malloc(d * sizeof(double));
-    double *u = malloc(d * sizeof(double)), *zm = malloc(d * sizeof(double)), lp;
-    char *line = NULL;
-    size_t cap = 0;
-    long lineno = 0;
-    int rc = (x && sc && u && zm) ? 0 : 1;
-    ssize_t len;
-    while (rc == 0 && (len = getline(&line, &cap, in)) >= 0) {
-        lineno++;
-        const char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0')
-            continue;
-        size_t got;
-        fmd_parse_error e;
-        if (fmd_parse_numbers(line, line + len - (line[len - 1] == '\n'), x, d, &got, &e) != 0) {
-            fprintf(stderr, "fmd field: error: %s:%ld: %s\n", in_name, lineno, e.reason);
-            rc = 2;
-        } else if (got != d) {
-            fprintf(stderr, "fmd field: error: %s:%ld: expected %zu numbers (one point in R^%zu), found %zu\n",
-                    in_name, lineno, d, d, got);
-            rc = 2;
-        } else {
-            fmd_marginal_out out = {.logp = &lp, .score = sc, .u = u, .zmean = zm};
-            fmd_marginal_eval(m, 1, x, &out);
-            printf("%.17g", lp);
+    double *x, *out = NULL;
+    size_t n;
+    int rc = fmd_cli_read_points("field", points_path, d, &x, &n);
+    if (rc == 0 && n > 0) {
+        out = malloc(n * (1 + 3 * d) * sizeof(double));
+        rc = out ? 0 : 1;
+    }
+    if (rc == 0 && n > 0) {
+        double *lp = out, *sc = out + n, *u = sc + n * d, *zm = u + n * d;
+        fmd_marginal_out o = {.logp = lp, .score = sc, .u = u, .zmean = zm};
+        fmd_marginal_eval(m, n, x, &o);
+        for (size_t k = 0; k < n; k++) {
+            printf("%.17g", lp[k]);
             const double *parts[3] = {sc, u, zm};
             for (int q = 0; q < 3; q++)
                 for (size_t i = 0; i < d; i++)
-                    printf("\t%.17g", parts[q][i]);
+                    printf("\t%.17g", parts[q][k * d + i]);
             printf("\n");
         }
     }
-    if (rc == 0 && ferror(in)) {
-        fprintf(stderr, "fmd field: error: %s: read error\n", in_name);
-        rc = 2;
-    }
-    if (in != stdin)
-        fclose(in);
-    free(line);
     free(x);
-    free(sc);
-    free(u);
-    free(zm);
+    free(out);
     fmd_marginal_free(m);
     fmd_gmm_free(g);
     if (fflush(stdout) != 0)

@@ -23,6 +23,9 @@ static const char usage[] =
     "to the end of their training interval (t-max, at most 1 - 1e-3) by default.\n"
     "Starting at t0 > 0 from beta_t0 eps neglects the alpha_t0 z part of p_t0\n"
     "(an error of order alpha_t0); stopping at t1 < 1 leaves beta_t1 of noise.\n"
+    "A denoiser (objective denoiser, D(x) = E[z | x]) gives the field\n"
+    "alpha_dot D + beta_dot (x - alpha D) / beta, finite for beta > 0: it runs on\n"
+    "[0, 1 - 1e-3] by default.\n"
     "\n"
     "  -n N            samples; default 1000\n"
     "  --solver NAME   euler | midpoint | heun | rk4 | dopri5 (ODE), em | heun-sde (SDE);\n"
@@ -37,7 +40,8 @@ static const char usage[] =
     "  --guidance W    the guidance scale W; default 1 (the conditional model)\n"
     "  --threads N     BLIS threads; default: the cores online (same bits on any)\n"
     "  --t0 T, --t1 T  the time interval, 0 <= t0 < t1 <= 1; default [0, 1] for a\n"
-    "                  flow model, [0.05, min(t-max, 1 - 1e-3)] for a score model\n"
+    "                  flow model, [0.05, min(t-max, 1 - 1e-3)] for a score model,\n"
+    "                  [0, min(t-max, 1 - 1e-3)] for a denoiser\n"
     "  --trajectories  print whole paths instead: per sample a block of lines\n"
     "                  't x_1 .. x_d', blocks separated by blank lines\n";
 
@@ -90,9 +94,9 @@ int fmd_cmd_sample(int argc, char **argv)
     fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma > 0 ? sigma : 0, FMD_PREDICTS_FIELD};
     if (fmd_cli_load_model("sample", model, 0, 0, &net, &info, &P.sch, &P.predicts) != 0)
         return 2;
-    const int flow = P.predicts == FMD_PREDICTS_FIELD;
+    const int flow = P.predicts == FMD_PREDICTS_FIELD, denoiser = P.predicts == FMD_PREDICTS_DATA;
     if (t0 < 0)
-        t0 = flow ? 0.0 : 0.05;
+        t0 = flow || denoiser ? 0.0 : 0.05;
     if (t1 < 0)
         t1 = flow ? 1.0 : fmin(info.t_max, 1.0 - 1e-3);   /* no further than it was trained */
     if (!(t0 < t1)) {
@@ -102,7 +106,12 @@ int fmd_cmd_sample(int argc, char **argv)
     fmd_sched_point s0, s1;
     fmd_schedule_at(&P.sch, t0, &s0);
     fmd_schedule_at(&P.sch, t1, &s1);
-    if (!flow && (s0.alpha == 0.0 || !isfinite(s1.beta_dot))) {
+    if (denoiser && s1.beta == 0.0) {
+        fmd_mlp_free(net);
+        return fmd_cli_usage_error("sample", "Choose --t1 < 1.",
+                                   "%s is a denoiser: at t = %g (beta = 0) its field divides by zero", model, t1);
+    }
+    if (!flow && !denoiser && (s0.alpha == 0.0 || !isfinite(s1.beta_dot))) {
         fmd_mlp_free(net);
         return fmd_cli_usage_error("sample", "Choose 0 < --t0, and --t1 < 1 for the lab and vp schedules.",
                                    "%s is a score model (%s): Prop 1 gives no field from a score at t = %g",

@@ -23,6 +23,7 @@ static const char usage[] =
     "                        or fashion-mnist (the 60000 training images, 784 pixels\n"
     "                        in [-1, 1], from Debian's dataset-fashion-mnist)\n"
     "  --objective NAME      cfm (flow matching) | dsm (denoising score matching) | ddpm\n"
+    "                        (noise prediction) | denoiser (clean-data prediction D(x) = E[z|x])\n"
     "                        (noise prediction); default cfm\n"
     "  --schedule NAME       condot | cosine | lab | poly:N | vp; default condot\n"
     "  --hidden W1,W2,...    hidden widths; default 64,64,64,64\n"
@@ -163,7 +164,7 @@ int fmd_cmd_train(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     const char *obj_name = resume ? info.objective : objective, *sch_name = resume ? info.schedule : schedule;
     if (fmd_objective_by_name(obj_name, &cfg.objective) != FMD_OK)
-        return fmd_cli_usage_error("train", "Objectives: cfm, dsm, ddpm.", "unknown objective '%s'", obj_name);
+        return fmd_cli_usage_error("train", "Objectives: cfm, dsm, ddpm, denoiser.", "unknown objective '%s'", obj_name);
     if (fmd_schedule_by_name(sch_name, &cfg.schedule) != FMD_OK)
         return fmd_cli_usage_error("train", "Schedules: condot, cosine, lab, poly:N, vp.", "unknown schedule '%s'", sch_name);
     fmd_gmm *g = NULL;

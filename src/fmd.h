@@ -21,6 +21,8 @@
 #include "guidance.h"  /* chapter 5: exact conditional fields and guidance */
 #include "classifier.h" /* chapter 5: a time-conditioned classifier, classifier guidance */
 #include "idx.h"       /* chapter 5: Fashion-MNIST IDX files */
+#include "forward.h"   /* chapter 6: forward SDEs, time reversal, probability flow */
+#include "likelihood.h" /* chapter 6: log-likelihoods by the change of variables */
 #include "field.h"     /* chapter 2: vector fields */
 #include "ode.h"       /* chapter 2: ODE steppers and drivers */
 #include "ode_gsl.h"   /* chapter 2: GSL's steppers as the reference */

@@ -388,6 +388,33 @@ int fmd_marginal_field(double t, size_t n, size_t d, const double *x, double *ou
     return eval_at(P, t, n, x, out, NULL);
 }
 
+int fmd_marginal_divergence(double t, size_t n, size_t d, const double *x, double *div, void *params)
+{
+    const fmd_marginal_field_params *P = params;
+    if (d != P->g->d)
+        return FMD_EINVAL;
+    fmd_marginal *m;
+    int status = fmd_marginal_alloc(P->g, &m);
+    if (status != FMD_OK)
+        return status;
+    status = fmd_marginal_set_time(m, P->sch, t);
+    if (status == FMD_OK) {
+        fmd_marginal_out out = {.div_u = div};
+        status = fmd_marginal_eval(m, n, x, &out);
+    }
+    fmd_marginal_free(m);
+    return status;
+}
+
+int fmd_marginal_log_density(size_t n, size_t d, const double *x, double *logp, void *slice)
+{
+    const fmd_marginal *m = slice;
+    if (!m || d != m->g->d)
+        return FMD_EINVAL;
+    fmd_marginal_out out = {.logp = logp};
+    return fmd_marginal_eval(m, n, x, &out);
+}
+
 int fmd_marginal_sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     const fmd_marginal_field_params *P = params;

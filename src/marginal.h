@@ -93,6 +93,14 @@ typedef struct {
 /* u_t(x) for the ODE solvers: an fmd_field_fn with fmd_marginal_field_params. */
 int fmd_marginal_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
 
+/* div u_t(x) at n points into div (n): the analytic divergence, for the
+ * change-of-variables likelihood (likelihood.h); params as above. */
+int fmd_marginal_divergence(double t, size_t n, size_t d, const double *x, double *div, void *params);
+
+/* log p_t(x) of a slice at n points (params: const fmd_marginal *), as the
+ * start density of a likelihood computation. */
+int fmd_marginal_log_density(size_t n, size_t d, const double *x, double *logp, void *slice);
+
 /* Thm 13 (SDE extension trick): the drift u_t(x) + (sigma_t^2 / 2) grad log p_t(x),
  * so that dX = drift dt + sigma_t dW keeps X_t ~ p_t. An fmd_field_fn. */
 int fmd_marginal_sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params);

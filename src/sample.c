@@ -91,6 +91,19 @@ static int score_model_drift(const fmd_sched_point *s, double S, fmd_prediction 
     return FMD_OK;
 }
 
+/* The drift for a network that predicts the clean data D = E[z | x]. */
+static int denoiser_drift(const fmd_sched_point *s, double S, size_t m, const double *x, double *out)
+{
+    if (s->beta == 0.0)
+        return FMD_EDOM;   /* t = 1: see sample.h */
+    const double k = s->beta_dot / s->beta, add = 0.5 * S * S;
+    for (size_t i = 0; i < m; i++) {
+        double D = out[i], eps = x[i] - s->alpha * D;   /* beta E[eps | x] */
+        out[i] = s->alpha_dot * D + k * eps - add * eps;
+    }
+    return FMD_OK;
+}
+
 int fmd_flow_sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     const fmd_flow_sde_params *P = params;
@@ -100,6 +113,8 @@ int fmd_flow_sde_drift(double t, size_t n, size_t d, const double *x, double *ou
         status = P->u->eval(t, n, d, x, out, P->u->params);
     if (status != FMD_OK)
         return status;
+    if (P->predicts == FMD_PREDICTS_DATA)
+        return denoiser_drift(&s, P->S, n * d, x, out);
     if (P->predicts != FMD_PREDICTS_FIELD)
         return score_model_drift(&s, P->S, P->predicts, n * d, x, out);
     if (s.beta == 0.0 || P->S == 0.0)

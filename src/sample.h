@@ -29,8 +29,9 @@ int fmd_sample_diffusion(const fmd_field *u, const fmd_sigma_schedule *sigma, ui
                          size_t n, size_t steps, int threads, double *x);
 
 /* What a trained network predicts: the field u (objective cfm), the score s
- * (dsm) or the noise eps = -beta s (ddpm, Ex 22). */
-typedef enum { FMD_PREDICTS_FIELD = 0, FMD_PREDICTS_SCORE, FMD_PREDICTS_NOISE } fmd_prediction;
+ * (dsm), the noise eps = -beta s (ddpm, Ex 22) or the clean data D(x) =
+ * E[z | x] (denoiser, `002`). */
+typedef enum { FMD_PREDICTS_FIELD = 0, FMD_PREDICTS_SCORE, FMD_PREDICTS_NOISE, FMD_PREDICTS_DATA } fmd_prediction;
 
 /* Thm 13 for a trained model: the SDE dX = [u + (sigma_t^2/2) s] dt + sigma_t dW
  * with sigma_t = S beta_t, where the network gives one of u, s, eps and
@@ -49,7 +50,14 @@ typedef enum { FMD_PREDICTS_FIELD = 0, FMD_PREDICTS_SCORE, FMD_PREDICTS_NOISE } 
  * (t = 1 for lab and vp). Score models are therefore integrated on
  * [t0, t1] inside (0, 1). Near t = 0 the field carries the score's error
  * times alpha_dot beta^2 / alpha (1/t for condot), so a trained score model
- * starts later than its flow counterpart (fmd sample: t0 = 0.05). */
+ * starts later than its flow counterpart (fmd sample: t0 = 0.05).
+ *
+ * A denoiser (predicts D = E[z | x]): E[eps | x] = (x - alpha D) / beta, so
+ *     u = alpha_dot D + beta_dot (x - alpha D) / beta,
+ *     drift = u + (S^2/2) (alpha D - x)      (sigma^2 s / 2 with s = (alpha D - x) / beta^2),
+ * finite wherever beta > 0 -- at t = 0 too -- and FMD_EDOM at beta = 0
+ * (t = 1), where x is already the data. Denoisers are integrated on
+ * [0, t1] with t1 < 1 (fmd sample: 1 - 1e-3). */
 typedef struct {
     const fmd_field *u;       /* the network */
     fmd_schedule sch;         /* its Gaussian path */

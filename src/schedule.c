@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const fmd_schedule_names[] = {"condot", "cosine", "lab", "poly:2", "vp", NULL};
+const char *const fmd_schedule_names[] = {"condot", "cosine", "lab", "poly:2", "vp", "ou:5", "ve", NULL};
 
 /* CondOT: alpha = t, beta = 1 - t (Ex 19's straight-line path). */
 static void condot(double t, double param, fmd_sched_point *o)
@@ -73,6 +73,41 @@ static void vp(double t, double param, fmd_sched_point *o)
     o->beta_dot = o->beta_beta_dot / o->beta;   /* -inf at t = 1 */
 }
 
+/* ou:T -- the Ornstein-Uhlenbeck noising of `002`, dX = -X ds + sqrt(2) dB
+ * on s in [0, T], in course time t = 1 - s/T: alpha = e^{-s},
+ * beta^2 = 1 - e^{-2s} = -expm1(-2s). With d/dt = -T d/ds: alpha_dot =
+ * T alpha, beta beta_dot = -T alpha^2. alpha_0 = e^{-T}: p_0 is only close
+ * to N(0, I) (the lecture takes T ~ 10). */
+static void ou(double t, double T, fmd_sched_point *o)
+{
+    double s = T * (1.0 - t);
+    o->alpha = exp(-s);
+    o->beta = sqrt(-expm1(-2.0 * s));
+    o->alpha_dot = T * o->alpha;
+    o->beta_beta_dot = -T * o->alpha * o->alpha;
+    o->beta_dot = o->beta_beta_dot / o->beta;   /* -inf at t = 1 */
+}
+
+/* ve -- the variance-exploding SDE of `003`, dx = sqrt(d sigma^2/ds) dw with
+ * sigma(s) = sigma_min (sigma_max / sigma_min)^s, sigma_min = 0.01, sigma_max
+ * = 50, s = 1 - t: the kernel adds variance sigma(s)^2 - sigma_min^2, so
+ * alpha = 1, beta^2 = sigma_min^2 ((sigma_max/sigma_min)^{2s} - 1) and
+ * beta beta_dot = -sigma(s)^2 log(sigma_max / sigma_min). Not a path from
+ * N(0, I): p_0 is the data blurred by sigma_max = 50. */
+#define VE_SIGMA_MIN 0.01
+#define VE_SIGMA_MAX 50.0
+static void ve(double t, double param, fmd_sched_point *o)
+{
+    (void)param;
+    const double L = log(VE_SIGMA_MAX / VE_SIGMA_MIN), s = 1.0 - t;
+    o->alpha = 1.0;
+    o->alpha_dot = 0.0;
+    o->beta = VE_SIGMA_MIN * sqrt(expm1(2.0 * L * s));
+    double sigma = VE_SIGMA_MIN * exp(L * s);
+    o->beta_beta_dot = -sigma * sigma * L;
+    o->beta_dot = o->beta_beta_dot / o->beta;   /* -inf at t = 1 */
+}
+
 int fmd_schedule_by_name(const char *name, fmd_schedule *out)
 {
     if (!name || !out)
@@ -89,6 +124,16 @@ int fmd_schedule_by_name(const char *name, fmd_schedule *out)
         out->eval = lab;
     else if (strcmp(name, "vp") == 0)
         out->eval = vp;
+    else if (strcmp(name, "ve") == 0)
+        out->eval = ve;
+    else if (strncmp(name, "ou:", 3) == 0) {
+        char *end;
+        double T = strtod(name + 3, &end);
+        if (end == name + 3 || *end != '\0' || !(T > 0.0) || T > 50.0)
+            return FMD_EINVAL;
+        out->eval = ou;
+        out->param = T;
+    }
     else if (strncmp(name, "poly:", 5) == 0) {
         char *end;
         double N = strtod(name + 5, &end);

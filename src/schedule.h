@@ -26,7 +26,12 @@ typedef struct {
  * (sin(pi t/2), cos(pi t/2)); lab (t, sqrt(1 - t)); poly:N (t^N, 1 - t^N,
  * N > 0); vp (the variance-preserving schedule of `003` in the course's time
  * direction: b(s) = 0.1 + 19.9 s, B(s) = int_0^s b, alpha_t = exp(-B(1-t)/2),
- * beta_t = sqrt(1 - alpha_t^2)). FMD_EINVAL for an unknown name or bad N. */
+ * beta_t = sqrt(1 - alpha_t^2)); ou:T (the Ornstein-Uhlenbeck noising of
+ * `002` on s in [0, T], s = T (1 - t): alpha = e^{-s}, beta = sqrt(1 -
+ * e^{-2s}), 0 < T <= 50); ve (the variance-exploding SDE of `003`, s = 1 - t:
+ * alpha = 1, beta^2 = sigma(s)^2 - sigma_min^2, sigma(s) = 0.01 * 5000^s).
+ * ou and ve are chapter 6's; like vp they do not start exactly at N(0, I).
+ * FMD_EINVAL for an unknown name or a bad parameter. */
 int fmd_schedule_by_name(const char *name, fmd_schedule *out);
 
 /* The schedule at t (t outside [0, 1] gives FMD_EDOM). */

@@ -21,7 +21,8 @@ int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sample
                               fmd_mlp *net, fmd_trainer **out)
 {
     if (!cfg || !sampler || !net || !out || cfg->batch < 2 ||
-        (cfg->objective != FMD_LOSS_CFM && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_DDPM))
+        (cfg->objective != FMD_LOSS_CFM && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_DDPM &&
+         cfg->objective != FMD_LOSS_DENOISER))
         return FMD_EINVAL;
     *out = NULL;
     fmd_trainer *tr = calloc(1, sizeof *tr);

@@ -17,7 +17,7 @@
 #include "schedule.h"
 
 typedef struct {
-    fmd_loss_kind objective;   /* FMD_LOSS_CFM, FMD_LOSS_CSM or FMD_LOSS_DDPM */
+    fmd_loss_kind objective;   /* FMD_LOSS_CFM, FMD_LOSS_CSM, FMD_LOSS_DDPM or FMD_LOSS_DENOISER */
     fmd_schedule schedule;
     size_t batch;              /* 1000 in the course lab */
     double lr;                 /* 1e-3 */

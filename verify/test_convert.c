@@ -125,6 +125,7 @@ Test(convert, losses_agree_sample_by_sample)
 /* A score model as fmd sample runs it: a "network" that outputs the exact
  * marginal score (dsm) or the exact noise eps = -beta s (ddpm). */
 typedef struct { const fmd_gmm *g; const fmd_schedule *sch; int noise; } exact_score_net;
+/* noise: 0 = the score, 1 = the noise eps = -beta s, 2 = the denoiser E[z | x] */
 static int exact_score_eval(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     const exact_score_net *e = params;
@@ -132,17 +133,18 @@ static int exact_score_eval(double t, size_t n, size_t d, const double *x, doubl
     int status = fmd_marginal_alloc(e->g, &m);
     if (status != FMD_OK)
         return status;
-    fmd_marginal_out o = {.score = out};
+    fmd_marginal_out o = {.score = e->noise == 2 ? NULL : out, .zmean = e->noise == 2 ? out : NULL};
     status = fmd_marginal_set_time(m, e->sch, t);
     if (status == FMD_OK)
         status = fmd_marginal_eval(m, n, x, &o);
-    for (size_t i = 0; e->noise && i < n * d; i++)
+    for (size_t i = 0; e->noise == 1 && i < n * d; i++)
         out[i] *= -m->s.beta;
     fmd_marginal_free(m);
     return status;
 }
 
-/* fmd_flow_sde_drift on a score model (Prop 1 in the form with eta = beta s):
+/* fmd_flow_sde_drift on a score model (Prop 1 in the form with eta = beta s)
+ * and on a denoiser (u = alpha_dot D + beta_dot (x - alpha D) / beta):
  * with S = 0 it is the exact marginal field u_t, with S > 0 it is
  * u_t + (S^2 beta_t^2 / 2) grad log p_t, at t in (0, 1) for every schedule,
  * to 1e-12 relative; where alpha = 0 (t = 0 except for vp), and at t = 1 for lab and vp
@@ -155,13 +157,15 @@ Test(convert, score_model_drift_is_the_exact_field)
     for (int si = 0; si < 5; si++) {
         fmd_schedule sch;
         fmd_schedule_by_name(schedules[si], &sch);
-        for (int noise = 0; noise < 2; noise++) {
+        for (int noise = 0; noise < 3; noise++) {
+            const fmd_prediction what = noise == 0 ? FMD_PREDICTS_SCORE : noise == 1 ? FMD_PREDICTS_NOISE : FMD_PREDICTS_DATA;
+            const char *name = noise == 0 ? "dsm" : noise == 1 ? "ddpm" : "denoiser";
             exact_score_net e = {g, &sch, noise};
             fmd_field net = {exact_score_eval, 2, &e};
             for (double t = 0.05; t < 1.0; t += 0.1)
                 for (int q = 0; q < 2; q++) {
                     const double S = q ? 0.8 : 0.0;
-                    fmd_flow_sde_params P = {&net, sch, S, noise ? FMD_PREDICTS_NOISE : FMD_PREDICTS_SCORE};
+                    fmd_flow_sde_params P = {&net, sch, S, what};
                     fmd_marginal *m = slice_at(g, schedules[si], t);
                     double x[8], drift[8], u[8], sc[8];
                     fmd_marginal_sample(m, r, 4, x);
@@ -174,14 +178,19 @@ Test(convert, score_model_drift_is_the_exact_field)
                         double scale = fabs(u[i]) + fabs(x[i] * m->s.alpha_dot / m->s.alpha) +
                                        fabs(sc[i]) * (b2 * fabs(m->s.alpha_dot / m->s.alpha) + fabs(m->s.beta_beta_dot) + b2) + 1;
                         cr_expect(fabs(drift[i] - want) <= 1e-12 * scale, "%s %s t = %.2f S = %.1f: drift %.17g, exact %.17g",
-                                  schedules[si], noise ? "ddpm" : "dsm", t, S, drift[i], want);
+                                  schedules[si], name, t, S, drift[i], want);
                     }
                     fmd_marginal_free(m);
                 }
-            fmd_flow_sde_params P = {&net, sch, 0.0, noise ? FMD_PREDICTS_NOISE : FMD_PREDICTS_SCORE};
+            fmd_flow_sde_params P = {&net, sch, 0.0, what};
             double x[2] = {0.3, -0.4}, out[2];
             fmd_sched_point p0;
             fmd_schedule_at(&sch, 0.0, &p0);   /* vp has alpha_0 = exp(-B(1)/2) > 0: no singularity there */
+            if (noise == 2) {   /* a denoiser is finite at t = 0 and singular at t = 1 (beta = 0) */
+                cr_expect_eq(fmd_flow_sde_drift(0.0, 1, 2, x, out, &P), FMD_OK, "%s: denoiser at t = 0", schedules[si]);
+                cr_expect_eq(fmd_flow_sde_drift(1.0, 1, 2, x, out, &P), FMD_EDOM, "%s: denoiser at t = 1", schedules[si]);
+                continue;
+            }
             cr_expect_eq(fmd_flow_sde_drift(0.0, 1, 2, x, out, &P), p0.alpha == 0.0 ? FMD_EDOM : FMD_OK, "%s: t = 0", schedules[si]);
             int infinite_end = strcmp(schedules[si], "lab") == 0 || strcmp(schedules[si], "vp") == 0;
             if (infinite_end)

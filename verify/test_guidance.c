@@ -185,12 +185,6 @@ static void class_mass(const fmd_gmm *g, int y, const double *x, double *m, doub
     fmd_guidance_free(&P);
 }
 
-typedef struct { const fmd_marginal *m; double a[2]; } proj;
-static double proj_cdf(double s, void *p)
-{
-    const proj *q = p;
-    return fmd_marginal_projected_cdf(q->m, q->a, s);
-}
 
 /* Guided sampling on a mixture whose classes overlap. The mass the samples
  * put on class y, E[p_data(y | X_1)], is pi_y's own value at w = 0 (where
@@ -239,10 +233,10 @@ Test(guidance, guided_samples_concentrate_on_the_class, .timeout = 120)
         fmd_marginal *mm = slice_at(gy, "condot", 1.0);
         const double dirs[2][2] = {{0.8, 0.6}, {-0.28, 0.96}};
         for (int q = 0; q < 2; q++) {
-            proj p = {mm, {dirs[q][0], dirs[q][1]}};
+            proj2d p = {mm, {dirs[q][0], dirs[q][1]}};
             for (int i = 0; i < NG; i++)
                 s[i] = dirs[q][0] * x[2 * i] + dirs[q][1] * x[2 * i + 1];
-            double D = fmd_ks_distance(NG, s, proj_cdf, &p);
+            double D = fmd_ks_distance(NG, s, proj2d_cdf, &p);
             cr_expect(D <= ks_threshold(NG), "w = 1, direction %d: KS %.4f > %.4f", q, D, ks_threshold(NG));
         }
         fmd_marginal_free(mm);

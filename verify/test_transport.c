@@ -19,35 +19,10 @@
 
 enum { NP = 20000 };
 
-typedef struct { const fmd_marginal *m; double a[2]; } proj;
-static double proj_cdf(double s, void *p)
-{
-    const proj *q = p;
-    return fmd_marginal_projected_cdf(q->m, q->a, s);
-}
-
-/* 3 checks of X (NP, 2) against the slice m; fresh exact draws from r. */
+/* 3 checks of X (NP, 2) against the slice m (verify/mixtures.c) */
 static void check_law(const fmd_marginal *m, const double *X, gsl_rng *r, const char *what)
 {
-    static double s[NP], lp[NP], lq[NP], ref[NP * 2];
-    const double dirs[2][2] = {{0.8, 0.6}, {-0.28, 0.96}};
-    for (int q = 0; q < 2; q++) {
-        proj p = {m, {dirs[q][0], dirs[q][1]}};
-        for (int i = 0; i < NP; i++)
-            s[i] = dirs[q][0] * X[2 * i] + dirs[q][1] * X[2 * i + 1];
-        double D = fmd_ks_distance(NP, s, proj_cdf, &p);
-        cr_expect(D <= ks_threshold(NP), "%s, t = %.2f, direction %d: KS %.4f > %.4f", what, m->t, q, D, ks_threshold(NP));
-    }
-    fmd_marginal_out o1 = {.logp = lp}, o2 = {.logp = lq};
-    fmd_marginal_eval(m, NP, X, &o1);
-    fmd_marginal_sample(m, r, NP, ref);
-    fmd_marginal_eval(m, NP, ref, &o2);
-    double m1, se1, m2, se2;
-    fmd_mean_se(NP, lp, 1, &m1, &se1);
-    fmd_mean_se(NP, lq, 1, &m2, &se2);
-    double se = sqrt(se1 * se1 + se2 * se2);
-    cr_expect(fabs(m1 - m2) <= Z_CHECK * se, "%s, t = %.2f: mean log p_t %.4f vs exact sample %.4f (SE %.4f)", what, m->t, m1, m2, se);
-    cr_log_info("%s, t = %.2f: mean log p_t(X_t) %.4f, exact %.4f +- %.4f", what, m->t, m1, m2, se);
+    check_law_2d(m, NP, X, r, what);
 }
 
 static double sigma_const(double t, void *p) { (void)t; return *(double *)p; }
@@ -143,11 +118,11 @@ Test(transport, checks_reject_the_sde_without_the_score_term)
     fmd_sde_solve_grid(ws, &sde, ts, 401, X, 807, NULL);
     fmd_sde_workspace_free(ws);
     m = slice_at(g, "condot", 0.5);
-    proj p = {m, {0.8, 0.6}};
+    proj2d p = {m, {0.8, 0.6}};
     static double s[NP];
     for (int i = 0; i < NP; i++)
         s[i] = 0.8 * X[2 * i] + 0.6 * X[2 * i + 1];
-    double D = fmd_ks_distance(NP, s, proj_cdf, &p);
+    double D = fmd_ks_distance(NP, s, proj2d_cdf, &p);
     cr_expect(D > 3 * ks_threshold(NP), "without the score term the law should be far off: KS %.4f", D);
     fmd_marginal_free(m);
     free(X);

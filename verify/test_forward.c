@@ -1,0 +1,172 @@
+/* test_forward.c -- chapter 6: the lectures' forward SDEs, their reversal and
+ * the probability-flow ODE, against the exact mixture marginals. Pointwise
+ * identities to 1e-12; distribution checks with check_law_2d (two KS tests
+ * and a mean-log-density check each: 45 checks, counted in verify/budget.h). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmd.h"
+#include "budget.h"
+#include "mixtures.h"
+
+static const char *const sdes[] = {"ou:4", "vp", "ve"};
+
+/* The lectures' coefficients and kernels, written out independently:
+ *   OU  f = -1, g^2 = 2, m = e^{-s}, sd = sqrt(1 - e^{-2s})
+ *   VP  f = -b/2, g^2 = b, b = 0.1 + 19.9 s, m = exp(-(0.1 s + 9.95 s^2)/2), sd = sqrt(1 - m^2)
+ *   VE  f = 0, g^2 = d sigma^2/ds = 2 sigma^2 log(5000), sigma = 0.01 * 5000^s, m = 1,
+ *       sd = sqrt(sigma^2 - 0.01^2)
+ * and ours (from the course schedules by f = -alpha_dot/(T alpha), g^2 = 2 b_t / T)
+ * agree to 1e-12 relative on [0, T]. */
+Test(forward, coefficients_and_kernels_are_the_lectures)
+{
+    for (int k = 0; k < 3; k++) {
+        fmd_forward F;
+        cr_assert_eq(fmd_forward_by_name(sdes[k], &F), FMD_OK);
+        for (int i = 0; i <= 40; i++) {
+            double s = F.T * i / 40.0, f, g2, m, sd, ef, eg2, em, esd;
+            cr_assert_eq(fmd_forward_coeffs(&F, s, &f, &g2), FMD_OK);
+            cr_assert_eq(fmd_forward_kernel(&F, s, &m, &sd), FMD_OK);
+            if (k == 0) {
+                ef = -1.0, eg2 = 2.0, em = exp(-s), esd = sqrt(1.0 - exp(-2.0 * s));
+            } else if (k == 1) {
+                double b = 0.1 + 19.9 * s;
+                ef = -0.5 * b, eg2 = b, em = exp(-0.5 * (0.1 * s + 9.95 * s * s)), esd = sqrt(1.0 - em * em);
+            } else {
+                double sigma = 0.01 * pow(5000.0, s);
+                ef = 0.0, eg2 = 2.0 * sigma * sigma * log(5000.0), em = 1.0, esd = sqrt(sigma * sigma - 1e-4);
+            }
+            cr_expect(fabs(f - ef) <= 1e-12 * (1 + fabs(ef)), "%s s = %.3f: f %.17g vs %.17g", sdes[k], s, f, ef);
+            cr_expect(fabs(g2 - eg2) <= 1e-12 * (1 + fabs(eg2)), "%s s = %.3f: g^2 %.17g vs %.17g", sdes[k], s, g2, eg2);
+            cr_expect(fabs(m - em) <= 1e-12 * (1 + em), "%s s = %.3f: m %.17g vs %.17g", sdes[k], s, m, em);
+            cr_expect(fabs(sd - esd) <= 1e-12 * (1 + esd) + 1e-15, "%s s = %.3f: sd %.17g vs %.17g", sdes[k], s, sd, esd);
+        }
+    }
+}
+
+/* The new schedules' derivatives against central differences (h = 1e-6,
+ * truncation h^2/6 |f'''|, below 1e-7 for ve's steepest; tolerance 1e-8 (1 + |f'|)). */
+Test(forward, ou_and_ve_schedule_derivatives)
+{
+    const char *names[2] = {"ou:4", "ve"};
+    const double h = 1e-6;
+    for (int k = 0; k < 2; k++) {
+        fmd_schedule s;
+        cr_assert_eq(fmd_schedule_by_name(names[k], &s), FMD_OK);
+        for (double t = 0.013; t < 0.99; t += 0.0491) {
+            fmd_sched_point a, b, c;
+            fmd_schedule_at(&s, t + h, &a);
+            fmd_schedule_at(&s, t - h, &b);
+            fmd_schedule_at(&s, t, &c);
+            double da = (a.alpha - b.alpha) / (2 * h), db = (a.beta - b.beta) / (2 * h);
+            cr_expect(fabs(da - c.alpha_dot) <= 1e-8 * (1 + fabs(da)), "%s t = %.4f: alpha_dot", names[k], t);
+            cr_expect(fabs(db - c.beta_dot) <= 1e-8 * (1 + fabs(db)), "%s t = %.4f: beta_dot %.12g vs %.12g", names[k], t,
+                      c.beta_dot, db);
+            cr_expect(fabs(c.beta_beta_dot - c.beta * c.beta_dot) <= 1e-13 * (1 + fabs(c.beta_beta_dot)));
+        }
+        fmd_sched_point p1;
+        fmd_schedule_at(&s, 1.0, &p1);
+        cr_expect(p1.alpha == 1.0 && p1.beta == 0.0 && isfinite(p1.beta_beta_dot), "%s at t = 1", names[k]);
+    }
+    fmd_schedule s;
+    cr_expect_eq(fmd_schedule_by_name("ou:0", &s), FMD_EINVAL);
+    cr_expect_eq(fmd_schedule_by_name("ou:x", &s), FMD_EINVAL);
+}
+
+/* The probability-flow ODE in s is the course's marginal field run backwards:
+ * f x - (g^2/2) grad log p_s = -u_t / T at t = 1 - s/T, to 1e-12 relative. */
+Test(forward, probability_flow_is_the_course_field)
+{
+    fmd_gmm *g = random_mixture(2, 4, 2300);
+    gsl_rng *r;
+    fmd_rng_alloc(2301, 0, &r);
+    const char *names[4] = {"ou:4", "vp", "ve", "cosine"};
+    for (int k = 0; k < 4; k++) {
+        fmd_forward F;
+        fmd_forward_by_name(names[k], &F);
+        fmd_forward_params P = {&F, g};
+        for (int i = 0; i < 20; i++) {
+            double s = F.T * (0.025 + 0.05 * i), t = 1.0 - s / F.T, x[8], pf[8], u[8], sc[8];
+            fmd_marginal *m = slice_at(g, names[k], t);
+            fmd_marginal_sample(m, r, 4, x);
+            cr_assert_eq(fmd_probability_flow(s, 4, 2, x, pf, &P), FMD_OK);
+            fmd_marginal_out o = {.u = u, .score = sc};
+            fmd_marginal_eval(m, 4, x, &o);
+            double f, g2;
+            fmd_forward_coeffs(&F, s, &f, &g2);
+            for (int j = 0; j < 8; j++) {
+                double scale = fabs(f * x[j]) + fabs(g2 * sc[j]) + fabs(u[j]) / F.T + 1e-300;
+                cr_expect(fabs(pf[j] + u[j] / F.T) <= 1e-12 * scale, "%s s = %.3f: PF %.17g, -u/T %.17g", names[k], s, pf[j],
+                          -u[j] / F.T);
+            }
+            fmd_marginal_free(m);
+        }
+    }
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
+
+enum { NF = 20000 };
+
+/* Forward noising simulated (Euler-Maruyama, 400 steps per segment) from
+ * p_data follows the exact marginals at s = T/4, T/2, T; the reverse-time SDE
+ * (Heun, 800 steps) and the probability-flow ODE (RK4, 200 steps) started
+ * from the exact p_T regenerate p_data. 3 SDEs x (3 + 1 + 1) x 3 = 45 checks. */
+Test(forward, simulated_marginals_reversal_and_probability_flow, .timeout = 300)
+{
+    fmd_gmm *g = random_mixture(2, 4, 2400);
+    gsl_rng *r;
+    fmd_rng_alloc(2401, 0, &r);
+    static double x[2 * NF];
+    for (int k = 0; k < 3; k++) {
+        fmd_forward F;
+        fmd_forward_by_name(sdes[k], &F);
+        fmd_forward_params P = {&F, g};
+        char what[96];
+        /* forward */
+        fmd_gmm_sample(g, r, NF, x, NULL);
+        fmd_sde fwd = {{fmd_forward_drift, 2, &P}, fmd_forward_diffusion, &P};
+        double ts[801];
+        for (int q = 0; q < 3; q++) {
+            const double a = q == 0 ? 0.0 : F.T * (q == 1 ? 0.25 : 0.5), b = F.T * (q == 0 ? 0.25 : q == 1 ? 0.5 : 1.0);
+            fmd_time_grid(a, b, 400, ts);
+            fmd_sde_workspace *ws;
+            fmd_sde_workspace_alloc(fmd_sde_em, NF, 2, &ws);
+            ws->threads = 2;
+            cr_assert_eq(fmd_sde_solve_grid(ws, &fwd, ts, 401, x, 2410 + 3 * k + q, NULL), FMD_OK);
+            fmd_sde_workspace_free(ws);
+            fmd_marginal *m = slice_at(g, sdes[k], 1.0 - b / F.T);
+            snprintf(what, sizeof what, "%s forward to s = %.2f", sdes[k], b);
+            check_law_2d(m, NF, x, r, what);
+            fmd_marginal_free(m);
+        }
+        /* reverse SDE and probability flow, from the exact p_T */
+        fmd_marginal *mT = slice_at(g, sdes[k], 0.0), *m1 = slice_at(g, sdes[k], 1.0);
+        fmd_marginal_sample(mT, r, NF, x);
+        fmd_sde rev = {{fmd_reverse_drift, 2, &P}, fmd_reverse_diffusion, &P};
+        fmd_time_grid(0.0, F.T, 800, ts);
+        fmd_sde_workspace *ws;
+        fmd_sde_workspace_alloc(fmd_sde_heun, NF, 2, &ws);
+        ws->threads = 2;
+        cr_assert_eq(fmd_sde_solve_grid(ws, &rev, ts, 801, x, 2420 + k, NULL), FMD_OK);
+        fmd_sde_workspace_free(ws);
+        snprintf(what, sizeof what, "%s reverse SDE", sdes[k]);
+        check_law_2d(m1, NF, x, r, what);
+        fmd_marginal_sample(mT, r, NF, x);
+        fmd_field pf = {fmd_probability_flow, 2, &P};
+        fmd_time_grid(F.T, 0.0, 200, ts);
+        fmd_ode_workspace *ows;
+        fmd_ode_workspace_alloc(fmd_ode_rk4, NF, 2, &ows);
+        ows->threads = 2;
+        cr_assert_eq(fmd_ode_solve_grid(ows, &pf, ts, 201, x, NULL), FMD_OK);
+        fmd_ode_workspace_free(ows);
+        snprintf(what, sizeof what, "%s probability-flow ODE", sdes[k]);
+        check_law_2d(m1, NF, x, r, what);
+        fmd_marginal_free(mT);
+        fmd_marginal_free(m1);
+    }
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
