@@ -23,6 +23,7 @@
 #include "idx.h"       /* chapter 5: Fashion-MNIST IDX files */
 #include "forward.h"   /* chapter 6: forward SDEs, time reversal, probability flow */
 #include "likelihood.h" /* chapter 6: log-likelihoods by the change of variables */
+#include "diffusion.h"  /* chapter 6: DDPM, DDIM, annealed Langevin, PC, exponential integrators */
 #include "field.h"     /* chapter 2: vector fields */
 #include "ode.h"       /* chapter 2: ODE steppers and drivers */
 #include "ode_gsl.h"   /* chapter 2: GSL's steppers as the reference */

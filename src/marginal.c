@@ -72,10 +72,21 @@ int fmd_marginal_set_time(fmd_marginal *m, const fmd_schedule *sch, double t)
 {
     if (!m || !sch)
         return FMD_EINVAL;
-    int status = fmd_schedule_at(sch, t, &m->s);
+    fmd_sched_point s;
+    int status = fmd_schedule_at(sch, t, &s);
     if (status != FMD_OK)
         return status;
+    status = fmd_marginal_set_point(m, &s);
     m->t = t;
+    return status;
+}
+
+int fmd_marginal_set_point(fmd_marginal *m, const fmd_sched_point *s)
+{
+    if (!m || !s || !(s->alpha >= 0.0) || !(s->beta >= 0.0) || !isfinite(s->alpha) || !isfinite(s->beta))
+        return FMD_EINVAL;
+    m->s = *s;
+    m->t = NAN;
     const fmd_gmm *g = m->g;
     const size_t d = g->d;
     const double a2 = m->s.alpha * m->s.alpha, b2 = m->s.beta * m->s.beta;

@@ -43,6 +43,12 @@ void fmd_marginal_free(fmd_marginal *m);
 /* Move the slice to time t of schedule sch (t in [0, 1]). */
 int fmd_marginal_set_time(fmd_marginal *m, const fmd_schedule *sch, double t);
 
+/* Move the slice to any Gaussian-path point (alpha, beta >= 0; the
+ * derivatives matter only for u, d/dt log p and div u): the law of
+ * alpha z + beta eps, for the discrete samplers of chapter 6, whose noise
+ * levels need not lie on a named schedule. m->t becomes NaN. */
+int fmd_marginal_set_point(fmd_marginal *m, const fmd_sched_point *s);
+
 /* What to evaluate; every pointer may be NULL (not wanted). */
 typedef struct {
     double *logp;        /* (n) log p_t(x) */

@@ -1,0 +1,306 @@
+/* diffusion.c -- DDPM, DDIM, annealed Langevin, predictor-corrector and
+ * exponential integrators, each a few lines of its formula in diffusion.h. */
+#include "diffusion.h"
+#include "marginal.h"
+#include "rng.h"
+#include "status.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fmd_mixture_eps(const fmd_sched_point *s, size_t n, size_t d, const double *x, double *eps, void *params)
+{
+    const fmd_gmm *g = params;
+    if (!g || d != g->d)
+        return FMD_EINVAL;
+    fmd_marginal *m;
+    int status = fmd_marginal_alloc(g, &m);
+    if (status == FMD_OK)
+        status = fmd_marginal_set_point(m, s);
+    if (status == FMD_OK) {
+        fmd_marginal_out o = {.score = eps};
+        status = fmd_marginal_eval(m, n, x, &o);
+    }
+    for (size_t i = 0; status == FMD_OK && i < n * d; i++)
+        eps[i] *= -s->beta;   /* Ex 22: eps = -beta grad log p */
+    fmd_marginal_free(m);
+    return status;
+}
+
+int fmd_ddpm_init(size_t N, double beta_min, double beta_max, fmd_ddpm *out)
+{
+    if (!out || N == 0 || !(beta_min > 0.0) || !(beta_max >= beta_min) || !(beta_max < 1.0))
+        return FMD_EINVAL;
+    out->N = N;
+    out->beta = malloc((N + 1) * sizeof(double));
+    out->alpha_bar = malloc((N + 1) * sizeof(double));
+    if (!out->beta || !out->alpha_bar) {
+        fmd_ddpm_free(out);
+        return FMD_ENOMEM;
+    }
+    out->beta[0] = 0.0;
+    out->alpha_bar[0] = 1.0;
+    for (size_t k = 1; k <= N; k++) {
+        out->beta[k] = N == 1 ? beta_min : beta_min + (beta_max - beta_min) * (double)(k - 1) / (double)(N - 1);
+        out->alpha_bar[k] = out->alpha_bar[k - 1] * (1.0 - out->beta[k]);
+    }
+    return FMD_OK;
+}
+
+void fmd_ddpm_free(fmd_ddpm *q)
+{
+    if (!q)
+        return;
+    free(q->beta);
+    free(q->alpha_bar);
+    q->beta = q->alpha_bar = NULL;
+}
+
+/* the path point of DDPM level k */
+static fmd_sched_point level(const fmd_ddpm *q, size_t k)
+{
+    fmd_sched_point s = {sqrt(q->alpha_bar[k]), sqrt(1.0 - q->alpha_bar[k]), 0, 0, 0};
+    return s;
+}
+
+/* scratch for the samplers: eps and a noise block */
+typedef struct {
+    double *e, *z;
+    fmd_streams st;
+    int have_streams;
+} scratch;
+
+static int scratch_alloc(size_t n, size_t d, uint64_t seed, double *x, double start_scale, int draw_start, scratch *S)
+{
+    memset(S, 0, sizeof *S);
+    S->e = malloc(n * d * sizeof(double));
+    S->z = malloc(n * d * sizeof(double));
+    if (!S->e || !S->z)
+        return FMD_ENOMEM;
+    int status = FMD_OK;
+    if (draw_start) {   /* the start, from stream family 0 */
+        fmd_streams s0;
+        status = fmd_streams_alloc(fmd_seed_child(seed, 0), n, &s0);
+        if (status == FMD_OK) {
+            fmd_streams_gaussian(&s0, n, d, x, 1);
+            fmd_streams_free(&s0);
+            for (size_t i = 0; i < n * d; i++)
+                x[i] *= start_scale;
+        }
+    }
+    if (status == FMD_OK)
+        status = fmd_streams_alloc(fmd_seed_child(seed, 1), n, &S->st);
+    S->have_streams = status == FMD_OK;
+    return status;
+}
+
+static void scratch_free(scratch *S)
+{
+    free(S->e);
+    free(S->z);
+    if (S->have_streams)
+        fmd_streams_free(&S->st);
+}
+
+int fmd_ddpm_ancestral(const fmd_ddpm *q, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
+                       double *x, size_t *nfe)
+{
+    if (!q || !eps || !x || n == 0 || d == 0)
+        return FMD_EINVAL;
+    scratch S;
+    int status = scratch_alloc(n, d, seed, x, 1.0, 1, &S);   /* x_N ~ N(0, I) */
+    for (size_t k = q->N; status == FMD_OK && k >= 1; k--) {
+        fmd_sched_point s = level(q, k);
+        status = eps(&s, n, d, x, S.e, params);
+        if (status != FMD_OK)
+            break;
+        const double a = 1.0 - q->beta[k], c = q->beta[k] / sqrt(1.0 - q->alpha_bar[k]);
+        if (k > 1)
+            fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+        for (size_t i = 0; i < n * d; i++)   /* mu_theta + sigma_k z, sigma_k^2 = beta_k */
+            x[i] = (x[i] - c * S.e[i]) / sqrt(a) + (k > 1 ? sqrt(q->beta[k]) * S.z[i] : 0.0);
+    }
+    if (nfe)
+        *nfe = q->N;
+    scratch_free(&S);
+    return status;
+}
+
+int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *params, size_t n, size_t d,
+             uint64_t seed, double *x, size_t *nfe)
+{
+    if (!q || !eps || !x || n == 0 || d == 0 || steps == 0 || steps > q->N || !(eta >= 0.0))
+        return FMD_EINVAL;
+    scratch S;
+    int status = scratch_alloc(n, d, seed, x, 1.0, 1, &S);
+    for (size_t j = steps; status == FMD_OK && j >= 1; j--) {
+        /* from level k = round(j N / steps) to k' = round((j - 1) N / steps) */
+        size_t k = (size_t)llround((double)j * (double)q->N / (double)steps);
+        size_t kp = (size_t)llround((double)(j - 1) * (double)q->N / (double)steps);
+        fmd_sched_point s = level(q, k);
+        status = eps(&s, n, d, x, S.e, params);
+        if (status != FMD_OK)
+            break;
+        const double ab = q->alpha_bar[k], abp = q->alpha_bar[kp];
+        const double sigma = eta * sqrt((1.0 - abp) / (1.0 - ab) * (1.0 - ab / abp));
+        if (sigma > 0.0)
+            fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+        const double dir = sqrt(fmax(0.0, 1.0 - abp - sigma * sigma));
+        for (size_t i = 0; i < n * d; i++) {
+            double x0 = (x[i] - sqrt(1.0 - ab) * S.e[i]) / sqrt(ab);   /* xhat_0 */
+            x[i] = sqrt(abp) * x0 + dir * S.e[i] + (sigma > 0.0 ? sigma * S.z[i] : 0.0);
+        }
+    }
+    if (nfe)
+        *nfe = steps;
+    scratch_free(&S);
+    return status;
+}
+
+int fmd_annealed_langevin(double sigma_max, double sigma_min, size_t L, size_t T, double step, fmd_eps_fn eps,
+                          void *params, size_t n, size_t d, uint64_t seed, double *x, size_t *nfe)
+{
+    if (!eps || !x || n == 0 || d == 0 || L == 0 || T == 0 || !(sigma_min > 0.0) || !(sigma_max >= sigma_min) ||
+        !(step > 0.0))
+        return FMD_EINVAL;
+    scratch S;
+    int status = scratch_alloc(n, d, seed, x, sigma_max, 1, &S);   /* x ~ N(0, sigma_max^2 I) */
+    for (size_t i = 0; status == FMD_OK && i < L; i++) {
+        const double sig = L == 1 ? sigma_max : sigma_max * pow(sigma_min / sigma_max, (double)i / (double)(L - 1));
+        const double a = step * sig * sig / (sigma_min * sigma_min);
+        fmd_sched_point s = {1.0, sig, 0, 0, 0};   /* the data blurred by N(0, sig^2) */
+        for (size_t k = 0; status == FMD_OK && k < T; k++) {
+            status = eps(&s, n, d, x, S.e, params);
+            fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+            for (size_t j = 0; status == FMD_OK && j < n * d; j++)   /* score = -eps / sigma */
+                x[j] += 0.5 * a * (-S.e[j] / sig) + sqrt(a) * S.z[j];
+        }
+    }
+    if (nfe)
+        *nfe = L * T;
+    scratch_free(&S);
+    return status;
+}
+
+int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_t steps, size_t corrector,
+                            double snr, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed, double *x,
+                            size_t *nfe)
+{
+    if (!sch || !eps || !x || n == 0 || d == 0 || steps == 0 || !(t0 < t1) || !(snr > 0.0))
+        return FMD_EINVAL;
+    fmd_sched_point s0;
+    int status = fmd_schedule_at(sch, t0, &s0);
+    if (status != FMD_OK)
+        return status;
+    scratch S;
+    status = scratch_alloc(n, d, seed, x, s0.beta, 1, &S);
+    const double h = (t1 - t0) / (double)steps;
+    for (size_t k = 0; status == FMD_OK && k < steps; k++) {
+        const double t = t0 + (double)k * h, tn = k + 1 == steps ? t1 : t + h;
+        fmd_sched_point s;
+        status = fmd_schedule_at(sch, t, &s);
+        if (status == FMD_OK && s.alpha == 0.0)
+            status = FMD_EDOM;
+        if (status == FMD_OK)
+            status = eps(&s, n, d, x, S.e, params);
+        if (status != FMD_OK)
+            break;
+        /* predictor: Euler-Maruyama of dX = [u + b s] dt + sqrt(2 b) dW, b = beta^2 alpha_dot/alpha - beta beta_dot,
+         * with u = (alpha_dot/alpha) x + b s (Prop 1), s = -eps/beta: drift (alpha_dot/alpha) x + 2 b s */
+        const double r = s.alpha_dot / s.alpha, b = s.beta * s.beta * r - s.beta_beta_dot;
+        fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+        for (size_t i = 0; i < n * d; i++)
+            x[i] += h * (r * x[i] - 2.0 * b * S.e[i] / s.beta) + sqrt(2.0 * b * h) * S.z[i];
+        /* corrector: Langevin at the new level, step e = 2 (r mean|z| / mean|s|)^2 with the
+         * norms averaged over the batch (per particle, a point where the score nearly
+         * vanishes would get a huge step and be thrown out) */
+        fmd_sched_point sn;
+        status = fmd_schedule_at(sch, tn, &sn);
+        for (size_t c = 0; status == FMD_OK && c < corrector && sn.beta > 0.0; c++) {
+            status = eps(&sn, n, d, x, S.e, params);
+            fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+            double zn = 0.0, gn = 0.0;
+            for (size_t p = 0; status == FMD_OK && p < n; p++) {
+                double a2 = 0.0, b2 = 0.0;
+                for (size_t j = 0; j < d; j++) {
+                    a2 += S.z[p * d + j] * S.z[p * d + j];
+                    b2 += S.e[p * d + j] * S.e[p * d + j];
+                }
+                zn += sqrt(a2) / (double)n;
+                gn += sqrt(b2) / sn.beta / (double)n;   /* |s| = |eps| / beta */
+            }
+            const double e = 2.0 * (snr * zn / fmax(gn, 1e-300)) * (snr * zn / fmax(gn, 1e-300));
+            for (size_t i = 0; status == FMD_OK && i < n * d; i++)
+                x[i] += e * (-S.e[i] / sn.beta) + sqrt(2.0 * e) * S.z[i];
+        }
+    }
+    if (nfe)
+        *nfe = steps * (1 + corrector);
+    scratch_free(&S);
+    return status;
+}
+
+/* the course time at which lambda = log(alpha/beta) takes the value lam, by bisection on [lo, hi] */
+static double time_of_lambda(const fmd_schedule *sch, double lam, double lo, double hi)
+{
+    for (int it = 0; it < 200 && hi - lo > 1e-15 * fmax(1.0, hi); it++) {
+        double mid = 0.5 * (lo + hi);
+        fmd_sched_point s;
+        fmd_schedule_at(sch, mid, &s);
+        if (log(s.alpha / s.beta) < lam)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+int fmd_exponential_integrator(const fmd_schedule *sch, int order, double t0, double t1, size_t steps,
+                               fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed, int start_given,
+                               double *x, size_t *nfe)
+{
+    if (!sch || !eps || !x || n == 0 || d == 0 || steps == 0 || (order != 1 && order != 2) || !(t0 < t1))
+        return FMD_EINVAL;
+    fmd_sched_point a, b;
+    int status = fmd_schedule_at(sch, t0, &a);
+    if (status == FMD_OK)
+        status = fmd_schedule_at(sch, t1, &b);
+    if (status != FMD_OK)
+        return status;
+    if (!(a.alpha > 0.0 && a.beta > 0.0 && b.alpha > 0.0 && b.beta > 0.0))
+        return FMD_EDOM;   /* lambda must be finite at both ends */
+    scratch S;
+    status = scratch_alloc(n, d, seed, x, a.beta, !start_given, &S);
+    double *u = malloc(n * d * sizeof(double));
+    if (status == FMD_OK && !u)
+        status = FMD_ENOMEM;
+    const double l0 = log(a.alpha / a.beta), l1 = log(b.alpha / b.beta), h = (l1 - l0) / (double)steps;
+    double t = t0;
+    fmd_sched_point s = a;
+    for (size_t k = 0; status == FMD_OK && k < steps; k++) {
+        const double tn = k + 1 == steps ? t1 : time_of_lambda(sch, l0 + (double)(k + 1) * h, t, t1);
+        fmd_sched_point sn;
+        fmd_schedule_at(sch, tn, &sn);
+        status = eps(&s, n, d, x, S.e, params);
+        if (status == FMD_OK && order == 2) {   /* DPM-Solver-2: the midpoint in lambda */
+            const double tm = time_of_lambda(sch, l0 + ((double)k + 0.5) * h, t, tn);
+            fmd_sched_point sm;
+            fmd_schedule_at(sch, tm, &sm);
+            const double hm = log(sm.alpha / sm.beta) - log(s.alpha / s.beta);
+            for (size_t i = 0; i < n * d; i++)
+                u[i] = (sm.alpha / s.alpha) * x[i] - sm.beta * expm1(hm) * S.e[i];
+            status = eps(&sm, n, d, u, S.e, params);
+        }
+        const double hk = log(sn.alpha / sn.beta) - log(s.alpha / s.beta);
+        for (size_t i = 0; status == FMD_OK && i < n * d; i++)
+            x[i] = (sn.alpha / s.alpha) * x[i] - sn.beta * expm1(hk) * S.e[i];
+        t = tn;
+        s = sn;
+    }
+    if (nfe)
+        *nfe = steps * (size_t)order;
+    free(u);
+    scratch_free(&S);
+    return status;
+}

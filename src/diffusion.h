@@ -1,0 +1,87 @@
+/* diffusion.h -- chapter 6: the discrete samplers of `003` and exponential
+ * integrators, driven by a noise predictor.
+ *
+ * Every sampler here needs one thing of the model: the noise prediction
+ * eps(x) at a Gaussian-path point (alpha, beta) -- the law of alpha z +
+ * beta eps, the course's p_t. A trained DDPM network gives it directly; an
+ * exact mixture gives eps = -beta grad log p (fmd_mixture_eps).
+ *
+ * DDPM (`003`): beta_1..beta_N (linear from beta_min to beta_max), alpha_k =
+ * 1 - beta_k, abar_k = prod_{i<=k} alpha_i, x_k = sqrt(abar_k) x_0 +
+ * sqrt(1 - abar_k) eps. In the course's terms x_k is the Gaussian path at
+ * alpha = sqrt(abar_k), beta = sqrt(1 - abar_k), data at k = 0, noise at k =
+ * N; with beta_min = 1e-4, beta_max = 0.02, N = 1000 it is the vp schedule at
+ * t = 1 - k/N (N beta_k = b(k/N), the identity checked to O(1/N)).
+ *   ancestral   x_{k-1} = (x_k - beta_k / sqrt(1 - abar_k) eps) / sqrt(alpha_k) + sqrt(beta_k) z
+ *               (`003`'s mu_theta, sigma_k^2 = beta_k; no noise on the last step)
+ *   DDIM        on a decreasing subsequence of levels: xhat_0 = (x - sqrt(1 - abar) eps) / sqrt(abar),
+ *               x' = sqrt(abar') xhat_0 + sqrt(1 - abar' - sigma^2) eps + sigma z,
+ *               sigma = eta sqrt((1 - abar')/(1 - abar) (1 - abar/abar')); eta = 0 deterministic
+ * NCSN annealed Langevin (`003`): noise levels sigma_1 > ... > sigma_L
+ * (geometric), at level i T steps x += (a_i/2) s + sqrt(a_i) z, a_i = step
+ * sigma_i^2 / sigma_L^2, s the score of the data blurred by N(0, sigma_i^2)
+ * (the path point alpha = 1, beta = sigma_i).
+ * Predictor-corrector (`002`): Euler-Maruyama steps of the reverse SDE
+ * (Thm 13 with sigma_t^2 = 2 b_t: the time reversal of the forward SDE,
+ * forward.h), each followed by Langevin corrector steps at the new level
+ * with step 2 (r |z| / |s|)^2 (r the signal-to-noise ratio, the norms
+ * averaged over the batch as in Song et al.).
+ * Exponential integrators for the probability-flow ODE of a Gaussian path,
+ * stepping uniformly in lambda = log(alpha / beta): with h = lambda' - lambda,
+ *   first order (= DDIM, eta = 0)  x' = (alpha'/alpha) x - beta' (e^h - 1) eps(x)
+ *   second order (DPM-Solver-2)   u  = (alpha_m/alpha) x - beta_m (e^{h/2} - 1) eps(x) at lambda + h/2,
+ *                                 x' = (alpha'/alpha) x - beta' (e^h - 1) eps(u)
+ * exact for the linear part, so only eps is approximated. */
+#ifndef FMD_DIFFUSION_H
+#define FMD_DIFFUSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "gmm.h"
+#include "schedule.h"
+
+/* eps(x) at the path point s (only alpha and beta are read), n points. */
+typedef int (*fmd_eps_fn)(const fmd_sched_point *s, size_t n, size_t d, const double *x, double *eps, void *params);
+
+/* The exact noise predictor of a mixture: -beta grad log p (params: const fmd_gmm *). */
+int fmd_mixture_eps(const fmd_sched_point *s, size_t n, size_t d, const double *x, double *eps, void *params);
+
+typedef struct {
+    size_t N;
+    double *beta;        /* (N + 1): beta[k] for k = 1..N; beta[0] = 0 */
+    double *alpha_bar;   /* (N + 1): abar[0] = 1 */
+} fmd_ddpm;
+
+int fmd_ddpm_init(size_t N, double beta_min, double beta_max, fmd_ddpm *out);
+void fmd_ddpm_free(fmd_ddpm *q);
+
+/* Every sampler: x (n, d) is overwritten by the samples; noise from the
+ * streams of seed (x_N ~ N(0, I) from stream family 0, the rest from 1);
+ * *nfe (may be NULL) gets the number of eps evaluations per particle. */
+int fmd_ddpm_ancestral(const fmd_ddpm *q, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
+                       double *x, size_t *nfe);
+
+/* DDIM on `steps` levels evenly spaced from N down to 0. */
+int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *params, size_t n, size_t d,
+             uint64_t seed, double *x, size_t *nfe);
+
+/* NCSN: L levels from sigma_max to sigma_min (geometric), T steps each. */
+int fmd_annealed_langevin(double sigma_max, double sigma_min, size_t L, size_t T, double step, fmd_eps_fn eps,
+                          void *params, size_t n, size_t d, uint64_t seed, double *x, size_t *nfe);
+
+/* Predictor-corrector on the course schedule sch, on a uniform grid of
+ * `steps` from t0 to t1 (0 < t0 where alpha > 0 is needed: alpha_t0 > 0),
+ * `corrector` Langevin steps with signal-to-noise ratio snr per step.
+ * Starts from x ~ N(0, beta_t0^2 I). */
+int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_t steps, size_t corrector,
+                            double snr, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed, double *x,
+                            size_t *nfe);
+
+/* Exponential integrator of order 1 or 2 on sch, `steps` uniform in lambda
+ * from t0 to t1 (alpha > 0 and beta > 0 at both), from x ~ N(0, beta_t0^2 I)
+ * unless start_given (then x holds the start). */
+int fmd_exponential_integrator(const fmd_schedule *sch, int order, double t0, double t1, size_t steps,
+                               fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed, int start_given,
+                               double *x, size_t *nfe);
+
+#endif
