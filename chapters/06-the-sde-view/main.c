@@ -1,0 +1,220 @@
+/* Chapter 6 -- the SDE view of the companion lectures.
+ *
+ * On the five-mode mixture of chapter 3, with exact scores throughout:
+ * forward noising by the VP SDE against the exact marginals; the reverse-time
+ * SDE and the probability-flow ODE from the same starts; the probability-flow
+ * ODE as the course's marginal field; log-likelihoods by the instantaneous
+ * change of variables against the closed-form log-density on a grid; and a
+ * first look at samplers by their error against NFE (the full benchmark is
+ * bench/sampler_bench.c). Writes the data of figures/ch06_*.gp. About 20 s. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmd.h"
+
+#define GMM "chapters/03-constructing-a-training-target/five_modes.gmm"
+enum { NS = 4000, NT = 30, GRID = 41 };
+
+static fmd_report rep;
+static int io_failed;
+
+static FILE *data(const char *name, fmd_atomic_file *f, const char *header)
+{
+    return fmd_data_begin(name, header, f, &io_failed);
+}
+
+static void done(fmd_atomic_file *f)
+{
+    if (f->fp)
+        fmd_data_end(f, &io_failed);
+}
+
+/* mean exact log p_data of n samples, with SE */
+static void mean_logp(const fmd_gmm *g, size_t n, const double *x, double *m, double *se)
+{
+    double *lp = malloc(n * sizeof(double));
+    fmd_gmm_log_density(g, n, x, lp);
+    fmd_mean_se(n, lp, 1, m, se);
+    free(lp);
+}
+
+int main(void)
+{
+    fmd_gmm *g;
+    fmd_parse_error perr;
+    if (fmd_gmm_load(GMM, &g, &perr) != FMD_OK) {
+        fprintf(stderr, "chapter 6: %s:%ld: %s (run from the repository root)\n", perr.file, perr.line, perr.reason);
+        return 1;
+    }
+    fmd_report_begin(&rep, stdout, "Chapter 6: the SDE view (VP forward SDE of `003`, exact scores)");
+    gsl_rng *r;
+    fmd_rng_alloc(6, 0, &r);
+    fmd_forward F;
+    fmd_forward_by_name("vp", &F);
+    fmd_forward_params P = {&F, g};
+    static double x[2 * NS], z[2 * NS];
+    double mdata, sedata;
+    fmd_gmm_sample(g, r, NS, z, NULL);
+    mean_logp(g, NS, z, &mdata, &sedata);
+
+    /* 6.1 forward noising: Euler-Maruyama of dx = -b x/2 ds + sqrt(b) dw against the exact p_s */
+    fmd_atomic_file f;
+    FILE *out = data("ch06_forward.tsv", &f, "# blocks: s = 0, 0.1, 0.25, 0.5, 1: x y (forward VP SDE from p_data)");
+    const double stops[5] = {0.0, 0.1, 0.25, 0.5, 1.0};
+    memcpy(x, z, sizeof x);
+    fmd_sde fwd = {{fmd_forward_drift, 2, &P}, fmd_forward_diffusion, &P};
+    for (int q = 0; q < 5; q++) {
+        if (q > 0) {
+            double ts[201];
+            fmd_time_grid(stops[q - 1], stops[q], 200, ts);
+            fmd_sde_workspace *ws;
+            fmd_sde_workspace_alloc(fmd_sde_em, NS, 2, &ws);
+            fmd_sde_solve_grid(ws, &fwd, ts, 201, x, 60 + q, NULL);
+            fmd_sde_workspace_free(ws);
+            /* the exact marginal at course time t = 1 - s: mean log p over the simulation vs exact draws */
+            fmd_marginal *m;
+            fmd_marginal_alloc(g, &m);
+            fmd_marginal_set_time(m, &F.sch, 1.0 - stops[q]);
+            static double ref[2 * NS], lp[NS], lq[NS];
+            fmd_marginal_sample(m, r, NS, ref);
+            fmd_marginal_out o1 = {.logp = lp}, o2 = {.logp = lq};
+            fmd_marginal_eval(m, NS, x, &o1);
+            fmd_marginal_eval(m, NS, ref, &o2);
+            double a, sa, b, sb;
+            fmd_mean_se(NS, lp, 1, &a, &sa);
+            fmd_mean_se(NS, lq, 1, &b, &sb);
+            char what[96];
+            snprintf(what, sizeof what, "forward SDE at s = %.2f: mean log p_s (sim vs exact)", stops[q]);
+            fmd_report_check(&rep, what, a, b, 6.5 * sqrt(sa * sa + sb * sb));
+            fmd_marginal_free(m);
+        }
+        for (int i = 0; out && i < 1500; i++)
+            fprintf(out, "%.4g\t%.4g\n", x[2 * i], x[2 * i + 1]);
+        if (out)
+            fprintf(out, "\n\n");
+    }
+    done(&f);
+
+    /* 6.2 and 6.4: reverse SDE and probability flow from the same starts x_T ~ p_T */
+    fmd_marginal *mT;
+    fmd_marginal_alloc(g, &mT);
+    fmd_marginal_set_time(mT, &F.sch, 0.0);
+    static double start[2 * NS], traj[201 * 2 * NS];
+    fmd_marginal_sample(mT, r, NS, start);
+    double ts[201];
+    /* reverse SDE in tau = 1 - s (Heun, 200 steps) */
+    memcpy(x, start, sizeof x);
+    fmd_sde rev = {{fmd_reverse_drift, 2, &P}, fmd_reverse_diffusion, &P};
+    fmd_time_grid(0.0, 1.0, 200, ts);
+    fmd_sde_workspace *sws;
+    fmd_sde_workspace_alloc(fmd_sde_heun, NS, 2, &sws);
+    fmd_sde_solve_grid(sws, &rev, ts, 201, x, 70, traj);
+    fmd_sde_workspace_free(sws);
+    double mm, se;
+    mean_logp(g, NS, x, &mm, &se);
+    fmd_report_check(&rep, "reverse SDE (Heun, 200): mean log p_data of samples", mm, mdata, 6.5 * sqrt(se * se + sedata * sedata));
+    out = data("ch06_trajectories.tsv", &f, "# blocks 0..29: reverse SDE paths, 30..59: probability-flow paths; tau x y");
+    for (int p = 0; out && p < NT; p++) {
+        for (int k = 0; k <= 200; k++)
+            fprintf(out, "%g\t%.5g\t%.5g\n", ts[k], traj[(size_t)k * 2 * NS + 2 * p], traj[(size_t)k * 2 * NS + 2 * p + 1]);
+        fprintf(out, "\n\n");
+    }
+    /* probability-flow ODE in s, from s = 1 down to 0 (RK4, 100 steps) */
+    memcpy(x, start, sizeof x);
+    fmd_field pf = {fmd_probability_flow, 2, &P};
+    double ss[101];
+    fmd_time_grid(1.0, 0.0, 100, ss);
+    fmd_ode_workspace *ows;
+    fmd_ode_workspace_alloc(fmd_ode_rk4, NS, 2, &ows);
+    fmd_ode_solve_grid(ows, &pf, ss, 101, x, traj);
+    fmd_ode_workspace_free(ows);
+    mean_logp(g, NS, x, &mm, &se);
+    fmd_report_check(&rep, "probability-flow ODE (RK4, 100): mean log p_data", mm, mdata, 6.5 * sqrt(se * se + sedata * sedata));
+    for (int p = 0; out && p < NT; p++) {
+        for (int k = 0; k <= 100; k++)
+            fprintf(out, "%g\t%.5g\t%.5g\n", 1.0 - ss[k], traj[(size_t)k * 2 * NS + 2 * p], traj[(size_t)k * 2 * NS + 2 * p + 1]);
+        fprintf(out, "\n\n");
+    }
+    done(&f);
+    /* the probability flow is the course's field: f x - (g^2/2) s = -u_t / T */
+    double worst = 0.0;
+    for (double s = 0.05; s < 1.0; s += 0.1) {
+        double y[200], a[200], u[200];
+        fmd_rng_gaussian(r, 200, y);
+        fmd_probability_flow(s, 100, 2, y, a, &P);
+        fmd_marginal_field_params M = {g, &F.sch, NULL, NULL};
+        fmd_marginal_field(1.0 - s, 100, 2, y, u, &M);
+        for (int i = 0; i < 200; i++)
+            worst = fmax(worst, fabs(a[i] + u[i]) / (fabs(u[i]) + 1.0));
+    }
+    fmd_report_check(&rep, "probability flow + course field u_t (max rel.)", worst, 0.0, 1e-12);
+    fmd_marginal_free(mT);
+
+    /* 6.5 likelihood: the ODE log-likelihood on a grid against the closed form */
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
+    fmd_marginal_field_params M = {g, &sch, NULL, NULL};
+    fmd_field u = {fmd_marginal_field, 2, &M};
+    fmd_marginal *m0, *m1;
+    fmd_marginal_alloc(g, &m0);
+    fmd_marginal_set_time(m0, &sch, 0.0);
+    fmd_marginal_alloc(g, &m1);
+    fmd_marginal_set_time(m1, &sch, 1.0);
+    static double pts[2 * GRID * GRID], lp_ode[GRID * GRID], lp_exact[GRID * GRID];
+    for (int a = 0; a < GRID; a++)
+        for (int b = 0; b < GRID; b++) {
+            pts[2 * (a * GRID + b)] = -4.0 + 8.0 * a / (GRID - 1);
+            pts[2 * (a * GRID + b) + 1] = -4.0 + 8.0 * b / (GRID - 1);
+        }
+    fmd_likelihood_config lc = {&u, FMD_DIV_EXACT, fmd_marginal_divergence, &M, 1};
+    fmd_ode_control ctl = {{1e-9, 1e-9}, 0, 0, 0};
+    fmd_log_likelihood(&lc, fmd_ode_dopri5, &ctl, 0, 0.0, 1.0, GRID * GRID, 2, pts, fmd_marginal_log_density, m0, 0,
+                       lp_ode, NULL, NULL);
+    fmd_marginal_log_density(GRID * GRID, 2, pts, lp_exact, m1);
+    worst = 0.0;
+    out = data("ch06_likelihood.tsv", &f, "# x y ode_log_p exact_log_p");
+    for (int a = 0; a < GRID; a++) {
+        for (int b = 0; b < GRID; b++) {
+            int i = a * GRID + b;
+            worst = fmax(worst, fabs(lp_ode[i] - lp_exact[i]));
+            if (out)
+                fprintf(out, "%.4g\t%.4g\t%.8g\t%.8g\n", pts[2 * i], pts[2 * i + 1], lp_ode[i], lp_exact[i]);
+        }
+        if (out)
+            fprintf(out, "\n");
+    }
+    done(&f);
+    fmd_report_check(&rep, "ODE log-likelihood - closed form, 41 x 41 grid (max)", worst, 0.0, 1e-6);
+    /* Hutchinson at one point: mean of 256 Rademacher probes, with its SE */
+    double one[2] = {0.7, 2.1}, lh, lhse, lex;
+    fmd_likelihood_config hc = {&u, FMD_DIV_HUTCHINSON_RADEMACHER, NULL, NULL, 256};
+    fmd_log_likelihood(&hc, fmd_ode_rk4, NULL, 200, 0.0, 1.0, 1, 2, one, fmd_marginal_log_density, m0, 7, &lh, &lhse, NULL);
+    fmd_marginal_log_density(1, 2, one, &lex, m1);
+    fmd_report_check(&rep, "Hutchinson (256 probes) at (0.7, 2.1) vs closed form", lh, lex, 6.5 * lhse + 1e-6);
+    fmd_marginal_free(m0);
+    fmd_marginal_free(m1);
+
+    /* 6.3 samplers at a glance: NLL gap against NFE (exact scores, vp) */
+    fmd_schedule vp;
+    fmd_schedule_by_name("vp", &vp);
+    fmd_ddpm q;
+    fmd_ddpm_init(1000, 1e-4, 0.02, &q);
+    printf("   NFE   DDIM      DPM-Solver-2   (mean -log p_data of samples minus the data's own, nats)\n");
+    const size_t nfes[4] = {10, 20, 50, 100};
+    for (int k = 0; k < 4; k++) {
+        double m_ddim, m_dpm, s1;
+        fmd_ddim(&q, nfes[k], 0.0, fmd_mixture_eps, g, NS, 2, 80 + k, x, NULL);
+        mean_logp(g, NS, x, &m_ddim, &s1);
+        fmd_exponential_integrator(&vp, 2, 0.0, 1.0 - 1e-4, nfes[k] / 2, fmd_mixture_eps, g, NS, 2, 90 + k, 0, x, NULL);
+        mean_logp(g, NS, x, &m_dpm, &s1);
+        printf("   %4zu  %+.4f   %+.4f\n", nfes[k], mdata - m_ddim, mdata - m_dpm);
+    }
+    fmd_ddpm_free(&q);
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+    if (io_failed)
+        fprintf(stderr, "chapter 6: could not write the figure data\n");
+    return fmd_report_end(&rep) || io_failed;
+}
