@@ -337,7 +337,7 @@ static void guided_images(const fmd_mlp *net, const fmd_schedule *sch, int y, do
     solve(&u, fmd_ode_midpoint, 0.0, T1, SAMPLE_STEPS, n, x);
 }
 
-static void fmnist_part(gsl_rng *r)
+static void fmnist_part(void)
 {
     fmd_image_set train, test;
     char why[512];
@@ -356,7 +356,10 @@ static void fmnist_part(gsl_rng *r)
     if (!clf) {
         fmd_mlp_config cc = {.d = D, .n_out = 10, .depth = 1, .width = {256}, .act = FMD_RELU};
         fmd_mlp_alloc(&cc, &clf);
-        fmd_mlp_init(clf, r);
+        gsl_rng *ri;   /* its own stream: the result does not depend on what was reused */
+        fmd_rng_alloc(91, 1, &ri);
+        fmd_mlp_init(clf, ri);
+        gsl_rng_free(ri);
         fmd_classifier_trainer *ct;
         fmd_classifier_trainer_alloc(clf, fmd_image_set_sampler, &train, &sch, 128, 1e-3, 1.0, 1.0, 91, &ct);
         for (int k = 0; k < CLF_STEPS; k++)
@@ -382,7 +385,10 @@ static void fmnist_part(gsl_rng *r)
         fmd_mlp_config mc = {.d = D, .n_fourier = 4, .n_classes = 10, .depth = 3, .width = {512, 512, 512},
                              .act = FMD_SILU};
         fmd_mlp_alloc(&mc, &net);
-        fmd_mlp_init(net, r);
+        gsl_rng *ri;
+        fmd_rng_alloc(92, 1, &ri);
+        fmd_mlp_init(net, ri);
+        gsl_rng_free(ri);
         fmd_train_config cfg = {.objective = FMD_LOSS_DENOISER, .batch = 128, .lr = 1e-3, .t_max = 1.0, .seed = 92,
                                 .label_drop = 0.1, .ema_decay = 0.999};
         cfg.schedule = sch;
@@ -484,7 +490,7 @@ int main(void)
     exact_part(g, r);
     moons_part(r);
     fflush(stdout);
-    fmnist_part(r);
+    fmnist_part();
     gsl_rng_free(r);
     fmd_gmm_free(g);
     if (io_failed)
