@@ -5,11 +5,11 @@
 # Data: build/data/ch05_moons.tsv.
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "build/figures"
-set terminal pngcairo size 1300,880 font "Sans,10"
+set terminal pngcairo size 1400,720 font "Sans,10"
 set output out."/ch05_moons.png"
 set multiplot layout 2,3 title "Trained guidance on the two moons (moon 1 asked)"
 set size ratio -1
-set xrange [-8:8]; set yrange [-6:6]
+set xrange [-11:6]; set yrange [-6.5:3.5]
 unset key
 ws = "0 1 3"
 do for [q=0:5] {

@@ -207,7 +207,7 @@ static void moons_part(gsl_rng *r)
     fmd_trainer *tr;
     fmd_trainer_alloc_sampler(&cfg, fmd_toy_sample, &toy, net, &tr);
     double loss;
-    for (int k = 0; k < 3000; k++)
+    for (int k = 0; k < 6000; k++)   /* the unconditional model sees only 10 % of the batches */
         fmd_train_step(tr, &loss);
     fmd_trainer_free(tr);
     /* a time-conditioned classifier p(y | x_t, t) on noisy moons */
