@@ -36,7 +36,7 @@ Test(diffusion, ddpm_chain_is_the_vp_schedule)
 enum { NS = 20000 };
 
 /* With exact scores, every sampler reaches p_data. */
-Test(diffusion, every_sampler_reaches_p_data_with_exact_scores, .timeout = 300)
+Test(diffusion, every_sampler_reaches_p_data_with_exact_scores)
 {
     fmd_gmm *g = random_mixture(2, 4, 2800);
     gsl_rng *r;

@@ -114,7 +114,7 @@ enum { NF = 20000 };
  * p_data follows the exact marginals at s = T/4, T/2, T; the reverse-time SDE
  * (Heun, 800 steps) and the probability-flow ODE (RK4, 200 steps) started
  * from the exact p_T regenerate p_data. 3 SDEs x (3 + 1 + 1) x 3 = 45 checks. */
-Test(forward, simulated_marginals_reversal_and_probability_flow, .timeout = 300)
+Test(forward, simulated_marginals_reversal_and_probability_flow)
 {
     fmd_gmm *g = random_mixture(2, 4, 2400);
     gsl_rng *r;

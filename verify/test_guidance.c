@@ -209,7 +209,7 @@ static fmd_gmm *overlapping_classes(void)
     return g;
 }
 
-Test(guidance, guided_samples_concentrate_on_the_class, .timeout = 120)
+Test(guidance, guided_samples_concentrate_on_the_class)
 {
     fmd_gmm *g = overlapping_classes();
     const int y = 1;
@@ -258,7 +258,7 @@ Test(guidance, guided_samples_concentrate_on_the_class, .timeout = 120)
  * fmd_mlp_guided_field): on the same mixture, the mass the guided samples put
  * on class 1 grows from w = 0 to 1 to 3, each step by more than Z_CHECK
  * standard errors of the difference (2 checks). */
-Test(guidance, trained_classifier_free_guidance_concentrates, .timeout = 120)
+Test(guidance, trained_classifier_free_guidance_concentrates)
 {
     fmd_gmm *g = overlapping_classes();
     fmd_mlp_config mc = {.d = 2, .n_fourier = 2, .n_classes = 2, .depth = 2, .width = {64, 64}, .act = FMD_SILU};
@@ -343,7 +343,7 @@ Test(classifier, input_gradient_matches_finite_differences)
  * the training tolerance is empirical, like chapter 4's); (b) classifier
  * guidance with it, on the exact unconditional field, moves mass onto class 1
  * as w grows 0 -> 1 -> 3 (2 checks at Z_CHECK SE of the differences). */
-Test(classifier, trained_classifier_guides, .timeout = 120)
+Test(classifier, trained_classifier_guides)
 {
     fmd_gmm *g = overlapping_classes();
     fmd_mlp_config mc = {.d = 2, .n_fourier = 2, .n_out = 2, .depth = 2, .width = {64, 64}, .act = FMD_SILU};
