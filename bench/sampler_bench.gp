@@ -11,11 +11,11 @@ set grid
 set key outside right top font ",8"
 set ylabel "sliced W1"
 # blocks: data vs data, then the samplers in this order
-names = "euler heun rk4 'dopri5 (adaptive)' 'gsl rk4' 'gsl rkf45' Euler-Maruyama 'stochastic Heun' 'ancestral (eta = 1)' 'DDIM (eta = 0)' predictor-corrector 'exponential, order 1' 'exponential, order 2'"
+names = "euler heun rk4 'dopri5 (adaptive)' 'gsl rk4' 'gsl rkf45' Euler-Maruyama 'stochastic Heun' 'ancestral (eta = 1)' 'DDIM (eta = 0)' predictor-corrector 'exponential, order 1' 'exponential, order 2' 'exponential, data form, order 2'"
 set xlabel "NFE per sample"
-plot for [i=1:13] dir."/sampler_error.tsv" index i using 2:6 with linespoints pt (i % 7 + 1) ps 0.6 title word(names, i), \
+plot for [i=1:14] dir."/sampler_error.tsv" index i using 2:6 with linespoints pt (i % 7 + 1) ps 0.6 title word(names, i), \
      dir."/sampler_error.tsv" index 0 using 2:6 with lines dt 2 lw 2 lc rgb "gray" title "data vs data"
 set xlabel "wall time (s), 4000 samples"
-plot for [i=1:13] dir."/sampler_error.tsv" index i using 3:6 with linespoints pt (i % 7 + 1) ps 0.6 title word(names, i), \
+plot for [i=1:14] dir."/sampler_error.tsv" index i using 3:6 with linespoints pt (i % 7 + 1) ps 0.6 title word(names, i), \
      dir."/sampler_error.tsv" index 0 using 3:6 with lines dt 2 lw 2 lc rgb "gray" title "data vs data"
 unset multiplot

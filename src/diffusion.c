@@ -256,11 +256,27 @@ static double time_of_lambda(const fmd_schedule *sch, double lam, double lo, dou
     return 0.5 * (lo + hi);
 }
 
-int fmd_exponential_integrator(const fmd_schedule *sch, int order, double t0, double t1, size_t steps,
-                               fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed, int start_given,
-                               double *x, size_t *nfe)
+/* one exponential-integrator update from the path point s to sn, given the
+ * noise prediction e at x: the linear part exactly, e (or the denoised
+ * estimate D = (x - beta e) / alpha) held fixed over the step */
+static void exp_update(const fmd_sched_point *s, const fmd_sched_point *sn, fmd_exp_form form, size_t m,
+                       const double *x, const double *e, double *out)
 {
-    if (!sch || !eps || !x || n == 0 || d == 0 || steps == 0 || (order != 1 && order != 2) || !(t0 < t1))
+    const double h = log(sn->alpha / sn->beta) - log(s->alpha / s->beta);
+    for (size_t i = 0; i < m; i++) {
+        if (form == FMD_EXP_NOISE)
+            out[i] = (sn->alpha / s->alpha) * x[i] - sn->beta * expm1(h) * e[i];
+        else
+            out[i] = (sn->beta / s->beta) * x[i] - sn->alpha * expm1(-h) * (x[i] - s->beta * e[i]) / s->alpha;
+    }
+}
+
+int fmd_exponential_integrator(const fmd_schedule *sch, int order, fmd_exp_form form, double t0, double t1,
+                               size_t steps, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
+                               int start_given, double *x, size_t *nfe)
+{
+    if (!sch || !eps || !x || n == 0 || d == 0 || steps == 0 || (order != 1 && order != 2) || !(t0 < t1) ||
+        (form != FMD_EXP_NOISE && form != FMD_EXP_DATA))
         return FMD_EINVAL;
     fmd_sched_point a, b;
     int status = fmd_schedule_at(sch, t0, &a);
@@ -283,18 +299,18 @@ int fmd_exponential_integrator(const fmd_schedule *sch, int order, double t0, do
         fmd_sched_point sn;
         fmd_schedule_at(sch, tn, &sn);
         status = eps(&s, n, d, x, S.e, params);
-        if (status == FMD_OK && order == 2) {   /* DPM-Solver-2: the midpoint in lambda */
+        if (status == FMD_OK && order == 2) {   /* DPM-Solver-2: the prediction at the midpoint in lambda */
             const double tm = time_of_lambda(sch, l0 + ((double)k + 0.5) * h, t, tn);
             fmd_sched_point sm;
             fmd_schedule_at(sch, tm, &sm);
-            const double hm = log(sm.alpha / sm.beta) - log(s.alpha / s.beta);
-            for (size_t i = 0; i < n * d; i++)
-                u[i] = (sm.alpha / s.alpha) * x[i] - sm.beta * expm1(hm) * S.e[i];
+            exp_update(&s, &sm, form, n * d, x, S.e, u);
             status = eps(&sm, n, d, u, S.e, params);
+            if (status == FMD_OK && form == FMD_EXP_DATA)   /* carry D(u) back to a noise value at x: */
+                for (size_t i = 0; i < n * d; i++)          /* e = (x - alpha D(u)) / beta */
+                    S.e[i] = (x[i] - s.alpha * (u[i] - sm.beta * S.e[i]) / sm.alpha) / s.beta;
         }
-        const double hk = log(sn.alpha / sn.beta) - log(s.alpha / s.beta);
-        for (size_t i = 0; status == FMD_OK && i < n * d; i++)
-            x[i] = (sn.alpha / s.alpha) * x[i] - sn.beta * expm1(hk) * S.e[i];
+        if (status == FMD_OK)
+            exp_update(&s, &sn, form, n * d, x, S.e, x);
         t = tn;
         s = sn;
     }

@@ -31,7 +31,10 @@
  *   first order (= DDIM, eta = 0)  x' = (alpha'/alpha) x - beta' (e^h - 1) eps(x)
  *   second order (DPM-Solver-2)   u  = (alpha_m/alpha) x - beta_m (e^{h/2} - 1) eps(x) at lambda + h/2,
  *                                 x' = (alpha'/alpha) x - beta' (e^h - 1) eps(u)
- * exact for the linear part, so only eps is approximated. */
+ * exact for the linear part, so only eps is approximated. The same steps in
+ * the data form hold the denoised estimate D = (x - beta eps)/alpha fixed
+ * instead (DPM-Solver++): x' = (beta'/beta) x - alpha' (e^{-h} - 1) D;
+ * first order it is DDIM again, second order it differs. */
 #ifndef FMD_DIFFUSION_H
 #define FMD_DIFFUSION_H
 
@@ -77,11 +80,12 @@ int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_
                             double snr, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed, double *x,
                             size_t *nfe);
 
-/* Exponential integrator of order 1 or 2 on sch, `steps` uniform in lambda
- * from t0 to t1 (alpha > 0 and beta > 0 at both), from x ~ N(0, beta_t0^2 I)
- * unless start_given (then x holds the start). */
-int fmd_exponential_integrator(const fmd_schedule *sch, int order, double t0, double t1, size_t steps,
-                               fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed, int start_given,
-                               double *x, size_t *nfe);
+/* Exponential integrator of order 1 or 2 in the noise or the data form on
+ * sch, `steps` uniform in lambda from t0 to t1 (alpha > 0 and beta > 0 at
+ * both), from x ~ N(0, beta_t0^2 I) unless start_given (then x holds it). */
+typedef enum { FMD_EXP_NOISE, FMD_EXP_DATA } fmd_exp_form;
+int fmd_exponential_integrator(const fmd_schedule *sch, int order, fmd_exp_form form, double t0, double t1,
+                               size_t steps, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
+                               int start_given, double *x, size_t *nfe);
 
 #endif

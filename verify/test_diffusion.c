@@ -1,6 +1,6 @@
 /* test_diffusion.c -- chapter 6: the discrete samplers of `003` and the
  * exponential integrators, each driven by the exact noise predictor of a
- * mixture, must reach p_data (check_law_2d: 3 checks each, 7 samplers = 21
+ * mixture, must reach p_data (check_law_2d: 3 checks each, 8 samplers = 24
  * checks, counted in verify/budget.h); the DDPM chain is the vp schedule; the
  * exponential integrators have orders 1 and 2 (fitted). */
 #include <criterion/criterion.h>
@@ -61,10 +61,13 @@ Test(diffusion, every_sampler_reaches_p_data_with_exact_scores)
     check_law_2d(m1, NS / 2, x, r, "annealed Langevin, 30 x 100");
     cr_assert_eq(fmd_predictor_corrector(&vp, 0.0, 1.0, 1000, 1, 0.05, fmd_mixture_eps, g, NS, 2, 5, x, &nfe), FMD_OK);
     check_law_2d(m1, NS, x, r, "predictor-corrector, 1000 x (1 + 1), snr 0.05");
-    cr_assert_eq(fmd_exponential_integrator(&vp, 1, 0.0, 1.0 - 1e-4, 100, fmd_mixture_eps, g, NS, 2, 6, 0, x, &nfe), FMD_OK);
+    cr_assert_eq(fmd_exponential_integrator(&vp, 1, FMD_EXP_NOISE, 0.0, 1.0 - 1e-4, 100, fmd_mixture_eps, g, NS, 2, 6, 0, x, &nfe), FMD_OK);
     check_law_2d(m1, NS, x, r, "exponential integrator, order 1, 100 steps");
-    cr_assert_eq(fmd_exponential_integrator(&vp, 2, 0.0, 1.0 - 1e-4, 25, fmd_mixture_eps, g, NS, 2, 7, 0, x, &nfe), FMD_OK);
+    cr_assert_eq(fmd_exponential_integrator(&vp, 2, FMD_EXP_NOISE, 0.0, 1.0 - 1e-4, 25, fmd_mixture_eps, g, NS, 2, 7, 0, x, &nfe), FMD_OK);
     check_law_2d(m1, NS, x, r, "exponential integrator, order 2, 25 steps");
+    cr_assert_eq(fmd_exponential_integrator(&vp, 2, FMD_EXP_DATA, 0.0, 1.0 - 1e-4, 25, fmd_mixture_eps, g, NS, 2, 8, 0, x, &nfe),
+                 FMD_OK);
+    check_law_2d(m1, NS, x, r, "exponential integrator, data form, order 2, 25 steps");
     fmd_ddpm_free(&q);
     fmd_marginal_free(m1);
     gsl_rng_free(r);
@@ -89,13 +92,15 @@ Test(diffusion, exponential_integrators_have_orders_one_and_two)
     for (int i = 0; i < 2 * N0; i++)
         start[i] *= s0.beta;
     memcpy(ref, start, sizeof ref);
-    cr_assert_eq(fmd_exponential_integrator(&vp, 2, 0.0, 0.999, 4096, fmd_mixture_eps, g, N0, 2, 0, 1, ref, NULL), FMD_OK);
-    for (int order = 1; order <= 2; order++) {
+    cr_assert_eq(fmd_exponential_integrator(&vp, 2, FMD_EXP_NOISE, 0.0, 0.999, 4096, fmd_mixture_eps, g, N0, 2, 0, 1, ref, NULL), FMD_OK);
+    for (int q = 0; q < 3; q++) {   /* noise form orders 1 and 2, then the data form's order 2 */
+        const int order = q == 0 ? 1 : 2;
+        const fmd_exp_form form = q == 2 ? FMD_EXP_DATA : FMD_EXP_NOISE;
         double lh[4], le[4];
         for (int j = 0; j < 4; j++) {
             size_t steps = (size_t)(order == 1 ? 64 : 8) << j;
             memcpy(y, start, sizeof y);
-            fmd_exponential_integrator(&vp, order, 0.0, 0.999, steps, fmd_mixture_eps, g, N0, 2, 0, 1, y, NULL);
+            fmd_exponential_integrator(&vp, order, form, 0.0, 0.999, steps, fmd_mixture_eps, g, N0, 2, 0, 1, y, NULL);
             double e = 0.0;
             for (int i = 0; i < 2 * N0; i++)
                 e += (y[i] - ref[i]) * (y[i] - ref[i]);
@@ -103,8 +108,8 @@ Test(diffusion, exponential_integrators_have_orders_one_and_two)
             le[j] = log(sqrt(e / N0));
         }
         double slope = fmd_fit_slope(4, lh, le, NULL, NULL);
-        cr_log_info("exponential integrator order %d: fitted slope %.3f", order, slope);
-        cr_expect(fabs(slope - order) <= 0.25, "order %d: fitted slope %.3f", order, slope);
+        cr_log_info("exponential integrator (%s form) order %d: fitted slope %.3f", q == 2 ? "data" : "noise", order, slope);
+        cr_expect(fabs(slope - order) <= 0.25, "%s form, order %d: fitted slope %.3f", q == 2 ? "data" : "noise", order, slope);
     }
     fmd_gmm_free(g);
 }

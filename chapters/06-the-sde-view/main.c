@@ -207,7 +207,7 @@ int main(void)
         double m_ddim, m_dpm, s1;
         fmd_ddim(&q, nfes[k], 0.0, fmd_mixture_eps, g, NS, 2, 80 + k, x, NULL);
         mean_logp(g, NS, x, &m_ddim, &s1);
-        fmd_exponential_integrator(&vp, 2, 0.0, 1.0 - 1e-4, nfes[k] / 2, fmd_mixture_eps, g, NS, 2, 90 + k, 0, x, NULL);
+        fmd_exponential_integrator(&vp, 2, FMD_EXP_NOISE, 0.0, 1.0 - 1e-4, nfes[k] / 2, fmd_mixture_eps, g, NS, 2, 90 + k, 0, x, NULL);
         mean_logp(g, NS, x, &m_dpm, &s1);
         printf("   %4zu  %+.4f   %+.4f\n", nfes[k], mdata - m_ddim, mdata - m_dpm);
     }
