@@ -256,27 +256,16 @@ static double time_of_lambda(const fmd_schedule *sch, double lam, double lo, dou
     return 0.5 * (lo + hi);
 }
 
-/* one exponential-integrator update from the path point s to sn, given the
- * noise prediction e at x: the linear part exactly, e (or the denoised
- * estimate D = (x - beta e) / alpha) held fixed over the step */
-static void exp_update(const fmd_sched_point *s, const fmd_sched_point *sn, fmd_exp_form form, size_t m,
-                       const double *x, const double *e, double *out)
+static double lambda_of(const fmd_sched_point *s)
 {
-    const double h = log(sn->alpha / sn->beta) - log(s->alpha / s->beta);
-    for (size_t i = 0; i < m; i++) {
-        if (form == FMD_EXP_NOISE)
-            out[i] = (sn->alpha / s->alpha) * x[i] - sn->beta * expm1(h) * e[i];
-        else
-            out[i] = (sn->beta / s->beta) * x[i] - sn->alpha * expm1(-h) * (x[i] - s->beta * e[i]) / s->alpha;
-    }
+    return log(s->alpha / s->beta);
 }
 
-int fmd_exponential_integrator(const fmd_schedule *sch, int order, fmd_exp_form form, double t0, double t1,
-                               size_t steps, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
-                               int start_given, double *x, size_t *nfe)
+int fmd_exp_grid(const fmd_schedule *sch, fmd_grid_kind kind, double power, double t0, double t1, size_t steps,
+                 double *ts)
 {
-    if (!sch || !eps || !x || n == 0 || d == 0 || steps == 0 || (order != 1 && order != 2) || !(t0 < t1) ||
-        (form != FMD_EXP_NOISE && form != FMD_EXP_DATA))
+    if (!sch || !ts || steps == 0 || !(t0 < t1) || (kind != FMD_GRID_LOGSNR && kind != FMD_GRID_TIME) ||
+        (kind == FMD_GRID_TIME && !(power >= 1.0 && isfinite(power))))
         return FMD_EINVAL;
     fmd_sched_point a, b;
     int status = fmd_schedule_at(sch, t0, &a);
@@ -286,36 +275,101 @@ int fmd_exponential_integrator(const fmd_schedule *sch, int order, fmd_exp_form 
         return status;
     if (!(a.alpha > 0.0 && a.beta > 0.0 && b.alpha > 0.0 && b.beta > 0.0))
         return FMD_EDOM;   /* lambda must be finite at both ends */
+    const double l0 = lambda_of(&a), l1 = lambda_of(&b);
+    ts[0] = t0;
+    for (size_t k = 1; k < steps; k++) {
+        const double f = (double)k / (double)steps;
+        ts[k] = kind == FMD_GRID_LOGSNR ? time_of_lambda(sch, l0 + f * (l1 - l0), ts[k - 1], t1)
+                                        : t0 + (t1 - t0) * (1.0 - pow(1.0 - f, power));
+    }
+    ts[steps] = t1;
+    return FMD_OK;
+}
+
+/* one exponential-integrator update from the path point s to sn with the
+ * prediction P held fixed over the step -- the noise eps in the noise form,
+ * the denoised estimate D in the data form; the linear part exactly */
+static void exp_update(const fmd_sched_point *s, const fmd_sched_point *sn, fmd_exp_form form, size_t m,
+                       const double *x, const double *P, double *out)
+{
+    const double h = lambda_of(sn) - lambda_of(s);
+    for (size_t i = 0; i < m; i++) {
+        if (form == FMD_EXP_NOISE)
+            out[i] = (sn->alpha / s->alpha) * x[i] - sn->beta * expm1(h) * P[i];
+        else
+            out[i] = (sn->beta / s->beta) * x[i] - sn->alpha * expm1(-h) * P[i];
+    }
+}
+
+/* the model's prediction at (s, x) in the form's variable: eps, or D = (x - beta eps) / alpha */
+static int predict(fmd_eps_fn eps, void *params, const fmd_sched_point *s, fmd_exp_form form, size_t n, size_t d,
+                   const double *x, double *P)
+{
+    int status = eps(s, n, d, x, P, params);
+    if (status == FMD_OK && form == FMD_EXP_DATA)
+        for (size_t i = 0; i < n * d; i++)
+            P[i] = (x[i] - s->beta * P[i]) / s->alpha;
+    return status;
+}
+
+int fmd_exponential_integrator(const fmd_schedule *sch, fmd_exp_method method, fmd_exp_form form, const double *ts,
+                               size_t steps, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
+                               int start_given, double *x, size_t *nfe)
+{
+    if (!sch || !ts || !eps || !x || n == 0 || d == 0 || steps == 0 ||
+        (method != FMD_EXP_ORDER1 && method != FMD_EXP_2S && method != FMD_EXP_2M) ||
+        (form != FMD_EXP_NOISE && form != FMD_EXP_DATA))
+        return FMD_EINVAL;
+    for (size_t k = 0; k <= steps; k++) {   /* lambda finite everywhere and increasing along the grid */
+        fmd_sched_point s;
+        int status = fmd_schedule_at(sch, ts[k], &s);
+        if (status != FMD_OK)
+            return status;
+        if (!(s.alpha > 0.0 && s.beta > 0.0))
+            return FMD_EDOM;
+        if (k > 0) {
+            fmd_sched_point p;
+            fmd_schedule_at(sch, ts[k - 1], &p);
+            if (!(ts[k] > ts[k - 1]) || !(lambda_of(&s) > lambda_of(&p)))
+                return FMD_EDOM;
+        }
+    }
+    fmd_sched_point s;
+    fmd_schedule_at(sch, ts[0], &s);
     scratch S;
-    status = scratch_alloc(n, d, seed, x, a.beta, !start_given, &S);
+    int status = scratch_alloc(n, d, seed, x, s.beta, !start_given, &S);
+    /* u: the midpoint (2S) or the previous step's prediction (2M) */
     double *u = malloc(n * d * sizeof(double));
     if (status == FMD_OK && !u)
         status = FMD_ENOMEM;
-    const double l0 = log(a.alpha / a.beta), l1 = log(b.alpha / b.beta), h = (l1 - l0) / (double)steps;
-    double t = t0;
-    fmd_sched_point s = a;
+    double h_prev = 0.0;
     for (size_t k = 0; status == FMD_OK && k < steps; k++) {
-        const double tn = k + 1 == steps ? t1 : time_of_lambda(sch, l0 + (double)(k + 1) * h, t, t1);
         fmd_sched_point sn;
-        fmd_schedule_at(sch, tn, &sn);
-        status = eps(&s, n, d, x, S.e, params);
-        if (status == FMD_OK && order == 2) {   /* DPM-Solver-2: the prediction at the midpoint in lambda */
-            const double tm = time_of_lambda(sch, l0 + ((double)k + 0.5) * h, t, tn);
+        fmd_schedule_at(sch, ts[k + 1], &sn);
+        const double h = lambda_of(&sn) - lambda_of(&s);
+        status = predict(eps, params, &s, form, n, d, x, S.e);
+        if (status == FMD_OK && method == FMD_EXP_2S) {   /* DPM-Solver-2: the prediction at the midpoint in lambda */
             fmd_sched_point sm;
-            fmd_schedule_at(sch, tm, &sm);
+            fmd_schedule_at(sch, time_of_lambda(sch, lambda_of(&s) + 0.5 * h, ts[k], ts[k + 1]), &sm);
             exp_update(&s, &sm, form, n * d, x, S.e, u);
-            status = eps(&sm, n, d, u, S.e, params);
-            if (status == FMD_OK && form == FMD_EXP_DATA)   /* carry D(u) back to a noise value at x: */
-                for (size_t i = 0; i < n * d; i++)          /* e = (x - alpha D(u)) / beta */
-                    S.e[i] = (x[i] - s.alpha * (u[i] - sm.beta * S.e[i]) / sm.alpha) / s.beta;
+            status = predict(eps, params, &sm, form, n, d, u, S.e);
+        }
+        if (status == FMD_OK && method == FMD_EXP_2M) {   /* DPM-Solver(++)-2M: extrapolate from the last two */
+            const double c = 0.5 * h / h_prev;
+            for (size_t i = 0; i < n * d; i++) {
+                const double now = S.e[i];
+                if (k > 0)   /* the first step is order 1 */
+                    S.e[i] = (1.0 + c) * now - c * u[i];
+                u[i] = now;
+            }
         }
         if (status == FMD_OK)
             exp_update(&s, &sn, form, n * d, x, S.e, x);
-        t = tn;
+        h_prev = h;
         s = sn;
     }
     if (nfe)
-        *nfe = steps * (size_t)order;
+        *nfe = method == FMD_EXP_2S ? 2 * steps : steps;
     free(u);
     scratch_free(&S);
     return status;

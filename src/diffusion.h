@@ -27,14 +27,16 @@
  * with step 2 (r |z| / |s|)^2 (r the signal-to-noise ratio, the norms
  * averaged over the batch as in Song et al.).
  * Exponential integrators for the probability-flow ODE of a Gaussian path,
- * stepping uniformly in lambda = log(alpha / beta): with h = lambda' - lambda,
+ * stepping in lambda = log(alpha / beta) (the log signal-to-noise ratio over 2): with h = lambda' - lambda,
  *   first order (= DDIM, eta = 0)  x' = (alpha'/alpha) x - beta' (e^h - 1) eps(x)
  *   second order (DPM-Solver-2)   u  = (alpha_m/alpha) x - beta_m (e^{h/2} - 1) eps(x) at lambda + h/2,
  *                                 x' = (alpha'/alpha) x - beta' (e^h - 1) eps(u)
  * exact for the linear part, so only eps is approximated. The same steps in
  * the data form hold the denoised estimate D = (x - beta eps)/alpha fixed
  * instead (DPM-Solver++): x' = (beta'/beta) x - alpha' (e^{-h} - 1) D;
- * first order it is DDIM again, second order it differs. */
+ * first order it is DDIM again, second order it differs. The multistep
+ * second order (2M) reuses the previous step's prediction instead of a
+ * midpoint evaluation: second order at one NFE a step. */
 #ifndef FMD_DIFFUSION_H
 #define FMD_DIFFUSION_H
 
@@ -80,11 +82,27 @@ int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_
                             double snr, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed, double *x,
                             size_t *nfe);
 
-/* Exponential integrator of order 1 or 2 in the noise or the data form on
- * sch, `steps` uniform in lambda from t0 to t1 (alpha > 0 and beta > 0 at
- * both), from x ~ N(0, beta_t0^2 I) unless start_given (then x holds it). */
+/* Time grids for the exponential integrators: ts[0..steps] from t0 to t1
+ * (alpha > 0 and beta > 0 at both). FMD_GRID_LOGSNR: uniform in lambda;
+ * FMD_GRID_TIME: t_k = t0 + (t1 - t0) (1 - (1 - k/steps)^power), power >= 1
+ * (1: uniform in time; above 1 the steps crowd toward t1, the data end,
+ * where the denoised estimate changes fastest). */
+typedef enum { FMD_GRID_LOGSNR, FMD_GRID_TIME } fmd_grid_kind;
+int fmd_exp_grid(const fmd_schedule *sch, fmd_grid_kind kind, double power, double t0, double t1, size_t steps,
+                 double *ts);
+
+/* Exponential integrator on sch along the grid ts[0..steps] (increasing,
+ * lambda finite and increasing: EDOM otherwise), in the noise or the data
+ * form, from x ~ N(0, beta_ts[0]^2 I) unless start_given (then x holds it).
+ *   FMD_EXP_ORDER1  first order (= DDIM, either form), 1 NFE a step;
+ *   FMD_EXP_2S      DPM-Solver-2 / DPM-Solver++(2S), 2 NFE a step;
+ *   FMD_EXP_2M      the multistep second order of DPM-Solver++(2M): the
+ *                   prediction extrapolated from this step's and the last
+ *                   one's, P = (1 + h/(2 h_prev)) P_k - h/(2 h_prev) P_{k-1}
+ *                   (first step order 1), 1 NFE a step. */
 typedef enum { FMD_EXP_NOISE, FMD_EXP_DATA } fmd_exp_form;
-int fmd_exponential_integrator(const fmd_schedule *sch, int order, fmd_exp_form form, double t0, double t1,
+typedef enum { FMD_EXP_ORDER1, FMD_EXP_2S, FMD_EXP_2M } fmd_exp_method;
+int fmd_exponential_integrator(const fmd_schedule *sch, fmd_exp_method method, fmd_exp_form form, const double *ts,
                                size_t steps, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
                                int start_given, double *x, size_t *nfe);
 

@@ -61,13 +61,22 @@ Test(diffusion, every_sampler_reaches_p_data_with_exact_scores)
     check_law_2d(m1, NS / 2, x, r, "annealed Langevin, 30 x 100");
     cr_assert_eq(fmd_predictor_corrector(&vp, 0.0, 1.0, 1000, 1, 0.05, fmd_mixture_eps, g, NS, 2, 5, x, &nfe), FMD_OK);
     check_law_2d(m1, NS, x, r, "predictor-corrector, 1000 x (1 + 1), snr 0.05");
-    cr_assert_eq(fmd_exponential_integrator(&vp, 1, FMD_EXP_NOISE, 0.0, 1.0 - 1e-4, 100, fmd_mixture_eps, g, NS, 2, 6, 0, x, &nfe), FMD_OK);
+    double ts[101];
+    cr_assert_eq(fmd_exp_grid(&vp, FMD_GRID_LOGSNR, 1.0, 0.0, 1.0 - 1e-4, 100, ts), FMD_OK);
+    cr_assert_eq(fmd_exponential_integrator(&vp, FMD_EXP_ORDER1, FMD_EXP_NOISE, ts, 100, fmd_mixture_eps, g, NS, 2, 6, 0, x, &nfe),
+                 FMD_OK);
     check_law_2d(m1, NS, x, r, "exponential integrator, order 1, 100 steps");
-    cr_assert_eq(fmd_exponential_integrator(&vp, 2, FMD_EXP_NOISE, 0.0, 1.0 - 1e-4, 25, fmd_mixture_eps, g, NS, 2, 7, 0, x, &nfe), FMD_OK);
+    cr_assert_eq(fmd_exp_grid(&vp, FMD_GRID_LOGSNR, 1.0, 0.0, 1.0 - 1e-4, 25, ts), FMD_OK);
+    cr_assert_eq(fmd_exponential_integrator(&vp, FMD_EXP_2S, FMD_EXP_NOISE, ts, 25, fmd_mixture_eps, g, NS, 2, 7, 0, x, &nfe),
+                 FMD_OK);
     check_law_2d(m1, NS, x, r, "exponential integrator, order 2, 25 steps");
-    cr_assert_eq(fmd_exponential_integrator(&vp, 2, FMD_EXP_DATA, 0.0, 1.0 - 1e-4, 25, fmd_mixture_eps, g, NS, 2, 8, 0, x, &nfe),
+    cr_assert_eq(fmd_exponential_integrator(&vp, FMD_EXP_2S, FMD_EXP_DATA, ts, 25, fmd_mixture_eps, g, NS, 2, 8, 0, x, &nfe),
                  FMD_OK);
     check_law_2d(m1, NS, x, r, "exponential integrator, data form, order 2, 25 steps");
+    cr_assert_eq(fmd_exp_grid(&vp, FMD_GRID_TIME, 2.0, 0.0, 1.0 - 1e-4, 50, ts), FMD_OK);
+    cr_assert_eq(fmd_exponential_integrator(&vp, FMD_EXP_2M, FMD_EXP_DATA, ts, 50, fmd_mixture_eps, g, NS, 2, 9, 0, x, &nfe),
+                 FMD_OK);
+    check_law_2d(m1, NS, x, r, "exponential integrator, data form, multistep order 2, 50 steps");
     fmd_ddpm_free(&q);
     fmd_marginal_free(m1);
     gsl_rng_free(r);
@@ -76,31 +85,52 @@ Test(diffusion, every_sampler_reaches_p_data_with_exact_scores)
 
 /* Orders of the exponential integrators: from the same 200 starts, the final
  * points against a 4096-step second-order reference; the log-log slope of
- * the RMS error is fitted over 64..512 steps for order 1 and 8..64 for order
- * 2 (where each is asymptotic: order 1 still shows 0.7 over 8..64), and must
- * be 1 and 2 within 0.25. */
+ * the RMS error is fitted over 64..512 steps for order 1 and 8..64 for the
+ * singlestep order 2 (where each is asymptotic: order 1 still shows 0.7 over
+ * 8..64), 64..512 for the multistep order 2 (below 64 steps its first,
+ * first-order step still shows),
+ * and must be 1 and 2 within 0.25. Grids uniform in lambda, and for the
+ * multistep also time grids with power 2, which changes the constant only. */
 Test(diffusion, exponential_integrators_have_orders_one_and_two)
 {
     fmd_gmm *g = random_mixture(2, 3, 2900);
     fmd_schedule vp;
     fmd_schedule_by_name("vp", &vp);
     enum { N0 = 200 };
-    double start[2 * N0], ref[2 * N0], y[2 * N0];
+    static double start[2 * N0], ref[2 * N0], y[2 * N0], ts[4097];
     fmd_sample_init(29, N0, 2, start);
     fmd_sched_point s0;
     fmd_schedule_at(&vp, 0.0, &s0);
     for (int i = 0; i < 2 * N0; i++)
         start[i] *= s0.beta;
     memcpy(ref, start, sizeof ref);
-    cr_assert_eq(fmd_exponential_integrator(&vp, 2, FMD_EXP_NOISE, 0.0, 0.999, 4096, fmd_mixture_eps, g, N0, 2, 0, 1, ref, NULL), FMD_OK);
-    for (int q = 0; q < 3; q++) {   /* noise form orders 1 and 2, then the data form's order 2 */
-        const int order = q == 0 ? 1 : 2;
-        const fmd_exp_form form = q == 2 ? FMD_EXP_DATA : FMD_EXP_NOISE;
+    fmd_exp_grid(&vp, FMD_GRID_LOGSNR, 1.0, 0.0, 0.999, 4096, ts);
+    cr_assert_eq(fmd_exponential_integrator(&vp, FMD_EXP_2S, FMD_EXP_NOISE, ts, 4096, fmd_mixture_eps, g, N0, 2, 0, 1, ref, NULL),
+                 FMD_OK);
+    const struct {
+        fmd_exp_method method;
+        fmd_exp_form form;
+        fmd_grid_kind grid;
+        int order;
+        size_t first;
+        const char *name;
+    } cases[] = {
+        {FMD_EXP_ORDER1, FMD_EXP_NOISE, FMD_GRID_LOGSNR, 1, 64, "order 1"},
+        {FMD_EXP_2S, FMD_EXP_NOISE, FMD_GRID_LOGSNR, 2, 8, "2S, noise form"},
+        {FMD_EXP_2S, FMD_EXP_DATA, FMD_GRID_LOGSNR, 2, 8, "2S, data form"},
+        {FMD_EXP_2M, FMD_EXP_NOISE, FMD_GRID_LOGSNR, 2, 64, "2M, noise form"},
+        {FMD_EXP_2M, FMD_EXP_DATA, FMD_GRID_LOGSNR, 2, 64, "2M, data form"},
+        {FMD_EXP_2M, FMD_EXP_DATA, FMD_GRID_TIME, 2, 64, "2M, data form, time grid power 2"},
+    };
+    for (size_t q = 0; q < sizeof cases / sizeof cases[0]; q++) {
         double lh[4], le[4];
         for (int j = 0; j < 4; j++) {
-            size_t steps = (size_t)(order == 1 ? 64 : 8) << j;
+            size_t steps = cases[q].first << j;
+            cr_assert_eq(fmd_exp_grid(&vp, cases[q].grid, 2.0, 0.0, 0.999, steps, ts), FMD_OK);
             memcpy(y, start, sizeof y);
-            fmd_exponential_integrator(&vp, order, form, 0.0, 0.999, steps, fmd_mixture_eps, g, N0, 2, 0, 1, y, NULL);
+            cr_assert_eq(fmd_exponential_integrator(&vp, cases[q].method, cases[q].form, ts, steps, fmd_mixture_eps, g, N0, 2, 0, 1,
+                                                    y, NULL),
+                         FMD_OK);
             double e = 0.0;
             for (int i = 0; i < 2 * N0; i++)
                 e += (y[i] - ref[i]) * (y[i] - ref[i]);
@@ -108,8 +138,35 @@ Test(diffusion, exponential_integrators_have_orders_one_and_two)
             le[j] = log(sqrt(e / N0));
         }
         double slope = fmd_fit_slope(4, lh, le, NULL, NULL);
-        cr_log_info("exponential integrator (%s form) order %d: fitted slope %.3f", q == 2 ? "data" : "noise", order, slope);
-        cr_expect(fabs(slope - order) <= 0.25, "%s form, order %d: fitted slope %.3f", q == 2 ? "data" : "noise", order, slope);
+        cr_log_info("exponential integrator %s: fitted slope %.3f (errors %.2e %.2e %.2e %.2e)", cases[q].name, slope, exp(le[0]),
+                    exp(le[1]), exp(le[2]), exp(le[3]));
+        cr_expect(fabs(slope - cases[q].order) <= 0.25, "%s: fitted slope %.3f", cases[q].name, slope);
     }
+    fmd_gmm_free(g);
+}
+
+/* The grids and the integrator refuse what they cannot step on: a grid end
+ * where lambda is infinite (t = 1 on vp: beta = 0), a decreasing grid, a
+ * power below 1, an unknown method. */
+Test(diffusion, exponential_integrator_refuses_bad_grids)
+{
+    fmd_gmm *g = random_mixture(2, 2, 3000);
+    fmd_schedule vp;
+    fmd_schedule_by_name("vp", &vp);
+    double ts[5], x[4] = {0};
+    cr_expect_eq(fmd_exp_grid(&vp, FMD_GRID_LOGSNR, 1.0, 0.0, 1.0, 4, ts), FMD_EDOM);
+    cr_expect_eq(fmd_exp_grid(&vp, FMD_GRID_TIME, 0.5, 0.0, 0.9, 4, ts), FMD_EINVAL);
+    cr_expect_eq(fmd_exp_grid(&vp, FMD_GRID_TIME, 1.0, 0.9, 0.1, 4, ts), FMD_EINVAL);
+    cr_assert_eq(fmd_exp_grid(&vp, FMD_GRID_TIME, 1.0, 0.0, 0.9, 4, ts), FMD_OK);
+    for (int k = 0; k < 4; k++)
+        cr_expect(ts[k + 1] > ts[k], "time grid increasing at %d", k);
+    cr_expect_eq(fmd_exponential_integrator(&vp, (fmd_exp_method)7, FMD_EXP_DATA, ts, 4, fmd_mixture_eps, g, 2, 2, 0, 1, x, NULL),
+                 FMD_EINVAL);
+    double swapped[5] = {0.0, 0.5, 0.3, 0.7, 0.9};
+    cr_expect_eq(fmd_exponential_integrator(&vp, FMD_EXP_2M, FMD_EXP_DATA, swapped, 4, fmd_mixture_eps, g, 2, 2, 0, 1, x, NULL),
+                 FMD_EDOM);
+    double to_one[5] = {0.0, 0.5, 0.7, 0.9, 1.0};
+    cr_expect_eq(fmd_exponential_integrator(&vp, FMD_EXP_2S, FMD_EXP_NOISE, to_one, 4, fmd_mixture_eps, g, 2, 2, 0, 1, x, NULL),
+                 FMD_EDOM);
     fmd_gmm_free(g);
 }

@@ -201,15 +201,20 @@ int main(void)
     fmd_schedule_by_name("vp", &vp);
     fmd_ddpm q;
     fmd_ddpm_init(1000, 1e-4, 0.02, &q);
-    printf("   NFE   DDIM      DPM-Solver-2   (mean -log p_data of samples minus the data's own, nats)\n");
+    printf("   NFE   DDIM      DPM-Solver-2   DPM-Solver++(2M)   (mean -log p_data of samples minus the data's own, nats)\n");
     const size_t nfes[4] = {10, 20, 50, 100};
     for (int k = 0; k < 4; k++) {
-        double m_ddim, m_dpm, s1;
+        double m_ddim, m_dpm, m_2m, s1;
         fmd_ddim(&q, nfes[k], 0.0, fmd_mixture_eps, g, NS, 2, 80 + k, x, NULL);
         mean_logp(g, NS, x, &m_ddim, &s1);
-        fmd_exponential_integrator(&vp, 2, FMD_EXP_NOISE, 0.0, 1.0 - 1e-4, nfes[k] / 2, fmd_mixture_eps, g, NS, 2, 90 + k, 0, x, NULL);
+        double ts[101];
+        fmd_exp_grid(&vp, FMD_GRID_LOGSNR, 1.0, 0.0, 1.0 - 1e-4, nfes[k] / 2, ts);
+        fmd_exponential_integrator(&vp, FMD_EXP_2S, FMD_EXP_NOISE, ts, nfes[k] / 2, fmd_mixture_eps, g, NS, 2, 90 + k, 0, x, NULL);
         mean_logp(g, NS, x, &m_dpm, &s1);
-        printf("   %4zu  %+.4f   %+.4f\n", nfes[k], mdata - m_ddim, mdata - m_dpm);
+        fmd_exp_grid(&vp, FMD_GRID_TIME, 2.0, 0.0, 1.0 - 1e-4, nfes[k], ts);
+        fmd_exponential_integrator(&vp, FMD_EXP_2M, FMD_EXP_DATA, ts, nfes[k], fmd_mixture_eps, g, NS, 2, 90 + k, 0, x, NULL);
+        mean_logp(g, NS, x, &m_2m, &s1);
+        printf("   %4zu  %+.4f   %+.4f         %+.4f\n", nfes[k], mdata - m_ddim, mdata - m_dpm, mdata - m_2m);
     }
     fmd_ddpm_free(&q);
     gsl_rng_free(r);
