@@ -84,20 +84,21 @@ Test(diffusion, every_sampler_reaches_p_data_with_exact_scores)
 }
 
 /* Orders of the exponential integrators: from the same 200 starts, the final
- * points against a 4096-step second-order reference; the log-log slope of
- * the RMS error is fitted over 64..512 steps for order 1 and 8..64 for the
- * singlestep order 2 (where each is asymptotic: order 1 still shows 0.7 over
- * 8..64), 64..512 for the multistep order 2 (below 64 steps its first,
- * first-order step still shows),
- * and must be 1 and 2 within 0.25. Grids uniform in lambda, and for the
- * multistep also time grids with power 2, which changes the constant only. */
+ * points against a 4096-step second-order reference (its own error ~1e-6);
+ * the log-log slope of the RMS error is fitted over 1024..8192 steps for
+ * order 1 and 64..512 for the second orders, and must be 1 and 2 within
+ * 0.1. The ranges are where each is asymptotic (successive error ratios 2.0
+ * and 4.0): with fewer steps a few particles still end in the wrong mode,
+ * an O(1) error each, and order 1 shows ratios 1.4, 2.4, 3.5 over 64..512.
+ * Grids uniform in lambda, and for the multistep also a time grid with
+ * power 2, which changes the constant only. */
 Test(diffusion, exponential_integrators_have_orders_one_and_two)
 {
     fmd_gmm *g = random_mixture(2, 3, 2900);
     fmd_schedule vp;
     fmd_schedule_by_name("vp", &vp);
     enum { N0 = 200 };
-    static double start[2 * N0], ref[2 * N0], y[2 * N0], ts[4097];
+    static double start[2 * N0], ref[2 * N0], y[2 * N0], ts[8193];
     fmd_sample_init(29, N0, 2, start);
     fmd_sched_point s0;
     fmd_schedule_at(&vp, 0.0, &s0);
@@ -115,9 +116,9 @@ Test(diffusion, exponential_integrators_have_orders_one_and_two)
         size_t first;
         const char *name;
     } cases[] = {
-        {FMD_EXP_ORDER1, FMD_EXP_NOISE, FMD_GRID_LOGSNR, 1, 64, "order 1"},
-        {FMD_EXP_2S, FMD_EXP_NOISE, FMD_GRID_LOGSNR, 2, 8, "2S, noise form"},
-        {FMD_EXP_2S, FMD_EXP_DATA, FMD_GRID_LOGSNR, 2, 8, "2S, data form"},
+        {FMD_EXP_ORDER1, FMD_EXP_NOISE, FMD_GRID_LOGSNR, 1, 1024, "order 1"},
+        {FMD_EXP_2S, FMD_EXP_NOISE, FMD_GRID_LOGSNR, 2, 64, "2S, noise form"},
+        {FMD_EXP_2S, FMD_EXP_DATA, FMD_GRID_LOGSNR, 2, 64, "2S, data form"},
         {FMD_EXP_2M, FMD_EXP_NOISE, FMD_GRID_LOGSNR, 2, 64, "2M, noise form"},
         {FMD_EXP_2M, FMD_EXP_DATA, FMD_GRID_LOGSNR, 2, 64, "2M, data form"},
         {FMD_EXP_2M, FMD_EXP_DATA, FMD_GRID_TIME, 2, 64, "2M, data form, time grid power 2"},
@@ -140,7 +141,7 @@ Test(diffusion, exponential_integrators_have_orders_one_and_two)
         double slope = fmd_fit_slope(4, lh, le, NULL, NULL);
         cr_log_info("exponential integrator %s: fitted slope %.3f (errors %.2e %.2e %.2e %.2e)", cases[q].name, slope, exp(le[0]),
                     exp(le[1]), exp(le[2]), exp(le[3]));
-        cr_expect(fabs(slope - cases[q].order) <= 0.25, "%s: fitted slope %.3f", cases[q].name, slope);
+        cr_expect(fabs(slope - cases[q].order) <= 0.1, "%s: fitted slope %.3f", cases[q].name, slope);
     }
     fmd_gmm_free(g);
 }
