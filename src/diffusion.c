@@ -28,6 +28,47 @@ int fmd_mixture_eps(const fmd_sched_point *s, size_t n, size_t d, const double *
     return status;
 }
 
+int fmd_model_eps(const fmd_sched_point *s, size_t n, size_t d, const double *x, double *eps, void *params)
+{
+    const fmd_model_eps_params *P = params;
+    if (!s || !x || !eps || !P || !P->u || d != P->u->d || n == 0)
+        return FMD_EINVAL;
+    if (!(s->alpha > 0.0 && s->beta > 0.0))
+        return FMD_EDOM;
+    double t;
+    int status = fmd_schedule_time_of_lambda(&P->sch, log(s->alpha / s->beta), 0.0, 1.0, &t);
+    fmd_sched_point q;   /* the model's own path point at t: same lambda as s */
+    if (status == FMD_OK)
+        status = fmd_schedule_at(&P->sch, t, &q);
+    if (status != FMD_OK)
+        return status;
+    if (!(q.alpha > 0.0 && q.beta > 0.0))
+        return FMD_EDOM;
+    /* The sampler's x ~ alpha_s z + beta_s eps; the same z and eps give the
+     * model's x_q = (alpha_q / alpha_s) x (equal signal-to-noise ratio), and eps
+     * does not change with the scale. For a sampler on the model's own
+     * schedule the factor is 1 up to the bisection's rounding. */
+    const double c = q.alpha / s->alpha;
+    double *xq = malloc(n * d * sizeof(double));
+    if (!xq)
+        return FMD_ENOMEM;
+    for (size_t i = 0; i < n * d; i++)
+        xq[i] = c * x[i];
+    status = fmd_field_eval(P->u, t, n, xq, eps);
+    const double den = q.alpha * q.beta_dot - q.alpha_dot * q.beta;
+    for (size_t i = 0; status == FMD_OK && i < n * d; i++) {
+        switch (P->predicts) {
+        case FMD_PREDICTS_NOISE: break;
+        case FMD_PREDICTS_SCORE: eps[i] *= -q.beta; break;                              /* Ex 22 */
+        case FMD_PREDICTS_DATA: eps[i] = (xq[i] - q.alpha * eps[i]) / q.beta; break;
+        case FMD_PREDICTS_FIELD: eps[i] = (q.alpha * eps[i] - q.alpha_dot * xq[i]) / den; break;   /* Prop 1 */
+        default: status = FMD_EINVAL;
+        }
+    }
+    free(xq);
+    return status;
+}
+
 int fmd_ddpm_init(size_t N, double beta_min, double beta_max, fmd_ddpm *out)
 {
     if (!out || N == 0 || !(beta_min > 0.0) || !(beta_max >= beta_min) || !(beta_max < 1.0))
@@ -241,19 +282,12 @@ int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_
     return status;
 }
 
-/* the course time at which lambda = log(alpha/beta) takes the value lam, by bisection on [lo, hi] */
+/* the course time at which lambda = log(alpha/beta) takes the value lam, in [lo, hi] */
 static double time_of_lambda(const fmd_schedule *sch, double lam, double lo, double hi)
 {
-    for (int it = 0; it < 200 && hi - lo > 1e-15 * fmax(1.0, hi); it++) {
-        double mid = 0.5 * (lo + hi);
-        fmd_sched_point s;
-        fmd_schedule_at(sch, mid, &s);
-        if (log(s.alpha / s.beta) < lam)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return 0.5 * (lo + hi);
+    double t = lo;
+    fmd_schedule_time_of_lambda(sch, lam, lo, hi, &t);
+    return t;
 }
 
 static double lambda_of(const fmd_sched_point *s)

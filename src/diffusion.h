@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "gmm.h"
+#include "sample.h"
 #include "schedule.h"
 
 /* eps(x) at the path point s (only alpha and beta are read), n points. */
@@ -50,6 +51,27 @@ typedef int (*fmd_eps_fn)(const fmd_sched_point *s, size_t n, size_t d, const do
 
 /* The exact noise predictor of a mixture: -beta grad log p (params: const fmd_gmm *). */
 int fmd_mixture_eps(const fmd_sched_point *s, size_t n, size_t d, const double *x, double *eps, void *params);
+
+/* A trained model as a noise predictor, so the samplers below run on it too.
+ * u is the network (its output at (x, t) of the kind `predicts`), sch its
+ * schedule. The path point s fixes t: lambda = log(alpha/beta) increases with
+ * t (fmd_schedule_time_of_lambda). Then, at alpha > 0 and beta > 0 (Ex 22,
+ * and Prop 1 solved for eps with x = alpha zbar + beta epsbar, u = alpha_dot
+ * zbar + beta_dot epsbar):
+ *   NOISE  eps = the output
+ *   SCORE  eps = -beta s
+ *   DATA   eps = (x - alpha D) / beta
+ *   FIELD  eps = (alpha u - alpha_dot x) / (alpha beta_dot - alpha_dot beta),
+ *          the denominator -alpha beta lambda_dot < 0 wherever lambda is finite,
+ * all at the model's point q of the same lambda, with x rescaled to it
+ * (x_q = (alpha_q / alpha_s) x: a DDPM level is vp's point only to O(1/N)).
+ * FMD_EDOM where alpha or beta is 0. */
+typedef struct {
+    const fmd_field *u;
+    fmd_schedule sch;
+    fmd_prediction predicts;
+} fmd_model_eps_params;
+int fmd_model_eps(const fmd_sched_point *s, size_t n, size_t d, const double *x, double *eps, void *params);
 
 typedef struct {
     size_t N;

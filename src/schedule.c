@@ -155,3 +155,22 @@ int fmd_schedule_at(const fmd_schedule *s, double t, fmd_sched_point *out)
     s->eval(t, s->param, out);
     return FMD_OK;
 }
+
+int fmd_schedule_time_of_lambda(const fmd_schedule *s, double lam, double lo, double hi, double *t)
+{
+    if (!s || !s->eval || !t || isnan(lam))
+        return FMD_EINVAL;
+    if (!(0.0 <= lo && lo <= hi && hi <= 1.0))
+        return FMD_EDOM;
+    for (int it = 0; it < 200 && hi - lo > 1e-15 * fmax(1.0, hi); it++) {
+        const double mid = 0.5 * (lo + hi);
+        fmd_sched_point p;
+        s->eval(mid, s->param, &p);
+        if (log(p.alpha / p.beta) < lam)   /* alpha = 0 gives -inf, beta = 0 gives +inf: both order correctly */
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *t = 0.5 * (lo + hi);
+    return FMD_OK;
+}

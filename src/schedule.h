@@ -37,6 +37,12 @@ int fmd_schedule_by_name(const char *name, fmd_schedule *out);
 /* The schedule at t (t outside [0, 1] gives FMD_EDOM). */
 int fmd_schedule_at(const fmd_schedule *s, double t, fmd_sched_point *out);
 
+/* The time t in [lo, hi] at which lambda_t = log(alpha_t / beta_t), the log
+ * signal-to-noise ratio over 2, equals lam: lambda increases with t on every
+ * schedule above (alpha rises, beta falls), so bisection finds it to 1e-15
+ * relative; a lam outside [lambda_lo, lambda_hi] gives the nearer end. */
+int fmd_schedule_time_of_lambda(const fmd_schedule *s, double lam, double lo, double hi, double *t);
+
 /* The names fmd_schedule_by_name knows, for help texts and loops
  * ("poly:2" stands for the poly:N family). NULL-terminated. */
 extern const char *const fmd_schedule_names[];

@@ -1,8 +1,9 @@
 /* test_diffusion.c -- chapter 6: the discrete samplers of `003` and the
  * exponential integrators, each driven by the exact noise predictor of a
- * mixture, must reach p_data (check_law_2d: 3 checks each, 8 samplers = 24
+ * mixture, must reach p_data (check_law_2d: 3 checks each, 9 samplers = 27
  * checks, counted in verify/budget.h); the DDPM chain is the vp schedule; the
- * exponential integrators have orders 1 and 2 (fitted). */
+ * exponential integrators have orders 1 and 2 (fitted); a model of any kind
+ * is a noise predictor (fmd_model_eps). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -169,5 +170,97 @@ Test(diffusion, exponential_integrator_refuses_bad_grids)
     double to_one[5] = {0.0, 0.5, 0.7, 0.9, 1.0};
     cr_expect_eq(fmd_exponential_integrator(&vp, FMD_EXP_2S, FMD_EXP_NOISE, to_one, 4, fmd_mixture_eps, g, 2, 2, 0, 1, x, NULL),
                  FMD_EDOM);
+    fmd_gmm_free(g);
+}
+
+/* A stand-in for a trained network: the mixture's exact output of one kind
+ * (field, score, noise or denoised mean) at time t on schedule sch. */
+typedef struct {
+    const fmd_gmm *g;
+    const fmd_schedule *sch;
+    fmd_prediction kind;
+} exact_model;
+
+static int exact_output(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    const exact_model *E = params;
+    fmd_marginal *m;
+    int status = fmd_marginal_alloc(E->g, &m);
+    if (status == FMD_OK)
+        status = fmd_marginal_set_time(m, E->sch, t);
+    fmd_marginal_out o = {0};
+    if (E->kind == FMD_PREDICTS_FIELD)
+        o.u = out;
+    else if (E->kind == FMD_PREDICTS_DATA)
+        o.zmean = out;
+    else
+        o.score = out;
+    if (status == FMD_OK)
+        status = fmd_marginal_eval(m, n, x, &o);
+    fmd_sched_point s;
+    fmd_schedule_at(E->sch, t, &s);
+    for (size_t i = 0; status == FMD_OK && E->kind == FMD_PREDICTS_NOISE && i < n * d; i++)
+        out[i] *= -s.beta;
+    fmd_marginal_free(m);
+    return status;
+}
+
+/* fmd_model_eps turns each kind of output into the noise prediction: for
+ * the exact outputs it must give the mixture's exact eps (fmd_mixture_eps)
+ * at every schedule, at interior times, and at DDPM levels (which are vp's
+ * points only up to a rescaling of x). The only approximation is t recovered
+ * by bisection to 1e-15 relative, and the conversions' rounding: 1e-9
+ * relative to the size of eps is a wide margin. */
+Test(diffusion, model_eps_recovers_the_mixture_noise)
+{
+    fmd_gmm *g = random_mixture(2, 3, 3100);
+    enum { NP = 50 };
+    double x[2 * NP], e_model[2 * NP], e_exact[2 * NP];
+    gsl_rng *r;
+    fmd_rng_alloc(3101, 0, &r);
+    const char *names[] = {"condot", "cosine", "lab", "poly:2", "vp", "ou:5", "ve"};
+    const fmd_prediction kinds[4] = {FMD_PREDICTS_FIELD, FMD_PREDICTS_SCORE, FMD_PREDICTS_NOISE, FMD_PREDICTS_DATA};
+    const double times[4] = {0.05, 0.3, 0.7, 0.95};
+    fmd_ddpm q;
+    fmd_ddpm_init(1000, 1e-4, 0.02, &q);
+    double overall = 0.0;
+    for (size_t a = 0; a < sizeof names / sizeof names[0]; a++) {
+        fmd_schedule sch;
+        cr_assert_eq(fmd_schedule_by_name(names[a], &sch), FMD_OK);
+        for (int k = 0; k < 4; k++) {
+            exact_model E = {g, &sch, kinds[k]};
+            fmd_field u = {exact_output, 2, &E};
+            fmd_model_eps_params P = {&u, sch, kinds[k]};
+            for (int j = 0; j < 5; j++) {
+                fmd_sched_point s;
+                if (j < 4)
+                    fmd_schedule_at(&sch, times[j], &s);
+                else if (strcmp(names[a], "vp") == 0)   /* a DDPM level: alpha = sqrt(abar_k) */
+                    s = (fmd_sched_point){sqrt(q.alpha_bar[300]), sqrt(1.0 - q.alpha_bar[300]), 0, 0, 0};
+                else
+                    continue;
+                for (int i = 0; i < 2 * NP; i++)
+                    x[i] = 3.0 * gsl_rng_uniform(r) - 1.5;
+                cr_assert_eq(fmd_model_eps(&s, NP, 2, x, e_model, &P), FMD_OK);
+                cr_assert_eq(fmd_mixture_eps(&s, NP, 2, x, e_exact, g), FMD_OK);
+                double worst = 0.0;
+                for (int i = 0; i < 2 * NP; i++)
+                    worst = fmax(worst, fabs(e_model[i] - e_exact[i]) / fmax(1.0, fabs(e_exact[i])));
+                cr_expect(worst <= 1e-9, "%s, output kind %d, point %d: eps off by %.3g", names[a], k, j, worst);
+                overall = fmax(overall, worst);
+            }
+        }
+    }
+    cr_log_info("model eps vs exact eps: worst relative difference %.3g", overall);
+    /* where lambda is infinite there is no noise prediction */
+    fmd_schedule condot;
+    fmd_schedule_by_name("condot", &condot);
+    exact_model E = {g, &condot, FMD_PREDICTS_FIELD};
+    fmd_field u = {exact_output, 2, &E};
+    fmd_model_eps_params P = {&u, condot, FMD_PREDICTS_FIELD};
+    fmd_sched_point s0 = {0.0, 1.0, 1.0, -1.0, -1.0};
+    cr_expect_eq(fmd_model_eps(&s0, NP, 2, x, e_model, &P), FMD_EDOM);
+    fmd_ddpm_free(&q);
+    gsl_rng_free(r);
     fmd_gmm_free(g);
 }
