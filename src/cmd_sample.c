@@ -1,6 +1,7 @@
 /* cmd_sample.c -- `fmd sample`: draw from a trained model by its ODE
- * (Algorithm 1 and better steppers) or by the SDE of Thm 13; a score model's
- * field comes from Prop 1 (fmd_flow_sde_drift). */
+ * (Algorithm 1 and better steppers), by the SDE of Thm 13, or by chapter 6's
+ * exponential integrators; a score model's field comes from Prop 1
+ * (fmd_flow_sde_drift), any model's noise prediction from fmd_model_eps. */
 #include "cli.h"
 #include "fmd.h"
 
@@ -12,7 +13,7 @@
 static const char usage[] =
     "usage: fmd sample --model MODEL [-n N] [--solver NAME] [--steps K] [--sigma S]\n"
     "                  [--seed S] [--t0 T] [--t1 T] [--class Y [--guidance W]]\n"
-    "                  [--trajectories]\n"
+    "                  [--form data|noise] [--grid logsnr|time|time:P] [--trajectories]\n"
     "\n"
     "Sample a model trained by `fmd train`: X_t0 = beta_t0 eps with eps ~ N(0, I),\n"
     "integrate to t1 and print X_t1, one sample a line (%.17g). A flow model (cfm)\n"
@@ -28,9 +29,20 @@ static const char usage[] =
     "[0, 1 - 1e-3] by default.\n"
     "\n"
     "  -n N            samples; default 1000\n"
-    "  --solver NAME   euler | midpoint | heun | rk4 | dopri5 (ODE), em | heun-sde (SDE);\n"
+    "  --solver NAME   euler | midpoint | heun | rk4 | dopri5 (ODE), em | heun-sde (SDE),\n"
+    "                  ddim | dpm2 | dpm2m (exponential integrators of the probability\n"
+    "                  flow, chapter 6: order 1, DPM-Solver-2 with two evaluations a\n"
+    "                  step, the multistep DPM-Solver++(2M) with one);\n"
     "                  default euler (Algorithm 1), or em with --sigma (Algorithm 2)\n"
-    "  --steps K       steps of the uniform grid on [0, 1]; default 100\n"
+    "  --steps K       steps of the grid; default 100 (uniform on [t0, t1] for ODE\n"
+    "                  and SDE solvers)\n"
+    "  --form F        exponential integrators: hold the denoised estimate (data,\n"
+    "                  the default) or the noise (noise) fixed over a step\n"
+    "  --grid G        exponential integrators: logsnr (uniform in log(alpha/beta)),\n"
+    "                  time (uniform), time:P (t_k = t0 + (t1 - t0)(1 - (1 - k/K)^P),\n"
+    "                  P >= 1, steps crowded toward the data); default time:2.\n"
+    "                  They need alpha > 0 and beta > 0 at both ends: they start at\n"
+    "                  t0 = 1e-3 where alpha_0 = 0 and stop at 1 - 1e-3 at the latest\n"
     "  --sigma S       SDE of Thm 13 with sigma_t = S beta_t; its score comes from the\n"
     "                  field by Prop 1 (the added drift stays finite at t = 0 and 1)\n"
     "  --seed S        default 0\n"
@@ -48,7 +60,7 @@ static const char usage[] =
 int fmd_cmd_sample(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --help' for usage.";
-    const char *model = NULL, *solver = NULL;
+    const char *model = NULL, *solver = NULL, *form_name = NULL, *grid_name = NULL;
     double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1, cls = -1, guidance = 1, threads = fmd_cli_default_threads();
     int traj = 0;
     for (int i = 1; i < argc; i++) {
@@ -59,6 +71,8 @@ int fmd_cmd_sample(int argc, char **argv)
             return 0;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--solver"))) solver = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--form"))) form_name = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--grid"))) grid_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 1, hi = 1e8;
         else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7;
         else if ((v = fmd_cli_option(argc, argv, &i, "--sigma"))) num = &sigma, lo = 0, hi = 1e6;
@@ -80,9 +94,33 @@ int fmd_cmd_sample(int argc, char **argv)
         solver = sigma >= 0 ? "em" : "euler";
     const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(solver);
     const fmd_sde_stepper_type *sdet = fmd_sde_stepper_by_name(solver);
-    if (!ode && !sdet)
-        return fmd_cli_usage_error("sample", "Solvers: euler, midpoint, heun, rk4, dopri5, em, heun-sde.",
+    const int expo = strcmp(solver, "ddim") == 0 || strcmp(solver, "dpm2") == 0 || strcmp(solver, "dpm2m") == 0;
+    const fmd_exp_method method = strcmp(solver, "ddim") == 0 ? FMD_EXP_ORDER1
+                                  : strcmp(solver, "dpm2") == 0 ? FMD_EXP_2S : FMD_EXP_2M;
+    if (!ode && !sdet && !expo)
+        return fmd_cli_usage_error("sample", "Solvers: euler, midpoint, heun, rk4, dopri5, em, heun-sde, ddim, dpm2, dpm2m.",
                                    "unknown solver '%s'", solver);
+    if (!expo && (form_name || grid_name))
+        return fmd_cli_usage_error("sample", hint, "--form and --grid are for the exponential integrators (ddim, dpm2, dpm2m)");
+    if (expo && (sigma >= 0 || traj))
+        return fmd_cli_usage_error("sample", hint, "the exponential integrator '%s' takes neither --sigma nor --trajectories",
+                                   solver);
+    fmd_exp_form form = FMD_EXP_DATA;
+    if (form_name && strcmp(form_name, "noise") == 0)
+        form = FMD_EXP_NOISE;
+    else if (form_name && strcmp(form_name, "data") != 0)
+        return fmd_cli_usage_error("sample", "Forms: data, noise.", "unknown --form '%s'", form_name);
+    fmd_grid_kind grid = FMD_GRID_TIME;
+    double power = 2.0;
+    if (grid_name && strcmp(grid_name, "logsnr") == 0)
+        grid = FMD_GRID_LOGSNR;
+    else if (grid_name && strcmp(grid_name, "time") == 0)
+        power = 1.0;
+    else if (grid_name && strncmp(grid_name, "time:", 5) == 0) {
+        if (fmd_cli_number("sample", "--grid time:P", grid_name + 5, 1, 100, &power) != 0)
+            return 2;
+    } else if (grid_name)
+        return fmd_cli_usage_error("sample", "Grids: logsnr, time, time:P (P >= 1).", "unknown --grid '%s'", grid_name);
     if (sdet && sigma < 0)
         return fmd_cli_usage_error("sample", hint, "the SDE solver '%s' needs --sigma S", solver);
     if (ode && sigma >= 0)
@@ -95,10 +133,28 @@ int fmd_cmd_sample(int argc, char **argv)
     if (fmd_cli_load_model("sample", model, 0, 0, &net, &info, &P.sch, &P.predicts) != 0)
         return 2;
     const int flow = P.predicts == FMD_PREDICTS_FIELD, denoiser = P.predicts == FMD_PREDICTS_DATA;
+    const int t0_given = t0 >= 0, t1_given = t1 >= 0;
     if (t0 < 0)
         t0 = flow || denoiser ? 0.0 : 0.05;
     if (t1 < 0)
         t1 = flow ? 1.0 : fmin(info.t_max, 1.0 - 1e-3);   /* no further than it was trained */
+    if (expo) {   /* lambda = log(alpha/beta) must be finite at both ends */
+        fmd_sched_point a, b;
+        fmd_schedule_at(&P.sch, t0, &a);
+        fmd_schedule_at(&P.sch, t1, &b);
+        if (a.alpha == 0.0 && !t0_given)
+            t0 = 1e-3;
+        if (b.beta == 0.0 && !t1_given)
+            t1 = 1.0 - 1e-3;
+        fmd_schedule_at(&P.sch, t0, &a);
+        fmd_schedule_at(&P.sch, t1, &b);
+        if (!(a.alpha > 0.0 && b.beta > 0.0) && t0 < t1) {
+            fmd_mlp_free(net);
+            return fmd_cli_usage_error("sample", "Choose 0 < --t0 and --t1 < 1.",
+                                       "the exponential integrator '%s' needs alpha > 0 and beta > 0 at t0 and t1 "
+                                       "(alpha_t0 = %g, beta_t1 = %g)", solver, a.alpha, b.beta);
+        }
+    }
     if (!(t0 < t1)) {
         fmd_mlp_free(net);
         return fmd_cli_usage_error("sample", hint, "--t0 %g must be below --t1 %g", t0, t1);
@@ -111,7 +167,7 @@ int fmd_cmd_sample(int argc, char **argv)
         return fmd_cli_usage_error("sample", "Choose --t1 < 1.",
                                    "%s is a denoiser: at t = %g (beta = 0) its field divides by zero", model, t1);
     }
-    if (!flow && !denoiser && (s0.alpha == 0.0 || !isfinite(s1.beta_dot))) {
+    if (!expo && !flow && !denoiser && (s0.alpha == 0.0 || !isfinite(s1.beta_dot))) {
         fmd_mlp_free(net);
         return fmd_cli_usage_error("sample", "Choose 0 < --t0, and --t1 < 1 for the lab and vp schedules.",
                                    "%s is a score model (%s): Prop 1 gives no field from a score at t = %g",
@@ -138,15 +194,21 @@ int fmd_cmd_sample(int argc, char **argv)
         fmd_sample_init((uint64_t)seed, N, d, x);   /* eps ~ N(0, I) */
         for (size_t i = 0; i < N * d; i++)
             x[i] *= s0.beta;                        /* X_t0 = beta_t0 eps (= X_0 ~ p_init at t0 = 0) */
-        fmd_time_grid(t0, t1, K, ts);
         int status;
-        if (ode) {
+        if (expo) {   /* chapter 6: the network as a noise predictor on the model's schedule */
+            fmd_model_eps_params E = {&u, P.sch, P.predicts};
+            status = fmd_exp_grid(&P.sch, grid, power, t0, t1, K, ts);
+            if (status == FMD_OK)
+                status = fmd_exponential_integrator(&P.sch, method, form, ts, K, fmd_model_eps, &E, N, d, 0, 1, x, NULL);
+        } else if (ode) {
+            fmd_time_grid(t0, t1, K, ts);
             fmd_ode_workspace *ws;
             status = fmd_ode_workspace_alloc(ode, N, d, &ws);
             if (status == FMD_OK)
                 status = fmd_ode_solve_grid(ws, &drift, ts, K + 1, x, path);
             fmd_ode_workspace_free(ws);
         } else {
+            fmd_time_grid(t0, t1, K, ts);
             fmd_sde sde = {drift, fmd_flow_sde_sigma, &P};
             fmd_sde_workspace *ws;
             status = fmd_sde_workspace_alloc(sdet, N, d, &ws);
