@@ -41,8 +41,10 @@ static const char usage[] =
     "  --grid G        exponential integrators: logsnr (uniform in log(alpha/beta)),\n"
     "                  time (uniform), time:P (t_k = t0 + (t1 - t0)(1 - (1 - k/K)^P),\n"
     "                  P >= 1, steps crowded toward the data); default time:2.\n"
-    "                  They need alpha > 0 and beta > 0 at both ends: they start at\n"
-    "                  t0 = 1e-3 where alpha_0 = 0 and stop at 1 - 1e-3 at the latest\n"
+    "                  They need alpha > 0 at t0 (t0 = 1e-3 by default where alpha_0 = 0)\n"
+    "                  and beta > 0 at t1 (t1 = 1 - 1e-3 at the latest), except that the\n"
+    "                  data form on a time grid may end at beta = 0, its last step being\n"
+    "                  the denoised estimate itself (so a flow model runs to t1 = 1)\n"
     "  --sigma S       SDE of Thm 13 with sigma_t = S beta_t; its score comes from the\n"
     "                  field by Prop 1 (the added drift stays finite at t = 0 and 1)\n"
     "  --seed S        default 0\n"
@@ -142,15 +144,16 @@ int fmd_cmd_sample(int argc, char **argv)
         fmd_sched_point a, b;
         fmd_schedule_at(&P.sch, t0, &a);
         fmd_schedule_at(&P.sch, t1, &b);
+        const int may_reach_data = form == FMD_EXP_DATA && grid == FMD_GRID_TIME;   /* last step x' = D(x) */
         if (a.alpha == 0.0 && !t0_given)
             t0 = 1e-3;
-        if (b.beta == 0.0 && !t1_given)
+        if (b.beta == 0.0 && !t1_given && !may_reach_data)
             t1 = 1.0 - 1e-3;
         fmd_schedule_at(&P.sch, t0, &a);
         fmd_schedule_at(&P.sch, t1, &b);
-        if (!(a.alpha > 0.0 && b.beta > 0.0) && t0 < t1) {
+        if (!(a.alpha > 0.0 && (b.beta > 0.0 || may_reach_data)) && t0 < t1) {
             fmd_mlp_free(net);
-            return fmd_cli_usage_error("sample", "Choose 0 < --t0 and --t1 < 1.",
+            return fmd_cli_usage_error("sample", "Choose 0 < --t0, and --t1 < 1 (or the data form on a time grid).",
                                        "the exponential integrator '%s' needs alpha > 0 and beta > 0 at t0 and t1 "
                                        "(alpha_t0 = %g, beta_t1 = %g)", solver, a.alpha, b.beta);
         }

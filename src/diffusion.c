@@ -307,8 +307,8 @@ int fmd_exp_grid(const fmd_schedule *sch, fmd_grid_kind kind, double power, doub
         status = fmd_schedule_at(sch, t1, &b);
     if (status != FMD_OK)
         return status;
-    if (!(a.alpha > 0.0 && a.beta > 0.0 && b.alpha > 0.0 && b.beta > 0.0))
-        return FMD_EDOM;   /* lambda must be finite at both ends */
+    if (!(a.alpha > 0.0 && a.beta > 0.0 && b.alpha > 0.0 && (b.beta > 0.0 || kind == FMD_GRID_TIME)))
+        return FMD_EDOM;   /* lambda finite at t0; at t1 too for a log-SNR grid */
     const double l0 = lambda_of(&a), l1 = lambda_of(&b);
     ts[0] = t0;
     for (size_t k = 1; k < steps; k++) {
@@ -354,12 +354,13 @@ int fmd_exponential_integrator(const fmd_schedule *sch, fmd_exp_method method, f
         (method != FMD_EXP_ORDER1 && method != FMD_EXP_2S && method != FMD_EXP_2M) ||
         (form != FMD_EXP_NOISE && form != FMD_EXP_DATA))
         return FMD_EINVAL;
-    for (size_t k = 0; k <= steps; k++) {   /* lambda finite everywhere and increasing along the grid */
+    for (size_t k = 0; k <= steps; k++) {   /* lambda finite and increasing along the grid */
         fmd_sched_point s;
         int status = fmd_schedule_at(sch, ts[k], &s);
         if (status != FMD_OK)
             return status;
-        if (!(s.alpha > 0.0 && s.beta > 0.0))
+        const int data_end = k == steps && form == FMD_EXP_DATA && s.beta == 0.0;   /* lambda = +inf allowed there */
+        if (!(s.alpha > 0.0 && (s.beta > 0.0 || data_end)))
             return FMD_EDOM;
         if (k > 0) {
             fmd_sched_point p;
@@ -377,22 +378,29 @@ int fmd_exponential_integrator(const fmd_schedule *sch, fmd_exp_method method, f
     if (status == FMD_OK && !u)
         status = FMD_ENOMEM;
     double h_prev = 0.0;
+    size_t evaluations = 0;
     for (size_t k = 0; status == FMD_OK && k < steps; k++) {
         fmd_sched_point sn;
         fmd_schedule_at(sch, ts[k + 1], &sn);
         const double h = lambda_of(&sn) - lambda_of(&s);
+        /* a last step to beta = 0 (data form only) is first order: x' = alpha' D(x), the
+         * exact limit of the update as h -> inf; its midpoint and extrapolation are not finite */
+        const int to_data = sn.beta == 0.0;
         status = predict(eps, params, &s, form, n, d, x, S.e);
-        if (status == FMD_OK && method == FMD_EXP_2S) {   /* DPM-Solver-2: the prediction at the midpoint in lambda */
+        evaluations++;
+        if (status == FMD_OK && method == FMD_EXP_2S && !to_data) {   /* DPM-Solver-2: the prediction at the midpoint in lambda */
             fmd_sched_point sm;
             fmd_schedule_at(sch, time_of_lambda(sch, lambda_of(&s) + 0.5 * h, ts[k], ts[k + 1]), &sm);
             exp_update(&s, &sm, form, n * d, x, S.e, u);
             status = predict(eps, params, &sm, form, n, d, u, S.e);
+            evaluations++;
         }
         if (status == FMD_OK && method == FMD_EXP_2M) {   /* DPM-Solver(++)-2M: extrapolate from the last two */
-            const double c = 0.5 * h / h_prev;
+            const int extrapolate = k > 0 && !to_data;   /* the first step is order 1 */
+            const double c = extrapolate ? 0.5 * h / h_prev : 0.0;
             for (size_t i = 0; i < n * d; i++) {
                 const double now = S.e[i];
-                if (k > 0)   /* the first step is order 1 */
+                if (extrapolate)
                     S.e[i] = (1.0 + c) * now - c * u[i];
                 u[i] = now;
             }
@@ -403,7 +411,7 @@ int fmd_exponential_integrator(const fmd_schedule *sch, fmd_exp_method method, f
         s = sn;
     }
     if (nfe)
-        *nfe = method == FMD_EXP_2S ? 2 * steps : steps;
+        *nfe = evaluations;
     free(u);
     scratch_free(&S);
     return status;

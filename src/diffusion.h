@@ -105,7 +105,8 @@ int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_
                             size_t *nfe);
 
 /* Time grids for the exponential integrators: ts[0..steps] from t0 to t1
- * (alpha > 0 and beta > 0 at both). FMD_GRID_LOGSNR: uniform in lambda;
+ * (alpha > 0 and beta > 0 at both; a time grid may end where beta = 0, for
+ * the data form). FMD_GRID_LOGSNR: uniform in lambda;
  * FMD_GRID_TIME: t_k = t0 + (t1 - t0) (1 - (1 - k/steps)^power), power >= 1
  * (1: uniform in time; above 1 the steps crowd toward t1, the data end,
  * where the denoised estimate changes fastest). */
@@ -116,6 +117,10 @@ int fmd_exp_grid(const fmd_schedule *sch, fmd_grid_kind kind, double power, doub
 /* Exponential integrator on sch along the grid ts[0..steps] (increasing,
  * lambda finite and increasing: EDOM otherwise), in the noise or the data
  * form, from x ~ N(0, beta_ts[0]^2 I) unless start_given (then x holds it).
+ * In the data form the grid may end at beta = 0 (t = 1 on the course's
+ * schedules): the last step is then x' = alpha' D(x), the update's exact limit
+ * as h -> inf, first order and one evaluation, with no noise left over.
+ * *nfe gets the evaluations per particle.
  *   FMD_EXP_ORDER1  first order (= DDIM, either form), 1 NFE a step;
  *   FMD_EXP_2S      DPM-Solver-2 / DPM-Solver++(2S), 2 NFE a step;
  *   FMD_EXP_2M      the multistep second order of DPM-Solver++(2M): the

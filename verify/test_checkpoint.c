@@ -288,6 +288,8 @@ Test(sample_command, samples_of_a_trained_flow_model)
     check_exp_order(model, "--t0 0.001 --t1 0.999");
     cr_expect(exit_status("%s sample --model %s --solver dpm2m --t0 0 > /dev/null 2>&1", model) == 2,
               "an exponential integrator from alpha = 0 accepted");
+    cr_expect(exit_status("%s sample --model %s --solver dpm2m --form noise --t1 1 > /dev/null 2>&1", model) == 2,
+              "the noise form to beta = 0 accepted");
     cr_expect(exit_status("%s sample --model %s --solver rk4 --grid logsnr > /dev/null 2>&1", model) == 2,
               "--grid accepted for an ODE solver");
     cr_expect(exit_status("%s sample --model %s --solver dpm2 --grid time:0.5 > /dev/null 2>&1", model) == 2,

@@ -1,7 +1,8 @@
 /* test_diffusion.c -- chapter 6: the discrete samplers of `003` and the
  * exponential integrators, each driven by the exact noise predictor of a
  * mixture, must reach p_data (check_law_2d: 3 checks each, 9 samplers = 27
- * checks, counted in verify/budget.h); the DDPM chain is the vp schedule; the
+ * checks, and 3 more for the data form run to t = 1: 30, counted in
+ * verify/budget.h); the DDPM chain is the vp schedule; the
  * exponential integrators have orders 1 and 2 (fitted); a model of any kind
  * is a noise predictor (fmd_model_eps). */
 #include <criterion/criterion.h>
@@ -167,9 +168,64 @@ Test(diffusion, exponential_integrator_refuses_bad_grids)
     double swapped[5] = {0.0, 0.5, 0.3, 0.7, 0.9};
     cr_expect_eq(fmd_exponential_integrator(&vp, FMD_EXP_2M, FMD_EXP_DATA, swapped, 4, fmd_mixture_eps, g, 2, 2, 0, 1, x, NULL),
                  FMD_EDOM);
-    double to_one[5] = {0.0, 0.5, 0.7, 0.9, 1.0};
+    double to_one[5] = {0.0, 0.5, 0.7, 0.9, 1.0};   /* beta = 0 at the end: the data form only */
     cr_expect_eq(fmd_exponential_integrator(&vp, FMD_EXP_2S, FMD_EXP_NOISE, to_one, 4, fmd_mixture_eps, g, 2, 2, 0, 1, x, NULL),
                  FMD_EDOM);
+    cr_expect_eq(fmd_exponential_integrator(&vp, FMD_EXP_2S, FMD_EXP_DATA, to_one, 4, fmd_mixture_eps, g, 2, 2, 0, 1, x, NULL),
+                 FMD_OK);
+    double from_zero[5] = {0.0, 0.5, 0.7, 0.9, 0.95};   /* condot: alpha = 0 at t = 0 */
+    fmd_schedule condot;
+    fmd_schedule_by_name("condot", &condot);
+    cr_expect_eq(fmd_exponential_integrator(&condot, FMD_EXP_2M, FMD_EXP_DATA, from_zero, 4, fmd_mixture_eps, g, 2, 2, 0, 1, x,
+                                            NULL),
+                 FMD_EDOM);
+    fmd_gmm_free(g);
+}
+
+/* In the data form a grid may end at beta = 0: the last step is then
+ * x' = alpha' D(x), the denoised estimate itself. With the mixture's exact
+ * D = E[z | x_t = x] a single such step must return E[z | x] at the start
+ * point (to rounding, 1e-12), whatever the method, with one evaluation; a
+ * whole run to t = 1 on a time grid must reach p_data (check_law_2d, 3
+ * checks, counted in verify/budget.h). */
+Test(diffusion, data_form_steps_to_the_data_exactly)
+{
+    fmd_gmm *g = random_mixture(2, 3, 3200);
+    fmd_schedule vp;
+    fmd_schedule_by_name("vp", &vp);
+    enum { NP = 100 };
+    double x[2 * NP], y[2 * NP], zmean[2 * NP];
+    for (int i = 0; i < 2 * NP; i++)
+        x[i] = 3.0 * sin(1.7 * i + 0.3);
+    fmd_marginal *m;
+    cr_assert_eq(fmd_marginal_alloc(g, &m), FMD_OK);
+    cr_assert_eq(fmd_marginal_set_time(m, &vp, 0.8), FMD_OK);
+    fmd_marginal_out o = {.zmean = zmean};
+    cr_assert_eq(fmd_marginal_eval(m, NP, x, &o), FMD_OK);
+    const double ts[2] = {0.8, 1.0};
+    const fmd_exp_method methods[3] = {FMD_EXP_ORDER1, FMD_EXP_2S, FMD_EXP_2M};
+    for (int k = 0; k < 3; k++) {
+        memcpy(y, x, sizeof y);
+        size_t nfe = 0;
+        cr_assert_eq(fmd_exponential_integrator(&vp, methods[k], FMD_EXP_DATA, ts, 1, fmd_mixture_eps, g, NP, 2, 0, 1, y, &nfe),
+                     FMD_OK);
+        double worst = 0.0;
+        for (int i = 0; i < 2 * NP; i++)
+            worst = fmax(worst, fabs(y[i] - zmean[i]));
+        cr_expect(worst <= 1e-12, "method %d: last step off E[z | x] by %.3g", k, worst);
+        cr_expect_eq(nfe, 1, "method %d: %zu evaluations for the last step", k, nfe);
+    }
+    fmd_marginal_free(m);
+    static double z[2 * NS], grid[51];
+    gsl_rng *r;
+    fmd_rng_alloc(3201, 0, &r);
+    fmd_marginal *m1 = slice_at(g, "condot", 1.0);
+    cr_assert_eq(fmd_exp_grid(&vp, FMD_GRID_TIME, 2.0, 0.0, 1.0, 50, grid), FMD_OK);
+    cr_assert_eq(fmd_exponential_integrator(&vp, FMD_EXP_2M, FMD_EXP_DATA, grid, 50, fmd_mixture_eps, g, NS, 2, 10, 0, z, NULL),
+                 FMD_OK);
+    check_law_2d(m1, NS, z, r, "exponential integrator, data form, 2M, 50 steps to t = 1");
+    fmd_marginal_free(m1);
+    gsl_rng_free(r);
     fmd_gmm_free(g);
 }
 
