@@ -108,6 +108,23 @@ static const struct {
     {FMD_EXP_2M, FMD_EXP_DATA, FMD_GRID_TIME, 1.0, "DPM-Solver++(2M), time^2 grid to t = 1"},
 };
 
+/* measure m of a row: 0 |NLL gap|, 1 sliced W1 to the reference, 2 to fresh data */
+static double value(const result *r, int m)
+{
+    return m == 0 ? fabs(r->nll) : m == 1 ? r->w1 : r->w1f;
+}
+
+static double std_err(const result *r, int m)
+{
+    return m == 0 ? r->nll_se : m == 1 ? r->w1_se : r->w1f_se;
+}
+
+/* r matches the reference row on measure m: not worse by more than 2 standard errors of the difference */
+static int matches(const result *r, const result *ref, int m)
+{
+    return value(r, m) - value(ref, m) <= 2.0 * hypot(std_err(r, m), std_err(ref, m));
+}
+
 /* the row of sampler `name` at `nfe` NFE, or NULL */
 static const result *find(const bench *B, const char *name, double nfe)
 {
@@ -306,30 +323,25 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/sampler_goals.tsv", dir);
     const result *e1000 = find(&B, "euler", 1000);
     if (e1000 && fmd_atomic_open(path, &goals) == FMD_OK) {
-        fprintf(goals.fp, "measure	sampler	euler_1000	euler_1000_se	at_20_nfe	at_20_nfe_se	met_at_20	first_matching_nfe\n");
+        fprintf(goals.fp, "measure\tsampler\teuler_1000\teuler_1000_se\tat_20_nfe\tat_20_nfe_se\tmet_at_20\tfirst_matching_nfe\n");
         const char *measures[3] = {"abs_nll_gap", "sliced_w1_ref", "sliced_w1_fresh"};
         for (int m = 0; m < 3; m++)
             for (size_t e = 1; e < sizeof exps / sizeof exps[0]; e++) {   /* the second-order ones */
-#define VAL(r) (m == 0 ? fabs((r)->nll) : m == 1 ? (r)->w1 : (r)->w1f)
-#define SE(r) (m == 0 ? (r)->nll_se : m == 1 ? (r)->w1_se : (r)->w1f_se)
-#define MATCHES(r) (VAL(r) - VAL(e1000) <= 2.0 * hypot(SE(r), SE(e1000)))
                 const result *r20 = find(&B, exps[e].name, 20);
                 double first = NAN;
                 for (size_t j = 0; j < NN && isnan(first); j++) {
                     const result *r = find(&B, exps[e].name, (double)nfes[j]);
-                    if (r && MATCHES(r))
+                    if (r && matches(r, e1000, m))
                         first = (double)nfes[j];
                 }
                 if (!r20)
                     continue;
-                fprintf(goals.fp, "%s\t\"%s\"\t%.6f\t%.6f\t%.6f\t%.6f\t%s\t%g\n", measures[m], exps[e].name, VAL(e1000), SE(e1000),
-                        VAL(r20), SE(r20), MATCHES(r20) ? "yes" : "no", first);
+                const int met = matches(r20, e1000, m);
+                fprintf(goals.fp, "%s\t\"%s\"\t%.6f\t%.6f\t%.6f\t%.6f\t%s\t%g\n", measures[m], exps[e].name,
+                        value(e1000, m), std_err(e1000, m), value(r20, m), std_err(r20, m), met ? "yes" : "no", first);
                 printf("goal, %-15s %-32s Euler-1000 %.5f +- %.5f, at 20 NFE %.5f +- %.5f: %s (matches from NFE %g)\n",
-                       measures[m], exps[e].name, VAL(e1000), SE(e1000), VAL(r20), SE(r20), MATCHES(r20) ? "met" : "not met",
-                       first);
-#undef VAL
-#undef SE
-#undef MATCHES
+                       measures[m], exps[e].name, value(e1000, m), std_err(e1000, m), value(r20, m), std_err(r20, m),
+                       met ? "met" : "not met", first);
             }
         io |= fmd_atomic_commit(&goals) != FMD_OK;
     }

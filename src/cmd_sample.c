@@ -59,6 +59,21 @@ static const char usage[] =
     "  --trajectories  print whole paths instead: per sample a block of lines\n"
     "                  't x_1 .. x_d', blocks separated by blank lines\n";
 
+/* the exponential integrators by their command-line names; 0 if `name` is none */
+static int exp_method_by_name(const char *name, fmd_exp_method *method)
+{
+    static const struct {
+        const char *name;
+        fmd_exp_method method;
+    } table[] = {{"ddim", FMD_EXP_ORDER1}, {"dpm2", FMD_EXP_2S}, {"dpm2m", FMD_EXP_2M}};
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(name, table[i].name) == 0) {
+            *method = table[i].method;
+            return 1;
+        }
+    return 0;
+}
+
 int fmd_cmd_sample(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --help' for usage.";
@@ -96,9 +111,8 @@ int fmd_cmd_sample(int argc, char **argv)
         solver = sigma >= 0 ? "em" : "euler";
     const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(solver);
     const fmd_sde_stepper_type *sdet = fmd_sde_stepper_by_name(solver);
-    const int expo = strcmp(solver, "ddim") == 0 || strcmp(solver, "dpm2") == 0 || strcmp(solver, "dpm2m") == 0;
-    const fmd_exp_method method = strcmp(solver, "ddim") == 0 ? FMD_EXP_ORDER1
-                                  : strcmp(solver, "dpm2") == 0 ? FMD_EXP_2S : FMD_EXP_2M;
+    fmd_exp_method method = FMD_EXP_ORDER1;
+    const int expo = exp_method_by_name(solver, &method);
     if (!ode && !sdet && !expo)
         return fmd_cli_usage_error("sample", "Solvers: euler, midpoint, heun, rk4, dopri5, em, heun-sde, ddim, dpm2, dpm2m.",
                                    "unknown solver '%s'", solver);
@@ -141,16 +155,18 @@ int fmd_cmd_sample(int argc, char **argv)
     if (t1 < 0)
         t1 = flow ? 1.0 : fmin(info.t_max, 1.0 - 1e-3);   /* no further than it was trained */
     if (expo) {   /* lambda = log(alpha/beta) must be finite at both ends */
+        const int may_reach_data = form == FMD_EXP_DATA && grid == FMD_GRID_TIME;   /* last step x' = D(x) */
         fmd_sched_point a, b;
         fmd_schedule_at(&P.sch, t0, &a);
-        fmd_schedule_at(&P.sch, t1, &b);
-        const int may_reach_data = form == FMD_EXP_DATA && grid == FMD_GRID_TIME;   /* last step x' = D(x) */
-        if (a.alpha == 0.0 && !t0_given)
+        if (a.alpha == 0.0 && !t0_given) {
             t0 = 1e-3;
-        if (b.beta == 0.0 && !t1_given && !may_reach_data)
-            t1 = 1.0 - 1e-3;
-        fmd_schedule_at(&P.sch, t0, &a);
+            fmd_schedule_at(&P.sch, t0, &a);
+        }
         fmd_schedule_at(&P.sch, t1, &b);
+        if (b.beta == 0.0 && !t1_given && !may_reach_data) {
+            t1 = 1.0 - 1e-3;
+            fmd_schedule_at(&P.sch, t1, &b);
+        }
         if (!(a.alpha > 0.0 && (b.beta > 0.0 || may_reach_data)) && t0 < t1) {
             fmd_mlp_free(net);
             return fmd_cli_usage_error("sample", "Choose 0 < --t0, and --t1 < 1 (or the data form on a time grid).",

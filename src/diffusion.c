@@ -36,7 +36,7 @@ int fmd_model_eps(const fmd_sched_point *s, size_t n, size_t d, const double *x,
     if (!(s->alpha > 0.0 && s->beta > 0.0))
         return FMD_EDOM;
     double t;
-    int status = fmd_schedule_time_of_lambda(&P->sch, log(s->alpha / s->beta), 0.0, 1.0, &t);
+    int status = fmd_schedule_time_of_lambda(&P->sch, fmd_schedule_lambda(s), 0.0, 1.0, &t);
     fmd_sched_point q;   /* the model's own path point at t: same lambda as s */
     if (status == FMD_OK)
         status = fmd_schedule_at(&P->sch, t, &q);
@@ -60,7 +60,7 @@ int fmd_model_eps(const fmd_sched_point *s, size_t n, size_t d, const double *x,
         switch (P->predicts) {
         case FMD_PREDICTS_NOISE: break;
         case FMD_PREDICTS_SCORE: eps[i] *= -q.beta; break;                              /* Ex 22 */
-        case FMD_PREDICTS_DATA: eps[i] = (xq[i] - q.alpha * eps[i]) / q.beta; break;
+        case FMD_PREDICTS_DATA: eps[i] = (xq[i] - q.alpha * eps[i]) / q.beta; break;   /* x = alpha z + beta eps */
         case FMD_PREDICTS_FIELD: eps[i] = (q.alpha * eps[i] - q.alpha_dot * xq[i]) / den; break;   /* Prop 1 */
         default: status = FMD_EINVAL;
         }
@@ -282,19 +282,6 @@ int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_
     return status;
 }
 
-/* the course time at which lambda = log(alpha/beta) takes the value lam, in [lo, hi] */
-static double time_of_lambda(const fmd_schedule *sch, double lam, double lo, double hi)
-{
-    double t = lo;
-    fmd_schedule_time_of_lambda(sch, lam, lo, hi, &t);
-    return t;
-}
-
-static double lambda_of(const fmd_sched_point *s)
-{
-    return log(s->alpha / s->beta);
-}
-
 int fmd_exp_grid(const fmd_schedule *sch, fmd_grid_kind kind, double power, double t0, double t1, size_t steps,
                  double *ts)
 {
@@ -309,12 +296,14 @@ int fmd_exp_grid(const fmd_schedule *sch, fmd_grid_kind kind, double power, doub
         return status;
     if (!(a.alpha > 0.0 && a.beta > 0.0 && b.alpha > 0.0 && (b.beta > 0.0 || kind == FMD_GRID_TIME)))
         return FMD_EDOM;   /* lambda finite at t0; at t1 too for a log-SNR grid */
-    const double l0 = lambda_of(&a), l1 = lambda_of(&b);
+    const double l0 = fmd_schedule_lambda(&a), l1 = fmd_schedule_lambda(&b);
     ts[0] = t0;
     for (size_t k = 1; k < steps; k++) {
         const double f = (double)k / (double)steps;
-        ts[k] = kind == FMD_GRID_LOGSNR ? time_of_lambda(sch, l0 + f * (l1 - l0), ts[k - 1], t1)
-                                        : t0 + (t1 - t0) * (1.0 - pow(1.0 - f, power));
+        if (kind == FMD_GRID_LOGSNR)
+            fmd_schedule_time_of_lambda(sch, l0 + f * (l1 - l0), ts[k - 1], t1, &ts[k]);
+        else
+            ts[k] = t0 + (t1 - t0) * (1.0 - pow(1.0 - f, power));
     }
     ts[steps] = t1;
     return FMD_OK;
@@ -322,11 +311,13 @@ int fmd_exp_grid(const fmd_schedule *sch, fmd_grid_kind kind, double power, doub
 
 /* one exponential-integrator update from the path point s to sn with the
  * prediction P held fixed over the step -- the noise eps in the noise form,
- * the denoised estimate D in the data form; the linear part exactly */
+ * the denoised estimate D in the data form; the linear part exactly. These
+ * are the first-order steps of DPM-Solver (Lu et al., arXiv 2206.00927) and
+ * DPM-Solver++ (arXiv 2211.01095) in the course's alpha, beta; both are DDIM. */
 static void exp_update(const fmd_sched_point *s, const fmd_sched_point *sn, fmd_exp_form form, size_t m,
                        const double *x, const double *P, double *out)
 {
-    const double h = lambda_of(sn) - lambda_of(s);
+    const double h = fmd_schedule_lambda(sn) - fmd_schedule_lambda(s);
     for (size_t i = 0; i < m; i++) {
         if (form == FMD_EXP_NOISE)
             out[i] = (sn->alpha / s->alpha) * x[i] - sn->beta * expm1(h) * P[i];
@@ -354,6 +345,7 @@ int fmd_exponential_integrator(const fmd_schedule *sch, fmd_exp_method method, f
         (method != FMD_EXP_ORDER1 && method != FMD_EXP_2S && method != FMD_EXP_2M) ||
         (form != FMD_EXP_NOISE && form != FMD_EXP_DATA))
         return FMD_EINVAL;
+    double lambda_prev = -INFINITY;
     for (size_t k = 0; k <= steps; k++) {   /* lambda finite and increasing along the grid */
         fmd_sched_point s;
         int status = fmd_schedule_at(sch, ts[k], &s);
@@ -362,12 +354,9 @@ int fmd_exponential_integrator(const fmd_schedule *sch, fmd_exp_method method, f
         const int data_end = k == steps && form == FMD_EXP_DATA && s.beta == 0.0;   /* lambda = +inf allowed there */
         if (!(s.alpha > 0.0 && (s.beta > 0.0 || data_end)))
             return FMD_EDOM;
-        if (k > 0) {
-            fmd_sched_point p;
-            fmd_schedule_at(sch, ts[k - 1], &p);
-            if (!(ts[k] > ts[k - 1]) || !(lambda_of(&s) > lambda_of(&p)))
-                return FMD_EDOM;
-        }
+        if (k > 0 && !(ts[k] > ts[k - 1] && fmd_schedule_lambda(&s) > lambda_prev))
+            return FMD_EDOM;
+        lambda_prev = fmd_schedule_lambda(&s);
     }
     fmd_sched_point s;
     fmd_schedule_at(sch, ts[0], &s);
@@ -382,20 +371,22 @@ int fmd_exponential_integrator(const fmd_schedule *sch, fmd_exp_method method, f
     for (size_t k = 0; status == FMD_OK && k < steps; k++) {
         fmd_sched_point sn;
         fmd_schedule_at(sch, ts[k + 1], &sn);
-        const double h = lambda_of(&sn) - lambda_of(&s);
+        const double h = fmd_schedule_lambda(&sn) - fmd_schedule_lambda(&s);
         /* a last step to beta = 0 (data form only) is first order: x' = alpha' D(x), the
          * exact limit of the update as h -> inf; its midpoint and extrapolation are not finite */
         const int to_data = sn.beta == 0.0;
         status = predict(eps, params, &s, form, n, d, x, S.e);
         evaluations++;
         if (status == FMD_OK && method == FMD_EXP_2S && !to_data) {   /* DPM-Solver-2: the prediction at the midpoint in lambda */
+            double tm;
             fmd_sched_point sm;
-            fmd_schedule_at(sch, time_of_lambda(sch, lambda_of(&s) + 0.5 * h, ts[k], ts[k + 1]), &sm);
+            fmd_schedule_time_of_lambda(sch, fmd_schedule_lambda(&s) + 0.5 * h, ts[k], ts[k + 1], &tm);
+            fmd_schedule_at(sch, tm, &sm);
             exp_update(&s, &sm, form, n * d, x, S.e, u);
             status = predict(eps, params, &sm, form, n, d, u, S.e);
             evaluations++;
         }
-        if (status == FMD_OK && method == FMD_EXP_2M) {   /* DPM-Solver(++)-2M: extrapolate from the last two */
+        if (status == FMD_OK && method == FMD_EXP_2M) {   /* DPM-Solver++(2M), arXiv 2211.01095: extrapolate from the last two */
             const int extrapolate = k > 0 && !to_data;   /* the first step is order 1 */
             const double c = extrapolate ? 0.5 * h / h_prev : 0.0;
             for (size_t i = 0; i < n * d; i++) {

@@ -156,6 +156,11 @@ int fmd_schedule_at(const fmd_schedule *s, double t, fmd_sched_point *out)
     return FMD_OK;
 }
 
+double fmd_schedule_lambda(const fmd_sched_point *s)
+{
+    return log(s->alpha / s->beta);
+}
+
 int fmd_schedule_time_of_lambda(const fmd_schedule *s, double lam, double lo, double hi, double *t)
 {
     if (!s || !s->eval || !t || isnan(lam))
@@ -166,7 +171,7 @@ int fmd_schedule_time_of_lambda(const fmd_schedule *s, double lam, double lo, do
         const double mid = 0.5 * (lo + hi);
         fmd_sched_point p;
         s->eval(mid, s->param, &p);
-        if (log(p.alpha / p.beta) < lam)   /* alpha = 0 gives -inf, beta = 0 gives +inf: both order correctly */
+        if (fmd_schedule_lambda(&p) < lam)   /* alpha = 0 gives -inf, beta = 0 gives +inf: both order correctly */
             lo = mid;
         else
             hi = mid;

@@ -37,6 +37,10 @@ int fmd_schedule_by_name(const char *name, fmd_schedule *out);
 /* The schedule at t (t outside [0, 1] gives FMD_EDOM). */
 int fmd_schedule_at(const fmd_schedule *s, double t, fmd_sched_point *out);
 
+/* lambda = log(alpha / beta), half the log signal-to-noise ratio: -inf
+ * where alpha = 0, +inf where beta = 0. */
+double fmd_schedule_lambda(const fmd_sched_point *s);
+
 /* The time t in [lo, hi] at which lambda_t = log(alpha_t / beta_t), the log
  * signal-to-noise ratio over 2, equals lam: lambda increases with t on every
  * schedule above (alpha rises, beta falls), so bisection finds it to 1e-15

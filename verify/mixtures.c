@@ -78,3 +78,11 @@ void check_law_2d(const fmd_marginal *m, size_t n, const double *X, gsl_rng *r, 
     cr_log_info("%s, t = %.2f: mean log p_t(X_t) %.4f, exact %.4f +- %.4f", what, m->t, m1, m2, se);
     free(s), free(lp), free(lq), free(ref);
 }
+
+double rms_distance(size_t n, size_t d, const double *x, const double *y)
+{
+    double e = 0.0;
+    for (size_t i = 0; i < n * d; i++)
+        e += (x[i] - y[i]) * (x[i] - y[i]);
+    return sqrt(e / (double)n);
+}

@@ -22,4 +22,8 @@ double proj2d_cdf(double s, void *p);
  * draws from r (Z_CHECK standard errors of the difference). */
 void check_law_2d(const fmd_marginal *m, size_t n, const double *X, gsl_rng *r, const char *what);
 
+/* The root mean square over n points of |x_i - y_i| (x, y: (n, d)), the
+ * pathwise error the order fits use. */
+double rms_distance(size_t n, size_t d, const double *x, const double *y);
+
 #endif

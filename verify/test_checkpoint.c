@@ -258,11 +258,8 @@ static void check_exp_order(const char *model, const char *interval)
         snprintf(cmd, sizeof cmd, "%s sample --model %s -n %d --solver dpm2m --grid logsnr --steps %d %s --seed 3", fmd, model, N, steps,
                  interval);
         cr_assert_eq(read_samples(cmd, y, N), 2 * N, "%s", cmd);
-        double e = 0.0;
-        for (int i = 0; i < 2 * N; i++)
-            e += (y[i] - ref[i]) * (y[i] - ref[i]);
         lh[j] = log(1.0 / steps);
-        le[j] = log(sqrt(e / N));
+        le[j] = log(rms_distance(N, 2, y, ref));
     }
     double slope = fmd_fit_slope(4, lh, le, NULL, NULL);
     cr_log_info("%s: dpm2m against the model's own flow, fitted order %.3f (errors %.2e .. %.2e)", model, slope, exp(le[0]),
