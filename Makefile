@@ -12,18 +12,24 @@
 # Every user-facing target first installs missing Debian packages (as root,
 # or through sudo) and says what to install when it cannot.
 
-PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox python3 zlib1g-dev dataset-fashion-mnist
+PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox python3 zlib1g-dev dataset-fashion-mnist libsleef-dev
 
 CC      ?= cc
 BUILD   ?= build
-OPT     ?= -O2 -g
+# -ftree-vectorize: elementwise loops become vector instructions (at -O2
+# GCC 12 vectorizes only loops that need no remainder). -fno-math-errno:
+# sqrt may then be a vector instruction too; IEEE results are unchanged,
+# only errno is not set (fmd never reads it). -ffp-contract=off: a * b + c is
+# rounded twice, as written, on every instruction set (see src/vecmath.h).
+OPT     ?= -O2 -g -ftree-vectorize -fvect-cost-model=dynamic -fno-math-errno -ffp-contract=off
 SAN     ?=
 # -std=gnu11: blis.h needs POSIX types under strict C11 (see shared/STYLE.md).
 # No -ffast-math: the tests rely on NaN and infinity behaving as IEEE says.
-CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -fopenmp -Isrc
+# Threads are fmd's own (src/team.h, POSIX threads), not OpenMP's.
+CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -pthread -Isrc
 # BLIS: header under blis-openmp/ (no pkg-config file); only src/matmul.c sees it.
 BLIS_INC   = /usr/include/x86_64-linux-gnu/blis-openmp
-LDLIBS_ALL = $(SAN) -fopenmp -lgsl -lgslcblas -lblis -lz -lm
+LDLIBS_ALL = $(SAN) -pthread -lgsl -lgslcblas -lblis -lsleef -lz -lm
 
 LIB_SRC     := $(filter-out src/main.c src/cli.c src/cmd_%.c,$(wildcard src/*.c))
 CLI_SRC     := src/main.c src/cli.c $(wildcard src/cmd_*.c)
@@ -92,6 +98,10 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) Makefile
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/obj/matmul.o: CFLAGS_ALL += -isystem $(BLIS_INC)
+# SLEEF's wide variants: each file is compiled for its instruction set and
+# called only on a CPU that has it (src/vecmath.c checks at run time).
+$(BUILD)/obj/vecmath_avx512.o: CFLAGS_ALL += -mavx512f
+$(BUILD)/obj/vecmath_avx2.o: CFLAGS_ALL += -mavx2 -mfma
 
 $(LIB): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 	@rm -f $@

@@ -60,17 +60,20 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
     fmd_st_out t[2 * (FMD_MLP_MAX_HIDDEN + 1) + 3];
     char names[2 * (FMD_MLP_MAX_HIDDEN + 1)][32];
     size_t nt = 0;
+    const fmd_dtype ty = net->cfg.dtype;   /* every tensor in the network's own type */
+    const size_t es = fmd_dtype_size(ty);
+    const char *params = net->params32 ? (const char *)net->params32 : (const char *)net->params;
     for (size_t l = 0; l < net->nlayers; l++) {
         snprintf(names[2 * l], 32, "net.%zu.W", l);
         snprintf(names[2 * l + 1], 32, "net.%zu.b", l);
-        t[nt++] = (fmd_st_out){names[2 * l], 2, {net->dims[l], net->dims[l + 1]}, net->params + net->w_off[l]};
-        t[nt++] = (fmd_st_out){names[2 * l + 1], 1, {net->dims[l + 1]}, net->params + net->b_off[l]};
+        t[nt++] = (fmd_st_out){names[2 * l], 2, {net->dims[l], net->dims[l + 1]}, params + net->w_off[l] * es, ty};
+        t[nt++] = (fmd_st_out){names[2 * l + 1], 1, {net->dims[l + 1]}, params + net->b_off[l] * es, ty};
     }
     if (tr) {
-        t[nt++] = (fmd_st_out){"adam.m", 1, {net->nparams}, tr->opt->m};
-        t[nt++] = (fmd_st_out){"adam.v", 1, {net->nparams}, tr->opt->v};
+        t[nt++] = (fmd_st_out){"adam.m", 1, {net->nparams}, tr->opt->m, ty};
+        t[nt++] = (fmd_st_out){"adam.v", 1, {net->nparams}, tr->opt->v, ty};
         if (tr->ema)
-            t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema};
+            t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema, ty};
     }
     const fmd_mlp_config *c = &net->cfg;
     char v[21][64], widths[FMD_MLP_MAX_HIDDEN * 8] = "";
@@ -96,7 +99,7 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
                           "objective", info->objective, "schedule", info->schedule, "data", info->data,
                           "steps", v[3], "target_steps", v[12], "seed", v[4], "batch", v[5], "lr", v[6], "clip", v[7],
                           "ema_decay", v[8], "t_min", v[9], "t_max", v[10], "adam_step", v[11],
-                          "label_drop", v[13], "outputs", v[14]};
+                          "label_drop", v[13], "outputs", v[14], "dtype", fmd_dtype_name(ty)};
     /* metadata values may not hold '"' or '\\' (the writer does not escape) */
     for (const char *p = info->data; *p; p++)
         if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
@@ -105,6 +108,11 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
 }
 
 /* ---- loading --------------------------------------------------------------- */
+
+static void *params_of(fmd_mlp *m)
+{
+    return m->params32 ? (void *)m->params32 : (void *)m->params;
+}
 
 
 /* An unsigned integer metadata value in [lo, hi]. */
@@ -147,9 +155,9 @@ static int meta_string(const fmd_st_file *f, const char *key, char *out, size_t 
     return FMD_OK;
 }
 
-/* Copy a tensor of exactly `count` doubles with the given shape. */
-static int take(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape,
-                double *dst, char *why, size_t n)
+/* Copy a tensor with the given shape and type into dst (numbers of type ty). */
+static int take(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,
+                void *dst, char *why, size_t n)
 {
     const fmd_st_tensor *t = fmd_st_find(f, name);
     if (!t)
@@ -160,12 +168,21 @@ static int take(const fmd_st_file *f, const char *name, size_t ndim, const uint6
         if (t->shape[k] != shape[k])
             return fmd_reason(why, n, "tensor '%s' dimension %zu is %llu, expected %llu", name, k,
                        (unsigned long long)t->shape[k], (unsigned long long)shape[k]);
+    if (t->dtype != ty)
+        return fmd_reason(why, n, "tensor '%s' is %s, but the model's dtype is %s", name,
+                          t->dtype == FMD_F32 ? "F32" : "F64", fmd_dtype_name(ty));
     const uint8_t *p = f->payload + t->begin;
-    for (uint64_t i = 0; i < (t->end - t->begin) / 8; i++) {
+    const size_t size = fmd_dtype_size(ty);
+    for (uint64_t i = 0; i < (t->end - t->begin) / size; i++) {   /* little-endian, whatever the host */
         uint64_t bits = 0;
-        for (int b = 7; b >= 0; b--)
-            bits = (bits << 8) | p[8 * i + (uint64_t)b];
-        memcpy(&dst[i], &bits, 8);
+        for (size_t b = size; b-- > 0;)
+            bits = (bits << 8) | p[size * i + b];
+        if (size == 8) {
+            memcpy((double *)dst + i, &bits, 8);
+        } else {
+            uint32_t b32 = (uint32_t)bits;
+            memcpy((float *)dst + i, &b32, 4);
+        }
     }
     return FMD_OK;
 }
@@ -274,6 +291,12 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
     info->label_drop = 0.0;   /* optional: files written before chapter 5 have none */
     if (status == FMD_OK && fmd_st_meta(&f, "label_drop"))
         status = meta_double(&f, "label_drop", &info->label_drop, why, why_len);
+    char dtype[8] = "f64";   /* optional: files written before float32 models have none */
+    if (status == FMD_OK && fmd_st_meta(&f, "dtype"))
+        status = meta_string(&f, "dtype", dtype, sizeof dtype, why, why_len);
+    if (status == FMD_OK && strcmp(dtype, "f64") != 0 && strcmp(dtype, "f32") != 0)
+        status = fmd_reason(why, why_len, "metadata 'dtype' = '%s' is neither f64 nor f32", dtype);
+    cfg.dtype = strcmp(dtype, "f32") == 0 ? FMD_F32 : FMD_F64;
     fmd_mlp *m = NULL;
     if (status == FMD_OK) {
         cfg.d = d;
@@ -285,14 +308,15 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
             fmd_reason(why, why_len, "the architecture in the metadata is not valid");
     }
     size_t expected = 0;
+    const size_t es = fmd_dtype_size(cfg.dtype);
     for (size_t l = 0; m && status == FMD_OK && l < m->nlayers; l++) {
         char name[32];
         uint64_t shW[2] = {m->dims[l], m->dims[l + 1]}, shb[1] = {m->dims[l + 1]};
         snprintf(name, sizeof name, "net.%zu.W", l);
-        status = take(&f, name, 2, shW, m->params + m->w_off[l], why, why_len);
+        status = take(&f, name, 2, shW, cfg.dtype, (char *)params_of(m) + m->w_off[l] * es, why, why_len);
         snprintf(name, sizeof name, "net.%zu.b", l);
         if (status == FMD_OK)
-            status = take(&f, name, 1, shb, m->params + m->b_off[l], why, why_len);
+            status = take(&f, name, 1, shb, cfg.dtype, (char *)params_of(m) + m->b_off[l] * es, why, why_len);
         expected += 2;
     }
     int has_adam = status == FMD_OK && fmd_st_find(&f, "adam.m");
@@ -303,14 +327,14 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
         status = fmd_reason(why, why_len, "%zu tensors, expected %zu for this architecture", f.ntensors, expected);
     if (status == FMD_OK && state) {
         uint64_t sh[1] = {m->nparams};
-        if (state->net->nparams != m->nparams)
+        if (state->net->nparams != m->nparams || state->net->cfg.dtype != cfg.dtype)
             status = fmd_reason(why, why_len, "the training state does not match this architecture");
         if (status == FMD_OK && has_adam)
-            status = take(&f, "adam.m", 1, sh, state->opt->m, why, why_len);
+            status = take(&f, "adam.m", 1, sh, cfg.dtype, state->opt->m, why, why_len);
         if (status == FMD_OK && has_adam)
-            status = take(&f, "adam.v", 1, sh, state->opt->v, why, why_len);
+            status = take(&f, "adam.v", 1, sh, cfg.dtype, state->opt->v, why, why_len);
         if (status == FMD_OK && has_ema && state->ema)
-            status = take(&f, "ema", 1, sh, state->ema, why, why_len);
+            status = take(&f, "ema", 1, sh, cfg.dtype, state->ema, why, why_len);
         if (status == FMD_OK) {
             state->opt->step = adam_step;
             state->step = steps;

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "gmm_file.h"
 #include "status.h"
+#include "team.h"
 
 #include <errno.h>
 
@@ -26,8 +27,49 @@ int fmd_cli_usage_error(const char *cmd, const char *hint, const char *fmt, ...)
 
 int fmd_cli_default_threads(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    const char *env = getenv("FMD_THREADS");
+    if (env && *env) {
+        char *end;
+        long n = strtol(env, &end, 10);
+        if (!*end && n >= 1)
+            return n > FMD_MAX_THREADS ? FMD_MAX_THREADS : (int)n;
+    }
+    return fmd_cpus_available();
+}
+
+int fmd_cli_threads(const char *cmd, double asked)
+{
+    const int cpus = fmd_cpus_available();
+    if (asked > cpus) {
+        fprintf(stderr, "fmd %s: note: --threads %g lowered to %d, the CPUs this process may use\n", cmd, asked, cpus);
+        return cpus;
+    }
+    return asked < 1 ? 1 : (int)asked;
+}
+
+int fmd_cli_precision(const char *cmd, const char *text, fmd_dtype *out)
+{
+    if (strcmp(text, "f64") == 0)
+        *out = FMD_F64;
+    else if (strcmp(text, "f32") == 0)
+        *out = FMD_F32;
+    else
+        return fmd_cli_usage_error(cmd, "Precisions: f64 (the default), f32.", "unknown --precision '%s'", text);
+    return 0;
+}
+
+int fmd_cli_convert_model(const char *cmd, fmd_mlp **net, fmd_dtype dtype)
+{
+    if ((*net)->cfg.dtype == dtype)
+        return 0;
+    fmd_mlp *copy;
+    if (fmd_mlp_convert(*net, dtype, &copy) != FMD_OK) {
+        fprintf(stderr, "fmd %s: error: out of memory converting the model to %s\n", cmd, fmd_dtype_name(dtype));
+        return 1;
+    }
+    fmd_mlp_free(*net);
+    *net = copy;
+    return 0;
 }
 
 int fmd_cli_is_help(const char *arg)

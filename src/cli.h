@@ -45,10 +45,23 @@ int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_onl
  * memory) with nothing allocated. */
 int fmd_cli_read_points(const char *cmd, const char *path, size_t d, double **x, size_t *n);
 
-/* The cores online (1..64): the default of --threads. BLIS's products give
- * the same bits on any number of threads (verify/test_matmul.c), so the
- * default changes the speed, never the result. */
+/* The default of --threads: FMD_THREADS from the environment if it is set
+ * (a whole number >= 1; the suite sets it so that its jobs never share a
+ * core), else the CPUs this process may use (src/team.h: affinity mask and
+ * CPU quota). Results never depend on the thread count, only the speed. */
 int fmd_cli_default_threads(void);
+
+/* The thread count to run with for a --threads value: never more than the
+ * CPUs this process may use (more would only make threads wait for one
+ * another), saying so on stderr when it lowers the number. */
+int fmd_cli_threads(const char *cmd, double asked);
+
+/* --precision f64|f32: 0 and *out set, or prints the error and returns 2. */
+int fmd_cli_precision(const char *cmd, const char *text, fmd_dtype *out);
+
+/* Make *net compute in dtype (a converted copy replaces it). 0, or prints
+ * why not and returns 1 (out of memory), leaving *net as it was. */
+int fmd_cli_convert_model(const char *cmd, fmd_mlp **net, fmd_dtype dtype);
 
 /* 1 if arg is "-h" or "--help". */
 int fmd_cli_is_help(const char *arg);

@@ -10,6 +10,7 @@
 
 static const char usage[] =
     "usage: fmd eval --model MODEL (--gmm FILE | --data NAME) [-n N] [--steps K] [--seed S]\n"
+    "                [--threads N] [--precision f64|f32]\n"
     "\n"
     "Report, each with its standard error, for a flow model (cfm) and the mixture\n"
     "it was trained on:\n"
@@ -21,10 +22,13 @@ static const char usage[] =
     "                  fresh data vs more fresh data (the distance's noise floor)\n"
     "With --data NAME (a 2-D toy set, no closed-form density) only the sliced W1.\n"
     "  -n N      samples (default 4000)   --steps K  RK4 steps (default 100)\n"
-    "  --seed S  default 0\n";
+    "  --seed S  default 0\n"
+    "  --threads N     default: the CPUs this process may use (same bits on any number)\n"
+    "  --precision P   f64 or f32: compute the network in this precision; default the\n"
+    "                  model's own\n";
 
 /* Samples of a flow model by RK4 from X_0 ~ N(0, I): x (N, d). */
-static int flow_samples(fmd_mlp *net, uint64_t seed, size_t N, size_t K, double *x)
+static int flow_samples(fmd_mlp *net, uint64_t seed, size_t N, size_t K, int threads, double *x)
 {
     const size_t d = net->cfg.d;
     fmd_field field = {fmd_mlp_field, d, net};
@@ -32,6 +36,7 @@ static int flow_samples(fmd_mlp *net, uint64_t seed, size_t N, size_t K, double 
     fmd_ode_workspace *ws = NULL;
     int status = ts ? fmd_ode_workspace_alloc(fmd_ode_rk4, N, d, &ws) : FMD_ENOMEM;
     if (status == FMD_OK) {
+        ws->threads = threads;
         fmd_sample_init(seed, N, d, x);
         fmd_time_grid(0.0, 1.0, K, ts);
         status = fmd_ode_solve_grid(ws, &field, ts, K + 1, x, NULL);
@@ -42,7 +47,8 @@ static int flow_samples(fmd_mlp *net, uint64_t seed, size_t N, size_t K, double 
 }
 
 /* A toy data set has no density: the sliced W1 to fresh data only. */
-static int eval_toy(const char *model, const char *name, size_t N, size_t K, uint64_t seed)
+static int eval_toy(const char *model, const char *name, size_t N, size_t K, uint64_t seed, int threads,
+                    const char *precision, fmd_dtype dtype)
 {
     fmd_toy toy;
     if (fmd_toy_by_name(name, &toy) != FMD_OK)
@@ -52,11 +58,15 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
     fmd_schedule sch;
     if (fmd_cli_load_model("eval", model, 2, 1, &net, &info, &sch, NULL) != 0)
         return 2;
+    if (precision && fmd_cli_convert_model("eval", &net, dtype) != 0) {
+        fmd_mlp_free(net);
+        return 1;
+    }
     double *x = malloc(2 * N * sizeof(double)), *z = malloc(2 * N * sizeof(double)), *z2 = malloc(2 * N * sizeof(double));
     gsl_rng *r;
     fmd_rng_alloc(seed, 0xe7a1ULL, &r);
     double sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
-    int rc = (x && z && z2 && flow_samples(net, seed, N, K, x) == FMD_OK) ? 0 : 1;
+    int rc = (x && z && z2 && flow_samples(net, seed, N, K, threads, x) == FMD_OK) ? 0 : 1;
     if (rc == 0) {
         fmd_toy_sample(&toy, r, N, z, NULL);
         fmd_toy_sample(&toy, r, N, z2, NULL);
@@ -75,8 +85,8 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
 int fmd_cmd_eval(int argc, char **argv)
 {
     const char *hint = "Run 'fmd eval --help' for usage.";
-    const char *model = NULL, *gmm_path = NULL, *data_name = NULL;
-    double n = 4000, steps = 100, seed = 0;
+    const char *model = NULL, *gmm_path = NULL, *data_name = NULL, *precision = NULL;
+    double n = 4000, steps = 100, seed = 0, threads = fmd_cli_default_threads();
     for (int i = 1; i < argc; i++) {
         const char *v;
         double *num = NULL, lo = 0, hi = 0;
@@ -89,6 +99,8 @@ int fmd_cmd_eval(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 10, hi = 1e7;
         else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e6;
         else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
         else
             return fmd_cli_usage_error("eval", hint, "unknown option '%s'", argv[i]);
         if (num && fmd_cli_number("eval", argv[i], v, lo, hi, num) != 0)
@@ -96,8 +108,12 @@ int fmd_cmd_eval(int argc, char **argv)
     }
     if (!model || !*model || (!gmm_path || !*gmm_path) == (!data_name || !*data_name))
         return fmd_cli_usage_error("eval", hint, "--model MODEL and one of --gmm FILE or --data NAME are required");
+    fmd_dtype dtype = FMD_F64;
+    if (precision && fmd_cli_precision("eval", precision, &dtype) != 0)
+        return 2;
+    const int nthreads = fmd_cli_threads("eval", threads);
     if (data_name)
-        return eval_toy(model, data_name, (size_t)n, (size_t)steps, (uint64_t)seed);
+        return eval_toy(model, data_name, (size_t)n, (size_t)steps, (uint64_t)seed, nthreads, precision, dtype);
     fmd_gmm *g;
     fmd_parse_error perr;
     if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK) {
@@ -110,6 +126,11 @@ int fmd_cmd_eval(int argc, char **argv)
     if (fmd_cli_load_model("eval", model, g->d, 1, &net, &info, &sch, NULL) != 0) {
         fmd_gmm_free(g);
         return 2;
+    }
+    if (precision && fmd_cli_convert_model("eval", &net, dtype) != 0) {
+        fmd_gmm_free(g);
+        fmd_mlp_free(net);
+        return 1;
     }
     const size_t N = (size_t)n, K = (size_t)steps, d = g->d;
     gsl_rng *r;
@@ -128,7 +149,7 @@ int fmd_cmd_eval(int argc, char **argv)
     double *x = malloc(N * d * sizeof(double)), *z = malloc(N * d * sizeof(double)), *z2 = malloc(N * d * sizeof(double));
     double *lp = malloc(N * sizeof(double));
     double nll = NAN, nll_se = NAN, opt = NAN, opt_se = NAN, sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
-    if (!x || !z || !z2 || !lp || flow_samples(net, (uint64_t)seed, N, K, x) != FMD_OK) {
+    if (!x || !z || !z2 || !lp || flow_samples(net, (uint64_t)seed, N, K, nthreads, x) != FMD_OK) {
         rc = 1;
     } else {
         fmd_gmm_log_density(g, N, x, lp);

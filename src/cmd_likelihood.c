@@ -32,12 +32,16 @@ static const char usage[] =
     "                      hutchinson (Rademacher probes) | hutchinson-gauss\n"
     "  --probes K          Hutchinson's probes per point; default 16\n"
     "  --seed S            the probes' seed; default 0\n"
-    "  --threads N         BLIS threads for a model; default: the cores online\n";
+    "  --threads N         threads; default: the CPUs this process may use (same bits\n"
+    "                      on any number)\n"
+    "  --precision P       f64 or f32: compute a model's network in this precision;\n"
+    "                      default the model's own\n";
 
 int fmd_cmd_likelihood(int argc, char **argv)
 {
     const char *hint = "Run 'fmd likelihood --help' for usage.";
     const char *model = NULL, *gmm_path = NULL, *sched_name = NULL, *points = NULL, *solver = "dopri5", *divname = NULL;
+    const char *precision = NULL;
     double tol = 1e-8, steps = 200, probes = 16, seed = 0, threads = fmd_cli_default_threads();
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -50,6 +54,7 @@ int fmd_cmd_likelihood(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) sched_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--points"))) points = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--solver"))) solver = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--divergence"))) divname = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--tol"))) num = &tol, lo = 1e-14, hi = 1e-1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7;
@@ -80,7 +85,12 @@ int fmd_cmd_likelihood(int argc, char **argv)
     else if (divname)
         return fmd_cli_usage_error("likelihood", "Divergences: exact, fd, hutchinson, hutchinson-gauss.",
                                    "unknown divergence '%s'", divname);
-    fmd_matmul_threads((int)threads);
+    fmd_dtype dtype = FMD_F64;
+    if (precision && fmd_cli_precision("likelihood", precision, &dtype) != 0)
+        return 2;
+    if (precision && gmm_path)
+        return fmd_cli_usage_error("likelihood", hint, "--precision is for a model; a mixture's field is exact float64");
+    const int nthreads = fmd_cli_threads("likelihood", threads);
     /* the field, its divergence and p_0 */
     fmd_gmm *g = NULL;
     fmd_mlp *net = NULL;
@@ -114,6 +124,10 @@ int fmd_cmd_likelihood(int argc, char **argv)
         fmd_prediction pred;
         if (fmd_cli_load_model("likelihood", model, 0, 0, &net, &info, &sch, &pred) != 0)
             return 2;
+        if (precision && fmd_cli_convert_model("likelihood", &net, dtype) != 0) {
+            fmd_mlp_free(net);
+            return 1;
+        }
         if (pred != FMD_PREDICTS_FIELD && pred != FMD_PREDICTS_DATA) {
             fprintf(stderr, "fmd likelihood: error: %s is a score model (%s): its field is singular at t = 0, where "
                             "p_0 is needed; use a flow model (cfm) or a denoiser\n", model, info.objective);
@@ -134,7 +148,7 @@ int fmd_cmd_likelihood(int argc, char **argv)
     if (rc == 0 && n > 0 && (!lp || !se || !exact))
         rc = 1;
     if (rc == 0 && n > 0) {
-        fmd_likelihood_config cfg = {&u, method, fmd_marginal_divergence, &M, (size_t)probes};
+        fmd_likelihood_config cfg = {&u, method, fmd_marginal_divergence, &M, (size_t)probes, nthreads};
         fmd_ode_control ctl = {{tol, tol}, 0, 0, 0};
         int status = fmd_log_likelihood(&cfg, type, type->e ? &ctl : NULL, (size_t)steps, 0.0, t1, n, d, x,
                                         g ? fmd_marginal_log_density : fmd_log_standard_normal, m0, (uint64_t)seed,

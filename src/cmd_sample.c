@@ -14,6 +14,7 @@ static const char usage[] =
     "usage: fmd sample --model MODEL [-n N] [--solver NAME] [--steps K] [--sigma S]\n"
     "                  [--seed S] [--t0 T] [--t1 T] [--class Y [--guidance W]]\n"
     "                  [--form data|noise] [--grid logsnr|time|time:P] [--trajectories]\n"
+    "                  [--threads N] [--precision f64|f32]\n"
     "\n"
     "Sample a model trained by `fmd train`: X_t0 = beta_t0 eps with eps ~ N(0, I),\n"
     "integrate to t1 and print X_t1, one sample a line (%.17g). A flow model (cfm)\n"
@@ -52,7 +53,10 @@ static const char usage[] =
     "                  guidance, (1 - W) f(x, t, no label) + W f(x, t, Y) (chapter 5);\n"
     "                  without --class such a model samples unconditionally\n"
     "  --guidance W    the guidance scale W; default 1 (the conditional model)\n"
-    "  --threads N     BLIS threads; default: the cores online (same bits on any)\n"
+    "  --threads N     threads; default: the CPUs this process may use (same bits on\n"
+    "                  any number)\n"
+    "  --precision P   f64 or f32: compute the network in this precision; default the\n"
+    "                  model's own (an f64 model's weights are rounded for f32)\n"
     "  --t0 T, --t1 T  the time interval, 0 <= t0 < t1 <= 1; default [0, 1] for a\n"
     "                  flow model, [0.05, min(t-max, 1 - 1e-3)] for a score model,\n"
     "                  [0, min(t-max, 1 - 1e-3)] for a denoiser\n"
@@ -77,7 +81,7 @@ static int exp_method_by_name(const char *name, fmd_exp_method *method)
 int fmd_cmd_sample(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --help' for usage.";
-    const char *model = NULL, *solver = NULL, *form_name = NULL, *grid_name = NULL;
+    const char *model = NULL, *solver = NULL, *form_name = NULL, *grid_name = NULL, *precision = NULL;
     double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1, cls = -1, guidance = 1, threads = fmd_cli_default_threads();
     int traj = 0;
     for (int i = 1; i < argc; i++) {
@@ -90,6 +94,7 @@ int fmd_cmd_sample(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--solver"))) solver = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--form"))) form_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--grid"))) grid_name = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 1, hi = 1e8;
         else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7;
         else if ((v = fmd_cli_option(argc, argv, &i, "--sigma"))) num = &sigma, lo = 0, hi = 1e6;
@@ -141,13 +146,20 @@ int fmd_cmd_sample(int argc, char **argv)
         return fmd_cli_usage_error("sample", hint, "the SDE solver '%s' needs --sigma S", solver);
     if (ode && sigma >= 0)
         return fmd_cli_usage_error("sample", hint, "--sigma needs an SDE solver (em or heun-sde), not '%s'", solver);
-    fmd_matmul_threads((int)threads);
+    fmd_dtype dtype = FMD_F64;
+    if (precision && fmd_cli_precision("sample", precision, &dtype) != 0)
+        return 2;
+    const int nthreads = fmd_cli_threads("sample", threads);
     fmd_mlp *net;
     fmd_run_info info;
     fmd_field u;
     fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma > 0 ? sigma : 0, FMD_PREDICTS_FIELD};
     if (fmd_cli_load_model("sample", model, 0, 0, &net, &info, &P.sch, &P.predicts) != 0)
         return 2;
+    if (precision && fmd_cli_convert_model("sample", &net, dtype) != 0) {
+        fmd_mlp_free(net);
+        return 1;
+    }
     const int flow = P.predicts == FMD_PREDICTS_FIELD, denoiser = P.predicts == FMD_PREDICTS_DATA;
     const int t0_given = t0 >= 0, t1_given = t1 >= 0;
     if (t0 < 0)
@@ -215,24 +227,31 @@ int fmd_cmd_sample(int argc, char **argv)
             x[i] *= s0.beta;                        /* X_t0 = beta_t0 eps (= X_0 ~ p_init at t0 = 0) */
         int status;
         if (expo) {   /* chapter 6: the network as a noise predictor on the model's schedule */
-            fmd_model_eps_params E = {&u, P.sch, P.predicts};
-            status = fmd_exp_grid(&P.sch, grid, power, t0, t1, K, ts);
+            fmd_model_eps_params E = {&u, P.sch, P.predicts, NULL};
+            status = fmd_team_ensure(&E.team, nthreads);
+            if (status == FMD_OK)
+                status = fmd_exp_grid(&P.sch, grid, power, t0, t1, K, ts);
             if (status == FMD_OK)
                 status = fmd_exponential_integrator(&P.sch, method, form, ts, K, fmd_model_eps, &E, N, d, 0, 1, x, NULL);
+            fmd_team_free(E.team);
         } else if (ode) {
             fmd_time_grid(t0, t1, K, ts);
             fmd_ode_workspace *ws;
             status = fmd_ode_workspace_alloc(ode, N, d, &ws);
-            if (status == FMD_OK)
+            if (status == FMD_OK) {
+                ws->threads = nthreads;
                 status = fmd_ode_solve_grid(ws, &drift, ts, K + 1, x, path);
+            }
             fmd_ode_workspace_free(ws);
         } else {
             fmd_time_grid(t0, t1, K, ts);
             fmd_sde sde = {drift, fmd_flow_sde_sigma, &P};
             fmd_sde_workspace *ws;
             status = fmd_sde_workspace_alloc(sdet, N, d, &ws);
-            if (status == FMD_OK)
+            if (status == FMD_OK) {
+                ws->threads = nthreads;
                 status = fmd_sde_solve_grid(ws, &sde, ts, K + 1, x, fmd_seed_child((uint64_t)seed, 1), path);
+            }
             fmd_sde_workspace_free(ws);
         }
         if (status != FMD_OK) {

@@ -44,7 +44,12 @@ static const char usage[] =
     "                        a mixture's component labels, a toy set's classes)\n"
     "  --label-drop P        with --labels, replace each label by \"no label\" with\n"
     "                        probability P (classifier-free guidance); default 0.1\n"
-    "  --threads N           BLIS threads; default: the cores online (same bits on any)\n"
+    "  --threads N           threads; default: the CPUs this process may use (same\n"
+    "                        bits on any number)\n"
+    "  --precision P         f64 (default) or f32: the network's weights, activations and\n"
+    "                        Adam state in float32 (about twice as fast); losses are\n"
+    "                        float64 either way. A resumed run keeps its model's\n"
+    "                        precision\n"
     "  --out MODEL           checkpoint to write (safetensors; atomic)\n"
     "  --resume MODEL        continue the run saved in MODEL, exactly\n"
     "\n"
@@ -63,6 +68,30 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The step rate over the last ten seconds or so: (time, step) is recorded
+ * every quarter second in a ring of 40, and the rate is measured from the
+ * oldest entry, so a slow start (or a busy spell) soon stops counting. */
+typedef struct {
+    double t[40];
+    unsigned long step[40];
+    size_t count, next;
+    double last;
+} rate_window;
+
+static double window_rate(rate_window *w, double now_s, unsigned long step)
+{
+    if (w->count == 0 || now_s - w->last >= 0.25) {
+        w->t[w->next] = now_s;
+        w->step[w->next] = step;
+        w->next = (w->next + 1) % 40;
+        w->count += w->count < 40;
+        w->last = now_s;
+    }
+    size_t oldest = w->count < 40 ? 0 : w->next;
+    double dt = now_s - w->t[oldest];
+    return dt > 0 ? (double)(step - w->step[oldest]) / dt : 0.0;
 }
 
 static void progress(int tty, unsigned long step, unsigned long total, double loss, double rate, int final)
@@ -102,6 +131,7 @@ int fmd_cmd_train(int argc, char **argv)
     const char *hidden = "64,64,64,64", *activation = "silu";
     double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0, t_max = -1;
     double label_drop = 0.1, threads = fmd_cli_default_threads();
+    const char *precision = NULL;
     int steps_given = 0, labels = 0;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -118,6 +148,7 @@ int fmd_cmd_train(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) schedule = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--hidden"))) hidden = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--activation"))) activation = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e12, steps_given = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--batch"))) num = &batch, lo = 2, hi = 1 << 24;
         else if ((v = fmd_cli_option(argc, argv, &i, "--lr"))) num = &lr, lo = 1e-12, hi = 10;
@@ -134,7 +165,9 @@ int fmd_cmd_train(int argc, char **argv)
         if (num && fmd_cli_number("train", argv[i], v, lo, hi, num) != 0)
             return 2;
     }
-    fmd_matmul_threads((int)threads);
+    fmd_dtype dtype = FMD_F64;
+    if (precision && fmd_cli_precision("train", precision, &dtype) != 0)
+        return 2;
     fmd_mlp *net = NULL;
     fmd_run_info info;
     memset(&info, 0, sizeof info);
@@ -149,6 +182,12 @@ int fmd_cmd_train(int argc, char **argv)
                 data_name = info.data + 4;
             else
                 gmm_path = info.data;
+        }
+        if (precision && dtype != net->cfg.dtype) {
+            fmd_mlp_free(net);
+            return fmd_cli_usage_error("train", "Drop --precision, or start a new run.",
+                                       "%s was trained in %s; a resumed run keeps its precision (--precision %s)",
+                                       resume, fmd_dtype_name(dtype == FMD_F32 ? FMD_F64 : FMD_F32), precision);
         }
         if (!out_path)
             out_path = resume;
@@ -205,7 +244,7 @@ int fmd_cmd_train(int argc, char **argv)
             return 2;
         }
     } else {
-        fmd_mlp_config mc = {.d = data_d, .n_fourier = (size_t)fourier};
+        fmd_mlp_config mc = {.d = data_d, .n_fourier = (size_t)fourier, .dtype = dtype};
         if (labels) {   /* one input slot per class of the data, plus "no label" */
             int top = 0;
             for (size_t k = 0; g && k < g->K; k++)
@@ -242,6 +281,7 @@ int fmd_cmd_train(int argc, char **argv)
         info.seed = (unsigned long)seed, info.batch = cfg.batch, info.lr = lr, info.clip = clip;
         info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max, info.label_drop = cfg.label_drop;
     }
+    cfg.threads = fmd_cli_threads("train", threads);
     fmd_trainer *tr;
     int st = g ? fmd_trainer_alloc(&cfg, g, net, &tr)
                : images.n ? fmd_trainer_alloc_sampler(&cfg, fmd_image_set_sampler, &images, net, &tr)
@@ -265,7 +305,9 @@ int fmd_cmd_train(int argc, char **argv)
     const int tty = isatty(2);
     const unsigned long total = (unsigned long)steps;
     double smooth = NAN, t0 = now(), last_draw = 0.0;
-    unsigned long start = tr->step, next_line = tr->step;
+    rate_window window = {{0}, {0}, 0, 0, 0.0};
+    unsigned long next_line = tr->step;
+    window_rate(&window, 0.0, tr->step);   /* the window starts here */
     int rc = 0;
     while (tr->step < total && !interrupted) {
         double loss;
@@ -275,7 +317,7 @@ int fmd_cmd_train(int argc, char **argv)
             break;
         }
         smooth = isnan(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
-        double el = now() - t0, rate = (double)(tr->step - start) / (el > 0 ? el : 1e-9);
+        double el = now() - t0, rate = window_rate(&window, el, tr->step);
         if (tty ? (el - last_draw > 0.1 || tr->step == total) : (tr->step >= next_line || tr->step == total)) {
             progress(tty, tr->step, total, smooth, rate, tr->step == total);
             last_draw = el;

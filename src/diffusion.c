@@ -54,7 +54,7 @@ int fmd_model_eps(const fmd_sched_point *s, size_t n, size_t d, const double *x,
         return FMD_ENOMEM;
     for (size_t i = 0; i < n * d; i++)
         xq[i] = c * x[i];
-    status = fmd_field_eval(P->u, t, n, xq, eps);
+    status = fmd_field_eval_team(P->team, P->u, t, n, xq, eps);
     const double den = q.alpha * q.beta_dot - q.alpha_dot * q.beta;
     for (size_t i = 0; status == FMD_OK && i < n * d; i++) {
         switch (P->predicts) {
@@ -124,7 +124,7 @@ static int scratch_alloc(size_t n, size_t d, uint64_t seed, double *x, double st
         fmd_streams s0;
         status = fmd_streams_alloc(fmd_seed_child(seed, 0), n, &s0);
         if (status == FMD_OK) {
-            fmd_streams_gaussian(&s0, n, d, x, 1);
+            fmd_streams_gaussian(&s0, n, d, x);
             fmd_streams_free(&s0);
             for (size_t i = 0; i < n * d; i++)
                 x[i] *= start_scale;
@@ -158,7 +158,7 @@ int fmd_ddpm_ancestral(const fmd_ddpm *q, fmd_eps_fn eps, void *params, size_t n
             break;
         const double a = 1.0 - q->beta[k], c = q->beta[k] / sqrt(1.0 - q->alpha_bar[k]);
         if (k > 1)
-            fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+            fmd_streams_gaussian(&S.st, n, d, S.z);
         for (size_t i = 0; i < n * d; i++)   /* mu_theta + sigma_k z, sigma_k^2 = beta_k */
             x[i] = (x[i] - c * S.e[i]) / sqrt(a) + (k > 1 ? sqrt(q->beta[k]) * S.z[i] : 0.0);
     }
@@ -186,7 +186,7 @@ int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *
         const double ab = q->alpha_bar[k], abp = q->alpha_bar[kp];
         const double sigma = eta * sqrt((1.0 - abp) / (1.0 - ab) * (1.0 - ab / abp));
         if (sigma > 0.0)
-            fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+            fmd_streams_gaussian(&S.st, n, d, S.z);
         const double dir = sqrt(fmax(0.0, 1.0 - abp - sigma * sigma));
         for (size_t i = 0; i < n * d; i++) {
             double x0 = (x[i] - sqrt(1.0 - ab) * S.e[i]) / sqrt(ab);   /* xhat_0 */
@@ -213,7 +213,7 @@ int fmd_annealed_langevin(double sigma_max, double sigma_min, size_t L, size_t T
         fmd_sched_point s = {1.0, sig, 0, 0, 0};   /* the data blurred by N(0, sig^2) */
         for (size_t k = 0; status == FMD_OK && k < T; k++) {
             status = eps(&s, n, d, x, S.e, params);
-            fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+            fmd_streams_gaussian(&S.st, n, d, S.z);
             for (size_t j = 0; status == FMD_OK && j < n * d; j++)   /* score = -eps / sigma */
                 x[j] += 0.5 * a * (-S.e[j] / sig) + sqrt(a) * S.z[j];
         }
@@ -250,7 +250,7 @@ int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_
         /* predictor: Euler-Maruyama of dX = [u + b s] dt + sqrt(2 b) dW, b = beta^2 alpha_dot/alpha - beta beta_dot,
          * with u = (alpha_dot/alpha) x + b s (Prop 1), s = -eps/beta: drift (alpha_dot/alpha) x + 2 b s */
         const double r = s.alpha_dot / s.alpha, b = s.beta * s.beta * r - s.beta_beta_dot;
-        fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+        fmd_streams_gaussian(&S.st, n, d, S.z);
         for (size_t i = 0; i < n * d; i++)
             x[i] += h * (r * x[i] - 2.0 * b * S.e[i] / s.beta) + sqrt(2.0 * b * h) * S.z[i];
         /* corrector: Langevin at the new level, step e = 2 (r mean|z| / mean|s|)^2 with the
@@ -260,7 +260,7 @@ int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_
         status = fmd_schedule_at(sch, tn, &sn);
         for (size_t c = 0; status == FMD_OK && c < corrector && sn.beta > 0.0; c++) {
             status = eps(&sn, n, d, x, S.e, params);
-            fmd_streams_gaussian(&S.st, n, d, S.z, 1);
+            fmd_streams_gaussian(&S.st, n, d, S.z);
             double zn = 0.0, gn = 0.0;
             for (size_t p = 0; status == FMD_OK && p < n; p++) {
                 double a2 = 0.0, b2 = 0.0;

@@ -70,6 +70,7 @@ typedef struct {
     const fmd_field *u;
     fmd_schedule sch;
     fmd_prediction predicts;
+    fmd_team *team;           /* threads for the network's blocks; NULL = the caller's only */
 } fmd_model_eps_params;
 int fmd_model_eps(const fmd_sched_point *s, size_t n, size_t d, const double *x, double *eps, void *params);
 

@@ -8,6 +8,7 @@
 #define FMD_FIELD_H
 
 #include <stddef.h>
+#include "team.h"
 
 /* u_t at n particles: x is (n, d) row-major, out is (n, d). Returns FMD_OK or
  * a status code; must not keep pointers to x or out after returning. */
@@ -22,6 +23,12 @@ typedef struct {
 
 /* Checked call: validates arguments, maps a non-OK return to FMD_EFIELD. */
 int fmd_field_eval(const fmd_field *u, double t, size_t n, const double *x, double *out);
+
+/* The same, the batch cut into chunks of at most FMD_FIELD_BLOCK particles
+ * that a team shares (team NULL: the caller alone). The chunks are fixed by
+ * n, never by the team, so the bits do not depend on the number of threads. */
+#define FMD_FIELD_BLOCK 64
+int fmd_field_eval_team(fmd_team *team, const fmd_field *u, double t, size_t n, const double *x, double *out);
 
 /* 1 if all m numbers are finite, else 0. */
 int fmd_all_finite(size_t m, const double *x);

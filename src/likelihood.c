@@ -118,7 +118,7 @@ int fmd_log_likelihood(const fmd_likelihood_config *cfg, const fmd_ode_stepper_t
         fmd_streams st;
         status = fmd_streams_alloc(seed, n, &st);
         if (status == FMD_OK) {
-            fmd_streams_gaussian(&st, n, K * d, eps, 1);
+            fmd_streams_gaussian(&st, n, K * d, eps);
             fmd_streams_free(&st);
         }
         for (size_t i = 0; cfg->method == FMD_DIV_HUTCHINSON_RADEMACHER && i < n * K * d; i++)
@@ -134,6 +134,8 @@ int fmd_log_likelihood(const fmd_likelihood_config *cfg, const fmd_ode_stepper_t
     fmd_ode_workspace *ws = NULL;
     if (status == FMD_OK)
         status = fmd_ode_workspace_alloc(type, n, D, &ws);
+    if (status == FMD_OK)
+        ws->threads = cfg->threads;
     if (status == FMD_OK && ctl) {
         status = fmd_ode_solve_adaptive(ws, &aug, t1, t0, X, ctl);   /* backwards */
     } else if (status == FMD_OK) {

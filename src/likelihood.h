@@ -38,6 +38,7 @@ typedef struct {
     fmd_divergence_fn div;        /* FMD_DIV_EXACT only */
     void *div_params;
     size_t probes;                /* K for Hutchinson (>= 2 for a standard error); 1 otherwise */
+    int threads;                  /* for the ODE's blocks of particles (0 or 1: the caller's only) */
 } fmd_likelihood_config;
 
 /* log p_t1(x) for n points x (n, d): integrate back to t0 by the stepper

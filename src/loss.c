@@ -6,6 +6,7 @@
 #include "status.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,10 +31,9 @@ int fmd_loss_batch_draw(const fmd_gmm *g, const fmd_schedule *sch, size_t M, dou
     return fmd_loss_batch_draw_from(fmd_gmm_sampler, (void *)g, g->d, sch, M, t_min, t_max, r, b);
 }
 
-int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, const fmd_schedule *sch,
-                             size_t M, double t_min, double t_max, gsl_rng *r, fmd_loss_batch *b)
+int fmd_loss_batch_alloc(size_t M, size_t d, fmd_loss_batch *b)
 {
-    if (!sampler || !sch || !r || !b || d == 0 || M < 2 || !(t_min >= 0.0 && t_max <= 1.0 && t_min <= t_max))
+    if (!b || d == 0 || M == 0 || M > SIZE_MAX / sizeof(double) / d)
         return FMD_EINVAL;
     memset(b, 0, sizeof *b);
     b->M = M;
@@ -47,6 +47,15 @@ int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, con
         fmd_loss_batch_free(b);
         return FMD_ENOMEM;
     }
+    return FMD_OK;
+}
+
+int fmd_loss_batch_fill(fmd_sampler_fn sampler, void *params, const fmd_schedule *sch, double t_min,
+                        double t_max, gsl_rng *r, fmd_loss_batch *b)
+{
+    if (!sampler || !sch || !r || !b || !(t_min >= 0.0 && t_max <= 1.0 && t_min <= t_max))
+        return FMD_EINVAL;
+    const size_t M = b->M, d = b->d;
     int status = sampler(params, r, M, b->z, b->y);   /* z ~ p_data, with its class */
     fmd_rng_gaussian(r, M * d, b->eps);
     for (size_t i = 0; i < M && status == FMD_OK; i++) {
@@ -56,6 +65,23 @@ int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, con
         for (size_t k = 0; k < d; k++)   /* Ex 9: x = alpha z + beta eps */
             b->x[i * d + k] = s.alpha * b->z[i * d + k] + s.beta * b->eps[i * d + k];
     }
+    return status;
+}
+
+fmd_loss_batch fmd_loss_batch_rows(const fmd_loss_batch *b, size_t row0, size_t M)
+{
+    const size_t d = b->d;
+    return (fmd_loss_batch){M, d, b->t + row0, b->z + row0 * d, b->eps + row0 * d, b->x + row0 * d, b->y + row0};
+}
+
+int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, const fmd_schedule *sch,
+                             size_t M, double t_min, double t_max, gsl_rng *r, fmd_loss_batch *b)
+{
+    if (!sampler || !sch || !r || !b || d == 0 || M < 2 || !(t_min >= 0.0 && t_max <= 1.0 && t_min <= t_max))
+        return FMD_EINVAL;
+    int status = fmd_loss_batch_alloc(M, d, b);
+    if (status == FMD_OK)
+        status = fmd_loss_batch_fill(sampler, params, sch, t_min, t_max, r, b);
     if (status != FMD_OK)
         fmd_loss_batch_free(b);
     return status;
@@ -131,7 +157,7 @@ int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sc
 }
 
 int fmd_loss_mlp(const fmd_mlp *net, fmd_mlp_workspace *ws, const fmd_loss_batch *b,
-                 const double *target, double *value, double *se, double *grad)
+                 const double *target, double *value, double *se, void *grad)
 {
     if (!net || !ws || !b || !target || !value || b->M > ws->n_max || net->cfg.d != b->d)
         return FMD_EINVAL;
@@ -159,7 +185,7 @@ int fmd_loss_mlp(const fmd_mlp *net, fmd_mlp_workspace *ws, const fmd_loss_batch
         if (se)
             *se = err;
         if (grad) {
-            memset(grad, 0, net->nparams * sizeof(double));
+            memset(grad, 0, net->nparams * fmd_dtype_size(net->cfg.dtype));
             status = fmd_mlp_backward(net, ws, M, pred, grad);
         }
     }

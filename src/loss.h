@@ -42,6 +42,16 @@ int fmd_loss_batch_draw(const fmd_gmm *g, const fmd_schedule *sch, size_t M, dou
 int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, const fmd_schedule *sch,
                              size_t M, double t_min, double t_max, gsl_rng *r, fmd_loss_batch *b);
 
+/* The two halves of a draw: room for M rows, then fresh rows from r into
+ * every row of b (z and its class by sampler, then eps, then t, then x). */
+int fmd_loss_batch_alloc(size_t M, size_t d, fmd_loss_batch *b);
+int fmd_loss_batch_fill(fmd_sampler_fn sampler, void *params, const fmd_schedule *sch, double t_min,
+                        double t_max, gsl_rng *r, fmd_loss_batch *b);
+
+/* Rows [row0, row0 + M) of b as a batch of their own (pointers into b, no
+ * copy; not to be freed): a slice for one thread. */
+fmd_loss_batch fmd_loss_batch_rows(const fmd_loss_batch *b, size_t row0, size_t M);
+
 /* fmd_sampler_fn for a mixture (params: const fmd_gmm *). */
 int fmd_gmm_sampler(void *g, gsl_rng *r, size_t n, double *z, int *labels);
 void fmd_loss_batch_free(fmd_loss_batch *b);
@@ -52,8 +62,9 @@ int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sc
                     const fmd_loss_batch *b, double *target);
 
 /* value = mean_i |f(x_i, t_i) - target_i|^2 and its standard error; if grad
- * is non-NULL, grad (nparams) = d value / d theta. ws must hold M rows. */
+ * is non-NULL, grad (nparams numbers of the network's type) = d value / d
+ * theta. ws must hold M rows. */
 int fmd_loss_mlp(const fmd_mlp *net, fmd_mlp_workspace *ws, const fmd_loss_batch *b,
-                 const double *target, double *value, double *se, double *grad);
+                 const double *target, double *value, double *se, void *grad);
 
 #endif

@@ -1,14 +1,30 @@
-/* matmul.c -- BLIS's dgemm behind one small function, and its naive twin. */
+/* matmul.c -- BLIS's dgemm and sgemm behind small functions, and a naive twin. */
 #include "matmul.h"
 
 #include <blis.h>
 
+/* BLIS's runtime settings for one call: one thread, always (see matmul.h).
+ * BLIS 0.9 sends products it deems small to its "sup" kernels, which skip
+ * packing. Measured on this project's shapes (an AMD Zen 4, BLIS's zen3
+ * kernels, one thread): sup wins on skinny products -- the lab network's
+ * 1000 x 64 x 64 (dgemm 52 GFlop/s against 45 packed), a gradient block of
+ * 32 x 512 x 128 (sgemm 80 against 69) -- and loses badly on larger ones:
+ * dgemm at 128 x 512 x 803 ran at 19 GFlop/s against 44 packed, sgemm at
+ * 128 x 512 x 128 at 76 against 93. So the packed path is asked for once
+ * the product has 2^24 multiply-adds or both m and n reach 96; below, BLIS
+ * chooses. */
+static rntm_t one_thread(size_t m, size_t n, size_t k)
+{
+    rntm_t rntm = BLIS_RNTM_INITIALIZER;
+    bli_rntm_set_num_threads(1, &rntm);
+    if ((double)m * (double)n * (double)k >= 16777216.0 || (m >= 96 && n >= 96))
+        bli_rntm_disable_l3_sup(&rntm);
+    return rntm;
+}
+
 void fmd_matmul(size_t m, size_t n, size_t k, const double *A, const double *B, double *C)
 {
-    double one = 1.0, zero = 0.0;
-    /* row-major: row stride = columns, column stride = 1 */
-    bli_dgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, (dim_t)m, (dim_t)n, (dim_t)k, &one,
-              (double *)A, (inc_t)k, 1, (double *)B, (inc_t)n, 1, &zero, C, (inc_t)n, 1);
+    fmd_gemm(0, 0, m, n, k, 1.0, A, k, B, n, 0.0, C, n);
 }
 
 void fmd_matmul_naive(size_t m, size_t n, size_t k, const double *A, const double *B, double *C)
@@ -26,11 +42,22 @@ void fmd_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alp
               const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
               size_t ldc)
 {
+    rntm_t rntm = one_thread(m, n, k);
     /* row-major storage: row stride = leading dimension, column stride = 1;
      * BLIS applies the transposition to the stored matrix */
-    bli_dgemm(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
-              (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (double *)A, (inc_t)lda, 1, (double *)B,
-              (inc_t)ldb, 1, &beta, C, (inc_t)ldc, 1);
+    bli_dgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+                 (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (double *)A, (inc_t)lda, 1, (double *)B,
+                 (inc_t)ldb, 1, &beta, C, (inc_t)ldc, 1, NULL, &rntm);
+}
+
+void fmd_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc)
+{
+    rntm_t rntm = one_thread(m, n, k);
+    bli_sgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+                 (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (float *)A, (inc_t)lda, 1, (float *)B,
+                 (inc_t)ldb, 1, &beta, C, (inc_t)ldc, 1, NULL, &rntm);
 }
 
 void fmd_gemm_naive(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha,
@@ -47,9 +74,4 @@ void fmd_gemm_naive(int trans_a, int trans_b, size_t m, size_t n, size_t k, doub
             }
             C[i * ldc + j] = alpha * s + (beta == 0.0 ? 0.0 : beta * C[i * ldc + j]);
         }
-}
-
-void fmd_matmul_threads(int n)
-{
-    bli_thread_set_num_threads(n > 0 ? n : 1);
 }

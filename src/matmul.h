@@ -4,7 +4,15 @@
  * bli_dgemm (strides said at the call: rs = number of columns, cs = 1), and
  * the same product as a plain triple loop beside it, which the suite
  * compares with (verify/test_matmul.c). This file includes no GSL BLAS
- * header: blis.h and gsl_blas.h cannot share a translation unit. */
+ * header: blis.h and gsl_blas.h cannot share a translation unit.
+ *
+ * Every call runs on the calling thread only. BLIS's own threads meet at
+ * barriers that spin (bli_thrcomm_*), and inside every small product of a
+ * network pass that is the wrong grain: on a busy machine a descheduled
+ * thread makes the others burn their time slices waiting. fmd parallelizes
+ * above BLIS instead (src/team.h: slices of a batch, blocks of particles),
+ * so a product never waits for another thread, and its bits never depend on
+ * how many threads there are. */
 #ifndef FMD_MATMUL_H
 #define FMD_MATMUL_H
 
@@ -25,13 +33,14 @@ void fmd_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alp
               const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
               size_t ldc);
 
+/* The same in float32 (BLIS's sgemm), for the float32 model path. */
+void fmd_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc);
+
 /* The same as a naive triple loop (beta = 0 ignores C's old contents). */
 void fmd_gemm_naive(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alpha,
                     const double *A, size_t lda, const double *B, size_t ldb, double beta,
                     double *C, size_t ldc);
-
-/* Threads BLIS may use inside one product (results do not depend on it for
- * our row-partitioned products; see verify/test_matmul.c). */
-void fmd_matmul_threads(int n);
 
 #endif

@@ -2,19 +2,26 @@
  * and optionally a class label, forward and backward over a batch.
  *
  * Promise: out = f_theta(x, t, y) with every dense product done by BLIS
- * (src/matmul.h); backward accumulates d loss / d theta for a given
- * d loss / d out, written beside forward so each line can be checked
- * against its twin (and against finite differences, verify/test_mlp.c).
+ * (src/matmul.h); backward gives d loss / d theta for a given d loss / d out,
+ * written beside forward so each line can be checked against its twin (and
+ * against finite differences, verify/test_mlp.c).
  * Inputs: x (d numbers); time raw (1 number) or as Fourier features
  * sin(pi j t), cos(pi j t), j = 1..F; a label one-hot over C + 1 slots, slot
  * C meaning "no label" (classifier-free guidance). Layers: Z = H W + b,
  * H' = act(Z); the last layer is affine, with d outputs or n_out. W_l is
- * (in, out) row-major. */
+ * (in, out) row-major.
+ *
+ * A network computes in float64 (the default and the reference) or float32
+ * (cfg.dtype, src/dtype.h): then its weights, activations and gradients are
+ * floats and its products BLIS's sgemm. Inputs and outputs of every function
+ * below are float64 either way; the float32 network is checked against its
+ * float64 twin (verify/test_mlp.c). Gradient checks are float64 only. */
 #ifndef FMD_MLP_H
 #define FMD_MLP_H
 
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
+#include "dtype.h"
 
 #define FMD_MLP_MAX_HIDDEN 16
 
@@ -29,6 +36,7 @@ typedef struct {
     size_t depth;                        /* hidden layers, 1..FMD_MLP_MAX_HIDDEN */
     size_t width[FMD_MLP_MAX_HIDDEN];    /* their widths */
     fmd_activation act;
+    fmd_dtype dtype;                     /* FMD_F64 (default) or FMD_F32 */
 } fmd_mlp_config;
 
 typedef struct {
@@ -38,21 +46,35 @@ typedef struct {
     size_t w_off[FMD_MLP_MAX_HIDDEN + 1];    /* offset of W_l (dims[l], dims[l+1]) in params */
     size_t b_off[FMD_MLP_MAX_HIDDEN + 1];    /* offset of b_l (dims[l+1]) in params */
     size_t nparams;
-    double *params;                          /* (nparams) all weights and biases */
+    double *params;                          /* (nparams) weights and biases of a float64
+                                                network; NULL for a float32 one */
+    float *params32;                         /* (nparams) the same for a float32 network */
 } fmd_mlp;
 
 /* Check the configuration and allocate (parameters zero). */
 int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out);
 void fmd_mlp_free(fmd_mlp *net);
-/* PyTorch's default: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+/* PyTorch's default: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (drawn in
+ * float64, then rounded for a float32 network: same draws either way). */
 void fmd_mlp_init(fmd_mlp *net, gsl_rng *r);
 
-/* Per-batch activations, for up to n_max rows. */
+/* A copy of net computing in dtype (weights rounded to float32, or widened
+ * exactly to float64). */
+int fmd_mlp_convert(const fmd_mlp *net, fmd_dtype dtype, fmd_mlp **out);
+
+/* Parameter i as a float64, whatever the network's type. */
+double fmd_mlp_param(const fmd_mlp *net, size_t i);
+
+/* Per-batch activations, for up to n_max rows, in the network's type. Rows
+ * are independent: disjoint row ranges may be used by different threads. */
 typedef struct {
     size_t n_max;
-    double *H[FMD_MLP_MAX_HIDDEN + 2];   /* H[0] inputs (n, dims[0]); H[l] (l >= 1) act(Z[l-1]) */
-    double *Z[FMD_MLP_MAX_HIDDEN + 1];   /* pre-activations of map l (n, dims[l+1]) */
-    double *dA, *dB;                     /* (n, max width) gradient buffers */
+    fmd_dtype dtype;
+    void *H[FMD_MLP_MAX_HIDDEN + 2];   /* H[0] inputs (n, dims[0]); H[l] (l >= 1) act(Z[l-1]) */
+    void *Z[FMD_MLP_MAX_HIDDEN + 1];   /* pre-activations of map l (n, dims[l+1]) */
+    void *S[FMD_MLP_MAX_HIDDEN + 1];   /* SiLU: sigmoid(Z[l]) of the hidden maps, kept for backward */
+    void *G[FMD_MLP_MAX_HIDDEN + 1];   /* backward: d loss / d Z[l] (n, dims[l+1]) */
+    void *dH;                          /* (n, widest) backward scratch */
 } fmd_mlp_workspace;
 
 int fmd_mlp_workspace_alloc(const fmd_mlp *net, size_t n_max, fmd_mlp_workspace **out);
@@ -63,10 +85,10 @@ void fmd_mlp_workspace_free(fmd_mlp_workspace *ws);
 int fmd_mlp_forward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *x,
                     const double *t, const int *labels, double *out);
 
-/* After fmd_mlp_forward on the same batch: grad (nparams) += d loss / d theta
- * for dout (n, d) = d loss / d out. */
+/* After fmd_mlp_forward on the same batch: grad (nparams numbers of the
+ * network's type) += d loss / d theta for dout (n, outputs) = d loss / d out. */
 int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *dout,
-                     double *grad);
+                     void *grad);
 
 /* After fmd_mlp_forward on the same batch: dx (n, d) = d loss / d x, the
  * gradient in the data inputs (a classifier's grad_x log p(y | x, t), for
@@ -74,6 +96,26 @@ int fmd_mlp_backward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const 
  * not touched. */
 int fmd_mlp_input_grad(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *dout,
                        double *dx);
+
+/* ---- the same passes on rows [row0, row0 + n) of a workspace -------------
+ * For data-parallel training (src/train.c): each thread runs a slice of the
+ * batch through forward and backprop_rows, then the gradient of each weight
+ * block is one product over the whole batch (fmd_mlp_grad_block). x, t,
+ * labels, out, dout and dx point at the slice's own rows. */
+int fmd_mlp_forward_rows(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0, size_t n, const double *x,
+                         const double *t, const int *labels, double *out);
+
+/* d loss / d Z of every map into ws->G for the slice (dx may be NULL). */
+int fmd_mlp_backprop_rows(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0, size_t n, const double *dout,
+                          double *dx);
+
+/* After backprop_rows over rows [0, n): the gradient of rows i0..i1-1 of W_l
+ * (and of b_l if with_bias), written into grad (nparams numbers of the
+ * network's type) -- added to what is there if accumulate, else replacing it:
+ *     dW_l[i0:i1, :] = H_l[:, i0:i1]^T G_l,   db_l = sum over rows of G_l.
+ * Blocks touch disjoint parameters, so they may run on different threads. */
+int fmd_mlp_grad_block(const fmd_mlp *net, const fmd_mlp_workspace *ws, size_t n, size_t l, size_t i0, size_t i1,
+                       int with_bias, int accumulate, void *grad);
 
 /* The network as a vector field for the solvers (fmd_field_fn): params is a
  * const fmd_mlp * (unconditional); each call uses its own workspace, so

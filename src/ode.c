@@ -1,7 +1,7 @@
 /* ode.c -- explicit Runge-Kutta steppers as Butcher tableaus, and drivers.
  *
  * Every method here is the same loop (rk_block) over a different tableau. The
- * batch is cut into blocks of FMD_BLOCK particles; a block is stepped through
+ * batch is cut into blocks of at most FMD_ODE_BLOCK particles; a block is stepped through
  * all its stages before the next block, so it stays in cache, and blocks are
  * shared among threads without changing a single bit of the result. */
 #include "ode.h"
@@ -84,6 +84,17 @@ const fmd_ode_stepper_type *fmd_ode_stepper_by_name(const char *name)
     return NULL;
 }
 
+/* ---- blocks of particles: the unit of work ----------------------------- */
+
+/* At most FMD_ODE_BLOCK particles a block, all blocks of (nearly) one size,
+ * fixed by n alone -- 100 particles are two blocks of 50 that two threads
+ * share evenly -- so the bits never depend on the number of threads. */
+#define FMD_ODE_BLOCK 64
+
+static size_t ode_nblocks(size_t n) { return fmd_chunks(n, FMD_ODE_BLOCK); }
+
+static void ode_block(size_t n, size_t b, size_t *i0, size_t *cnt) { fmd_chunk(n, FMD_ODE_BLOCK, b, i0, cnt); }
+
 /* ---- workspace -------------------------------------------------------- */
 
 int fmd_ode_workspace_alloc(const fmd_ode_stepper_type *type, size_t n, size_t d,
@@ -97,7 +108,7 @@ int fmd_ode_workspace_alloc(const fmd_ode_stepper_type *type, size_t n, size_t d
     fmd_ode_workspace *ws = calloc(1, sizeof *ws);
     if (!ws)
         return FMD_ENOMEM;
-    size_t nb = fmd_nblocks(n);
+    size_t nb = ode_nblocks(n);
     ws->type = type;
     ws->n = n;
     ws->d = d;
@@ -124,6 +135,7 @@ void fmd_ode_workspace_free(fmd_ode_workspace *ws)
     free(ws->xnew);
     free(ws->block_err);
     free(ws->block_status);
+    fmd_team_free(ws->team);
     free(ws);
 }
 
@@ -210,24 +222,46 @@ static int rk_block(const fmd_ode_workspace *ws, const fmd_field *u, double t, d
     return FMD_OK;
 }
 
+/* One step of one block, as a team task. */
+typedef struct {
+    fmd_ode_workspace *ws;
+    const fmd_field *u;
+    double t, h;
+    const double *x;
+    double *xnew;
+    int reuse_k1;
+    const fmd_ode_tol *tol;
+} step_job;
+
+static int step_task(void *ctx, size_t b, int thread)
+{
+    (void)thread;
+    const step_job *J = ctx;
+    fmd_ode_workspace *ws = J->ws;
+    const size_t d = ws->d;
+    size_t i0, cnt;
+    ode_block(ws->n, b, &i0, &cnt);
+    ws->block_err[b] = 0.0;
+    ws->block_status[b] = rk_block(ws, J->u, J->t, J->h, i0, cnt, J->x + i0 * d, J->xnew + i0 * d,
+                                   J->reuse_k1, J->tol, &ws->block_err[b]);
+    return FMD_OK;
+}
+
 /* Step the whole batch; block b may run on any thread, the bits do not care. */
 static int rk_step(fmd_ode_workspace *ws, const fmd_field *u, double t, double h,
                    const double *x, double *xnew, int reuse_k1, const fmd_ode_tol *tol,
                    double *err_norm)
 {
-    const size_t n = ws->n, d = ws->d;
-    const long nb = (long)fmd_nblocks(n);
-#pragma omp parallel for schedule(static) num_threads(ws->threads > 0 ? ws->threads : 1)
-    for (long b = 0; b < nb; b++) {
-        size_t i0 = (size_t)b * FMD_BLOCK;
-        size_t cnt = i0 + FMD_BLOCK <= n ? FMD_BLOCK : n - i0;
-        ws->block_err[b] = 0.0;
-        ws->block_status[b] = rk_block(ws, u, t, h, i0, cnt, x + i0 * d, xnew + i0 * d,
-                                       reuse_k1, tol, &ws->block_err[b]);
-    }
+    const size_t nb = ode_nblocks(ws->n);
+    step_job job = {ws, u, t, h, x, xnew, reuse_k1, tol};
+    int status = fmd_team_ensure(&ws->team, ws->threads);
+    if (status == FMD_OK)
+        status = fmd_team_run(ws->team, nb, step_task, &job);
+    if (status != FMD_OK)
+        return status;
     ws->nfe += (unsigned long)(ws->type->stages - (reuse_k1 ? 1 : 0));
     double worst = 0.0;
-    for (long b = 0; b < nb; b++) {
+    for (size_t b = 0; b < nb; b++) {
         if (ws->block_status[b] != FMD_OK)
             return ws->block_status[b];
         if (!(ws->block_err[b] <= worst))
@@ -293,6 +327,45 @@ static int grid_is_monotone(const double *ts, size_t nt)
     return 1;
 }
 
+/* One block of particles through the whole grid, as a team task. */
+typedef struct {
+    fmd_ode_workspace *ws;
+    const fmd_field *u;
+    const double *ts;
+    size_t nt;
+    double *x, *path;
+} grid_job;
+
+static int grid_task(void *ctx, size_t b, int thread)
+{
+    (void)thread;
+    const grid_job *J = ctx;
+    fmd_ode_workspace *ws = J->ws;
+    const fmd_ode_stepper_type *T = ws->type;
+    const size_t n = ws->n, d = ws->d;
+    size_t i0, cnt;
+    ode_block(n, b, &i0, &cnt);
+    const size_t m = n * d, mb = cnt * d;
+    double *x = J->x + i0 * d, *xnew = ws->xnew + i0 * d;
+    int reuse_k1 = 0;
+    ws->block_status[b] = FMD_OK;
+    for (size_t k = 0; k + 1 < J->nt; k++) {
+        int status = rk_block(ws, J->u, J->ts[k], J->ts[k + 1] - J->ts[k], i0, cnt, x, xnew, reuse_k1, NULL, NULL);
+        if (status != FMD_OK) {
+            ws->block_status[b] = status;
+            return FMD_OK;   /* reported by the driver, in block order */
+        }
+        memcpy(x, xnew, mb * sizeof(double));
+        if (T->fsal) {   /* the last stage is u(t + h, x_new): this block's next k_1 */
+            memcpy(ws->k + i0 * d, ws->k + (size_t)(T->stages - 1) * m + i0 * d, mb * sizeof(double));
+            reuse_k1 = 1;
+        }
+        if (J->path)
+            memcpy(J->path + (k + 1) * m + i0 * d, x, mb * sizeof(double));
+    }
+    return FMD_OK;
+}
+
 int fmd_ode_solve_grid(fmd_ode_workspace *ws, const fmd_field *u, const double *ts,
                        size_t nt, double *x, double *path)
 {
@@ -300,24 +373,23 @@ int fmd_ode_solve_grid(fmd_ode_workspace *ws, const fmd_field *u, const double *
         return FMD_EINVAL;
     if (!grid_is_monotone(ts, nt))
         return FMD_EGRID;
-    const size_t m = ws->n * ws->d;
+    const size_t m = ws->n * ws->d, nb = ode_nblocks(ws->n);
     if (!fmd_all_finite(m, x))
         return FMD_EDOM;
     if (path)
         memcpy(path, x, m * sizeof(double));
     ws->k1_valid = 0;
-    for (size_t k = 0; k + 1 < nt; k++) {
-        double h = ts[k + 1] - ts[k];
-        int status = rk_step(ws, u, ts[k], h, x, ws->xnew, ws->k1_valid, NULL, NULL);
-        if (status != FMD_OK)
-            return status;
-        memcpy(x, ws->xnew, m * sizeof(double));
-        keep_fsal_stage(ws);
-        ws->accepted++;
-        if (path)
-            memcpy(path + (k + 1) * m, x, m * sizeof(double));
-    }
-    ws->k1_valid = 0;
+    grid_job job = {ws, u, ts, nt, x, path};
+    int status = fmd_team_ensure(&ws->team, ws->threads);
+    if (status == FMD_OK)
+        status = fmd_team_run(ws->team, nb, grid_task, &job);
+    for (size_t b = 0; status == FMD_OK && b < nb; b++)
+        status = ws->block_status[b];
+    if (status != FMD_OK)
+        return status;
+    const unsigned long steps = (unsigned long)(nt - 1), s = (unsigned long)ws->type->stages;
+    ws->nfe += ws->type->fsal ? s + (steps - 1) * (s - 1) : steps * s;   /* FSAL: k_1 reused after the first step */
+    ws->accepted += steps;
     return fmd_all_finite(m, x) ? FMD_OK : FMD_EDOM;
 }
 

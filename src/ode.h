@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include "field.h"
+#include "team.h"
 
 /* An explicit Runge-Kutta method with s stages:
  *   k_j   = u(t + c_j h, x + h sum_{l<j} a_{jl} k_l),   j = 1..s
@@ -47,7 +48,8 @@ typedef struct {
     const fmd_ode_stepper_type *type;
     size_t n;               /* particles */
     size_t d;               /* dimension */
-    int threads;            /* OpenMP threads for the block loop (>= 1) */
+    int threads;            /* threads for the block loop (>= 1; set it after alloc) */
+    fmd_team *team;         /* made to match `threads` when a driver runs */
     double *k;              /* (stages, n, d) stage derivatives */
     double *xs;             /* (n, d) stage input */
     double *xnew;           /* (n, d) candidate state of the adaptive driver */
@@ -84,7 +86,10 @@ int fmd_ode_step(fmd_ode_workspace *ws, const fmd_field *u, double t, double h,
  * x(ts[nt-1]) on return. If path is non-NULL it receives the state at every
  * grid time: (nt, n, d), path[0] = x(ts[0]).
  * Returns FMD_EGRID for a grid that is not strictly monotone, FMD_EDOM if the
- * initial or final state is not finite, FMD_EFIELD if the field failed. */
+ * initial or final state is not finite, FMD_EFIELD if the field failed.
+ * Particles never meet on a fixed grid, so each block of particles
+ * is one task through the whole grid: threads never wait for one another
+ * until the end. */
 int fmd_ode_solve_grid(fmd_ode_workspace *ws, const fmd_field *u, const double *ts,
                        size_t nt, double *x, double *path);
 

@@ -73,11 +73,10 @@ void fmd_streams_free(fmd_streams *s)
     s->nblocks = 0;
 }
 
-void fmd_streams_gaussian(fmd_streams *s, size_t n, size_t d, double *out, int threads)
+void fmd_streams_gaussian(fmd_streams *s, size_t n, size_t d, double *out)
 {
-    long nb = (long)fmd_nblocks(n);
-#pragma omp parallel for schedule(static) num_threads(threads > 0 ? threads : 1)
-    for (long b = 0; b < nb; b++) {
+    const size_t nb = fmd_nblocks(n);
+    for (size_t b = 0; b < nb; b++) {
         size_t i0 = (size_t)b * FMD_BLOCK;
         size_t m = (i0 + FMD_BLOCK <= n ? FMD_BLOCK : n - i0) * d;
         fmd_rng_gaussian(s->block[b], m, out + i0 * d);

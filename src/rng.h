@@ -12,7 +12,8 @@
 #include <stdint.h>
 #include <gsl/gsl_rng.h>
 
-/* Particles per block: the unit of random streams and of thread work. */
+/* Particles per block: the unit of random streams (and of thread work for
+ * the SDE driver, whose blocks draw their own increments). */
 #define FMD_BLOCK 256
 
 /* A 32-bit seed for stream `stream` of run `seed` (SplitMix64 finaliser of
@@ -41,8 +42,8 @@ int fmd_streams_alloc(uint64_t seed, size_t n, fmd_streams *s);
 void fmd_streams_free(fmd_streams *s);
 
 /* Standard normal draws for a whole batch x[n][d]: block b of particles is
- * filled from s->block[b]. Same bits for any thread count. */
-void fmd_streams_gaussian(fmd_streams *s, size_t n, size_t d, double *out, int threads);
+ * filled from s->block[b], so a particle's numbers depend on its index only. */
+void fmd_streams_gaussian(fmd_streams *s, size_t n, size_t d, double *out);
 
 /* Number of blocks of FMD_BLOCK covering n particles. */
 static inline size_t fmd_nblocks(size_t n) { return (n + FMD_BLOCK - 1) / FMD_BLOCK; }

@@ -224,8 +224,12 @@ static int parse_tensor(cursor *c, fmd_st_tensor *t)
         if (strcmp(key, "dtype") == 0 && !have_dtype) {
             char *dt = NULL;
             status = parse_string(c, &dt);
-            if (status == FMD_OK && strcmp(dt, "F64") != 0)
-                status = fmd_reason(c->why, c->why_len, "tensor '%s': dtype %s, only F64 is supported", t->name, dt);
+            if (status == FMD_OK && strcmp(dt, "F64") == 0)
+                t->dtype = FMD_F64;
+            else if (status == FMD_OK && strcmp(dt, "F32") == 0)
+                t->dtype = FMD_F32;
+            else if (status == FMD_OK)
+                status = fmd_reason(c->why, c->why_len, "tensor '%s': dtype %s, only F64 and F32 are supported", t->name, dt);
             free(dt);
             have_dtype = 1;
         } else if (strcmp(key, "shape") == 0 && !have_shape) {
@@ -372,7 +376,7 @@ int fmd_st_parse(const uint8_t *buf, size_t len, fmd_st_file *f, char *why, size
             status = fmd_reason(why, why_len, "header has trailing bytes after its JSON object");
     f->payload = buf + 8 + N;
     f->payload_len = len - 8 - (size_t)N;
-    /* sizes and offsets: each tensor's bytes = 8 prod(shape), offsets contiguous from 0 */
+    /* sizes and offsets: each tensor's bytes = (8 or 4) prod(shape), offsets contiguous from 0 */
     for (size_t i = 0; status == FMD_OK && i < f->ntensors; i++) {
         fmd_st_tensor *t = &f->tensors[i];
         uint64_t count = 1;
@@ -381,9 +385,11 @@ int fmd_st_parse(const uint8_t *buf, size_t len, fmd_st_file *f, char *why, size
                 status = fmd_reason(why, why_len, "tensor '%s': shape overflows", t->name);
             else
                 count *= t->shape[k];
-        if (status == FMD_OK && (t->end < t->begin || t->end - t->begin != 8 * count))
-            status = fmd_reason(why, why_len, "tensor '%s': data_offsets [%llu, %llu] do not hold %llu doubles", t->name,
-                              (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)count);
+        const uint64_t size = fmd_dtype_size(t->dtype);
+        if (status == FMD_OK && (t->end < t->begin || t->end - t->begin != size * count))
+            status = fmd_reason(why, why_len, "tensor '%s': data_offsets [%llu, %llu] do not hold %llu numbers of %llu bytes",
+                                t->name, (unsigned long long)t->begin, (unsigned long long)t->end,
+                                (unsigned long long)count, (unsigned long long)size);
     }
     if (status == FMD_OK && f->ntensors) {
         qsort(f->tensors, f->ntensors, sizeof *f->tensors, by_begin);
@@ -485,14 +491,16 @@ int fmd_st_write(const char *path, const fmd_st_out *t, size_t nt, const char *c
     uint64_t off = 0;
     for (size_t i = 0; i < nt; i++) {
         uint64_t count = 1;
-        n += (size_t)snprintf(h + n, cap - n, ",\"%s\":{\"dtype\":\"F64\",\"shape\":[", t[i].name);
+        n += (size_t)snprintf(h + n, cap - n, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[", t[i].name,
+                              t[i].dtype == FMD_F32 ? "F32" : "F64");
         for (size_t k = 0; k < t[i].ndim; k++) {
             n += (size_t)snprintf(h + n, cap - n, "%s%llu", k ? "," : "", (unsigned long long)t[i].shape[k]);
             count *= t[i].shape[k];
         }
+        const uint64_t size = fmd_dtype_size(t[i].dtype);
         n += (size_t)snprintf(h + n, cap - n, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
-                              (unsigned long long)(off + 8 * count));
-        off += 8 * count;
+                              (unsigned long long)(off + size * count));
+        off += size * count;
     }
     n += (size_t)snprintf(h + n, cap - n, "}");
     while ((8 + n) % 8 != 0)   /* pad with spaces: the payload starts 8-byte aligned */
@@ -513,10 +521,17 @@ int fmd_st_write(const char *path, const fmd_st_out *t, size_t nt, const char *c
         uint64_t count = 1;
         for (size_t k = 0; k < t[i].ndim; k++)
             count *= t[i].shape[k];
-        for (uint64_t j = 0; j < count; j++) {   /* little-endian IEEE doubles, whatever the host */
-            uint64_t bits;
-            memcpy(&bits, &t[i].data[j], 8);
-            for (int b = 0; b < 8; b++)
+        const size_t size = fmd_dtype_size(t[i].dtype);
+        for (uint64_t j = 0; j < count; j++) {   /* little-endian IEEE numbers, whatever the host */
+            uint64_t bits = 0;
+            if (size == 8) {
+                memcpy(&bits, (const double *)t[i].data + j, 8);
+            } else {
+                uint32_t b32;
+                memcpy(&b32, (const float *)t[i].data + j, 4);
+                bits = b32;
+            }
+            for (size_t b = 0; b < size; b++)
                 *p++ = (uint8_t)(bits >> (8 * b));
         }
     }

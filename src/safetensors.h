@@ -10,18 +10,21 @@
  * sizes overflow-checked, offsets contiguous from 0 and covering the payload
  * exactly -- and rejects anything else with a reason; it never reads out of
  * bounds, whatever the bytes (fuzzed: verify/fuzz/fuzz_safetensors.c).
- * Only dtype F64 is accepted (all fmd writes). */
+ * dtypes F64 and F32 are accepted (what fmd writes: float64 models and
+ * float32 ones); every other is refused by name. */
 #ifndef FMD_SAFETENSORS_H
 #define FMD_SAFETENSORS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "dtype.h"
 
 #define FMD_ST_MAX_HEADER (100u << 20)
 #define FMD_ST_MAX_DIMS 8
 
 typedef struct {
     char *name;
+    fmd_dtype dtype;                      /* F64 or F32 */
     size_t ndim;
     uint64_t shape[FMD_ST_MAX_DIMS];
     uint64_t begin, end;                  /* byte offsets into the payload */
@@ -43,12 +46,13 @@ void fmd_st_free(fmd_st_file *f);
 const fmd_st_tensor *fmd_st_find(const fmd_st_file *f, const char *name);
 const char *fmd_st_meta(const fmd_st_file *f, const char *key);
 
-/* One tensor to write: F64, row-major. */
+/* One tensor to write: F64 or F32, row-major. */
 typedef struct {
     const char *name;
     size_t ndim;
     uint64_t shape[FMD_ST_MAX_DIMS];
-    const double *data;
+    const void *data;                     /* prod(shape) numbers of type dtype */
+    fmd_dtype dtype;
 } fmd_st_out;
 
 /* Write tensors and metadata (key, value pairs; keys and values are plain

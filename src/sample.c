@@ -15,7 +15,7 @@ int fmd_sample_init(uint64_t seed, size_t n, size_t d, double *x0)
     int status = fmd_streams_alloc(fmd_seed_child(seed, 0), n, &streams);
     if (status != FMD_OK)
         return status;
-    fmd_streams_gaussian(&streams, n, d, x0, 1);
+    fmd_streams_gaussian(&streams, n, d, x0);
     fmd_streams_free(&streams);
     return FMD_OK;
 }

@@ -87,6 +87,7 @@ void fmd_sde_workspace_free(fmd_sde_workspace *ws)
     free(ws->xnew);
     free(ws->dw);
     free(ws->block_status);
+    fmd_team_free(ws->team);
     free(ws);
 }
 
@@ -127,28 +128,38 @@ static int check_sde(const fmd_sde_workspace *ws, const fmd_sde *sde)
     return FMD_OK;
 }
 
-/* Step every block (drawing its increments first when streams is non-NULL). */
-static int step_all(fmd_sde_workspace *ws, const fmd_sde *sde, double t, double h,
-                    const double *x, const double *dw_in, fmd_streams *streams, double *xnew)
+/* Draw block b's increments W_{t+h} - W_t ~ N(0, h I) from its stream. */
+static void draw_increments(fmd_sde_workspace *ws, fmd_streams *streams, size_t b, size_t cnt, double h)
 {
-    const size_t n = ws->n, d = ws->d;
-    const long nb = (long)fmd_nblocks(n);
-    const double *dw = streams ? ws->dw : dw_in;
+    double *w = ws->dw + b * FMD_BLOCK * ws->d;
     const double sqrt_h = sqrt(h);
-#pragma omp parallel for schedule(static) num_threads(ws->threads > 0 ? ws->threads : 1)
-    for (long b = 0; b < nb; b++) {
-        size_t i0 = (size_t)b * FMD_BLOCK;
-        size_t cnt = i0 + FMD_BLOCK <= n ? FMD_BLOCK : n - i0;
-        if (streams) {
-            double *w = ws->dw + i0 * d;
-            fmd_rng_gaussian(streams->block[b], cnt * d, w);
-            for (size_t i = 0; i < cnt * d; i++)
-                w[i] *= sqrt_h;   /* W_{t+h} - W_t ~ N(0, h I) */
-        }
-        ws->block_status[b] = step_block(ws, sde, t, h, i0, cnt, x, dw, xnew);
-    }
-    ws->nfe += (unsigned long)ws->type->drift_evals;
-    for (long b = 0; b < nb; b++)
+    fmd_rng_gaussian(streams->block[b], cnt * ws->d, w);
+    for (size_t i = 0; i < cnt * ws->d; i++)
+        w[i] *= sqrt_h;
+}
+
+/* One step of every block with given increments, as team tasks. */
+typedef struct {
+    fmd_sde_workspace *ws;
+    const fmd_sde *sde;
+    double t, h;
+    const double *x, *dw;
+    double *xnew;
+} step_job;
+
+static int step_task(void *ctx, size_t b, int thread)
+{
+    (void)thread;
+    const step_job *J = ctx;
+    const size_t n = J->ws->n, i0 = b * FMD_BLOCK, cnt = i0 + FMD_BLOCK <= n ? FMD_BLOCK : n - i0;
+    J->ws->block_status[b] = step_block(J->ws, J->sde, J->t, J->h, i0, cnt, J->x, J->dw, J->xnew);
+    return FMD_OK;
+}
+
+/* The status of the first block that failed, or FMD_OK. */
+static int first_block_status(const fmd_sde_workspace *ws)
+{
+    for (size_t b = 0; b < fmd_nblocks(ws->n); b++)
         if (ws->block_status[b] != FMD_OK)
             return ws->block_status[b];
     return FMD_OK;
@@ -164,7 +175,47 @@ int fmd_sde_step(fmd_sde_workspace *ws, const fmd_sde *sde, double t, double h,
         return FMD_EINVAL;
     if (!isfinite(t) || !isfinite(h))
         return FMD_EDOM;
-    return step_all(ws, sde, t, h, x, dw, NULL, x_new);
+    step_job job = {ws, sde, t, h, x, dw, x_new};
+    status = fmd_team_ensure(&ws->team, ws->threads);
+    if (status == FMD_OK)
+        status = fmd_team_run(ws->team, fmd_nblocks(ws->n), step_task, &job);
+    ws->nfe += (unsigned long)ws->type->drift_evals;
+    return status == FMD_OK ? first_block_status(ws) : status;
+}
+
+/* One block of particles along the whole grid, drawing its increments from
+ * its own stream step by step, as a team task: blocks never wait for one
+ * another, and the numbers each block sees do not depend on the threads. */
+typedef struct {
+    fmd_sde_workspace *ws;
+    const fmd_sde *sde;
+    const double *ts;
+    size_t nt;
+    double *x, *path;
+    fmd_streams *streams;
+} grid_job;
+
+static int grid_task(void *ctx, size_t b, int thread)
+{
+    (void)thread;
+    const grid_job *J = ctx;
+    fmd_sde_workspace *ws = J->ws;
+    const size_t n = ws->n, d = ws->d, i0 = b * FMD_BLOCK, cnt = i0 + FMD_BLOCK <= n ? FMD_BLOCK : n - i0;
+    const size_t off = i0 * d, mb = cnt * d;
+    ws->block_status[b] = FMD_OK;
+    for (size_t k = 0; k + 1 < J->nt; k++) {
+        const double h = J->ts[k + 1] - J->ts[k];
+        draw_increments(ws, J->streams, b, cnt, h);
+        int status = step_block(ws, J->sde, J->ts[k], h, i0, cnt, J->x, ws->dw, ws->xnew);
+        if (status != FMD_OK) {
+            ws->block_status[b] = status;
+            return FMD_OK;   /* reported by the driver, in block order */
+        }
+        memcpy(J->x + off, ws->xnew + off, mb * sizeof(double));
+        if (J->path)
+            memcpy(J->path + (k + 1) * n * d + off, J->x + off, mb * sizeof(double));
+    }
+    return FMD_OK;
 }
 
 int fmd_sde_solve_grid(fmd_sde_workspace *ws, const fmd_sde *sde, const double *ts,
@@ -187,14 +238,13 @@ int fmd_sde_solve_grid(fmd_sde_workspace *ws, const fmd_sde *sde, const double *
         return status;
     if (path)
         memcpy(path, x, m * sizeof(double));
-    for (size_t k = 0; k + 1 < nt && status == FMD_OK; k++) {
-        status = step_all(ws, sde, ts[k], ts[k + 1] - ts[k], x, NULL, &streams, ws->xnew);
-        if (status == FMD_OK) {
-            memcpy(x, ws->xnew, m * sizeof(double));
-            if (path)
-                memcpy(path + (k + 1) * m, x, m * sizeof(double));
-        }
-    }
+    grid_job job = {ws, sde, ts, nt, x, path, &streams};
+    status = fmd_team_ensure(&ws->team, ws->threads);
+    if (status == FMD_OK)
+        status = fmd_team_run(ws->team, fmd_nblocks(ws->n), grid_task, &job);
+    if (status == FMD_OK)
+        status = first_block_status(ws);
+    ws->nfe += (unsigned long)(nt - 1) * (unsigned long)ws->type->drift_evals;
     fmd_streams_free(&streams);
     if (status != FMD_OK)
         return status;
@@ -218,7 +268,7 @@ int fmd_brownian_paths(uint64_t seed, size_t n, size_t d, const double *ts, size
     for (size_t k = 0; k + 1 < nt; k++) {
         double *prev = W + k * m, *next = W + (k + 1) * m;
         double s = sqrt(ts[k + 1] - ts[k]);
-        fmd_streams_gaussian(&streams, n, d, next, 1);
+        fmd_streams_gaussian(&streams, n, d, next);
         for (size_t i = 0; i < m; i++)
             next[i] = prev[i] + s * next[i];   /* Gaussian, independent increments */
     }

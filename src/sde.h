@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "field.h"
+#include "team.h"
 #include "rng.h"
 
 /* Diagonal diffusion g_t(x): x (n, d) -> g (n, d); the noise of component k
@@ -62,7 +63,8 @@ const fmd_sde_stepper_type *fmd_sde_stepper_by_name(const char *name);
 struct fmd_sde_workspace {
     const fmd_sde_stepper_type *type;
     size_t n, d;
-    int threads;          /* OpenMP threads (>= 1); results identical for any value */
+    int threads;          /* threads (>= 1); results identical for any value */
+    fmd_team *team;       /* made to match `threads` when a driver runs */
     double *u0, *g0;      /* (n, d) drift and diffusion at (t, x) */
     double *xp;           /* (n, d) Heun predictor */
     double *u1, *g1;      /* (n, d) drift and diffusion at (t + h, xp) */

@@ -1,8 +1,11 @@
-/* train.c -- the training loop of chapter 4. */
+/* train.c -- the training loop of chapter 4, a step in two parallel phases
+ * (see train.h). */
 #include "train.h"
 #include "rng.h"
+#include "stats.h"
 #include "status.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +18,26 @@ int fmd_trainer_alloc(const fmd_train_config *cfg, const fmd_gmm *data, fmd_mlp 
     if (status == FMD_OK)
         (*out)->data = data;
     return status;
+}
+
+/* Cut every W_l into bands of rows (b_l rides with the first): at most
+ * FMD_TRAIN_LAYER_BLOCKS of at least FMD_TRAIN_BLOCK_ROWS rows each. Returns
+ * the count, filling blocks if non-NULL. */
+static size_t param_blocks(const fmd_mlp *net, fmd_param_block *blocks)
+{
+    size_t nb = 0;
+    for (size_t l = 0; l < net->nlayers; l++) {
+        const size_t rows = net->dims[l];
+        size_t per = (rows + FMD_TRAIN_LAYER_BLOCKS - 1) / FMD_TRAIN_LAYER_BLOCKS;
+        per = per < FMD_TRAIN_BLOCK_ROWS ? FMD_TRAIN_BLOCK_ROWS : per;
+        for (size_t i0 = 0; i0 < rows; i0 += per) {
+            size_t i1 = i0 + per < rows ? i0 + per : rows;
+            if (blocks)
+                blocks[nb] = (fmd_param_block){l, i0, i1, i0 == 0};
+            nb++;
+        }
+    }
+    return nb;
 }
 
 int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params,
@@ -32,22 +55,41 @@ int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sample
     tr->sampler = sampler;
     tr->sampler_params = params;
     tr->net = net;
-    int status = fmd_mlp_workspace_alloc(net, cfg->batch, &tr->ws);
+    const fmd_dtype ty = net->cfg.dtype;
+    const size_t B = cfg->batch, d = net->cfg.d, P = net->nparams, es = fmd_dtype_size(ty);
+    const int threads = cfg->threads < 1 ? 1 : cfg->threads;
+    tr->nslices = (B + FMD_TRAIN_SLICE - 1) / FMD_TRAIN_SLICE;
+    tr->nblocks = param_blocks(net, NULL);
+    int status = fmd_mlp_workspace_alloc(net, B, &tr->ws);
     if (status == FMD_OK)
-        status = fmd_adam_alloc(net->nparams, cfg->lr, &tr->opt);
-    tr->grad = malloc(net->nparams * sizeof(double));
-    tr->target = malloc(cfg->batch * net->cfg.d * sizeof(double));
+        status = fmd_adam_alloc_typed(P, cfg->lr, ty, &tr->opt);
+    if (status == FMD_OK)
+        status = fmd_loss_batch_alloc(B, d, &tr->batch);
+    if (status == FMD_OK)
+        status = fmd_team_ensure(&tr->team, threads);
+    tr->grad = malloc(P * es);
+    tr->target = malloc(B * d * sizeof(double));
+    tr->pred = malloc(B * d * sizeof(double));
+    tr->row_loss = malloc(B * sizeof(double));
+    tr->slice_status = malloc(tr->nslices * sizeof(int));
+    tr->block_sumsq = malloc(tr->nblocks * sizeof(double));
+    tr->blocks = malloc(tr->nblocks * sizeof *tr->blocks);
+    tr->rng = calloc((size_t)threads, sizeof *tr->rng);
+    for (int i = 0; status == FMD_OK && tr->rng && i < threads; i++)
+        status = fmd_rng_alloc(cfg->seed, 0, &tr->rng[i]);
     if (cfg->ema_decay > 0.0) {
-        tr->ema = malloc(net->nparams * sizeof(double));
+        tr->ema = malloc(P * es);
         if (tr->ema)
-            memcpy(tr->ema, net->params, net->nparams * sizeof(double));
+            memcpy(tr->ema, net->params32 ? (void *)net->params32 : (void *)net->params, P * es);
     }
-    if (status == FMD_OK && (!tr->grad || !tr->target || (cfg->ema_decay > 0.0 && !tr->ema)))
+    if (status == FMD_OK && (!tr->grad || !tr->target || !tr->pred || !tr->row_loss || !tr->slice_status ||
+                             !tr->block_sumsq || !tr->blocks || !tr->rng || (cfg->ema_decay > 0.0 && !tr->ema)))
         status = FMD_ENOMEM;
     if (status != FMD_OK) {
         fmd_trainer_free(tr);
         return status;
     }
+    param_blocks(net, tr->blocks);
     *out = tr;
     return FMD_OK;
 }
@@ -56,48 +98,153 @@ void fmd_trainer_free(fmd_trainer *tr)
 {
     if (!tr)
         return;
+    fmd_team_free(tr->team);
     fmd_mlp_workspace_free(tr->ws);
     fmd_adam_free(tr->opt);
+    fmd_loss_batch_free(&tr->batch);
+    for (int i = 0; tr->rng && i < (tr->cfg.threads < 1 ? 1 : tr->cfg.threads); i++)
+        if (tr->rng[i])
+            gsl_rng_free(tr->rng[i]);
+    free(tr->rng);
     free(tr->ema);
     free(tr->grad);
     free(tr->target);
+    free(tr->pred);
+    free(tr->row_loss);
+    free(tr->slice_status);
+    free(tr->block_sumsq);
+    free(tr->blocks);
     free(tr);
+}
+
+/* ---- phase 1: one slice of the batch, drawn, forward, loss, backprop -------- */
+
+static int slice_task(void *ctx, size_t s, int thread)
+{
+    fmd_trainer *tr = ctx;
+    const size_t B = tr->cfg.batch, d = tr->net->cfg.d, C = tr->net->cfg.n_classes;
+    const size_t row0 = s * FMD_TRAIN_SLICE, M = row0 + FMD_TRAIN_SLICE <= B ? FMD_TRAIN_SLICE : B - row0;
+    gsl_rng *r = tr->rng[thread];
+    gsl_rng_set(r, fmd_stream_seed(fmd_seed_child(tr->cfg.seed, tr->step), s));   /* step k, slice s */
+    fmd_loss_batch b = fmd_loss_batch_rows(&tr->batch, row0, M);
+    double *target = tr->target + row0 * d, *pred = tr->pred + row0 * d;
+    int status = fmd_loss_batch_fill(tr->sampler, tr->sampler_params, &tr->cfg.schedule, tr->cfg.t_min,
+                                     tr->cfg.t_max, r, &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
+    for (size_t i = 0; status == FMD_OK && C > 0 && i < M; i++) {
+        if (b.y[i] < 0 || (size_t)b.y[i] >= C)
+            status = FMD_EINVAL;   /* a class the network has no slot for */
+        else if (gsl_rng_uniform(r) < tr->cfg.label_drop)
+            b.y[i] = (int)C;       /* dropped: the "no label" slot (CFG training) */
+    }
+    if (status == FMD_OK)
+        status = fmd_loss_target(tr->cfg.objective, tr->data, &tr->cfg.schedule, &b, target);
+    if (status == FMD_OK)
+        status = fmd_mlp_forward_rows(tr->net, tr->ws, row0, M, b.x, b.t, b.y, pred);
+    if (status == FMD_OK) {
+        for (size_t i = 0; i < M; i++) {   /* loss = mean_i |f - target|^2 over the whole batch */
+            double sum = 0.0;
+            for (size_t k = 0; k < d; k++) {
+                double e = pred[i * d + k] - target[i * d + k];
+                sum += e * e;
+                pred[i * d + k] = 2.0 * e / (double)B;   /* d loss / d prediction */
+            }
+            tr->row_loss[row0 + i] = sum;
+        }
+        status = fmd_mlp_backprop_rows(tr->net, tr->ws, row0, M, pred, NULL);
+    }
+    tr->slice_status[s] = status;
+    return FMD_OK;
+}
+
+/* ---- phase 2 (and 3): one block of parameters ------------------------------- */
+
+/* [begin, end) of block b's weights and, with its bias, [bbegin, bend). */
+static void block_ranges(const fmd_trainer *tr, const fmd_param_block *p, size_t *w0, size_t *w1, size_t *b0,
+                         size_t *b1)
+{
+    const fmd_mlp *net = tr->net;
+    const size_t o = net->dims[p->layer + 1];
+    *w0 = net->w_off[p->layer] + p->i0 * o;
+    *w1 = net->w_off[p->layer] + p->i1 * o;
+    *b0 = net->b_off[p->layer];
+    *b1 = p->with_bias ? *b0 + o : *b0;
+}
+
+/* Adam and the EMA on one block's parameters. */
+static void update_block(fmd_trainer *tr, const fmd_param_block *p)
+{
+    size_t w0, w1, b0, b1;
+    block_ranges(tr, p, &w0, &w1, &b0, &b1);
+    void *theta = tr->net->params32 ? (void *)tr->net->params32 : (void *)tr->net->params;
+    const fmd_dtype ty = tr->net->cfg.dtype;
+    const size_t es = fmd_dtype_size(ty);
+    fmd_adam_update(tr->opt, w0, w1, theta, tr->grad);
+    fmd_adam_update(tr->opt, b0, b1, theta, tr->grad);
+    if (tr->ema) {
+        fmd_ema_update_typed(ty, w1 - w0, (char *)tr->ema + w0 * es, (char *)theta + w0 * es, tr->cfg.ema_decay);
+        fmd_ema_update_typed(ty, b1 - b0, (char *)tr->ema + b0 * es, (char *)theta + b0 * es, tr->cfg.ema_decay);
+    }
+}
+
+static int gradient_task(void *ctx, size_t k, int thread)
+{
+    (void)thread;
+    fmd_trainer *tr = ctx;
+    const fmd_param_block *p = &tr->blocks[k];
+    int status = fmd_mlp_grad_block(tr->net, tr->ws, tr->cfg.batch, p->layer, p->i0, p->i1, p->with_bias, 0, tr->grad);
+    if (status != FMD_OK)
+        return status;
+    if (tr->cfg.clip > 0.0) {   /* Adam waits for the norm of the whole gradient */
+        size_t w0, w1, b0, b1;
+        const fmd_dtype ty = tr->net->cfg.dtype;
+        const size_t es = fmd_dtype_size(ty);
+        block_ranges(tr, p, &w0, &w1, &b0, &b1);
+        tr->block_sumsq[k] = fmd_sum_squares(ty, w1 - w0, (char *)tr->grad + w0 * es) +
+                             fmd_sum_squares(ty, b1 - b0, (char *)tr->grad + b0 * es);
+    } else {
+        update_block(tr, p);
+    }
+    return FMD_OK;
+}
+
+/* With clipping: scale the block by the common factor, then update it. */
+static int clipped_update_task(void *ctx, size_t k, int thread)
+{
+    (void)thread;
+    fmd_trainer *tr = ctx;
+    const fmd_param_block *p = &tr->blocks[k];
+    size_t w0, w1, b0, b1;
+    const fmd_dtype ty = tr->net->cfg.dtype;
+    const size_t es = fmd_dtype_size(ty);
+    block_ranges(tr, p, &w0, &w1, &b0, &b1);
+    double norm = 0.0;
+    for (size_t j = 0; j < tr->nblocks; j++)   /* every task sums the blocks in the same order */
+        norm += tr->block_sumsq[j];
+    norm = sqrt(norm);
+    if (norm > tr->cfg.clip) {
+        fmd_scale(ty, w1 - w0, (char *)tr->grad + w0 * es, tr->cfg.clip / norm);
+        fmd_scale(ty, b1 - b0, (char *)tr->grad + b0 * es, tr->cfg.clip / norm);
+    }
+    update_block(tr, p);
+    return FMD_OK;
 }
 
 int fmd_train_step(fmd_trainer *tr, double *loss)
 {
     if (!tr || !loss)
         return FMD_EINVAL;
-    gsl_rng *r;
-    int status = fmd_rng_alloc(tr->cfg.seed, tr->step, &r);   /* step k: stream (seed, k) */
+    int status = fmd_team_run(tr->team, tr->nslices, slice_task, tr);
+    for (size_t s = 0; status == FMD_OK && s < tr->nslices; s++)
+        status = tr->slice_status[s];
     if (status != FMD_OK)
         return status;
-    fmd_loss_batch b;
-    status = fmd_loss_batch_draw_from(tr->sampler, tr->sampler_params, tr->net->cfg.d, &tr->cfg.schedule,
-                                      tr->cfg.batch, tr->cfg.t_min, tr->cfg.t_max, r,
-                                      &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
-    const size_t C = tr->net->cfg.n_classes;
-    for (size_t i = 0; status == FMD_OK && C > 0 && i < b.M; i++) {
-        if (b.y[i] < 0 || (size_t)b.y[i] >= C)
-            status = FMD_EINVAL;   /* a class the network has no slot for */
-        else if (gsl_rng_uniform(r) < tr->cfg.label_drop)
-            b.y[i] = (int)C;       /* dropped: the "no label" slot (CFG training) */
-    }
-    gsl_rng_free(r);
-    if (status != FMD_OK) {
-        fmd_loss_batch_free(&b);
-        return status;
-    }
-    status = fmd_loss_target(tr->cfg.objective, tr->data, &tr->cfg.schedule, &b, tr->target);
+    double se;
+    fmd_mean_se(tr->cfg.batch, tr->row_loss, 1, loss, &se);
+    fmd_adam_begin_step(tr->opt);
+    status = fmd_team_run(tr->team, tr->nblocks, gradient_task, tr);
+    if (status == FMD_OK && tr->cfg.clip > 0.0)
+        status = fmd_team_run(tr->team, tr->nblocks, clipped_update_task, tr);
     if (status == FMD_OK)
-        status = fmd_loss_mlp(tr->net, tr->ws, &b, tr->target, loss, NULL, tr->grad);
-    if (status == FMD_OK) {
-        fmd_clip_grad_norm(tr->net->nparams, tr->grad, tr->cfg.clip);
-        fmd_adam_step(tr->opt, tr->net->params, tr->grad);
-        if (tr->ema)
-            fmd_ema_update(tr->net->nparams, tr->ema, tr->net->params, tr->cfg.ema_decay);
         tr->step++;
-    }
-    fmd_loss_batch_free(&b);
     return status;
 }

@@ -3,8 +3,25 @@
  *
  * Promise: one step = draw a batch (z ~ p_data, t ~ Unif, eps ~ N(0, I)),
  * regress the network on the objective's target, clip, Adam, EMA. Step k
- * draws everything from random stream (seed, k), so a run resumed from a
- * checkpoint after step k continues bit for bit as if it had not stopped. */
+ * draws slice s of its batch from random stream s of fmd_seed_child(seed, k),
+ * so a run resumed from a checkpoint after step k continues bit for bit as
+ * if it had not stopped, and the bits do not depend on the thread count.
+ *
+ * Threads (src/team.h), two meetings a step:
+ *   1. each thread takes whole slices of FMD_TRAIN_SLICE rows: it draws
+ *      them, runs them forward, computes their loss and backpropagates to
+ *      d loss / d Z of every layer -- products inside a slice run on that
+ *      thread alone;
+ *   2. each thread takes whole blocks of parameters (a band of rows of one
+ *      W_l, the first with b_l): its gradient is one product over the
+ *      whole batch, dW = H^T G, then clipping's sum of squares, or at once
+ *      Adam and the EMA for that block.
+ * No gradient is summed across threads: each number of the gradient is one
+ * product's output, so it is the same whoever computes it. (The usual
+ * alternative -- a gradient per slice, then their sum -- would write and
+ * read slices x nparams more numbers a step, 2.7 million for chapter 5's
+ * network.) With clipping on, a third meeting applies Adam once the
+ * gradient's norm is known. */
 #ifndef FMD_TRAIN_H
 #define FMD_TRAIN_H
 
@@ -15,6 +32,19 @@
 #include "loss.h"
 #include "mlp.h"
 #include "schedule.h"
+#include "team.h"
+
+/* Rows per slice: a fixed number, never the thread count, so the bits of a
+ * step are the same on any number of threads. 64 rows keep BLIS's products
+ * efficient (sgemm 85-100 GFlop/s at 64 x 512 x 803 here) while chapter 5's
+ * batch of 128 still splits in two. */
+#define FMD_TRAIN_SLICE 64
+/* Each W_l is cut into at most FMD_TRAIN_LAYER_BLOCKS blocks of at least
+ * FMD_TRAIN_BLOCK_ROWS rows: big enough that BLIS runs a block's product
+ * near its peak (sgemm 93 GFlop/s at 128 x 512 x 128, 69 at 32 x 512 x 128),
+ * numerous enough that two threads share a layer evenly. */
+#define FMD_TRAIN_LAYER_BLOCKS 4
+#define FMD_TRAIN_BLOCK_ROWS 32
 
 typedef struct {
     fmd_loss_kind objective;   /* FMD_LOSS_CFM, FMD_LOSS_CSM, FMD_LOSS_DDPM or FMD_LOSS_DENOISER */
@@ -28,7 +58,14 @@ typedef struct {
                                   "no label" with this probability (0.1 in the lab);
                                   used only by a network with classes */
     uint64_t seed;
+    int threads;               /* threads of a step (0 or 1: the caller's only) */
 } fmd_train_config;
+
+/* A block of parameters: rows [i0, i1) of W_l, and b_l if with_bias. */
+typedef struct {
+    size_t layer, i0, i1;
+    int with_bias;
+} fmd_param_block;
 
 typedef struct {
     fmd_train_config cfg;
@@ -36,11 +73,20 @@ typedef struct {
     fmd_sampler_fn sampler;    /* draws z ~ p_data */
     void *sampler_params;      /* its parameters (not owned) */
     fmd_mlp *net;              /* the model (not owned) */
-    fmd_mlp_workspace *ws;
+    fmd_mlp_workspace *ws;     /* the whole batch; each slice uses its own rows */
     fmd_adam *opt;
-    double *ema;               /* (nparams) EMA weights, or NULL */
-    double *grad;              /* (nparams) */
+    void *ema;                 /* (nparams) EMA weights of the network's type, or NULL */
+    void *grad;                /* (nparams) of the network's type */
+    fmd_loss_batch batch;      /* (batch rows) drawn slice by slice */
     double *target;            /* (batch, d) */
+    double *pred;              /* (batch, d) the prediction, then d loss / d prediction */
+    double *row_loss;          /* (batch) |prediction - target|^2 of each row */
+    int *slice_status;         /* (nslices) */
+    double *block_sumsq;       /* (nblocks) squared gradient norm of each block */
+    gsl_rng **rng;             /* (threads) reseeded for every slice */
+    fmd_param_block *blocks;   /* (nblocks) */
+    size_t nslices, nblocks;
+    fmd_team *team;
     unsigned long step;        /* steps completed */
 } fmd_trainer;
 

@@ -125,7 +125,7 @@ Test(checkpoint, refuses_files_that_do_not_fit)
                           "steps", "0", "target_steps", "0", "seed", "0", "batch", "1", "lr", "0.001", "clip", "0",
                           "ema_decay", "0", "t_min", "0", "t_max", "1", "adam_step", "0"};
     /* d = 1, raw t: net.0.W must be (2, 2); we write (3, 2) */
-    fmd_st_out bad_shape[2] = {{"net.0.W", 2, {3, 2}, w}, {"net.0.b", 1, {2}, b}};
+    fmd_st_out bad_shape[2] = {{"net.0.W", 2, {3, 2}, w, FMD_F64}, {"net.0.b", 1, {2}, b, FMD_F64}};
     cr_assert_eq(fmd_st_write(path, bad_shape, 2, meta, sizeof meta / sizeof meta[0] / 2), FMD_OK);
     fmd_mlp *net;
     fmd_run_info info;

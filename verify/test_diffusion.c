@@ -287,7 +287,7 @@ Test(diffusion, model_eps_recovers_the_mixture_noise)
         for (int k = 0; k < 4; k++) {
             exact_model E = {g, &sch, kinds[k]};
             fmd_field u = {exact_output, 2, &E};
-            fmd_model_eps_params P = {&u, sch, kinds[k]};
+            fmd_model_eps_params P = {&u, sch, kinds[k], NULL};
             for (int j = 0; j < 5; j++) {
                 fmd_sched_point s;
                 if (j < 4)
@@ -314,7 +314,7 @@ Test(diffusion, model_eps_recovers_the_mixture_noise)
     fmd_schedule_by_name("condot", &condot);
     exact_model E = {g, &condot, FMD_PREDICTS_FIELD};
     fmd_field u = {exact_output, 2, &E};
-    fmd_model_eps_params P = {&u, condot, FMD_PREDICTS_FIELD};
+    fmd_model_eps_params P = {&u, condot, FMD_PREDICTS_FIELD, NULL};
     fmd_sched_point s0 = {0.0, 1.0, 1.0, -1.0, -1.0};
     cr_expect_eq(fmd_model_eps(&s0, NP, 2, x, e_model, &P), FMD_EDOM);
     fmd_ddpm_free(&q);

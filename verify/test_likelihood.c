@@ -35,7 +35,7 @@ Test(likelihood, ode_log_likelihood_equals_the_closed_form)
         fmd_marginal_log_density(NP, 2, x, exact, m1);
         fmd_ode_control ctl = {{1e-10, 1e-10}, 0, 0, 0};
         for (int method = 0; method < 2; method++) {
-            fmd_likelihood_config cfg = {&u, method ? FMD_DIV_FD : FMD_DIV_EXACT, fmd_marginal_divergence, &M, 1};
+            fmd_likelihood_config cfg = {&u, method ? FMD_DIV_FD : FMD_DIV_EXACT, fmd_marginal_divergence, &M, 1, 1};
             cr_assert_eq(fmd_log_likelihood(&cfg, fmd_ode_dopri5, &ctl, 0, 0.0, 1.0, NP, 2, x, fmd_marginal_log_density,
                                             m0, 1, lp, NULL, NULL),
                          FMD_OK);
@@ -67,7 +67,7 @@ Test(likelihood, forward_and_backward_integrations_agree)
     double x[2 * NP], x0[2 * NP], lp[NP], exact[NP];
     fmd_gmm_sample(g, r, NP, x, NULL);
     fmd_ode_control ctl = {{1e-10, 1e-10}, 0, 0, 0};
-    fmd_likelihood_config cfg = {&u, FMD_DIV_EXACT, fmd_marginal_divergence, &M, 1};
+    fmd_likelihood_config cfg = {&u, FMD_DIV_EXACT, fmd_marginal_divergence, &M, 1, 1};
     cr_assert_eq(fmd_log_likelihood(&cfg, fmd_ode_dopri5, &ctl, 0, 0.0, 1.0, NP, 2, x, fmd_marginal_log_density, m0, 1,
                                     lp, NULL, x0),
                  FMD_OK);
@@ -110,7 +110,7 @@ Test(likelihood, hutchinson_is_unbiased)
     fmd_marginal *m0 = slice_at(g, "condot", 0.0);
     double x[3 * NP], exact[NP];
     fmd_gmm_sample(g, r, NP, x, NULL);
-    fmd_likelihood_config ex = {&u, FMD_DIV_EXACT, fmd_marginal_divergence, &M, 1};
+    fmd_likelihood_config ex = {&u, FMD_DIV_EXACT, fmd_marginal_divergence, &M, 1, 1};
     cr_assert_eq(fmd_log_likelihood(&ex, fmd_ode_rk4, NULL, 200, 0.0, 1.0, NP, 3, x, fmd_marginal_log_density, m0, 1,
                                     exact, NULL, NULL),
                  FMD_OK);
@@ -120,7 +120,7 @@ Test(likelihood, hutchinson_is_unbiased)
         /* one probe at a time so each integral is a single-probe estimate: seeds 10 + k */
         for (int k = 0; k < K; k++) {
             double one[NP];
-            fmd_likelihood_config hc = {&u, q ? FMD_DIV_HUTCHINSON_RADEMACHER : FMD_DIV_HUTCHINSON_GAUSSIAN, NULL, NULL, 1};
+            fmd_likelihood_config hc = {&u, q ? FMD_DIV_HUTCHINSON_RADEMACHER : FMD_DIV_HUTCHINSON_GAUSSIAN, NULL, NULL, 1, 1};
             cr_assert_eq(fmd_log_likelihood(&hc, fmd_ode_rk4, NULL, 200, 0.0, 1.0, NP, 3, x, fmd_marginal_log_density, m0,
                                             (uint64_t)(10 + 100 * q + k), one, NULL, NULL),
                          FMD_OK);
@@ -134,7 +134,7 @@ Test(likelihood, hutchinson_is_unbiased)
                   mean, se);
     }
     double lp[NP], lse[NP];
-    fmd_likelihood_config hk = {&u, FMD_DIV_HUTCHINSON_RADEMACHER, NULL, NULL, 16};
+    fmd_likelihood_config hk = {&u, FMD_DIV_HUTCHINSON_RADEMACHER, NULL, NULL, 16, 1};
     cr_assert_eq(fmd_log_likelihood(&hk, fmd_ode_rk4, NULL, 100, 0.0, 1.0, NP, 3, x, fmd_marginal_log_density, m0, 5, lp,
                                     lse, NULL),
                  FMD_OK);

@@ -27,7 +27,7 @@ static uint8_t *slurp(const char *path, size_t *len)
 static uint8_t *sample(size_t *len)
 {
     static const double w[6] = {1.5, -2.25, 3.0, 0.125, -7.0, 1e-300}, b[3] = {0.1, 0.2, 0.3};
-    fmd_st_out t[2] = {{"net.0.W", 2, {2, 3}, w}, {"net.0.b", 1, {3}, b}};
+    fmd_st_out t[2] = {{"net.0.W", 2, {2, 3}, w, FMD_F64}, {"net.0.b", 1, {3}, b, FMD_F64}};
     const char *meta[] = {"schedule", "condot", "steps", "5000"};
     char path[] = "/tmp/fmd-st-XXXXXX";
     int fd = mkstemp(path);
@@ -81,7 +81,7 @@ Test(safetensors, rejects_malformed_headers_with_a_reason)
 {
     static const uint8_t pay[16] = {0};
     static const struct { const char *header; size_t plen; const char *word; } cases[] = {
-        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "only F64"},
+        {"{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, "only F64 and F32"},
         {"{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "do not hold"},
         {"{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]}}", 16, "contiguous"},
         {"{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 16, "payload has"},

@@ -168,7 +168,7 @@ int main(void)
             pts[2 * (a * GRID + b)] = -4.0 + 8.0 * a / (GRID - 1);
             pts[2 * (a * GRID + b) + 1] = -4.0 + 8.0 * b / (GRID - 1);
         }
-    fmd_likelihood_config lc = {&u, FMD_DIV_EXACT, fmd_marginal_divergence, &M, 1};
+    fmd_likelihood_config lc = {&u, FMD_DIV_EXACT, fmd_marginal_divergence, &M, 1, fmd_cpus_available()};
     fmd_ode_control ctl = {{1e-9, 1e-9}, 0, 0, 0};
     fmd_log_likelihood(&lc, fmd_ode_dopri5, &ctl, 0, 0.0, 1.0, GRID * GRID, 2, pts, fmd_marginal_log_density, m0, 0,
                        lp_ode, NULL, NULL);
@@ -189,7 +189,7 @@ int main(void)
     fmd_report_check(&rep, "ODE log-likelihood - closed form, 41 x 41 grid (max)", worst, 0.0, 1e-6);
     /* Hutchinson at one point: mean of 256 Rademacher probes, with its SE */
     double one[2] = {0.7, 2.1}, lh, lhse, lex;
-    fmd_likelihood_config hc = {&u, FMD_DIV_HUTCHINSON_RADEMACHER, NULL, NULL, 256};
+    fmd_likelihood_config hc = {&u, FMD_DIV_HUTCHINSON_RADEMACHER, NULL, NULL, 256, 1};
     fmd_log_likelihood(&hc, fmd_ode_rk4, NULL, 200, 0.0, 1.0, 1, 2, one, fmd_marginal_log_density, m0, 7, &lh, &lhse, NULL);
     fmd_marginal_log_density(1, 2, one, &lex, m1);
     fmd_report_check(&rep, "Hutchinson (256 probes) at (0.7, 2.1) vs closed form", lh, lex, 6.5 * lhse + 1e-6);
