@@ -84,19 +84,35 @@ static int write_raw(const char *path, const double *x, size_t m)
     return (fclose(f) != 0) || w != m;
 }
 
-/* u at n points, blocks of FMD_BLOCK shared among `threads` (the slice is read-only). */
+/* u at n points, chunks of 256 points shared by a team (the slice is read-only). */
+typedef struct {
+    const fmd_marginal *m;
+    size_t n;
+    const double *x;
+    double *u;
+} field_job;
+
+static int field_task(void *ctx, size_t b, int thread)
+{
+    (void)thread;
+    const field_job *J = ctx;
+    size_t i0, cnt;
+    fmd_chunk(J->n, 256, b, &i0, &cnt);
+    const size_t d = J->m->g->d;
+    fmd_marginal_out out = {.u = J->u + i0 * d};
+    return fmd_marginal_eval(J->m, cnt, J->x + i0 * d, &out);
+}
+
 static double time_ours(const fmd_marginal *m, size_t n, const double *x, double *u, int threads)
 {
-    const size_t d = m->g->d;
-    const long nb = (long)fmd_nblocks(n);
+    fmd_team *team = NULL;
+    fmd_team_ensure(&team, threads);
+    field_job job = {m, n, x, u};
     double t0 = now();
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (long b = 0; b < nb; b++) {
-        size_t i0 = (size_t)b * FMD_BLOCK, cnt = i0 + FMD_BLOCK <= n ? FMD_BLOCK : n - i0;
-        fmd_marginal_out out = {.u = u + i0 * d};
-        fmd_marginal_eval(m, cnt, x + i0 * d, &out);
-    }
-    return now() - t0;
+    fmd_team_run(team, fmd_chunks(n, 256), field_task, &job);
+    double t = now() - t0;
+    fmd_team_free(team);
+    return t;
 }
 
 int main(int argc, char **argv)

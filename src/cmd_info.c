@@ -1,6 +1,7 @@
 /* cmd_info.c -- `fmd version` and `fmd steppers`: what this build offers. */
 #include "cli.h"
 #include "fmd.h"
+#include "vecmath.h"
 
 #include <stdio.h>
 #include <gsl/gsl_version.h>
@@ -21,10 +22,14 @@ static int no_arguments(const char *cmd, int argc, char **argv, const char *usag
 int fmd_cmd_version(int argc, char **argv)
 {
     int status = no_arguments("version", argc, argv,
-                              "usage: fmd version\nPrint the version of fmd and of GSL it uses.\n");
+                              "usage: fmd version\nPrint the version of fmd and of GSL it uses, the threads the\n"
+                              "commands run on by default and the vector instructions exp runs on.\n");
     if (status >= 0)
         return status;
     printf("fmd %s (GSL %s)\n", FMD_VERSION, GSL_VERSION);
+    printf("threads: %d (default of --threads: FMD_THREADS if set, else the CPUs this process may use: %d)\n",
+           fmd_cli_default_threads(), fmd_cpus_available());
+    printf("vector math: SLEEF, %s\n", fmd_vecmath_isa());
     return 0;
 }
 

@@ -27,7 +27,14 @@ int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out)
     m->tr_sig_cinv = malloc(K * sizeof(double));
     m->iso_var = malloc(K * sizeof(double));
     m->work = malloc(2 * d * d * sizeof(double));
-    if (!m->cinv || !m->log_norm || !m->tr_cinv || !m->tr_sig_cinv || !m->iso_var || !m->work) {
+    m->field_b = malloc(K * sizeof(double));
+    int all_iso = 1;   /* the fast path's matrices only for full covariances */
+    for (size_t k = 0; k < K && all_iso; k++)
+        for (size_t i = 0; i < d * d && all_iso; i++)
+            all_iso = g->cov[k * d * d + i] == (i % (d + 1) == 0 ? g->cov[k * d * d] : 0.0);
+    m->field_cb = all_iso ? NULL : malloc(K * d * 2 * d * sizeof(double));
+    if (!m->cinv || !m->log_norm || !m->tr_cinv || !m->tr_sig_cinv || !m->iso_var || !m->work || !m->field_b ||
+        (!all_iso && !m->field_cb)) {
         fmd_marginal_free(m);
         return FMD_ENOMEM;
     }
@@ -45,6 +52,8 @@ void fmd_marginal_free(fmd_marginal *m)
     free(m->tr_sig_cinv);
     free(m->iso_var);
     free(m->work);
+    free(m->field_cb);
+    free(m->field_b);
     free(m);
 }
 
@@ -120,7 +129,7 @@ int fmd_marginal_set_point(fmd_marginal *m, const fmd_sched_point *s)
                 }
         m->iso_var[k] = iso ? S[0] : -1.0;
     }
-    return FMD_OK;
+    return fmd_marginal_prepare_field(m);
 }
 
 /* Below this dimension a BLIS call costs more than the product it computes
@@ -154,6 +163,12 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
 {
     if (!m || !x || !out || n == 0)
         return FMD_EINVAL;
+    int fast_ready = 1;   /* the fast path's matrices exist for every full component */
+    for (size_t k = 0; k < m->g->K && !m->field_cb; k++)
+        fast_ready &= m->iso_var[k] >= 0.0;
+    if (fast_ready && !out->logp && !out->zmean && !out->dlogp_dt && !out->div_u && !out->lap_over_p &&
+        (out->u || out->score))
+        return fmd_marginal_field_eval(m, n, x, out->u, out->score);   /* what samplers ask for */
     const fmd_gmm *g = m->g;
     const size_t d = g->d, K = g->K;
     const fmd_sched_point *s = &m->s;

@@ -35,6 +35,9 @@ typedef struct {
     double *iso_var;      /* (K) s_k^2 if Sigma_k = s_k^2 I (then C_k = c_k I and
                              v_k = delta / c_k costs O(d), not O(d^2)); -1 otherwise */
     double *work;         /* (K, d) scratch for one factorisation */
+    double *field_cb;     /* (K, d, 2d) [C_k^{-1} | B_k^T] of the fast field path
+                             (marginal_field.c); NULL if every component is isotropic */
+    double *field_b;      /* (K) isotropic components: B_k = field_b[k] I */
 } fmd_marginal;
 
 int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out);
@@ -60,8 +63,18 @@ typedef struct {
     double *lap_over_p;  /* (n) (Laplacian p_t)(x) / p_t(x) */
 } fmd_marginal_out;
 
-/* Evaluate at n points x (n, d). Read-only in m: threads may share a slice. */
+/* Evaluate at n points x (n, d). Read-only in m: threads may share a slice.
+ * When only u and/or the score are asked for, this is the fast path below. */
 int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fmd_marginal_out *out);
+
+/* The fast path (src/marginal_field.c): u (n, d) and/or score (n, d), either
+ * may be NULL, by u = sum_k r_k (alpha_dot mu_k + B_k delta_k) with one
+ * matrix B_k per component and time, vectorized along the points. Agrees with
+ * the general path to rounding (verify/test_marginal.c). */
+int fmd_marginal_field_eval(const fmd_marginal *m, size_t n, const double *x, double *u, double *score);
+
+/* Make B_k for the slice's time (called by fmd_marginal_set_point). */
+int fmd_marginal_prepare_field(fmd_marginal *m);
 
 /* CDF at s of the projection a.x of p_t (a has d numbers): the 1-D mixture
  * sum_k w_k N(alpha a.mu_k, a^T C_k a). For distribution tests. */

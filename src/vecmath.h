@@ -24,19 +24,21 @@ void fmd_vexpf(size_t n, const float *x, float *y);
 void fmd_vlog(size_t n, const double *x, double *y);
 
 /* "avx512f", "avx2" or "sse2" (SLEEF), or "libm": what the calls above use here. */
+const char *fmd_vecmath_isa(void);
 
 /* For a function whose loops the compiler turns into vector instructions
  * (elementwise work over arrays: Adam, SiLU's arithmetic, the mixture's
- * per-point sums): GCC compiles it three times -- for AVX-512, AVX2 and
- * baseline x86-64 -- and the program picks the widest the CPU has when it
- * loads (target_clones). The arithmetic is the same in each: the build
- * keeps -ffp-contract=off (no fused multiply-adds the source did not write)
- * and no -ffast-math (no reordered sums), so the clones agree to the bit. */
+ * per-point sums): GCC compiles it three times -- for x86-64-v4 (AVX-512),
+ * x86-64-v3 (AVX2 and FMA) and baseline x86-64 -- and the program picks the
+ * widest the CPU has when it loads (target_clones). The build keeps
+ * -ffp-contract=off and no -ffast-math, so the three agree to the bit: no
+ * fused multiply-add the source did not write, no reordered sum. The one
+ * exception is src/marginal_field.c, compiled with -ffp-contract=fast (see
+ * there): its clones may differ in the last bits, never run to run. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define FMD_VECTOR_LOOPS __attribute__((target_clones("avx512f", "avx2", "default")))
+#define FMD_VECTOR_LOOPS __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FMD_VECTOR_LOOPS
 #endif
-const char *fmd_vecmath_isa(void);
 
 #endif

@@ -25,6 +25,15 @@ expect 2 frobnicate
 expect 2 --frobnicate
 expect 2 version extra
 expect 2 help frobnicate
+# the default thread count follows the CPUs the process may use (affinity)
+if command -v taskset >/dev/null 2>&1; then
+    got=$(env -u FMD_THREADS taskset -c 0 "$fmd" version | sed -n 's/^threads: \([0-9]*\).*/\1/p')
+    if [ "$got" != 1 ]; then
+        echo "check_cli: under 'taskset -c 0', fmd version says threads: '$got', expected 1"; fail=1
+    fi
+fi
+got=$(FMD_THREADS=3 "$fmd" version | sed -n 's/^threads: \([0-9]*\).*/\1/p')
+[ "$got" = 3 ] || { echo "check_cli: FMD_THREADS=3 gives threads: '$got'"; fail=1; }
 rm -f /tmp/fmd-cli.$$
 [ $fail -eq 0 ] && echo "check_cli: fmd's help, version and error exits behave"
 exit $fail

@@ -25,7 +25,18 @@ grep -v '^meta ' "$tmp/listing" > "$tmp/tensors"
 if ! diff -u "$tmp/expected" "$tmp/tensors"; then
     echo "check_safetensors: tensor names or shapes differ from the expected ones"; exit 1
 fi
-for key in format hidden activation schedule objective data steps seed fmd_checksum_fnv1a64; do
+for key in format hidden activation schedule objective data steps seed dtype fmd_checksum_fnv1a64; do
     grep -q "^meta $key " "$tmp/listing" || { echo "check_safetensors: metadata '$key' missing"; exit 1; }
 done
-echo "check_safetensors: an independent reader parses fmd's model file with the expected tensors"
+grep -q "^meta dtype f64$" "$tmp/listing" || { echo "check_safetensors: a default model does not say dtype f64"; exit 1; }
+# the float32 path: the same tensors as F32, and dtype f32 in the metadata
+"$fmd" train --data moons --out "$tmp/m32.safetensors" --steps 3 --batch 16 --hidden 32,16 --precision f32 2>/dev/null || {
+    echo "check_safetensors: fmd train --precision f32 failed"; exit 1; }
+"$py" verify/st_reader.py "$tmp/m32.safetensors" > "$tmp/listing32" || exit 1
+sed 's/ F64 / F32 /' "$tmp/expected" > "$tmp/expected32"
+grep -v '^meta ' "$tmp/listing32" > "$tmp/tensors32"
+if ! diff -u "$tmp/expected32" "$tmp/tensors32"; then
+    echo "check_safetensors: the float32 model's tensors differ from the expected ones"; exit 1
+fi
+grep -q "^meta dtype f32$" "$tmp/listing32" || { echo "check_safetensors: a float32 model does not say dtype f32"; exit 1; }
+echo "check_safetensors: an independent reader parses fmd's model files (F64 and F32) with the expected tensors"

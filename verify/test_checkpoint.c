@@ -11,9 +11,9 @@
 #include "fmd.h"
 #include "mixtures.h"
 
-static fmd_mlp *make_net(void)
+static fmd_mlp *make_net(fmd_dtype dtype)
 {
-    fmd_mlp_config cfg = {.d = 2, .n_fourier = 3, .depth = 2, .width = {12, 9}, .act = FMD_SILU};
+    fmd_mlp_config cfg = {.d = 2, .n_fourier = 3, .depth = 2, .width = {12, 9}, .act = FMD_SILU, .dtype = dtype};
     fmd_mlp *net;
     cr_assert_eq(fmd_mlp_alloc(&cfg, &net), FMD_OK);
     gsl_rng *r;
@@ -61,17 +61,20 @@ static int same_file(const char *a, const char *b)
     return same;
 }
 
-Test(checkpoint, resumed_run_matches_uninterrupted_run_byte_for_byte)
+/* Both precisions: a float32 model's file holds F32 tensors (weights, Adam's
+ * moments, EMA) and says dtype f32; it loads as a float32 network. */
+static void resume_check(fmd_dtype dtype)
 {
     fmd_gmm *g = random_mixture(2, 3, 1300);
     fmd_train_config cfg = train_cfg();
     char p10[256], p20a[256], p20b[256], why[256];
-    tmp_path(p10, sizeof p10, "10");
-    tmp_path(p20a, sizeof p20a, "20a");
-    tmp_path(p20b, sizeof p20b, "20b");
+    tmp_path(p10, sizeof p10, dtype == FMD_F32 ? "10f" : "10");
+    tmp_path(p20a, sizeof p20a, dtype == FMD_F32 ? "20af" : "20a");
+    tmp_path(p20b, sizeof p20b, dtype == FMD_F32 ? "20bf" : "20b");
+    const size_t es = fmd_dtype_size(dtype);
     double l;
     /* uninterrupted: 20 steps */
-    fmd_mlp *a = make_net();
+    fmd_mlp *a = make_net(dtype);
     fmd_trainer *ta;
     fmd_trainer_alloc(&cfg, g, a, &ta);
     for (int k = 0; k < 20; k++)
@@ -79,7 +82,7 @@ Test(checkpoint, resumed_run_matches_uninterrupted_run_byte_for_byte)
     fmd_run_info ia = info_of(ta);
     cr_assert_eq(fmd_checkpoint_save(p20a, a, ta, &ia), FMD_OK);
     /* interrupted: 10 steps, saved, loaded into a fresh trainer, 10 more */
-    fmd_mlp *b = make_net();
+    fmd_mlp *b = make_net(dtype);
     fmd_trainer *tb;
     fmd_trainer_alloc(&cfg, g, b, &tb);
     for (int k = 0; k < 10; k++)
@@ -89,7 +92,10 @@ Test(checkpoint, resumed_run_matches_uninterrupted_run_byte_for_byte)
     fmd_mlp *c, *scratch;
     fmd_run_info ic;
     cr_assert_eq(fmd_checkpoint_load(p10, &c, &ic, NULL, why, sizeof why), FMD_OK, "%s", why);
-    cr_expect(memcmp(c->params, b->params, sizeof(double) * b->nparams) == 0, "parameters changed in the round trip");
+    cr_assert_eq(c->cfg.dtype, dtype, "the model loaded as %s", fmd_dtype_name(c->cfg.dtype));
+    cr_expect(memcmp(dtype == FMD_F32 ? (void *)c->params32 : (void *)c->params,
+                     dtype == FMD_F32 ? (void *)b->params32 : (void *)b->params, es * b->nparams) == 0,
+              "parameters changed in the round trip");
     cr_expect(ic.steps == 10 && strcmp(ic.schedule, "condot") == 0 && ic.lr == 2e-3 && c->cfg.width[1] == 9);
     fmd_trainer *tc;
     fmd_trainer_alloc(&cfg, g, c, &tc);
@@ -113,6 +119,9 @@ Test(checkpoint, resumed_run_matches_uninterrupted_run_byte_for_byte)
     fmd_gmm_free(g);
 }
 
+Test(checkpoint, resumed_run_matches_uninterrupted_run_byte_for_byte) { resume_check(FMD_F64); }
+Test(checkpoint, float32_model_round_trips_and_resumes_byte_for_byte) { resume_check(FMD_F32); }
+
 /* A valid safetensors file whose tensors do not fit the declared
  * architecture, or that is not an fmd model, is refused with the reason. */
 Test(checkpoint, refuses_files_that_do_not_fit)
@@ -135,6 +144,16 @@ Test(checkpoint, refuses_files_that_do_not_fit)
     cr_assert_eq(fmd_st_write(path, bad_shape, 2, meta, sizeof meta / sizeof meta[0] / 2), FMD_OK);
     cr_expect_eq(fmd_checkpoint_load(path, &net, &info, NULL, why, sizeof why), FMD_EINVAL);
     cr_expect(strstr(why, "not an fmd model") != NULL, "reason: %s", why);
+    /* a right-shaped net.0.W of F64 numbers in a file that says dtype f32 */
+    const char *meta32[sizeof meta / sizeof meta[0] + 2];
+    memcpy(meta32, meta, sizeof meta);
+    meta32[1] = "fmd-mlp-1";
+    meta32[sizeof meta / sizeof meta[0]] = "dtype";
+    meta32[sizeof meta / sizeof meta[0] + 1] = "f32";
+    fmd_st_out mixed[2] = {{"net.0.W", 2, {2, 2}, w, FMD_F64}, {"net.0.b", 1, {2}, b, FMD_F64}};
+    cr_assert_eq(fmd_st_write(path, mixed, 2, meta32, sizeof meta32 / sizeof meta32[0] / 2), FMD_OK);
+    cr_expect_eq(fmd_checkpoint_load(path, &net, &info, NULL, why, sizeof why), FMD_EINVAL);
+    cr_expect(strstr(why, "is F64, but the model's dtype is f32") != NULL, "reason: %s", why);
     unlink(path);
     cr_expect_eq(fmd_checkpoint_load("/nonexistent/m", &net, &info, NULL, why, sizeof why), FMD_EIO);
 }

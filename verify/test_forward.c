@@ -134,7 +134,6 @@ Test(forward, simulated_marginals_reversal_and_probability_flow)
             fmd_time_grid(a, b, 400, ts);
             fmd_sde_workspace *ws;
             fmd_sde_workspace_alloc(fmd_sde_em, NF, 2, &ws);
-            ws->threads = 2;
             cr_assert_eq(fmd_sde_solve_grid(ws, &fwd, ts, 401, x, 2410 + 3 * k + q, NULL), FMD_OK);
             fmd_sde_workspace_free(ws);
             fmd_marginal *m = slice_at(g, sdes[k], 1.0 - b / F.T);
@@ -149,7 +148,6 @@ Test(forward, simulated_marginals_reversal_and_probability_flow)
         fmd_time_grid(0.0, F.T, 800, ts);
         fmd_sde_workspace *ws;
         fmd_sde_workspace_alloc(fmd_sde_heun, NF, 2, &ws);
-        ws->threads = 2;
         cr_assert_eq(fmd_sde_solve_grid(ws, &rev, ts, 801, x, 2420 + k, NULL), FMD_OK);
         fmd_sde_workspace_free(ws);
         snprintf(what, sizeof what, "%s reverse SDE", sdes[k]);
@@ -159,7 +157,6 @@ Test(forward, simulated_marginals_reversal_and_probability_flow)
         fmd_time_grid(F.T, 0.0, 200, ts);
         fmd_ode_workspace *ows;
         fmd_ode_workspace_alloc(fmd_ode_rk4, NF, 2, &ows);
-        ows->threads = 2;
         cr_assert_eq(fmd_ode_solve_grid(ows, &pf, ts, 201, x, NULL), FMD_OK);
         fmd_ode_workspace_free(ows);
         snprintf(what, sizeof what, "%s probability-flow ODE", sdes[k]);

@@ -164,7 +164,6 @@ static void guided_samples(const fmd_gmm *g, int y, double w, uint64_t seed, dou
     fmd_sample_init(seed, NG, 2, x);
     fmd_ode_workspace *ws;
     fmd_ode_workspace_alloc(fmd_ode_rk4, NG, 2, &ws);
-    ws->threads = 2;
     cr_assert_eq(fmd_ode_solve_grid(ws, &u, ts, 201, x, NULL), FMD_OK);
     fmd_ode_workspace_free(ws);
     fmd_guidance_free(&P);
@@ -391,7 +390,6 @@ Test(classifier, trained_classifier_guides)
         fmd_marginal_sample(start, r, NG, x);
         fmd_ode_workspace *ows;
         fmd_ode_workspace_alloc(fmd_ode_rk4, NG, 2, &ows);
-        ows->threads = 2;
         cr_assert_eq(fmd_ode_solve_grid(ows, &gu, ts, 101, x, NULL), FMD_OK);
         fmd_ode_workspace_free(ows);
         class_mass(g, 1, x, &m[q], &se[q]);

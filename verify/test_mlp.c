@@ -177,3 +177,104 @@ Test(mlp, tiny_network_overfits_one_batch)
     fmd_mlp_free(net);
     gsl_rng_free(r);
 }
+
+/* ---- the float32 path against float64 ------------------------------------- */
+
+/* The float32 network and a float64 one with the very same weights (the
+ * float32 ones, widened exactly): forward outputs agree to 1e-5 in relative
+ * Frobenius norm over the batch, and the gradients of a squared loss to
+ * 1e-4. Why these margins: float32 rounds to 6e-8 relative; a dot product
+ * of k terms with independent rounding errors is off by about sqrt(k) 6e-8
+ * (2e-6 for k = 803, the widest input here), and four layers compound a few
+ * such errors -- 1e-5 leaves room, while one layer computed wrongly in
+ * float32 (a lost bias, a swapped transpose) is off by O(1). Gradients sum
+ * over the batch once more (k = 256 rows) and multiply the forward's error by
+ * the loss's curvature: 1e-4. Both on the lab network and on chapter 5's
+ * Fashion-MNIST shape (784 + 8 + 11 inputs, 512 x 3). */
+static void float32_matches_float64(const fmd_mlp_config *cfg32, double *fwd_err, double *grad_err)
+{
+    fmd_mlp *n32, *n64;
+    cr_assert_eq(fmd_mlp_alloc(cfg32, &n32), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(61, cfg32->d, &r);
+    fmd_mlp_init(n32, r);
+    cr_assert_eq(fmd_mlp_convert(n32, FMD_F64, &n64), FMD_OK);
+    cr_assert_eq(n64->cfg.dtype, FMD_F64);
+    enum { n = 256 };
+    const size_t d = cfg32->d, P = n32->nparams;
+    double *x = malloc(n * d * sizeof(double)), *t = malloc(n * sizeof(double)), *o32 = malloc(n * d * sizeof(double));
+    double *o64 = malloc(n * d * sizeof(double)), *g64 = calloc(P, sizeof(double));
+    float *g32 = calloc(P, sizeof(float));
+    int *y = malloc(n * sizeof(int));
+    fmd_rng_gaussian(r, n * d, x);
+    for (int i = 0; i < n; i++) {
+        t[i] = gsl_rng_uniform(r);
+        y[i] = cfg32->n_classes ? i % (int)(cfg32->n_classes + 1) : 0;
+    }
+    fmd_mlp_workspace *w32, *w64;
+    cr_assert_eq(fmd_mlp_workspace_alloc(n32, n, &w32), FMD_OK);
+    cr_assert_eq(fmd_mlp_workspace_alloc(n64, n, &w64), FMD_OK);
+    cr_assert_eq(fmd_mlp_forward(n32, w32, n, x, t, y, o32), FMD_OK);
+    cr_assert_eq(fmd_mlp_forward(n64, w64, n, x, t, y, o64), FMD_OK);
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n * d; i++) {
+        num += (o32[i] - o64[i]) * (o32[i] - o64[i]);
+        den += o64[i] * o64[i];
+    }
+    *fwd_err = sqrt(num / den);
+    for (size_t i = 0; i < n * d; i++)   /* d/d out of 1/2 |out - x|^2, in float64 for both */
+        o64[i] -= x[i];
+    cr_assert_eq(fmd_mlp_backward(n32, w32, n, o64, g32), FMD_OK);
+    cr_assert_eq(fmd_mlp_backward(n64, w64, n, o64, g64), FMD_OK);
+    num = den = 0.0;
+    for (size_t i = 0; i < P; i++) {
+        num += (g32[i] - g64[i]) * (g32[i] - g64[i]);
+        den += g64[i] * g64[i];
+    }
+    *grad_err = sqrt(num / den);
+    fmd_mlp_workspace_free(w32);
+    fmd_mlp_workspace_free(w64);
+    fmd_mlp_free(n32);
+    fmd_mlp_free(n64);
+    gsl_rng_free(r);
+    free(x), free(t), free(o32), free(o64), free(g64), free(g32), free(y);
+}
+
+Test(mlp, float32_forward_and_gradient_match_float64)
+{
+    const fmd_mlp_config cfgs[2] = {
+        {.d = 2, .depth = 4, .width = {64, 64, 64, 64}, .act = FMD_SILU, .dtype = FMD_F32},
+        {.d = 784, .n_fourier = 4, .n_classes = 10, .depth = 3, .width = {512, 512, 512}, .act = FMD_SILU, .dtype = FMD_F32}};
+    const char *names[2] = {"lab 64 x 4", "Fashion-MNIST 512 x 3"};
+    for (int c = 0; c < 2; c++) {
+        double fe, ge;
+        float32_matches_float64(&cfgs[c], &fe, &ge);
+        cr_log_info("%s: float32 forward off by %.2e, gradient by %.2e (relative, Frobenius)", names[c], fe, ge);
+        cr_expect(fe <= 1e-5, "%s: float32 forward off by %.3e relative (tolerance 1e-5)", names[c], fe);
+        cr_expect(ge <= 1e-4, "%s: float32 gradient off by %.3e relative (tolerance 1e-4)", names[c], ge);
+    }
+}
+
+/* Converting is exact one way (float32 -> float64) and rounds the other: a
+ * round trip float64 -> float32 -> float64 -> float32 gives the same floats. */
+Test(mlp, conversion_widens_exactly_and_rounds_once)
+{
+    fmd_mlp_config cfg = {.d = 3, .depth = 2, .width = {9, 7}, .act = FMD_TANH};
+    fmd_mlp *a, *b, *c, *e;
+    cr_assert_eq(fmd_mlp_alloc(&cfg, &a), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(62, 0, &r);
+    fmd_mlp_init(a, r);
+    cr_assert_eq(fmd_mlp_convert(a, FMD_F32, &b), FMD_OK);
+    cr_assert_eq(fmd_mlp_convert(b, FMD_F64, &c), FMD_OK);
+    cr_assert_eq(fmd_mlp_convert(c, FMD_F32, &e), FMD_OK);
+    cr_assert(a->params && !a->params32 && b->params32 && !b->params);
+    for (size_t i = 0; i < a->nparams; i++) {
+        cr_expect(b->params32[i] == (float)a->params[i], "parameter %zu not rounded to nearest", i);
+        cr_expect(c->params[i] == (double)b->params32[i], "parameter %zu not widened exactly", i);
+        cr_expect(e->params32[i] == b->params32[i], "parameter %zu changed on the round trip", i);
+        cr_expect(fmd_mlp_param(b, i) == (double)b->params32[i]);
+    }
+    fmd_mlp_free(a), fmd_mlp_free(b), fmd_mlp_free(c), fmd_mlp_free(e);
+    gsl_rng_free(r);
+}

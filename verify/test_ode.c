@@ -337,7 +337,7 @@ Test(ode, records_trajectory)
     }
 }
 
-Test(ode, same_bits_for_one_and_two_threads)
+Test(threads, ode_same_bits_for_one_and_two_threads)
 {
     /* 1000 particles = 4 blocks, so two threads really split the work */
     enum { n = 1000 };

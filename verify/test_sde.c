@@ -329,7 +329,6 @@ Test(ou, reaches_stationary_law)
         x[i] = 3.0;
     fmd_sde_workspace *ws;
     cr_assert_eq(fmd_sde_workspace_alloc(fmd_sde_heun, n, 1, &ws), FMD_OK);
-    ws->threads = 2;
     cr_assert_eq(fmd_sde_solve_grid(ws, &sde, ts, steps + 1, x, 78, NULL), FMD_OK);
     fmd_sde_workspace_free(ws);
     double v_inf = fmd_ou_stationary_variance(&op);
@@ -351,7 +350,7 @@ Test(ou, reaches_stationary_law)
 
 /* ---- reproducibility ------------------------------------------------------- */
 
-Test(sde, same_seed_same_bits_any_thread_count)
+Test(threads, sde_same_seed_same_bits_any_thread_count)
 {
     enum { n = 1000, steps = 50 };   /* 4 blocks of 256: two threads share them */
     fmd_ou_params op = {1.7, 0.9};

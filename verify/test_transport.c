@@ -66,7 +66,6 @@ static void transport(const char *schedule, int kind, uint64_t seed)
             fmd_field u = {fmd_marginal_field, 2, &P};
             fmd_ode_workspace *ws;
             fmd_ode_workspace_alloc(fmd_ode_rk4, NP, 2, &ws);
-            ws->threads = 2;
             cr_assert_eq(fmd_ode_solve_grid(ws, &u, ts, STEPS + 1, X, NULL), FMD_OK);
             fmd_ode_workspace_free(ws);
         } else {
@@ -74,7 +73,6 @@ static void transport(const char *schedule, int kind, uint64_t seed)
             fmd_sde sde = {{fmd_marginal_sde_drift, 2, &P}, fmd_diffusion_sigma_t, &sig};
             fmd_sde_workspace *ws;
             fmd_sde_workspace_alloc(fmd_sde_heun, NP, 2, &ws);
-            ws->threads = 2;
             cr_assert_eq(fmd_sde_solve_grid(ws, &sde, ts, STEPS + 1, X, seed * 10 + q, NULL), FMD_OK);
             fmd_sde_workspace_free(ws);
         }
@@ -157,7 +155,6 @@ static void langevin(double *X, const fmd_gmm *g, double T, size_t steps, uint64
     fmd_time_grid(0.0, T, steps, ts);
     fmd_sde_workspace *ws;
     fmd_sde_workspace_alloc(fmd_sde_heun, NP, 2, &ws);
-    ws->threads = 2;
     cr_assert_eq(fmd_sde_solve_grid(ws, &sde, ts, steps + 1, X, seed, NULL), FMD_OK);
     free(ts);
     fmd_sde_workspace_free(ws);
@@ -212,7 +209,6 @@ Test(transport, flow_sde_from_the_field_alone_keeps_pt)
             fmd_time_grid(0.5 * half, 0.5 * (half + 1), 400, ts);
             fmd_sde_workspace *ws;
             fmd_sde_workspace_alloc(fmd_sde_heun, NP, 2, &ws);
-            ws->threads = 2;
             cr_assert_eq(fmd_sde_solve_grid(ws, &sde, ts, 401, X, 820 + 2 * q + half, NULL), FMD_OK);
             fmd_sde_workspace_free(ws);
             m = slice_at(g, "condot", 0.5 * (half + 1));
