@@ -13,7 +13,8 @@
  * component B_k is the number b_k = (alpha alpha_dot s_k^2 + beta beta_dot) /
  * c_k times I.
  *
- * Points go through in blocks. For d < FMD_FIELD_GEMM_D a block is stored
+ * Points go through in blocks. For d < FMD_FIELD_GEMM_D (d < 32 if every
+ * component is isotropic) a block is stored
  * transposed -- coordinate i of every point in a row -- so each loop runs
  * along the points and the compiler makes vector instructions of it; the
  * exponentials of a block are one call to SLEEF (src/vecmath.h). For full
@@ -147,27 +148,49 @@ static void block_small(const fmd_marginal *m, size_t cnt, const double *x, bloc
                 *(vec8 *)(S->q + k * P + t0 + 8 * l) = q[l];
         }
     weights(m, P, cnt, S->q, sum);
+    /* An isotropic component's terms, e_k (alpha_dot mu_k + b_k (x - alpha mu_k))
+     * and -e_k c_k^-1 (x - alpha mu_k), are gathered as
+     *     u     += (sum_iso e_k b_k) x + sum_iso e_k (alpha_dot - alpha b_k) mu_k,
+     *     score += -(sum_iso e_k / c_k) x + sum_iso (e_k alpha / c_k) mu_k:
+     * per coordinate one multiply-add per component instead of three. The
+     * coefficients of mu_k go into the component's unused rows of vw. */
     for (size_t t0 = 0; t0 < cnt; t0 += 8 * LANES) {
-        vec8 total[LANES] = {{0}};
-        for (size_t k = 0; k < K; k++)
-            _Pragma("GCC unroll 4") for (int l = 0; l < LANES; l++)
-                total[l] += load8(S->q + k * P + t0 + 8 * l);
+        vec8 total[LANES] = {{0}}, a_u[LANES] = {{0}}, a_s[LANES] = {{0}};
+        for (size_t k = 0; k < K; k++) {
+            const double *e = S->q + k * P + t0;
+            double *vw = S->vw + k * 2 * d * P + t0;
+            _Pragma("GCC unroll 4") for (int l = 0; l < LANES; l++) {
+                const vec8 el = load8(e + 8 * l);
+                total[l] += el;
+                if (m->iso_var[k] >= 0.0) {
+                    const double b = m->field_b[k], ci = m->cinv[k * d * d];
+                    a_u[l] += el * b;
+                    a_s[l] += el * ci;
+                    *(vec8 *)(vw + 8 * l) = el * (alpha_dot - alpha * b);
+                    *(vec8 *)(vw + P + 8 * l) = el * (alpha * ci);
+                }
+            }
+        }
         _Pragma("GCC unroll 4") for (int l = 0; l < LANES; l++)
             *(vec8 *)(sum + t0 + 8 * l) = total[l];
         for (size_t i = 0; i < d; i++) {
-            vec8 u[LANES] = {{0}}, score[LANES] = {{0}};
+            vec8 u[LANES], score[LANES];
+            _Pragma("GCC unroll 4") for (int l = 0; l < LANES; l++) {
+                const vec8 xi = load8(S->xt + i * P + t0 + 8 * l);
+                u[l] = a_u[l] * xi;
+                score[l] = -(a_s[l] * xi);
+            }
             for (size_t k = 0; k < K; k++) {
                 const double mu = g->mean[k * d + i];
-                const double *e = S->q + k * P + t0, *vw = S->vw + k * 2 * d * P + t0;
-                if (m->iso_var[k] >= 0.0) {   /* B_k delta = b_k delta, v = delta / c_k */
-                    const double b = m->field_b[k], ci = m->cinv[k * d * d];
+                const double *vw = S->vw + k * 2 * d * P + t0;
+                if (m->iso_var[k] >= 0.0) {
                     _Pragma("GCC unroll 4") for (int l = 0; l < LANES; l++) {
-                        const vec8 delta = load8(S->xt + i * P + t0 + 8 * l) - alpha * mu, el = load8(e + 8 * l);
-                        u[l] += el * (alpha_dot * mu + b * delta);
+                        u[l] += load8(vw + 8 * l) * mu;
                         if (want_score)
-                            score[l] -= el * (ci * delta);
+                            score[l] += load8(vw + P + 8 * l) * mu;
                     }
                 } else {
+                    const double *e = S->q + k * P + t0;
                     _Pragma("GCC unroll 4") for (int l = 0; l < LANES; l++) {
                         const vec8 el = load8(e + 8 * l);
                         u[l] += el * (alpha_dot * mu + load8(vw + (d + i) * P + 8 * l));
@@ -184,58 +207,171 @@ static void block_small(const fmd_marginal *m, size_t cnt, const double *x, bloc
     }
 }
 
-/* Full covariances in higher d: one BLIS product per component gives v_k and
- * B_k delta_k for the whole block (row-major). */
+/* From d = FMD_FIELD_GEMM_D on, a point's coordinates fill whole vectors:
+ * the block stays row-major and the loops run along the coordinates, eight
+ * at a time (`vec8u`, the same vector type without the alignment promise),
+ * the last d mod 8 one by one. A full component's v_k and B_k delta_k come
+ * from one BLIS product of the block with [C_k^-1 | B_k^T]. An isotropic
+ * component's terms are gathered as in block_small. The sums over
+ * coordinates (q) run in 32 partial sums (dot8): another order than the
+ * general path's, so far from the data, where q is ~|x|^2, the two may
+ * differ by ~eps q in q (the checks allow for it). */
+typedef double vec8u __attribute__((vector_size(8 * sizeof(double)), aligned(sizeof(double))));
+#define loadu8(p) (*(const vec8u *)(p))
+#define storeu8(p, v) (*(vec8u *)(p) = (v))
+
+/* The sums over coordinates: four partial sums of eight lanes each, over
+ * coordinates 32j + 8l + lane, added in a fixed order at the end -- four
+ * independent chains of additions instead of one, so the processor never
+ * waits for the previous sum. Both sums below follow the same pattern, so
+ * equal Mahalanobis terms (every component's at t = 0) stay equal to the
+ * bit, isotropic or not. Inlined into the caller's clone. */
+#define PARTIAL_SUMS(term)                                                              \
+    vec8u acc[4] = {{0}, {0}, {0}, {0}};                                                \
+    size_t i = 0;                                                                       \
+    for (; i + 32 <= n; i += 32)                                                        \
+        _Pragma("GCC unroll 4") for (int l = 0; l < 4; l++) {                           \
+            const size_t j = i + 8 * l;                                                 \
+            acc[l] += term;                                                             \
+        }                                                                               \
+    for (; i + 8 <= n; i += 8) {                                                        \
+        const size_t j = i;                                                             \
+        acc[0] += term;                                                                 \
+    }                                                                                   \
+    double s = hsum8((acc[0] + acc[1]) + (acc[2] + acc[3]));
+
+/* The eight lanes' sum in three steps, halves onto halves:
+ * ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)). */
+typedef long long lanes8 __attribute__((vector_size(8 * sizeof(long long))));
+static inline __attribute__((always_inline)) double hsum8(vec8u v)
+{
+    v += __builtin_shuffle(v, (lanes8){4, 5, 6, 7, 0, 1, 2, 3});
+    v += __builtin_shuffle(v, (lanes8){2, 3, 0, 1, 6, 7, 4, 5});
+    v += __builtin_shuffle(v, (lanes8){1, 0, 3, 2, 5, 4, 7, 6});
+    return v[0];
+}
+
+/* sum_i (x_i - c mu_i)^2 */
+static inline __attribute__((always_inline)) double sq_dist(size_t n, const double *x, double c, const double *mu)
+{
+    PARTIAL_SUMS((loadu8(x + j) - c * loadu8(mu + j)) * (loadu8(x + j) - c * loadu8(mu + j)))
+    for (; i < n; i++)
+        s += (x[i] - c * mu[i]) * (x[i] - c * mu[i]);
+    return s;
+}
+
+/* sum_i a_i b_i */
+static inline __attribute__((always_inline)) double dot8(size_t n, const double *a, const double *b)
+{
+    PARTIAL_SUMS(loadu8(a + j) * loadu8(b + j))
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* One point's u (which = 0) or score (which = 1) in the row path: out =
+ * inv (a x + sum_k c_k mu_k + sum_full e_k t_k) with, for an isotropic
+ * component, c_k = e_k (alpha_dot - alpha b_k) for u and e_k alpha / c_k
+ * for the score; for a full one c_k = e_k alpha_dot and t_k = B_k delta_k
+ * for u, c_k = 0 and t_k = -v_k for the score. Coordinates go 32 at a time
+ * with the sum over k in four vector registers, written once. */
+static inline __attribute__((always_inline)) void row_sum(const fmd_marginal *m, const block_scratch *S, size_t p, double alpha_dot, const double *xp,
+                           double a, double inv, int which, double *out)
+{
+    const fmd_gmm *g = m->g;
+    const size_t d = g->d, K = g->K, P = S->P;
+    const double alpha = m->s.alpha;
+    size_t i0 = 0;
+    for (; i0 + 32 <= d; i0 += 32) {
+        vec8u acc[4];
+        _Pragma("GCC unroll 4") for (int l = 0; l < 4; l++)
+            acc[l] = a * loadu8(xp + i0 + 8 * l);
+        for (size_t k = 0; k < K; k++) {
+            const double e = S->q[k * P + p], *mu = g->mean + k * d + i0;
+            if (m->iso_var[k] >= 0.0) {
+                const double c = which ? e * alpha * m->cinv[k * d * d] : e * (alpha_dot - alpha * m->field_b[k]);
+                _Pragma("GCC unroll 4") for (int l = 0; l < 4; l++)
+                    acc[l] += c * loadu8(mu + 8 * l);
+            } else {
+                const double *t = S->VW + (k * P + p) * 2 * d + (which ? 0 : d) + i0;
+                const double c = which ? 0.0 : e * alpha_dot, sign = which ? -e : e;
+                _Pragma("GCC unroll 4") for (int l = 0; l < 4; l++)
+                    acc[l] += c * loadu8(mu + 8 * l) + sign * loadu8(t + 8 * l);
+            }
+        }
+        _Pragma("GCC unroll 4") for (int l = 0; l < 4; l++)
+            storeu8(out + i0 + 8 * l, acc[l] * inv);
+    }
+    for (; i0 + 8 <= d; i0 += 8) {   /* then eight at a time */
+        vec8u acc = a * loadu8(xp + i0);
+        for (size_t k = 0; k < K; k++) {
+            const double e = S->q[k * P + p], *mu = g->mean + k * d + i0;
+            if (m->iso_var[k] >= 0.0) {
+                acc += (which ? e * alpha * m->cinv[k * d * d] : e * (alpha_dot - alpha * m->field_b[k])) * loadu8(mu);
+            } else {
+                const double *t = S->VW + (k * P + p) * 2 * d + (which ? 0 : d) + i0;
+                acc += (which ? 0.0 : e * alpha_dot) * loadu8(mu) + (which ? -e : e) * loadu8(t);
+            }
+        }
+        storeu8(out + i0, acc * inv);
+    }
+    for (size_t i = i0; i < d; i++) {   /* the last d mod 8 coordinates */
+        double acc = a * xp[i];
+        for (size_t k = 0; k < K; k++) {
+            const double e = S->q[k * P + p], mu = g->mean[k * d + i];
+            if (m->iso_var[k] >= 0.0)
+                acc += (which ? e * alpha * m->cinv[k * d * d] : e * (alpha_dot - alpha * m->field_b[k])) * mu;
+            else
+                acc += (which ? 0.0 : e * alpha_dot) * mu + (which ? -e : e) * S->VW[(k * P + p) * 2 * d + (which ? 0 : d) + i];
+        }
+        out[i] = acc * inv;
+    }
+}
+
 FMD_VECTOR_LOOPS
-static void block_gemm(const fmd_marginal *m, size_t cnt, const double *x, block_scratch *S, double *amax,
+static void block_rows(const fmd_marginal *m, size_t cnt, const double *x, block_scratch *S, double *amax,
                        double *u, double *score)
 {
     const fmd_gmm *g = m->g;
     const size_t d = g->d, K = g->K, P = S->P;
     const double alpha = m->s.alpha, alpha_dot = m->s.alpha_dot;
-    for (size_t k = 0; k < K; k++) {
+    for (size_t p = 0; p < cnt; p++) {   /* isotropic: q = |x - alpha mu|^2 / c_k, a point at a time */
+        if (p + 4 < cnt)   /* the point after next is on its way while this one computes */
+            for (size_t b = 0; b < d * sizeof(double); b += 64)
+                __builtin_prefetch((const char *)(x + (p + 4) * d) + b);
+        for (size_t k = 0; k < K; k++)
+            if (m->iso_var[k] >= 0.0)
+                S->q[k * P + p] = m->cinv[k * d * d] * sq_dist(d, x + p * d, alpha, g->mean + k * d);
+    }
+    for (size_t k = 0; k < K; k++) {   /* full: one product for the block */
         const double *mu = g->mean + k * d;
-        double *VW = S->VW + k * P * 2 * d, *q = S->q + k * P;
+        double *q = S->q + k * P;
+        if (m->iso_var[k] >= 0.0)
+            continue;
         for (size_t p = 0; p < cnt; p++)
             for (size_t i = 0; i < d; i++)
                 S->D[p * d + i] = x[p * d + i] - alpha * mu[i];
-        if (m->iso_var[k] >= 0.0) {   /* isotropic: v = delta / c_k, B delta = b_k delta */
-            const double ci = m->cinv[k * d * d], b = m->field_b[k];
-            for (size_t p = 0; p < cnt; p++)
-                for (size_t i = 0; i < d; i++) {
-                    VW[p * 2 * d + i] = ci * S->D[p * d + i];
-                    VW[p * 2 * d + d + i] = b * S->D[p * d + i];
-                }
-        } else {
-            fmd_gemm(0, 0, cnt, 2 * d, d, 1.0, S->D, d, m->field_cb + k * d * 2 * d, 2 * d, 0.0, VW, 2 * d);
-        }
-        for (size_t p = 0; p < cnt; p++) {
-            double s = 0.0;
-            for (size_t i = 0; i < d; i++)
-                s += S->D[p * d + i] * VW[p * 2 * d + i];
-            q[p] = s;
-        }
+        double *VW = S->VW + k * P * 2 * d;   /* [v | B delta] = (x - alpha mu) [C^-1 | B^T] */
+        fmd_gemm(0, 0, cnt, 2 * d, d, 1.0, S->D, d, m->field_cb + k * d * 2 * d, 2 * d, 0.0, VW, 2 * d);
+        for (size_t p = 0; p < cnt; p++)   /* q = delta . v */
+            q[p] = dot8(d, S->D + p * d, VW + p * 2 * d);
     }
     weights(m, P, cnt, S->q, amax);
     for (size_t p = 0; p < cnt; p++) {
-        double *up = u ? u + p * d : NULL, *sp = score ? score + p * d : NULL, sum = 0.0;
-        for (size_t k = 0; k < K; k++)
-            sum += S->q[k * P + p];
-        for (size_t i = 0; i < d; i++) {
-            if (up)
-                up[i] = 0.0;
-            if (sp)
-                sp[i] = 0.0;
-        }
+        double sum = 0.0, a_u = 0.0, a_s = 0.0;
         for (size_t k = 0; k < K; k++) {
-            const double r = S->q[k * P + p] / sum, *mu = g->mean + k * d, *VW = S->VW + (k * P + p) * 2 * d;
-            if (up)
-                for (size_t i = 0; i < d; i++)
-                    up[i] += r * (alpha_dot * mu[i] + VW[d + i]);
-            if (sp)
-                for (size_t i = 0; i < d; i++)
-                    sp[i] -= r * VW[i];
+            const double e = S->q[k * P + p];
+            sum += e;
+            if (m->iso_var[k] >= 0.0) {
+                a_u += e * m->field_b[k];
+                a_s += e * m->cinv[k * d * d];
+            }
         }
+        const double inv = 1.0 / sum;   /* r_k = e_k / sum */
+        if (u)
+            row_sum(m, S, p, alpha_dot, x + p * d, a_u, inv, 0, u + p * d);
+        if (score)
+            row_sum(m, S, p, alpha_dot, x + p * d, -a_s, inv, 1, score + p * d);
     }
 }
 
@@ -260,10 +396,10 @@ int fmd_marginal_field_eval(const fmd_marginal *m, size_t n, const double *x, do
     if (!m || !x || n == 0 || (!u && !score))
         return FMD_EINVAL;
     const size_t d = m->g->d, K = m->g->K;
-    int gemm = 0;
+    int gemm = d >= 2 * FMD_FIELD_GEMM_D;   /* the row path (block_rows): isotropic from d = 32 */
     for (size_t k = 0; k < K; k++)
-        gemm |= d >= FMD_FIELD_GEMM_D && m->iso_var[k] < 0.0;
-    size_t P = d >= 32 ? 32 : FMD_FIELD_BLOCK_POINTS;   /* the transposed block within a third of L1 */
+        gemm |= d >= FMD_FIELD_GEMM_D && m->iso_var[k] < 0.0;   /* with full covariances from 16 */
+    size_t P = FMD_FIELD_BLOCK_POINTS;
     if (gemm) {   /* keep [v_k | B_k delta_k] of a block near 512 KB */
         size_t fit = ((size_t)1 << 16) / (2 * K * d);
         P = fit < 1 ? 1 : fit < P ? fit : P;
@@ -283,8 +419,11 @@ int fmd_marginal_field_eval(const fmd_marginal *m, size_t n, const double *x, do
     }
     for (size_t c0 = 0; c0 < n; c0 += P) {
         const size_t cnt = c0 + P <= n ? P : n - c0;
+        if (c0 + P < n)   /* ask for the next block's points now: they arrive while this one computes */
+            for (size_t b = 0; b < (c0 + 2 * P <= n ? P : n - c0 - P) * d * sizeof(double); b += 64)
+                __builtin_prefetch((const char *)(x + (c0 + P) * d) + b);
         if (gemm) {
-            block_gemm(m, cnt, x + c0 * d, &S, amax, u ? u + c0 * d : NULL, score ? score + c0 * d : NULL);
+            block_rows(m, cnt, x + c0 * d, &S, amax, u ? u + c0 * d : NULL, score ? score + c0 * d : NULL);
             continue;
         }
         block_small(m, cnt, x + c0 * d, &S, amax, score != NULL);

@@ -1,0 +1,194 @@
+/* bench.h -- what every benchmark shares: a clock, the machine's own limits
+ * measured in the same run (the rooflines a result is a share of), busy
+ * competitor processes, and the thread team to run either on.
+ *
+ * A roofline here is the time the machine needs for a piece of work at the
+ * best rate it shows for that kind of work, measured now on the same
+ * threads: dense products at BLIS's rate for the very shapes of the work,
+ * exponentials at SLEEF's vector rate, bytes at the rate of a copy loop. A
+ * result's share of its roofline is roofline time / measured time: 1 means
+ * nothing but the essential work, at the best speed this machine shows. */
+#ifndef FMD_BENCH_H
+#define FMD_BENCH_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fmd.h"
+#include "vecmath.h"
+
+static inline double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- the same loop on every thread at once ------------------------------- */
+
+typedef struct {
+    void (*fn)(void *arg, int thread);
+    void *arg;
+} bench_each;
+
+static inline int bench_each_task(void *ctx, size_t task, int thread)
+{
+    (void)thread;
+    const bench_each *E = ctx;
+    E->fn(E->arg, (int)task);
+    return FMD_OK;
+}
+
+/* fn(arg, t) for t = 0..threads-1, each on its own thread, all at once; wall seconds. */
+static inline double on_every_thread(int threads, void (*fn)(void *, int), void *arg)
+{
+    fmd_team *team = NULL;
+    fmd_team_ensure(&team, threads);
+    bench_each E = {fn, arg};
+    double t0 = now();
+    fmd_team_run(team, (size_t)threads, bench_each_task, &E);
+    double t = now() - t0;
+    fmd_team_free(team);
+    return t;
+}
+
+/* Each limit below runs the same loop on every thread at once; a thread
+ * times its own loop (allocation and first touch excluded) and the rate is
+ * the total work over the slowest thread's time. */
+typedef struct {
+    fmd_dtype dtype;
+    int reps;
+    double seconds[FMD_MAX_THREADS];
+} limit_arg;
+
+static inline double slowest(const limit_arg *A, int threads)
+{
+    double t = 0.0;
+    for (int i = 0; i < threads; i++)
+        t = A->seconds[i] > t ? A->seconds[i] : t;
+    return t;
+}
+
+/* ---- dense products: BLIS at 1000^3 ------------------------------------------ */
+
+static void peak_loop(void *p, int thread)
+{
+    limit_arg *A = p;
+    const size_t n = 1000, es = fmd_dtype_size(A->dtype);
+    char *a = calloc(n * n, es), *b = calloc(n * n, es), *c = calloc(n * n, es);
+    for (size_t i = 0; i < n * n; i++) {
+        if (A->dtype == FMD_F32)
+            ((float *)a)[i] = ((float *)b)[i] = 1.0f / (float)(1 + i % 7);
+        else
+            ((double *)a)[i] = ((double *)b)[i] = 1.0 / (double)(1 + i % 7);
+    }
+    double t0 = 0.0;
+    for (int r = 0; r <= A->reps; r++) {   /* the first is a warm-up */
+        if (r == 1)
+            t0 = now();
+        if (A->dtype == FMD_F32)
+            fmd_gemm_f32(0, 0, n, n, n, 1.0f, (float *)a, n, (float *)b, n, 0.0f, (float *)c, n);
+        else
+            fmd_gemm(0, 0, n, n, n, 1.0, (double *)a, n, (double *)b, n, 0.0, (double *)c, n);
+    }
+    A->seconds[thread] = now() - t0;
+    free(a), free(b), free(c);
+}
+
+/* Flop/s of BLIS's gemm at 1000 x 1000 x 1000 on `threads` threads at once,
+ * each its own product: the machine's rate for ideal dense work. */
+static inline double gemm_peak(fmd_dtype dtype, int threads)
+{
+    limit_arg A = {dtype, 4, {0}};
+    on_every_thread(threads, peak_loop, &A);
+    return threads * A.reps * 2e9 / slowest(&A, threads);   /* 2 n^3 flops a product */
+}
+
+/* ---- exponentials: SLEEF over an array -------------------------------------------- */
+
+static void vexp_loop(void *p, int thread)
+{
+    limit_arg *A = p;
+    enum { N = 1 << 14 };   /* 128 KB in, 128 KB out (doubles): in L2, as a layer's activations are */
+    double *x = malloc(N * sizeof(double)), *y = malloc(N * sizeof(double));
+    float *xf = malloc(N * sizeof(float)), *yf = malloc(N * sizeof(float));
+    for (size_t i = 0; i < N; i++)
+        x[i] = -20.0 + 40.0 * (double)i / N, xf[i] = (float)x[i];
+    double t0 = 0.0;
+    for (int r = 0; r <= A->reps; r++) {
+        if (r == 1)
+            t0 = now();
+        if (A->dtype == FMD_F32)
+            fmd_vexpf(N, xf, yf);
+        else
+            fmd_vexp(N, x, y);
+    }
+    A->seconds[thread] = now() - t0;
+    free(x), free(y), free(xf), free(yf);
+}
+
+/* Exponentials per second by SLEEF's vector exp on `threads` threads at once. */
+static inline double vexp_rate(fmd_dtype dtype, int threads)
+{
+    limit_arg A = {dtype, 2000, {0}};
+    on_every_thread(threads, vexp_loop, &A);
+    return (double)threads * A.reps * (1 << 14) / slowest(&A, threads);
+}
+
+/* ---- memory: a copy loop --------------------------------------------------------- */
+
+static void copy_loop(void *p, int thread)
+{
+    limit_arg *A = p;
+    const size_t bytes = (size_t)64 << 20;   /* 64 MB each way: twice the L3 */
+    char *a = malloc(bytes), *b = malloc(bytes);
+    memset(a, 1, bytes);
+    memset(b, 2, bytes);
+    double t0 = now();
+    for (int r = 0; r < A->reps; r++)
+        memcpy(r % 2 ? a : b, r % 2 ? b : a, bytes);
+    A->seconds[thread] = now() - t0;
+    free(a), free(b);
+}
+
+/* Bytes per second moved by memcpy of 64 MB buffers on `threads` threads at
+ * once, reads and writes both counted: the machine's rate for streaming. */
+static inline double copy_bandwidth(int threads)
+{
+    limit_arg A = {FMD_F64, 6, {0}};
+    on_every_thread(threads, copy_loop, &A);
+    return (double)threads * A.reps * 2.0 * (double)((size_t)64 << 20) / slowest(&A, threads);
+}
+
+/* ---- competitors: processes that only burn CPU ---------------------------------- */
+
+/* Start n processes that spin forever (each a plain busy loop, as a build
+ * or another user's job would be); pids[] receives them. */
+static inline void start_competitors(int n, pid_t *pids)
+{
+    for (int i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            volatile unsigned long spin = 0;
+            for (;;)
+                spin++;
+        }
+    }
+    usleep(200000);   /* let the scheduler spread them */
+}
+
+static inline void stop_competitors(int n, const pid_t *pids)
+{
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0) {
+            kill(pids[i], SIGKILL);
+            waitpid(pids[i], NULL, 0);
+        }
+}
+
+#endif
