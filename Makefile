@@ -121,7 +121,7 @@ $(VERIFY): $(VERIFY_SRC) $(wildcard verify/*.h) $(LIB) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Iverify $(VERIFY_SRC) $(LIB) -o $@ $(LDLIBS_ALL) -lcriterion
 
-$(BUILD)/bench/%: bench/%.c $(LIB) $(wildcard src/*.h)
+$(BUILD)/bench/%: bench/%.c $(LIB) $(wildcard src/*.h) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) -o $@ $(LDLIBS_ALL)
 

@@ -1,9 +1,12 @@
 """Peer of bench/train_bench.c: the same MLP trained the same way in PyTorch
 (CPU), float64 and float32. One step: draw a batch from the mixture, CondOT
-CFM target z - eps at x = t z + (1 - t) eps, MSE, Adam(lr 1e-3).
-usage: /usr/bin/python3 train_peer.py GMM_FILE WIDTH DEPTH BATCH STEPS THREADS
-Prints "torch-f64 STEPS_PER_S" and "torch-f32 STEPS_PER_S". Used by the
-benchmark only, never by the library."""
+CFM target z - eps at x = t z + (1 - t) eps, MSE, Adam(lr 1e-3). Then
+sampling: N particles from N(0, I) by RK4, STEPS steps on [0, 1], the whole
+batch at once, no gradients.
+usage: /usr/bin/python3 train_peer.py GMM_FILE WIDTH DEPTH BATCH SECONDS THREADS N STEPS
+Prints "torch-f64 STEPS_PER_S SAMPLES_PER_S" and the same for torch-f32
+(training timed for about SECONDS seconds). Used by the benchmark only, never
+by the library."""
 import sys, time
 import numpy as np
 import torch
@@ -18,7 +21,7 @@ def read_gmm(path):
     return w, mu, np.linalg.cholesky(S)
 
 
-def run(dtype, w, mu, L, width, depth, batch, steps):
+def run(dtype, w, mu, L, width, depth, batch, seconds, n, steps):
     d = mu.shape[1]
     layers, n_in = [], d + 1
     for _ in range(depth):
@@ -44,18 +47,37 @@ def run(dtype, w, mu, L, width, depth, batch, steps):
 
     for _ in range(10):
         step()
-    t0 = time.perf_counter()
-    for _ in range(steps):
+    count, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
         step()
-    return steps / (time.perf_counter() - t0)
+        count += 1
+    steps_per_s = count / (time.perf_counter() - t0)
+
+    def field(x, t):
+        return net(torch.cat([x, torch.full((x.shape[0], 1), t, dtype=dtype)], dim=1))
+
+    with torch.no_grad():
+        x = torch.from_numpy(rng.standard_normal((n, d))).to(dtype)
+        t0 = time.perf_counter()
+        h = 1.0 / steps
+        for s in range(steps):   # classical RK4
+            t = s * h
+            k1 = field(x, t)
+            k2 = field(x + 0.5 * h * k1, t + 0.5 * h)
+            k3 = field(x + 0.5 * h * k2, t + 0.5 * h)
+            k4 = field(x + h * k3, t + h)
+            x = x + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+        samples_per_s = n / (time.perf_counter() - t0)
+    return steps_per_s, samples_per_s
 
 
 def main():
-    gmm, width, depth, batch, steps, threads = sys.argv[1:7]
+    gmm, width, depth, batch, seconds, threads, n, steps = sys.argv[1:9]
     torch.set_num_threads(int(threads))
     w, mu, L = read_gmm(gmm)
     for name, dt in (("torch-f64", torch.float64), ("torch-f32", torch.float32)):
-        print("%s %.6g" % (name, run(dt, w, mu, L, int(width), int(depth), int(batch), int(steps))), flush=True)
+        s, p = run(dt, w, mu, L, int(width), int(depth), int(batch), float(seconds), int(n), int(steps))
+        print("%s %.6g %.6g" % (name, s, p), flush=True)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,13 @@ static const char usage[] =
 static int flow_samples(fmd_mlp *net, uint64_t seed, size_t N, size_t K, int threads, double *x)
 {
     const size_t d = net->cfg.d;
-    fmd_field field = {fmd_mlp_field, d, net};
+    fmd_mlp_eval *ev = NULL;
     double *ts = malloc((K + 1) * sizeof(double));
     fmd_ode_workspace *ws = NULL;
-    int status = ts ? fmd_ode_workspace_alloc(fmd_ode_rk4, N, d, &ws) : FMD_ENOMEM;
+    int status = ts ? fmd_mlp_eval_alloc(net, &ev) : FMD_ENOMEM;
+    fmd_field field = {fmd_mlp_eval_field, d, ev};
+    if (status == FMD_OK)
+        status = fmd_ode_workspace_alloc(fmd_ode_rk4, N, d, &ws);
     if (status == FMD_OK) {
         ws->threads = threads;
         fmd_sample_init(seed, N, d, x);
@@ -42,6 +45,7 @@ static int flow_samples(fmd_mlp *net, uint64_t seed, size_t N, size_t K, int thr
         status = fmd_ode_solve_grid(ws, &field, ts, K + 1, x, NULL);
     }
     fmd_ode_workspace_free(ws);
+    fmd_mlp_eval_free(ev);
     free(ts);
     return status;
 }

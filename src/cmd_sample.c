@@ -204,7 +204,13 @@ int fmd_cmd_sample(int argc, char **argv)
                                    "%s is a score model (%s): Prop 1 gives no field from a score at t = %g",
                                    model, info.objective, s0.alpha == 0.0 ? t0 : t1);
     }
-    fmd_mlp_guidance G = {net, (int)cls, guidance};
+    fmd_mlp_eval *ev = NULL;   /* the network's scratch, kept between evaluations */
+    if (fmd_mlp_eval_alloc(net, &ev) != FMD_OK) {
+        fmd_mlp_free(net);
+        fprintf(stderr, "fmd sample: error: out of memory\n");
+        return 1;
+    }
+    fmd_mlp_guidance G = {net, (int)cls, guidance, ev};
     if (cls >= 0 && (cls != floor(cls) || cls >= (double)net->cfg.n_classes)) {
         size_t C = net->cfg.n_classes;
         fmd_mlp_free(net);
@@ -215,7 +221,7 @@ int fmd_cmd_sample(int argc, char **argv)
     }
     /* the network's output, guided or not; Prop 1 (fmd_flow_sde_drift) is affine
      * in it, so guiding the output guides the field, score or noise alike */
-    u = cls >= 0 ? (fmd_field){fmd_mlp_guided_field, net->cfg.d, &G} : (fmd_field){fmd_mlp_field, net->cfg.d, net};
+    u = cls >= 0 ? (fmd_field){fmd_mlp_guided_field, net->cfg.d, &G} : (fmd_field){fmd_mlp_eval_field, net->cfg.d, ev};
     fmd_field drift = {fmd_flow_sde_drift, net->cfg.d, &P};    /* the ODE's field when sigma = 0 */
     const size_t N = (size_t)n, K = (size_t)steps, d = net->cfg.d;
     double *x = malloc(N * d * sizeof(double)), *ts = malloc((K + 1) * sizeof(double));
@@ -279,6 +285,7 @@ int fmd_cmd_sample(int argc, char **argv)
     free(x);
     free(ts);
     free(path);
+    fmd_mlp_eval_free(ev);
     fmd_mlp_free(net);
     return rc;
 }

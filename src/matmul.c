@@ -6,18 +6,22 @@
 /* BLIS's runtime settings for one call: one thread, always (see matmul.h).
  * BLIS 0.9 sends products it deems small to its "sup" kernels, which skip
  * packing. Measured on this project's shapes (an AMD Zen 4, BLIS's zen3
- * kernels, one thread): sup wins on skinny products -- the lab network's
- * 1000 x 64 x 64 (dgemm 52 GFlop/s against 45 packed), a gradient block of
- * 32 x 512 x 128 (sgemm 80 against 69) -- and loses badly on larger ones:
- * dgemm at 128 x 512 x 803 ran at 19 GFlop/s against 44 packed, sgemm at
- * 128 x 512 x 128 at 76 against 93. So the packed path is asked for once
- * the product has 2^24 multiply-adds or both m and n reach 96; below, BLIS
- * chooses. */
-static rntm_t one_thread(size_t m, size_t n, size_t k)
+ * kernels, one thread), sup wins on skinny products and loses on larger
+ * ones, differently for the two types:
+ *   dgemm  1000 x 64 x 64 (the lab's layers): sup 52 GFlop/s, packed 45;
+ *          128 x 512 x 803 (Fashion-MNIST): sup 19, packed 44;
+ *   sgemm  50 x 784 x 512 (a sampling block): sup 98, packed 87;
+ *          64 x 512 x 512 times W^T (backprop): sup 76, packed 94;
+ *          128 x 512 x 128 (a gradient block): sup 76, packed 93.
+ * So the packed path is asked for when both m and n reach 96, or the
+ * product is large (2^24 multiply-adds for dgemm, 2^25 for sgemm), or, for
+ * sgemm, B is transposed; otherwise BLIS chooses. */
+static rntm_t one_thread(int sgemm, int trans_b, size_t m, size_t n, size_t k)
 {
     rntm_t rntm = BLIS_RNTM_INITIALIZER;
     bli_rntm_set_num_threads(1, &rntm);
-    if ((double)m * (double)n * (double)k >= 16777216.0 || (m >= 96 && n >= 96))
+    const double size = (double)m * (double)n * (double)k;
+    if ((m >= 96 && n >= 96) || size >= (sgemm ? 33554432.0 : 16777216.0) || (sgemm && trans_b))
         bli_rntm_disable_l3_sup(&rntm);
     return rntm;
 }
@@ -42,7 +46,7 @@ void fmd_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k, double alp
               const double *A, size_t lda, const double *B, size_t ldb, double beta, double *C,
               size_t ldc)
 {
-    rntm_t rntm = one_thread(m, n, k);
+    rntm_t rntm = one_thread(0, trans_b, m, n, k);
     /* row-major storage: row stride = leading dimension, column stride = 1;
      * BLIS applies the transposition to the stored matrix */
     bli_dgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
@@ -54,7 +58,7 @@ void fmd_gemm_f32(int trans_a, int trans_b, size_t m, size_t n, size_t k, float 
                   const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                   size_t ldc)
 {
-    rntm_t rntm = one_thread(m, n, k);
+    rntm_t rntm = one_thread(1, trans_b, m, n, k);
     bli_sgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
                  (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (float *)A, (inc_t)lda, 1, (float *)B,
                  (inc_t)ldb, 1, &beta, C, (inc_t)ldc, 1, NULL, &rntm);

@@ -307,10 +307,12 @@ static int check_rows(const fmd_mlp *net, const fmd_mlp_workspace *ws, size_t ro
     return FMD_OK;
 }
 
-int fmd_mlp_forward_rows(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0, size_t n, const double *x,
-                         const double *t, const int *labels, double *out)
+/* The forward pass of rows [row0, row0 + n) of ws; row i's point is
+ * x[i mod x_rows] (x_rows = n: a point a row). */
+static int forward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0, size_t n, const double *x, size_t x_rows,
+                   const double *t, const int *labels, double *out)
 {
-    if (check_rows(net, ws, row0, n) != FMD_OK || !x || !t || !out)
+    if (check_rows(net, ws, row0, n) != FMD_OK || !x || !t || !out || x_rows == 0)
         return FMD_EINVAL;
     const fmd_mlp_config *c = &net->cfg;
     const fmd_dtype ty = c->dtype;
@@ -318,8 +320,12 @@ int fmd_mlp_forward_rows(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0,
     void *H0 = at(ty, ws->H[0], row0 * n_in);
     for (size_t i = 0; i < n; i++) {   /* inputs: [x, time features, one-hot label] */
         const size_t r = i * n_in;
-        for (size_t k = 0; k < d; k++)
-            put(ty, H0, r + k, x[i * d + k]);
+        const double *xi = x + (i % x_rows) * d;
+        if (ty == FMD_F32)
+            for (size_t k = 0; k < d; k++)
+                ((float *)H0)[r + k] = (float)xi[k];
+        else
+            memcpy((double *)H0 + r, xi, d * sizeof(double));
         size_t col = d;
         if (c->n_fourier == 0) {
             put(ty, H0, r + col++, t[i]);
@@ -350,10 +356,24 @@ int fmd_mlp_forward_rows(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0,
     return FMD_OK;
 }
 
+int fmd_mlp_forward_rows(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0, size_t n, const double *x,
+                         const double *t, const int *labels, double *out)
+{
+    return forward(net, ws, row0, n, x, n, t, labels, out);
+}
+
 int fmd_mlp_forward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const double *x,
                     const double *t, const int *labels, double *out)
 {
-    return fmd_mlp_forward_rows(net, ws, 0, n, x, t, labels, out);
+    return forward(net, ws, 0, n, x, n, t, labels, out);
+}
+
+int fmd_mlp_forward_repeat(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, size_t copies, const double *x,
+                           const double *t, const int *labels, double *out)
+{
+    if (copies == 0 || n > SIZE_MAX / copies)
+        return FMD_EINVAL;
+    return forward(net, ws, 0, n * copies, x, n, t, labels, out);
 }
 
 /* ---- backward ----------------------------------------------------------- */
@@ -416,51 +436,4 @@ int fmd_mlp_input_grad(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, cons
                        double *dx)
 {
     return dx ? fmd_mlp_backprop_rows(net, ws, 0, n, dout, dx) : FMD_EINVAL;
-}
-
-/* f(x, t, y) at one time for n points, label y for all of them (y = C: no
- * label; ignored by a network without classes); its own workspace. */
-static int forward_at(const fmd_mlp *net, double t, size_t n, const double *x, int y, double *out)
-{
-    fmd_mlp_workspace *ws;
-    int status = fmd_mlp_workspace_alloc(net, n, &ws);
-    double *ts = malloc(n * sizeof(double));
-    int *ys = malloc(n * sizeof(int));
-    if (status == FMD_OK && ts && ys) {
-        for (size_t i = 0; i < n; i++)
-            ts[i] = t, ys[i] = y;
-        status = fmd_mlp_forward(net, ws, n, x, ts, ys, out);
-    } else if (status == FMD_OK) {
-        status = FMD_ENOMEM;
-    }
-    free(ts);
-    free(ys);
-    fmd_mlp_workspace_free(ws);
-    return status;
-}
-
-int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
-{
-    const fmd_mlp *net = params;
-    if (!net || d != net->cfg.d || net->dims[net->nlayers] != d)
-        return FMD_EINVAL;
-    return forward_at(net, t, n, x, (int)net->cfg.n_classes, out);   /* unconditional */
-}
-
-int fmd_mlp_guided_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
-{
-    const fmd_mlp_guidance *G = params;
-    if (!G || !G->net || d != G->net->cfg.d || G->net->dims[G->net->nlayers] != d || G->net->cfg.n_classes == 0 || G->y < 0 ||
-        (size_t)G->y >= G->net->cfg.n_classes)
-        return FMD_EINVAL;
-    double *cond = malloc(n * d * sizeof(double));
-    if (!cond)
-        return FMD_ENOMEM;
-    int status = forward_at(G->net, t, n, x, (int)G->net->cfg.n_classes, out);   /* u(x | no label) */
-    if (status == FMD_OK)
-        status = forward_at(G->net, t, n, x, G->y, cond);                        /* u(x | y) */
-    for (size_t i = 0; status == FMD_OK && i < n * d; i++)
-        out[i] = (1.0 - G->w) * out[i] + G->w * cond[i];   /* classifier-free guidance */
-    free(cond);
-    return status;
 }

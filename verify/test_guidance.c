@@ -279,7 +279,7 @@ Test(guidance, trained_classifier_free_guidance_concentrates)
     static double x[2 * NG];
     fmd_time_grid(0.0, 1.0, 50, ts);
     for (int q = 0; q < 3; q++) {
-        fmd_mlp_guidance G = {net, 1, ws[q]};
+        fmd_mlp_guidance G = {net, 1, ws[q], NULL};
         fmd_field u = {fmd_mlp_guided_field, 2, &G};
         fmd_sample_init(2010 + q, NG, 2, x);
         fmd_ode_workspace *ows;
@@ -293,7 +293,7 @@ Test(guidance, trained_classifier_free_guidance_concentrates)
         cr_expect(m[q + 1] - m[q] > Z_CHECK * sqrt(se[q] * se[q] + se[q + 1] * se[q + 1]),
                   "w %.0f -> %.0f: %.4f -> %.4f", ws[q], ws[q + 1], m[q], m[q + 1]);
     /* a class the network has no slot for is refused */
-    fmd_mlp_guidance bad = {net, 2, 1.0};
+    fmd_mlp_guidance bad = {net, 2, 1.0, NULL};
     double x0[2] = {0, 0}, out[2];
     cr_expect_eq(fmd_mlp_guided_field(0.5, 1, 2, x0, out, &bad), FMD_EINVAL);
     fmd_trainer_free(tr);

@@ -234,7 +234,7 @@ static void moons_part(gsl_rng *r)
     /* guided samples of moon 1 (the lower one) */
     fmd_atomic_file f;
     FILE *out = data("ch05_moons.tsv", &f, "# blocks: CFG w = 0, 1, 3, then classifier guidance w = 0, 1, 3: x y (class 1)");
-    fmd_mlp_guidance G = {net, 1, 0.0};
+    fmd_mlp_guidance G = {net, 1, 0.0, NULL};
     fmd_field ucond = {fmd_mlp_guided_field, 2, &G}, uncond = {fmd_mlp_field, 2, net};
     const double ws[3] = {0.0, 1.0, 3.0};
     static double x[2 * NS];
@@ -330,12 +330,15 @@ enum { CLF_STEPS = 4000, FLOW_STEPS = 6000, PER_CLASS = 100, SAMPLE_STEPS = 25 }
 static void guided_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double w, uint64_t seed, size_t n,
                           double *x)
 {
-    fmd_mlp_guidance G = {net, y, w};
+    fmd_mlp_eval *ev;
+    fmd_mlp_eval_alloc(net, &ev);
+    fmd_mlp_guidance G = {net, y, w, ev};
     fmd_field D = {fmd_mlp_guided_field, net->cfg.d, &G};
     fmd_flow_sde_params P = {&D, *sch, 0.0, FMD_PREDICTS_DATA};
     fmd_field u = {fmd_flow_sde_drift, net->cfg.d, &P};
     fmd_sample_init(seed, n, net->cfg.d, x);
     solve(&u, fmd_ode_midpoint, 0.0, T1, SAMPLE_STEPS, n, x);
+    fmd_mlp_eval_free(ev);
 }
 
 static void fmnist_part(void)
