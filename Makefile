@@ -161,6 +161,7 @@ _sanitize: $(VERIFY) $(FMD)
 _bench: $(BENCH_BINS)
 	@mkdir -p bench/results
 	@set -e; for b in $(BENCH_BINS); do echo "==== $$b"; $$b bench/results; done
+	@echo "==== bench/suite_load.sh"; sh bench/suite_load.sh bench/results
 	@set -e; for f in bench/*.gp; do echo "gnuplot $$f"; gnuplot -e "dir='bench/results'" $$f; done
 
 # libFuzzer on the file parsers (clang), each starting from its committed corpus;

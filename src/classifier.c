@@ -4,6 +4,7 @@
 #include "loss.h"
 #include "rng.h"
 #include "status.h"
+#include "vecmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -13,22 +14,34 @@ int fmd_softmax_xent(size_t n, size_t C, const double *logits, const int *y, dou
 {
     if (!logits || !y || !loss || n == 0 || C == 0)
         return FMD_EINVAL;
-    double total = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const double *l = logits + i * C;
+    for (size_t i = 0; i < n; i++)
         if (y[i] < 0 || (size_t)y[i] >= C)
             return FMD_EINVAL;
+    /* e = exp(l - max_c l) for the whole batch in one vector call (src/vecmath.h) */
+    double *e = malloc(n * C * sizeof(double)), total = 0.0;
+    if (!e)
+        return FMD_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const double *l = logits + i * C;
         double m = l[0];
         for (size_t c = 1; c < C; c++)
-            m = fmax(m, l[c]);
-        double s = 0.0;
+            m = l[c] > m ? l[c] : m;
         for (size_t c = 0; c < C; c++)
-            s += exp(l[c] - m);
-        double lse = m + log(s);              /* log sum_c exp(l_c) */
-        total += lse - l[y[i]];               /* -log softmax(l)_y */
-        for (size_t c = 0; dlogits && c < C; c++)
-            dlogits[i * C + c] = (exp(l[c] - lse) - (c == (size_t)y[i])) / (double)n;
+            e[i * C + c] = l[c] - m;
     }
+    fmd_vexp(n * C, e, e);
+    for (size_t i = 0; i < n; i++) {
+        const double *l = logits + i * C;
+        double m = l[0], s = 0.0;
+        for (size_t c = 1; c < C; c++)
+            m = l[c] > m ? l[c] : m;
+        for (size_t c = 0; c < C; c++)
+            s += e[i * C + c];
+        total += m + log(s) - l[y[i]];        /* -log softmax(l)_y = log sum_c exp(l_c) - l_y */
+        for (size_t c = 0; dlogits && c < C; c++)   /* softmax - one-hot; may overwrite the logits */
+            dlogits[i * C + c] = (e[i * C + c] / s - (c == (size_t)y[i])) / (double)n;
+    }
+    free(e);
     *loss = total / (double)n;
     return FMD_OK;
 }

@@ -5,6 +5,7 @@
 #include "matmul.h"
 #include "rng.h"
 #include "status.h"
+#include "vecmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -176,11 +177,11 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
     size_t P = ((size_t)1 << 18) / (K * d + 1);
     P = P < 1 ? 1 : P > 64 ? 64 : P;
     /* per block: D, SV (P, d); V, E (K, P, d); q, dlogN, vv (K, P); per point a (K), score, zmean (d) */
-    double *buf = malloc((2 * P * d + 2 * K * P * d + 3 * K * P + K + 2 * d) * sizeof(double));
+    double *buf = malloc((2 * P * d + 2 * K * P * d + 3 * K * P + 2 * K + 2 * d) * sizeof(double));
     if (!buf)
         return FMD_ENOMEM;
     double *D = buf, *SV = D + P * d, *V = SV + P * d, *E = V + K * P * d, *Q = E + K * P * d;
-    double *DL = Q + K * P, *VV = DL + K * P, *a = VV + K * P, *sc = a + K, *zm = sc + d;
+    double *DL = Q + K * P, *VV = DL + K * P, *a = VV + K * P, *e = a + K, *sc = e + K, *zm = sc + d;
     const double aad = s->alpha * s->alpha_dot, bbd = s->beta_beta_dot;
 
     for (size_t c0 = 0; c0 < n; c0 += P) {
@@ -224,15 +225,20 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
                 amax = fmax(amax, a[k]);
             }
             for (size_t k = 0; k < K; k++)
-                L += exp(a[k] - amax);
+                a[k] -= amax;
+            fmd_vexp(K, a, e);                          /* e_k = exp(a_k - amax), one vector call */
+            for (size_t k = 0; k < K; k++)
+                L += e[k];
             L = log(L);
             double logp = (amax + L) - 0.5 * qmin;
             memset(sc, 0, d * sizeof(double));
             memset(zm, 0, d * sizeof(double));
             double dlp = 0.0, sum_r_vv_tr = 0.0, div_zm_part = 0.0;
+            for (size_t k = 0; k < K; k++)
+                a[k] -= L;
+            fmd_vexp(K, a, a);                          /* responsibilities r_k(x) = exp(a_k - amax - L) */
             for (size_t k = 0; k < K; k++) {
-                double r = exp((a[k] - amax) - L);     /* responsibility r_k(x) */
-                a[k] = r;
+                const double r = a[k];
                 const double *vk = V + (k * P + p) * d, *ek = E + (k * P + p) * d;
                 for (size_t i = 0; i < d; i++) {
                     sc[i] -= r * vk[i];                /* grad log p = -sum r_k v_k */

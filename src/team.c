@@ -7,48 +7,122 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+enum { WINDOW = 16, FIRST_GAP = 8, LONGEST_GAP = 256 };   /* the guard's (see keep_score) */
 
 struct fmd_team {
     int threads;                 /* in all, the caller included */
     pthread_t *workers;          /* (threads - 1) */
     pthread_mutex_t lock;
     pthread_cond_t go, done;     /* workers wait on go; the caller on done */
-    unsigned long generation;    /* one more per job: a worker runs each job once */
+    unsigned long generation;    /* one more per job (under lock) */
+    atomic_ulong posted;         /* the same, for threads that look before they sleep */
     int quit;
     int busy;                    /* a job is running (a nested run goes inline) */
-    int working;                 /* workers still inside the current job */
-    /* the current job */
+    /* the current job (written under lock before go) */
     fmd_task_fn fn;
     void *ctx;
     size_t ntasks;
-    atomic_size_t next;          /* the next task to claim */
-    size_t failed_task;          /* lowest failing task so far (ntasks: none) */
+    _Atomic uint64_t claim;      /* (generation mod 2^32) << 32 | the next task to claim */
+    atomic_size_t finished;      /* tasks of the current job done */
+    size_t failed_task;          /* lowest failing task so far (ntasks: none; under lock) */
     int failed_status;
+    /* the guard (see keep_score; the caller's alone) */
+    int alone;                   /* 1: jobs run on the caller alone, 0: on the team */
+    int probing;                 /* the current window tries the other way */
+    int window_jobs;             /* jobs in the current window */
+    double window_time;          /* their wall time */
+    double last[2];              /* the last window's time, team (0) and alone (1); 0 = not yet */
+    int windows_left;            /* windows before the next probe */
+    int probe_gap;               /* windows between probes */
 };
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Look before sleeping: poll `done(T, arg)` for at most SPIN_SECONDS, then
+ * give up (the caller goes to sleep on a condition variable). Waking a
+ * sleeping thread costs tens to hundreds of microseconds when its CPU has
+ * gone idle -- a virtual machine's idle CPU must be scheduled again by the
+ * host -- and a training step of the lab's network is a millisecond with two
+ * waits in it: measured, sleeping at once made two threads slower than one
+ * on a quiet machine about one run in three. Fifty microseconds of looking
+ * catch the next job of a running loop; on a busy machine they are all a
+ * waiting thread takes from the others. */
+#define SPIN_SECONDS 50e-6
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static int spin_until(int (*done)(fmd_team *, unsigned long), fmd_team *T, unsigned long arg)
+{
+    const double t0 = seconds_now();
+    for (unsigned i = 1;; i++) {
+        if (done(T, arg))
+            return 1;
+        if (i % 64 == 0 && seconds_now() - t0 > SPIN_SECONDS)
+            return 0;
+        cpu_relax();
+    }
+}
+
+static int new_job_posted(fmd_team *T, unsigned long seen)
+{
+    return atomic_load_explicit(&T->posted, memory_order_acquire) != seen;
+}
+
+static int all_tasks_finished(fmd_team *T, unsigned long ntasks)
+{
+    return atomic_load_explicit(&T->finished, memory_order_acquire) >= ntasks;
+}
 
 typedef struct {
     fmd_team *team;
     int index;                   /* 1..threads-1 */
 } worker_arg;
 
-/* Claim and run tasks until none are left. */
-static void work(fmd_team *T, int thread)
+/* Claim and run tasks of job `gen` until none are left. A claim is a
+ * compare-and-swap on (generation, next index): a worker that wakes up late,
+ * after its job has ended, finds another generation and takes nothing. The
+ * job ends when its last task has finished -- not when every worker has
+ * checked out -- so the caller never waits for a worker the kernel has not
+ * run yet; it waits only for a task some thread is actually doing. */
+static void work(fmd_team *T, uint32_t gen, fmd_task_fn fn, void *ctx, size_t ntasks, int thread)
 {
     for (;;) {
-        size_t task = atomic_fetch_add_explicit(&T->next, 1, memory_order_relaxed);
-        if (task >= T->ntasks)
-            return;
-        int status = T->fn(T->ctx, task, thread);
+        uint64_t c = atomic_load_explicit(&T->claim, memory_order_acquire);
+        do {
+            if ((uint32_t)(c >> 32) != gen || (c & 0xffffffffu) >= ntasks)
+                return;
+        } while (!atomic_compare_exchange_weak_explicit(&T->claim, &c, c + 1, memory_order_acq_rel,
+                                                        memory_order_acquire));
+        const size_t task = (size_t)(c & 0xffffffffu);
+        int status = fn(ctx, task, thread);
         if (status != FMD_OK) {
             pthread_mutex_lock(&T->lock);
             if (task < T->failed_task) {
                 T->failed_task = task;
                 T->failed_status = status;
             }
+            pthread_mutex_unlock(&T->lock);
+        }
+        if (atomic_fetch_add_explicit(&T->finished, 1, memory_order_acq_rel) + 1 == ntasks) {
+            pthread_mutex_lock(&T->lock);   /* the last task: wake the caller */
+            pthread_cond_signal(&T->done);
             pthread_mutex_unlock(&T->lock);
         }
     }
@@ -61,18 +135,19 @@ static void *worker_main(void *p)
     const int index = arg->index;
     free(arg);
     unsigned long seen = 0;
-    pthread_mutex_lock(&T->lock);
     for (;;) {
+        spin_until(new_job_posted, T, seen);      /* a moment's look, then */
+        pthread_mutex_lock(&T->lock);
         while (T->generation == seen && !T->quit)
             pthread_cond_wait(&T->go, &T->lock);   /* asleep: no CPU used while idle */
         if (T->quit)
             break;
         seen = T->generation;
+        fmd_task_fn fn = T->fn;
+        void *ctx = T->ctx;
+        size_t ntasks = T->ntasks;
         pthread_mutex_unlock(&T->lock);
-        work(T, index);
-        pthread_mutex_lock(&T->lock);
-        if (--T->working == 0)
-            pthread_cond_signal(&T->done);
+        work(T, (uint32_t)seen, fn, ctx, ntasks, index);
     }
     pthread_mutex_unlock(&T->lock);
     return NULL;
@@ -87,9 +162,13 @@ int fmd_team_alloc(int threads, fmd_team **out)
     if (!T)
         return FMD_ENOMEM;
     T->threads = threads < 1 ? 1 : threads > FMD_MAX_THREADS ? FMD_MAX_THREADS : threads;
+    T->probe_gap = FIRST_GAP;
     pthread_mutex_init(&T->lock, NULL);
     pthread_cond_init(&T->go, NULL);
     pthread_cond_init(&T->done, NULL);
+    atomic_init(&T->claim, 0);
+    atomic_init(&T->finished, 0);
+    atomic_init(&T->posted, 0);
     if (T->threads > 1) {
         T->workers = calloc((size_t)T->threads - 1, sizeof *T->workers);
         if (!T->workers) {
@@ -119,6 +198,7 @@ void fmd_team_free(fmd_team *T)
     if (T->workers) {
         pthread_mutex_lock(&T->lock);
         T->quit = 1;
+        atomic_fetch_add(&T->posted, 1);   /* a worker still looking stops looking */
         pthread_cond_broadcast(&T->go);
         pthread_mutex_unlock(&T->lock);
         for (int i = 1; i < T->threads; i++)
@@ -161,36 +241,92 @@ static int run_inline(size_t ntasks, fmd_task_fn fn, void *ctx)
     return first;
 }
 
+/* The guard: threads never make a loop slower than one thread would.
+ * Two threads can be slower than one when a job is shorter than the
+ * scheduler's time slice -- a training step of the lab's network takes about
+ * a millisecond -- and the machine is not ours alone: on a busy machine a
+ * worker may sit descheduled for a whole slice holding a task the caller
+ * waits for; in a virtual machine both of its CPUs may share one physical
+ * core (measured here: two threads at 0.87 s where one took 0.80, in one
+ * run of three, on an otherwise quiet machine). So the caller measures both
+ * ways and keeps the faster: jobs go in windows of WINDOW; now and then a
+ * window runs the other way (on the caller alone, or on the team), and the
+ * faster of the last two windows decides how the next ones run. A probe that
+ * loses doubles the gap to the next one (FIRST_GAP windows up to
+ * LONGEST_GAP), so a loser costs little; one that wins resets it. Which
+ * thread runs which task never changes a bit of the result, so neither does
+ * this. */
+static void keep_score(fmd_team *T, double seconds)
+{
+    T->window_time += seconds;
+    if (++T->window_jobs < WINDOW)
+        return;
+    const int way = T->alone;
+    T->last[way] = T->window_time;
+    T->window_jobs = 0;
+    T->window_time = 0.0;
+    if (T->probing) {   /* keep the faster way; a losing probe waits longer next time */
+        T->probing = 0;
+        if (T->last[way] < T->last[!way]) {
+            T->probe_gap = FIRST_GAP;
+        } else {
+            T->alone = !way;
+            T->probe_gap = T->probe_gap * 2 > LONGEST_GAP ? LONGEST_GAP : T->probe_gap * 2;
+        }
+        T->windows_left = T->probe_gap;
+    } else if (T->last[!way] == 0.0 || --T->windows_left <= 0) {   /* time to try the other way */
+        T->alone = !way;
+        T->probing = 1;
+    }
+}
+
 int fmd_team_run(fmd_team *T, size_t ntasks, fmd_task_fn fn, void *ctx)
 {
     if (!fn)
         return FMD_EINVAL;
     if (ntasks == 0)
         return FMD_OK;
-    if (!T || T->threads == 1 || ntasks == 1)
+    if (!T || T->threads == 1 || ntasks == 1 || ntasks > 0xffffffffu)
         return run_inline(ntasks, fn, ctx);
     pthread_mutex_lock(&T->lock);
     if (T->busy) {   /* called from inside a task: no nested teams */
         pthread_mutex_unlock(&T->lock);
         return run_inline(ntasks, fn, ctx);
     }
+    if (T->alone) {   /* the guard's choice, timed like the team's */
+        T->busy = 1;
+        pthread_mutex_unlock(&T->lock);
+        const double t0 = seconds_now();
+        int status = run_inline(ntasks, fn, ctx);
+        const double t1 = seconds_now();
+        pthread_mutex_lock(&T->lock);
+        keep_score(T, t1 - t0);
+        T->busy = 0;
+        pthread_mutex_unlock(&T->lock);
+        return status;
+    }
     T->busy = 1;
     T->fn = fn;
     T->ctx = ctx;
     T->ntasks = ntasks;
-    atomic_store(&T->next, 0);
     T->failed_task = ntasks;
     T->failed_status = FMD_OK;
-    T->working = T->threads - 1;
     T->generation++;
+    const uint32_t gen = (uint32_t)T->generation;
+    atomic_store(&T->finished, 0);
+    atomic_store(&T->claim, (uint64_t)gen << 32);
+    atomic_store_explicit(&T->posted, T->generation, memory_order_release);
     pthread_cond_broadcast(&T->go);
     pthread_mutex_unlock(&T->lock);
 
-    work(T, 0);   /* the caller takes tasks too */
+    const double t0 = seconds_now();
+    work(T, gen, fn, ctx, ntasks, 0);   /* the caller takes tasks too */
 
+    spin_until(all_tasks_finished, T, (unsigned long)ntasks);   /* the last task is often nearly done */
     pthread_mutex_lock(&T->lock);
-    while (T->working > 0)
-        pthread_cond_wait(&T->done, &T->lock);   /* asleep until the last worker is out */
+    while (atomic_load(&T->finished) < ntasks)
+        pthread_cond_wait(&T->done, &T->lock);   /* asleep until the last task is done */
+    keep_score(T, seconds_now() - t0);
     int status = T->failed_status;
     T->busy = 0;
     pthread_mutex_unlock(&T->lock);

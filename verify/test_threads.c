@@ -28,8 +28,9 @@ static int count_task(void *ctx, size_t task, int thread)
 }
 
 /* Every task runs exactly once, on a team of 2, on no team, and again on the
- * same team (its workers sleep between jobs); the status reported is the
- * lowest failing task's, whichever thread met it first. */
+ * same team (its workers sleep between jobs), and over 200 jobs in a row
+ * (the guard switches between the team and the caller alone); the status
+ * reported is the lowest failing task's, whichever thread met it first. */
 Test(threads, team_runs_every_task_once_and_reports_the_first_failure)
 {
     fmd_team *team;
@@ -51,6 +52,16 @@ Test(threads, team_runs_every_task_once_and_reports_the_first_failure)
         cr_expect_eq(atomic_load(&J.runs[i]), 1, "after failures: task %d ran %d times", i, atomic_load(&J.runs[i]));
     cr_expect_eq(fmd_team_run(team, 0, count_task, &J), FMD_OK);
     cr_expect_eq(fmd_team_run(team, 5, NULL, &J), FMD_EINVAL);
+    /* 200 jobs in a row: the guard (src/team.c) measures windows of 16 and
+     * runs some on the caller alone, some on the team; every task of every
+     * job still runs exactly once */
+    for (int job = 0; job < 200; job++) {
+        memset(&J, 0, sizeof J);
+        J.fail_from = 1000;
+        cr_assert_eq(fmd_team_run(team, 50, count_task, &J), FMD_OK);
+        for (int i = 0; i < 50; i++)
+            cr_assert_eq(atomic_load(&J.runs[i]), 1, "job %d: task %d ran %d times", job, i, atomic_load(&J.runs[i]));
+    }
     fmd_team_free(team);
     fmd_team *t = NULL;   /* ensure: make, keep, drop */
     cr_expect_eq(fmd_team_ensure(&t, 2), FMD_OK);
