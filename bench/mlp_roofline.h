@@ -122,7 +122,7 @@ static int forward_products(void *ctx, size_t b, int thread)
     const fmd_mlp *net = J->net;
     const void *params = net->params32 ? (void *)net->params32 : (void *)net->params;
     size_t i0, cnt;
-    fmd_chunk(J->n, 64, b, &i0, &cnt);   /* the ODE driver's blocks (src/ode.c) */
+    fmd_chunk(J->n, fmd_ode_block_size(J->n), b, &i0, &cnt);   /* the ODE driver's blocks (src/ode.c) */
     for (size_t l = 0; l < net->nlayers; l++) {
         const size_t in = net->dims[l], o = net->dims[l + 1];
         any_gemm(net->cfg.dtype, 0, 0, cnt * J->rows_per_point, o, in, J->ws[thread]->H[l], in, at_(net, params, net->w_off[l]), o, 0,
@@ -132,7 +132,7 @@ static int forward_products(void *ctx, size_t b, int thread)
 }
 
 /* The roofline seconds of `evals` field evaluations of net on n particles
- * (the ODE driver's blocks of at most 64), each evaluation one forward pass
+ * (the ODE driver's blocks, fmd_ode_block_size), each evaluation one forward pass
  * of `forwards` rows a particle (2 with classifier-free guidance, both
  * labels in one product: src/mlp_field.c), on `threads` threads. */
 static double sampling_roofline_seconds(const fmd_mlp *net, size_t n, int evals, int forwards, int threads,
@@ -140,14 +140,15 @@ static double sampling_roofline_seconds(const fmd_mlp *net, size_t n, int evals,
 {
     fmd_mlp_workspace *ws[FMD_MAX_THREADS];
     for (int i = 0; i < threads; i++) {
-        fmd_mlp_workspace_alloc(net, 64 * (size_t)forwards, &ws[i]);
+        const size_t rows = fmd_ode_block_size(n) * (size_t)forwards;
+        fmd_mlp_workspace_alloc(net, rows, &ws[i]);
         for (size_t l = 0; l < net->nlayers; l++)
-            memset(ws[i]->H[l], 0, 64 * (size_t)forwards * net->dims[l] * fmd_dtype_size(net->cfg.dtype));
+            memset(ws[i]->H[l], 0, rows * net->dims[l] * fmd_dtype_size(net->cfg.dtype));
     }
     fmd_team *team = NULL;
     fmd_team_ensure(&team, threads);
     forward_job J = {net, n, (size_t)forwards, ws};
-    const size_t blocks = fmd_chunks(n, 64);
+    const size_t blocks = fmd_chunks(n, fmd_ode_block_size(n));
     fmd_team_run(team, blocks, forward_products, &J);   /* warm up */
     double best = 1e300;
     for (int r = 0; r < 5; r++) {

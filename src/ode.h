@@ -93,6 +93,11 @@ int fmd_ode_step(fmd_ode_workspace *ws, const fmd_field *u, double t, double h,
 int fmd_ode_solve_grid(fmd_ode_workspace *ws, const fmd_field *u, const double *ts,
                        size_t nt, double *x, double *path);
 
+/* The most particles one block of a batch of n holds (the drivers cut the
+ * batch into fmd_chunks(n, this) blocks, src/team.h): between 64 and 256,
+ * n / 32 in between -- fixed by n, never by the threads. */
+size_t fmd_ode_block_size(size_t n);
+
 /* Uniform grid helper: ts[k] = t0 + k (t1 - t0) / steps, k = 0..steps,
  * with ts[steps] = t1 exactly. ts must hold steps + 1 numbers. */
 int fmd_time_grid(double t0, double t1, size_t steps, double *ts);
