@@ -18,7 +18,7 @@ int fmd_softmax_xent(size_t n, size_t C, const double *logits, const int *y, dou
         if (y[i] < 0 || (size_t)y[i] >= C)
             return FMD_EINVAL;
     /* e = exp(l - max_c l) for the whole batch in one vector call (src/vecmath.h) */
-    double *e = malloc(n * C * sizeof(double)), total = 0.0;
+    double *e = calloc(n * C, sizeof(double)), total = 0.0;
     if (!e)
         return FMD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
