@@ -49,6 +49,7 @@ static inline double on_every_thread(int threads, void (*fn)(void *, int), void 
 {
     fmd_team *team = NULL;
     fmd_team_ensure(&team, threads);
+    fmd_team_guard(team, 0);   /* measuring the machine: always all threads */
     bench_each E = {fn, arg};
     double t0 = now();
     fmd_team_run(team, (size_t)threads, bench_each_task, &E);
@@ -137,6 +138,49 @@ static inline double vexp_rate(fmd_dtype dtype, int threads)
 {
     limit_arg A = {dtype, 2000, {0}};
     on_every_thread(threads, vexp_loop, &A);
+    return (double)threads * A.reps * (1 << 14) / slowest(&A, threads);
+}
+
+/* ---- SiLU: the exponential and its division ------------------------------------ */
+
+static void silu_loop(void *p, int thread)
+{
+    limit_arg *A = p;
+    enum { N = 1 << 14 };
+    double *z = malloc(N * sizeof(double)), *s = malloc(N * sizeof(double)), *h = malloc(N * sizeof(double));
+    float *zf = malloc(N * sizeof(float)), *sf = malloc(N * sizeof(float)), *hf = malloc(N * sizeof(float));
+    for (size_t i = 0; i < N; i++)
+        z[i] = -6.0 + 12.0 * (double)i / N, zf[i] = (float)z[i];
+    double t0 = 0.0;
+    for (int r = 0; r <= A->reps; r++) {
+        if (r == 1)
+            t0 = now();
+        if (A->dtype == FMD_F32) {
+            for (size_t i = 0; i < N; i++)
+                sf[i] = -zf[i];
+            fmd_vexpf(N, sf, sf);
+            for (size_t i = 0; i < N; i++)
+                sf[i] = 1.0f / (1.0f + sf[i]), hf[i] = zf[i] * sf[i];
+        } else {
+            for (size_t i = 0; i < N; i++)
+                s[i] = -z[i];
+            fmd_vexp(N, s, s);
+            for (size_t i = 0; i < N; i++)
+                s[i] = 1.0 / (1.0 + s[i]), h[i] = z[i] * s[i];
+        }
+    }
+    A->seconds[thread] = now() - t0;
+    free(z), free(s), free(h), free(zf), free(sf), free(hf);
+}
+
+/* SiLU activations per second, s = 1 / (1 + exp(-z)) and z s over an array
+ * in cache, on `threads` threads at once: SLEEF's exp and the division the
+ * sigmoid needs (about as costly as the exp in float64), nothing else -- the
+ * limit for a network's elementwise work. */
+static inline double silu_rate(fmd_dtype dtype, int threads)
+{
+    limit_arg A = {dtype, 1000, {0}};
+    on_every_thread(threads, silu_loop, &A);
     return (double)threads * A.reps * (1 << 14) / slowest(&A, threads);
 }
 

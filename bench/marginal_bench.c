@@ -117,7 +117,7 @@ static int field_task(void *ctx, size_t b, int thread)
 static double rate_ours(const fmd_marginal *m, size_t n, const double *x, double *u, int threads)
 {
     fmd_team *team = NULL;
-    fmd_team_ensure(&team, threads);
+    fmd_team_ensure(&team, threads);   /* passes of milliseconds: beyond the guard's reach anyway */
     field_job job = {m, n, x, u};
     fmd_team_run(team, fmd_chunks(n, 4096), field_task, &job);   /* warm up */
     double best = 0.0;

@@ -1,14 +1,17 @@
 /* mlp_roofline.h -- the roofline of the network's work: what its dense
  * products alone cost, issued exactly as the library issues them.
  *
- * A training step (src/train.c) is products, exponentials (SiLU, one per
- * hidden unit and row) and Adam (seven numbers moved per parameter: theta,
- * the gradient, m and v read; theta, m, v written). Its roofline is
- *     T = T_products + exps / (SLEEF's exp rate) + Adam's bytes / (copy rate),
+ * A training step (src/train.c) is products, activations (SiLU, one per
+ * hidden unit and row: an exponential and a division) and Adam (seven
+ * numbers moved per parameter: theta, the gradient, m and v read; theta, m,
+ * v written). Its roofline is
+ *     T = T_products + SiLUs / (SiLU rate) + Adam's bytes / (copy rate),
  * with T_products measured by running the very products of a step -- the
- * same shapes, transposes, slices and parameter blocks, on the same threads
- * -- and nothing else. Sampling by the ODE is the same without Adam, the
- * products those of the forward pass on the solver's blocks of particles. */
+ * same shapes, transposes, slices and parameter blocks, on as many threads
+ * -- and nothing else, and the SiLU rate that of SLEEF's exp and the
+ * sigmoid's division over an array in cache (bench/bench.h). Sampling by the
+ * ODE is the same without Adam, the products those of the forward pass on
+ * the solver's blocks of particles. */
 #ifndef FMD_MLP_ROOFLINE_H
 #define FMD_MLP_ROOFLINE_H
 
@@ -73,17 +76,22 @@ static int block_products(void *ctx, size_t k, int thread)
 }
 
 /* Seconds the products of one step of tr take (tr has run a step, so its
- * buffers hold real numbers), the median of `reps` repetitions. */
+ * buffers hold real numbers), the best of `reps` repetitions, on a team of
+ * tr's size with the guard off (always every thread). */
 static double step_products_seconds(fmd_trainer *tr, int reps)
 {
+    fmd_team *team = NULL;
+    fmd_team_ensure(&team, fmd_team_threads(tr->team));
+    fmd_team_guard(team, 0);
     double best = 1e300;
     for (int r = 0; r < reps; r++) {
         double t0 = now();
-        fmd_team_run(tr->team, tr->nslices, slice_products, tr);
-        fmd_team_run(tr->team, tr->nblocks, block_products, tr);
+        fmd_team_run(team, tr->nslices, slice_products, tr);
+        fmd_team_run(team, tr->nblocks, block_products, tr);
         double t = now() - t0;
         best = t < best ? t : best;
     }
+    fmd_team_free(team);
     return best;
 }
 
@@ -102,7 +110,7 @@ static double step_roofline_seconds(fmd_trainer *tr, double *t_products, double 
     const int threads = fmd_team_threads(tr->team);
     const fmd_dtype ty = tr->net->cfg.dtype;
     *t_products = step_products_seconds(tr, 15);
-    *t_exp = forward_exps(tr->net, tr->cfg.batch) / vexp_rate(ty, threads);
+    *t_exp = forward_exps(tr->net, tr->cfg.batch) / silu_rate(ty, threads);
     *t_adam = 7.0 * (double)tr->net->nparams * (double)fmd_dtype_size(ty) / copy_bandwidth(threads);
     return *t_products + *t_exp + *t_adam;
 }
@@ -147,6 +155,7 @@ static double sampling_roofline_seconds(const fmd_mlp *net, size_t n, int evals,
     }
     fmd_team *team = NULL;
     fmd_team_ensure(&team, threads);
+    fmd_team_guard(team, 0);
     forward_job J = {net, n, (size_t)forwards, ws};
     const size_t blocks = fmd_chunks(n, fmd_ode_block_size(n));
     fmd_team_run(team, blocks, forward_products, &J);   /* warm up */
@@ -161,7 +170,7 @@ static double sampling_roofline_seconds(const fmd_mlp *net, size_t n, int evals,
     for (int i = 0; i < threads; i++)
         fmd_mlp_workspace_free(ws[i]);
     *t_products = best * evals;
-    *t_exp = forward_exps(net, n) * evals * forwards / vexp_rate(net->cfg.dtype, threads);
+    *t_exp = forward_exps(net, n) * evals * forwards / silu_rate(net->cfg.dtype, threads);
     return *t_products + *t_exp;
 }
 

@@ -196,36 +196,42 @@ static void bias_activate(fmd_dtype t, fmd_activation a, size_t n, size_t o, voi
     if (t == FMD_F32) {
         float *Z = Zv, *H = Hv, *S = Sv;
         const float *b = bv;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < o; j++)
-                Z[i * o + j] += b[j];
         if (a == FMD_SILU) {
-            for (size_t k = 0; k < m; k++)
-                S[k] = -Z[k];
+            for (size_t i = 0; i < n; i++)   /* z = Z + b, and -z for the exponential, in one pass */
+                for (size_t j = 0; j < o; j++) {
+                    Z[i * o + j] += b[j];
+                    S[i * o + j] = -Z[i * o + j];
+                }
             fmd_vexpf(m, S, S);
             for (size_t k = 0; k < m; k++) {
                 S[k] = 1.0f / (1.0f + S[k]);
                 H[k] = Z[k] * S[k];
             }
         } else {
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < o; j++)
+                    Z[i * o + j] += b[j];
             for (size_t k = 0; k < m; k++)
                 H[k] = a == FMD_RELU ? (Z[k] > 0.0f ? Z[k] : 0.0f) : tanhf(Z[k]);
         }
     } else {
         double *Z = Zv, *H = Hv, *S = Sv;
         const double *b = bv;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < o; j++)
-                Z[i * o + j] += b[j];
         if (a == FMD_SILU) {
-            for (size_t k = 0; k < m; k++)
-                S[k] = -Z[k];
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < o; j++) {
+                    Z[i * o + j] += b[j];
+                    S[i * o + j] = -Z[i * o + j];
+                }
             fmd_vexp(m, S, S);
             for (size_t k = 0; k < m; k++) {
                 S[k] = 1.0 / (1.0 + S[k]);
                 H[k] = Z[k] * S[k];
             }
         } else {
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < o; j++)
+                    Z[i * o + j] += b[j];
             for (size_t k = 0; k < m; k++)
                 H[k] = a == FMD_RELU ? (Z[k] > 0.0 ? Z[k] : 0.0) : tanh(Z[k]);
         }

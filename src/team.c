@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 enum { WINDOW = 16, FIRST_GAP = 8, LONGEST_GAP = 256 };   /* the guard's (see keep_score) */
+#define GUARD_SHORT 5e-3   /* jobs shorter than this (seconds) are the guard's business */
 
 struct fmd_team {
     int threads;                 /* in all, the caller included */
@@ -41,6 +42,8 @@ struct fmd_team {
     double last[2];              /* the last window's time, team (0) and alone (1); 0 = not yet */
     int windows_left;            /* windows before the next probe */
     int probe_gap;               /* windows between probes */
+    int guard_off;               /* fmd_team_guard(team, 0) */
+    double last_job;             /* seconds the previous job took */
 };
 
 static double seconds_now(void)
@@ -211,6 +214,17 @@ void fmd_team_free(fmd_team *T)
     free(T);
 }
 
+void fmd_team_guard(fmd_team *T, int on)
+{
+    if (!T)
+        return;
+    pthread_mutex_lock(&T->lock);
+    T->guard_off = !on;
+    if (!on)
+        T->alone = 0;
+    pthread_mutex_unlock(&T->lock);
+}
+
 int fmd_team_threads(const fmd_team *T)
 {
     return T ? T->threads : 1;
@@ -253,11 +267,15 @@ static int run_inline(size_t ntasks, fmd_task_fn fn, void *ctx)
  * window runs the other way (on the caller alone, or on the team), and the
  * faster of the last two windows decides how the next ones run. A probe that
  * loses doubles the gap to the next one (FIRST_GAP windows up to
- * LONGEST_GAP), so a loser costs little; one that wins resets it. Which
- * thread runs which task never changes a bit of the result, so neither does
- * this. */
-static void keep_score(fmd_team *T, double seconds)
+ * LONGEST_GAP), so a loser costs little; one that wins resets it. Only short
+ * jobs count -- under GUARD_SHORT, a couple of time slices: a job longer
+ * than that loses little to a descheduled thread and always runs on the
+ * team. Which thread runs which task never changes a bit of the result, so
+ * neither does this. */
+static void keep_score(fmd_team *T, int ran_alone, double seconds)
 {
+    if (T->guard_off || seconds >= GUARD_SHORT || ran_alone != T->alone)
+        return;   /* not the guard's business, or not the way this window runs */
     T->window_time += seconds;
     if (++T->window_jobs < WINDOW)
         return;
@@ -293,14 +311,15 @@ int fmd_team_run(fmd_team *T, size_t ntasks, fmd_task_fn fn, void *ctx)
         pthread_mutex_unlock(&T->lock);
         return run_inline(ntasks, fn, ctx);
     }
-    if (T->alone) {   /* the guard's choice, timed like the team's */
+    if (T->alone && T->last_job < GUARD_SHORT) {   /* the guard's choice, timed like the team's */
         T->busy = 1;
         pthread_mutex_unlock(&T->lock);
         const double t0 = seconds_now();
         int status = run_inline(ntasks, fn, ctx);
         const double t1 = seconds_now();
         pthread_mutex_lock(&T->lock);
-        keep_score(T, t1 - t0);
+        T->last_job = t1 - t0;
+        keep_score(T, 1, T->last_job);
         T->busy = 0;
         pthread_mutex_unlock(&T->lock);
         return status;
@@ -326,7 +345,8 @@ int fmd_team_run(fmd_team *T, size_t ntasks, fmd_task_fn fn, void *ctx)
     pthread_mutex_lock(&T->lock);
     while (atomic_load(&T->finished) < ntasks)
         pthread_cond_wait(&T->done, &T->lock);   /* asleep until the last task is done */
-    keep_score(T, seconds_now() - t0);
+    T->last_job = seconds_now() - t0;
+    keep_score(T, 0, T->last_job);
     int status = T->failed_status;
     T->busy = 0;
     pthread_mutex_unlock(&T->lock);

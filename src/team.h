@@ -41,6 +41,11 @@ int fmd_team_threads(const fmd_team *team);   /* 1 for a NULL team */
  * For workspaces whose thread count the caller sets as a plain field. */
 int fmd_team_ensure(fmd_team **team, int threads);
 
+/* The guard (on by default; src/team.c): a team timing its short jobs on
+ * itself and on the caller alone, keeping the faster way. Off, every job
+ * runs on the team -- for measuring what the team itself does. */
+void fmd_team_guard(fmd_team *team, int on);
+
 /* Run tasks 0..ntasks-1; team may be NULL (one thread). */
 int fmd_team_run(fmd_team *team, size_t ntasks, fmd_task_fn fn, void *ctx);
 

@@ -256,7 +256,7 @@ static void ornstein_uhlenbeck(void)
     fmd_time_grid(0.0, T, steps, ts);
     fmd_sde_workspace *ws;
     fmd_sde_workspace_alloc(fmd_sde_heun, n, 1, &ws);
-    ws->threads = 2;
+    ws->threads = fmd_cpus_available();   /* same bits on any number */
     fmd_sde_solve_grid(ws, &sde, ts, steps + 1, x, 3, path);
     fmd_sde_workspace_free(ws);
     const double tq[3] = {0.5, 1.0, 4.0};

@@ -261,7 +261,7 @@ static void sde_extension(const fmd_gmm *g, gsl_rng *r)
         fmd_sde sde = {{fmd_marginal_sde_drift, 2, &P}, fmd_diffusion_sigma_t, &sig};
         fmd_sde_workspace *ws;
         fmd_sde_workspace_alloc(fmd_sde_heun, NP, 2, &ws);
-        ws->threads = 2;
+        ws->threads = fmd_cpus_available();   /* same bits on any number */
         fmd_sde_solve_grid(ws, &sde, ts, STEPS + 1, X, 30 + q, path);
         fmd_sde_workspace_free(ws);
         char what[64];
@@ -311,7 +311,7 @@ static void langevin(const fmd_gmm *g, gsl_rng *r)
     FILE *scat = data("ch03_langevin_scatter.tsv", &fsc, "# blocks T = 0, 2, 5, 10, 30: x y (first 1500 particles)");
     fmd_sde_workspace *ws;
     fmd_sde_workspace_alloc(fmd_sde_heun, NP, 2, &ws);
-    ws->threads = 2;
+    ws->threads = fmd_cpus_available();   /* same bits on any number */
     for (int q = 0; q < 5; q++) {
         if (q > 0) {
             size_t steps = (size_t)(50 * (times[q] - times[q - 1]));

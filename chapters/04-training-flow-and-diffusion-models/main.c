@@ -54,7 +54,8 @@ int main(void)
     gsl_rng *r;
     fmd_rng_alloc(0, 0xfeedULL, &r);
     fmd_mlp_init(net, r);
-    fmd_train_config cfg = {.objective = FMD_LOSS_CFM, .batch = 1000, .lr = 1e-3, .t_min = 0.0, .t_max = 1.0, .seed = 0};
+    fmd_train_config cfg = {.objective = FMD_LOSS_CFM, .batch = 1000, .lr = 1e-3, .t_min = 0.0, .t_max = 1.0, .seed = 0,
+                            .threads = fmd_cpus_available()};   /* same bits on any number of threads */
     fmd_schedule_by_name("condot", &cfg.schedule);
     fmd_trainer *tr;
     if (fmd_trainer_alloc(&cfg, g, net, &tr) != FMD_OK)
@@ -149,7 +150,7 @@ int main(void)
             fmd_sde sde = {{fmd_flow_sde_drift, 2, &P}, fmd_flow_sde_sigma, &P};
             fmd_sde_workspace *ws;
             fmd_sde_workspace_alloc(fmd_sde_em, NS, 2, &ws);
-            ws->threads = 2;
+            ws->threads = fmd_cpus_available();   /* same bits on any number */
             fmd_time_grid(0.0, 1.0, 400, ts);
             fmd_sde_solve_grid(ws, &sde, ts, 401, x, 50 + q, NULL);
             fmd_sde_workspace_free(ws);
@@ -212,7 +213,7 @@ int main(void)
         fmd_mlp_alloc(&sc, &snet);
         fmd_mlp_init(snet, r);
         fmd_train_config scfg = {.objective = sm[q].kind, .batch = 256, .lr = 1e-3, .clip = 1.0,
-                                 .t_max = sm[q].t_max, .seed = 9};
+                                 .t_max = sm[q].t_max, .seed = 9, .threads = fmd_cpus_available()};
         scfg.schedule = cfg.schedule;
         fmd_trainer *str;
         fmd_trainer_alloc(&scfg, g, snet, &str);
@@ -260,7 +261,8 @@ int main(void)
         fmd_mlp *tnet;
         fmd_mlp_alloc(&tc, &tnet);
         fmd_mlp_init(tnet, r);
-        fmd_train_config tcfg = {.objective = FMD_LOSS_CFM, .batch = 512, .lr = 2e-3, .t_max = 1.0, .seed = 7};
+        fmd_train_config tcfg = {.objective = FMD_LOSS_CFM, .batch = 512, .lr = 2e-3, .t_max = 1.0, .seed = 7,
+                                 .threads = fmd_cpus_available()};
         fmd_schedule_by_name("condot", &tcfg.schedule);
         fmd_trainer *ttr;
         fmd_trainer_alloc_sampler(&tcfg, fmd_toy_sample, &toy, tnet, &ttr);

@@ -203,7 +203,7 @@ static void moons_part(gsl_rng *r)
     fmd_mlp_alloc(&mc, &net);
     fmd_mlp_init(net, r);
     fmd_train_config cfg = {.objective = FMD_LOSS_CFM, .batch = 512, .lr = 2e-3, .t_max = 1.0, .seed = 71,
-                            .label_drop = 0.1};
+                            .label_drop = 0.1, .threads = fmd_cpus_available()};
     cfg.schedule = sch;
     fmd_trainer *tr;
     fmd_trainer_alloc_sampler(&cfg, fmd_toy_sample, &toy, net, &tr);
