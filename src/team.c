@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 enum { WINDOW = 16, FIRST_GAP = 8, LONGEST_GAP = 256 };   /* the guard's (see keep_score) */
-#define GUARD_SHORT 5e-3   /* jobs shorter than this (seconds) are the guard's business */
+#define GUARD_SHORT 2e-3   /* loops of jobs shorter than this (seconds) are the guard's business */
 
 struct fmd_team {
     int threads;                 /* in all, the caller included */
@@ -44,6 +44,7 @@ struct fmd_team {
     int probe_gap;               /* windows between probes */
     int guard_off;               /* fmd_team_guard(team, 0) */
     double last_job;             /* seconds the previous job took */
+    double shortest;             /* the shortest job the team has run (seconds) */
 };
 
 static double seconds_now(void)
@@ -166,6 +167,7 @@ int fmd_team_alloc(int threads, fmd_team **out)
         return FMD_ENOMEM;
     T->threads = threads < 1 ? 1 : threads > FMD_MAX_THREADS ? FMD_MAX_THREADS : threads;
     T->probe_gap = FIRST_GAP;
+    T->shortest = INFINITY;
     pthread_mutex_init(&T->lock, NULL);
     pthread_cond_init(&T->go, NULL);
     pthread_cond_init(&T->done, NULL);
@@ -267,15 +269,27 @@ static int run_inline(size_t ntasks, fmd_task_fn fn, void *ctx)
  * window runs the other way (on the caller alone, or on the team), and the
  * faster of the last two windows decides how the next ones run. A probe that
  * loses doubles the gap to the next one (FIRST_GAP windows up to
- * LONGEST_GAP), so a loser costs little; one that wins resets it. Only short
- * jobs count -- under GUARD_SHORT, a couple of time slices: a job longer
- * than that loses little to a descheduled thread and always runs on the
- * team. Which thread runs which task never changes a bit of the result, so
+ * LONGEST_GAP), so a loser costs little; one that wins resets it. Only
+ * loops of short jobs are watched: if even the team's shortest job took
+ * GUARD_SHORT or more -- a couple of time slices -- a descheduled thread
+ * costs it little, and the loop always runs on the team. (The shortest, not
+ * the latest: on a busy machine every job is slow, and that is when the
+ * guard matters.) Which thread runs which task never changes a bit of the result, so
  * neither does this. */
 static void keep_score(fmd_team *T, int ran_alone, double seconds)
 {
-    if (T->guard_off || seconds >= GUARD_SHORT || ran_alone != T->alone)
-        return;   /* not the guard's business, or not the way this window runs */
+    if (T->guard_off)
+        return;
+    if (!ran_alone && seconds < T->shortest)
+        T->shortest = seconds;
+    if (T->shortest >= GUARD_SHORT) {   /* coarse jobs: always the team, no scoring */
+        T->alone = T->probing = 0;
+        T->window_jobs = 0;
+        T->window_time = 0.0;
+        return;
+    }
+    if (ran_alone != T->alone)
+        return;   /* not the way this window runs */
     T->window_time += seconds;
     if (++T->window_jobs < WINDOW)
         return;
@@ -311,7 +325,7 @@ int fmd_team_run(fmd_team *T, size_t ntasks, fmd_task_fn fn, void *ctx)
         pthread_mutex_unlock(&T->lock);
         return run_inline(ntasks, fn, ctx);
     }
-    if (T->alone && T->last_job < GUARD_SHORT) {   /* the guard's choice, timed like the team's */
+    if (T->alone) {   /* the guard's choice, timed like the team's */
         T->busy = 1;
         pthread_mutex_unlock(&T->lock);
         const double t0 = seconds_now();
