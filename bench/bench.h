@@ -215,7 +215,7 @@ static inline double copy_bandwidth(int threads)
  * can be 30% off in either direction. Every rate in the benchmarks is the
  * best of a few windows, ours and the peers' alike -- the best is the
  * measurement least disturbed by what else ran. */
-enum { BENCH_WINDOWS = 3 };
+enum { BENCH_WINDOWS = 5 };
 
 /* Run fn(arg) until `seconds` have passed; its calls per second. */
 static inline double calls_per_second(void (*fn)(void *), void *arg, double seconds)
