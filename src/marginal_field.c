@@ -393,21 +393,28 @@ static void block_rows(const fmd_marginal *m, size_t cnt, const double *x, block
             q[p] = dot8(d, S->D + p * d, VW + p * 2 * d);
     }
     weights(m, P, cnt, S->q, amax);
-    for (size_t p = 0; p < cnt; p++) {
-        double sum = 0.0, a_u = 0.0, a_s = 0.0;
-        for (size_t k = 0; k < K; k++) {
-            const double e = S->q[k * P + p];
-            sum += e;
-            if (m->iso_var[k] >= 0.0) {
-                a_u += e * m->field_b[k];
-                a_s += e * m->cinv[k * d * d];
-            }
+    /* sum_k e_k and the isotropic components' coefficients of x, along the
+     * points (q is (K, P): eight points an instruction, k in order) */
+    double sum[FMD_FIELD_BLOCK_POINTS], a_u[FMD_FIELD_BLOCK_POINTS], a_s[FMD_FIELD_BLOCK_POINTS];
+    for (size_t p = 0; p < cnt; p++)
+        sum[p] = 0.0, a_u[p] = 0.0, a_s[p] = 0.0;
+    for (size_t k = 0; k < K; k++) {
+        const double *e = S->q + k * P;
+        if (m->iso_var[k] >= 0.0) {
+            const double b = m->field_b[k], ci = m->cinv[k * d * d];
+            for (size_t p = 0; p < cnt; p++)
+                sum[p] += e[p], a_u[p] += e[p] * b, a_s[p] += e[p] * ci;
+        } else {
+            for (size_t p = 0; p < cnt; p++)
+                sum[p] += e[p];
         }
-        const double inv = 1.0 / sum;   /* r_k = e_k / sum */
+    }
+    for (size_t p = 0; p < cnt; p++) {
+        const double inv = 1.0 / sum[p];   /* r_k = e_k / sum */
         if (u)
-            row_sum(m, S, p, alpha_dot, x + p * d, a_u, inv, 0, u + p * d);
+            row_sum(m, S, p, alpha_dot, x + p * d, a_u[p], inv, 0, u + p * d);
         if (score)
-            row_sum(m, S, p, alpha_dot, x + p * d, -a_s, inv, 1, score + p * d);
+            row_sum(m, S, p, alpha_dot, x + p * d, -a_s[p], inv, 1, score + p * d);
     }
 }
 
