@@ -11,6 +11,7 @@
 #ifndef FMD_BENCH_H
 #define FMD_BENCH_H
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,7 @@ static void peak_loop(void *p, int thread)
 
 /* Flop/s of BLIS's gemm at 1000 x 1000 x 1000 on `threads` threads at once,
  * each its own product: the machine's rate for ideal dense work. */
-static inline double gemm_peak(fmd_dtype dtype, int threads)
+static inline double gemm_peak_once(fmd_dtype dtype, int threads)
 {
     limit_arg A = {dtype, 4, {0}};
     on_every_thread(threads, peak_loop, &A);
@@ -134,7 +135,7 @@ static void vexp_loop(void *p, int thread)
 }
 
 /* Exponentials per second by SLEEF's vector exp on `threads` threads at once. */
-static inline double vexp_rate(fmd_dtype dtype, int threads)
+static inline double vexp_rate_once(fmd_dtype dtype, int threads)
 {
     limit_arg A = {dtype, 2000, {0}};
     on_every_thread(threads, vexp_loop, &A);
@@ -177,7 +178,7 @@ static void silu_loop(void *p, int thread)
  * in cache, on `threads` threads at once: SLEEF's exp and the division the
  * sigmoid needs (about as costly as the exp in float64), nothing else -- the
  * limit for a network's elementwise work. */
-static inline double silu_rate(fmd_dtype dtype, int threads)
+static inline double silu_rate_once(fmd_dtype dtype, int threads)
 {
     limit_arg A = {dtype, 1000, {0}};
     on_every_thread(threads, silu_loop, &A);
@@ -202,11 +203,49 @@ static void copy_loop(void *p, int thread)
 
 /* Bytes per second moved by memcpy of 64 MB buffers on `threads` threads at
  * once, reads and writes both counted: the machine's rate for streaming. */
-static inline double copy_bandwidth(int threads)
+static inline double copy_bandwidth_once(int threads)
 {
     limit_arg A = {FMD_F64, 6, {0}};
     on_every_thread(threads, copy_loop, &A);
     return (double)threads * A.reps * 2.0 * (double)((size_t)64 << 20) / slowest(&A, threads);
+}
+
+/* ---- the limits, each the best of a few windows ---------------------------------- */
+
+/* A limit measured once can catch the other guest of this virtual machine
+ * at work (2 threads' dgemm measured at 1 thread's rate); like every rate
+ * here, each limit is the best of LIMIT_WINDOWS measurements. */
+enum { LIMIT_WINDOWS = 5 };
+static inline double gemm_peak(fmd_dtype dtype, int threads)
+{
+    double best = 0.0;
+    for (int w = 0; w < LIMIT_WINDOWS; w++)
+        best = fmax(best, gemm_peak_once(dtype, threads));
+    return best;
+}
+
+static inline double vexp_rate(fmd_dtype dtype, int threads)
+{
+    double best = 0.0;
+    for (int w = 0; w < LIMIT_WINDOWS; w++)
+        best = fmax(best, vexp_rate_once(dtype, threads));
+    return best;
+}
+
+static inline double silu_rate(fmd_dtype dtype, int threads)
+{
+    double best = 0.0;
+    for (int w = 0; w < LIMIT_WINDOWS; w++)
+        best = fmax(best, silu_rate_once(dtype, threads));
+    return best;
+}
+
+static inline double copy_bandwidth(int threads)
+{
+    double best = 0.0;
+    for (int w = 0; w < LIMIT_WINDOWS; w++)
+        best = fmax(best, copy_bandwidth_once(threads));
+    return best;
 }
 
 /* ---- measuring on a machine that is not quiet ---------------------------------- */

@@ -4,7 +4,7 @@
  *
  * The reference sample. The starts X_0 are exact draws of vp's p_0
  * (alpha_0 z + beta_0 eps, z ~ p_data) and the reference is their image under
- * the exact flow (Dormand-Prince at tolerance 1e-11): by Thm 7 an exact
+ * the exact flow (Dormand-Prince at tolerance 1e-11): by Thm 12 (through Thm 10) an exact
  * p_data sample, coupled to the starts. Every sampler that starts from X_0
  * (the ODE solvers, the SDE solvers, the exponential integrators) is thereby
  * compared with common random numbers, which removes the two-sample noise

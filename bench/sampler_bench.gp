@@ -8,7 +8,8 @@
 #                 usual two-sample measure, which bottoms out at its noise floor.
 # Dashed gray: fresh p_data measured the same way (mean of 5), the floor of
 # samplers that do not share the reference's starts (ancestral, DDIM,
-# predictor-corrector draw their own).
+# predictor-corrector draw their own). Dotted black: Euler with 1000 steps,
+# the yardstick of issue 6 (a sampler "matches Euler-1000" below it).
 if (!exists("dir")) dir = "bench/results"
 set terminal pngcairo size 1500,1100 font "Sans,10"
 set output dir."/sampler_error.png"
@@ -30,19 +31,26 @@ set key outside right top font ",7"
 names = "euler heun rk4 'dopri5 (adaptive)' 'gsl rk4' 'gsl rkf45' Euler-Maruyama 'stochastic Heun' 'ancestral (eta = 1)' 'DDIM (eta = 0)' predictor-corrector 'exp. order 1 (DDIM), log-SNR' 'DPM-Solver-2, log-SNR' 'DPM-Solver++(2S), log-SNR' 'DPM-Solver++(2S), time^2' 'DPM-Solver++(2M), log-SNR' 'DPM-Solver++(2M), time^2' 'DPM-Solver++(2M), time^2, to t = 1'"
 n = words(names)
 f = dir."/sampler_error.tsv"
+# Euler-1000 on each measure (block 1 is euler; its row at NFE = 1000)
+stats f index 1 using ($2 == 1000 ? $6 : NaN) nooutput; e1000_w1ref = STATS_max
+stats f index 1 using ($2 == 1000 ? abs($4) : NaN) nooutput; e1000_nll = STATS_max
+stats f index 1 using ($2 == 1000 ? $8 : NaN) nooutput; e1000_w1fresh = STATS_max
 set yrange [1e-5:*]
 set ylabel "sliced W1 to the coupled reference"
 set xlabel "NFE per sample"
 plot for [i=1:n] f index i using 2:6 with linespoints lt i title word(names, i), \
-     f index 0 using 2:6 with lines dt 2 lw 2 lc rgb "gray" title "data vs data"
+     f index 0 using 2:6 with lines dt 2 lw 2 lc rgb "gray" title "data vs data", \
+     e1000_w1ref with lines dt 3 lw 2 lc rgb "black" title "Euler-1000"
 set xlabel "wall time (s), 4000 samples"
 plot for [i=1:n] f index i using 3:6 with linespoints lt i title word(names, i)
 set ylabel "|mean NLL gap| (nats), paired"
 set xlabel "NFE per sample"
 plot for [i=1:n] f index i using 2:(abs($4)) with linespoints lt i title word(names, i), \
-     f index 0 using 2:(abs($4) + 2 * $5) with lines dt 2 lw 2 lc rgb "gray" title "data vs data (+2 SE)"
+     f index 0 using 2:(abs($4) + 2 * $5) with lines dt 2 lw 2 lc rgb "gray" title "data vs data (+2 SE)", \
+     e1000_nll with lines dt 3 lw 2 lc rgb "black" title "Euler-1000"
 set yrange [0.01:*]
 set ylabel "sliced W1 to fresh p_{data}"
 plot for [i=1:n] f index i using 2:8 with linespoints lt i title word(names, i), \
-     f index 0 using 2:8 with lines dt 2 lw 2 lc rgb "gray" title "data vs data"
+     f index 0 using 2:8 with lines dt 2 lw 2 lc rgb "gray" title "data vs data", \
+     e1000_w1fresh with lines dt 3 lw 2 lc rgb "black" title "Euler-1000"
 unset multiplot
