@@ -1,4 +1,4 @@
-/* test_convert.c -- chapter 4 (COURSE 4.5-4.8): Prop 1 for models, the noise
+/* test_convert.c -- chapter 4 (course map rows 4.5-4.8, chapters/README.md): Prop 1 for models, the noise
  * predictor, the denoiser, and the equivalence of the losses they give. All
  * identities are pointwise, so tolerances are rounding level (1e-12 relative
  * to the sizes of the terms, 1e-10 for the losses' squares). */

@@ -33,7 +33,8 @@ Test(guidance, w0_is_unconditional_and_w1_is_conditional)
     for (int si = 0; si < 5; si++) {
         fmd_schedule sch;
         fmd_schedule_by_name(schedules[si], &sch);
-        for (double t = 0.0; t <= 1.0; t += 0.25) {
+        for (int k = 0; k <= 4; k++) {   /* t = 0, 1/4, ..., 1: an integer index reaches both ends */
+            const double t = k / 4.0;
             double x[16], u[16], uy[16], out[16];
             fmd_rng_gaussian(r, 16, x);
             fmd_marginal_field_params M = {g, &sch, NULL, NULL};
@@ -73,8 +74,8 @@ Test(guidance, classifier_guidance_equals_classifier_free_guidance)
         for (int q = 0; q < 4; q++) {
             fmd_guidance_params P;
             cr_assert_eq(fmd_guidance_init(&P, g, 2, &sch, ws[q]), FMD_OK);
-            for (double t = 0.1; t <= 1.0 + 1e-12; t += 0.1) {
-                double tt = fmin(t, 1.0), x[16], cfg[16], cg[16], u[16], s[16];
+            for (int k = 1; k <= 10; k++) {   /* an integer index: the last t is exactly 1 */
+                double tt = k / 10.0, x[16], cfg[16], cg[16], u[16], s[16];
                 fmd_rng_gaussian(r, 16, x);
                 for (int i = 0; i < 16; i++)
                     x[i] *= 3.0;
@@ -119,7 +120,8 @@ Test(guidance, exact_classifier_is_normalised_and_its_gradient_is_right)
     fmd_rng_alloc(1801, 0, &r);
     fmd_schedule sch;
     fmd_schedule_by_name("condot", &sch);
-    for (double t = 0.0; t <= 1.0; t += 0.2) {
+    for (int k = 0; k <= 5; k++) {   /* t = 0, 0.2, ..., 1 */
+        const double t = k / 5.0;
         double x[10], lpy[5], total[5] = {0};
         fmd_rng_gaussian(r, 10, x);
         for (int y = 0; y < 3; y++) {

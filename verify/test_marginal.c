@@ -452,15 +452,18 @@ Test(marginal, finite_and_correct_at_both_ends_and_far_away)
  * hold to 1e-12 relative at t in (0, 1]. At t = 0 alpha = 0 and the formula
  * does not apply (u there is E[z] - x for condot, finite by our form). At
  * t = 1, c_1 = -beta beta_dot: zero for condot, cosine and poly (the field
- * no longer determines the score) but -1/2 for lab and -0.05 for vp. */
+ * no longer determines the score) but +1/2 for lab and +0.05 for vp (their
+ * beta beta_dot is -1/2 and -0.05). t runs over an integer index, so the
+ * last step is exactly t = 1 and its branch runs. */
 Test(prop1, field_and_score_convert_both_ways)
 {
     fmd_gmm *g = random_mixture(2, 3, 600);
     gsl_rng *r;
     fmd_rng_alloc(601, 0, &r);
+    int ends_checked = 0;
     for (int si = 0; si < NSCHED; si++)
-        for (double t = 0.05; t <= 1.0; t += 0.05) {
-            double tt = t > 0.999 ? 1.0 : t;
+        for (int k = 1; k <= 20; k++) {
+            const double tt = k / 20.0;
             fmd_marginal *m = slice_at(g, schedules[si], tt);
             const fmd_sched_point *s = &m->s;
             double x[2], u[2], sc[2], c = s->beta * s->beta * s->alpha_dot / s->alpha - s->beta_beta_dot;
@@ -488,10 +491,12 @@ Test(prop1, field_and_score_convert_both_ways)
                 }
             } else {
                 int degenerate = strcmp(schedules[si], "lab") != 0 && strcmp(schedules[si], "vp") != 0;
-                cr_expect(degenerate ? c == 0.0 : c < -0.01, "%s: c_1 = %g", schedules[si], c);
+                cr_expect(degenerate ? c == 0.0 : c > 0.01, "%s: c_1 = %g", schedules[si], c);
+                ends_checked++;
             }
             fmd_marginal_free(m);
         }
+    cr_expect(ends_checked == NSCHED, "the t = 1 branch ran for %d of %d schedules", ends_checked, NSCHED);
     gsl_rng_free(r);
     fmd_gmm_free(g);
 }
