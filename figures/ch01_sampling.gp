@@ -3,7 +3,7 @@
 # p_data (colour = class y) over the contours of its exact density.
 # Data: build/data/ch01_samples.tsv, ch01_density.tsv (chapters/01-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1200,560 font "Sans,11"
 set output out."/ch01_sampling.png"
 set multiplot layout 1,2 title "Generation as sampling: from p_{init} to p_{data}"

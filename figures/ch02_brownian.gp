@@ -2,7 +2,7 @@
 # independent increments, simulated with h = 1/1000) inside the band ±2 sqrt(t).
 # Data: build/data/ch02_brownian.tsv (chapters/02-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 900,560 font "Sans,11"
 set output out."/ch02_brownian.png"
 set title "Brownian motion: W_t - W_s ∼ N(0, t - s), independent increments"

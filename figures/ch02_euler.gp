@@ -4,7 +4,7 @@
 # h > 0.214 it would spiral outwards: |1 + h lambda| > 1 for lambda = -0.45 ± 2i.)
 # Data: build/data/ch02_euler.tsv (chapters/02-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 760,700 font "Sans,11"
 set output out."/ch02_euler.png"
 set title "Euler vs the exact flow ψ_t(x_0) = e^{-θt} R(ωt) x_0"

@@ -2,7 +2,7 @@
 # and its flow: RK4 trajectories from six starting points on a circle.
 # Data: build/data/ch02_field.tsv, ch02_trajectories.tsv (chapters/02-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 760,700 font "Sans,11"
 set output out."/ch02_flow_field.png"
 set title "Vector field u(x) = -0.45 x + 2 (-x_2, x_1) and trajectories of its flow ψ_t"

@@ -3,7 +3,7 @@
 # are solutions. Euler from exactly 0 stays at 0; from 1e-12 it follows t^2.
 # Data: build/data/ch02_nonunique.tsv (chapters/02-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 900,600 font "Sans,11"
 set output out."/ch02_nonunique.png"
 set title "x' = 2 √|x|, x(0) = 0: infinitely many solutions"

@@ -4,7 +4,7 @@
 # exact density, already close to the stationary law N(0, σ²/2θ).
 # Data: build/data/ch02_ou_paths.tsv, ch02_ou_hist.tsv (chapters/02-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1300,520 font "Sans,11"
 set output out."/ch02_ou.png"
 set multiplot layout 1,2 title "Ornstein-Uhlenbeck: paths approach the stationary law N(0, σ^2/2θ)"

@@ -4,7 +4,7 @@
 # trajectories of the marginal field from p_0 = N(0, I) to t = 1.
 # Data: build/data/ch03_fields.tsv, ch03_trajectories.tsv (chapters/03-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1750,600 font "Sans,10"
 set output out."/ch03_fields.png"
 set multiplot layout 1,3 title "Conditional and marginal vector fields (t = 0.5, CondOT) and the flow of the marginal field"

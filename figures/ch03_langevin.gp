@@ -4,7 +4,7 @@
 # particles (histogram) against the exact marginal -- reached by T ≈ 30.
 # Data: build/data/ch03_langevin_*.tsv (chapters/03-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1750,760 font "Sans,10"
 set output out."/ch03_langevin.png"
 set multiplot layout 2,5 title "Langevin dynamics on a five-mode mixture: from a point to p"

@@ -3,7 +3,7 @@
 # exact density), at t = 0, 0.25, 0.5, 0.75, 1 (CondOT schedule).
 # Data: build/data/ch03_paths_*.tsv (chapters/03-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1750,760 font "Sans,10"
 set output out."/ch03_paths.png"
 set multiplot layout 2,5 title "Conditional path N(α_t z, β_t^2 I) (top) and marginal path p_t (bottom), CondOT"

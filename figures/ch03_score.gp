@@ -3,7 +3,7 @@
 # scores -(x - α_t z)/β_t^2.
 # Data: build/data/ch03_fields.tsv, ch03_paths_density.tsv (chapters/03-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 760,700 font "Sans,11"
 set output out."/ch03_score.png"
 set title "Marginal score ∇ log p_t(x), t = 0.5, over the density p_t"

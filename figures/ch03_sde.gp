@@ -4,7 +4,7 @@
 # against the exact marginal of p_data: one target, four ways there.
 # Data: build/data/ch03_sde_paths.tsv, ch03_sde_hist.tsv (chapters/03-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1500,560 font "Sans,11"
 set output out."/ch03_sde.png"
 set multiplot layout 1,2 title "SDE extension trick: several σ, the same p_1 = p_{data}"

@@ -2,7 +2,7 @@
 # u_t (bottom) at t = 0.25, 0.5, 0.75, after 5000 CFM steps.
 # Data: build/data/ch04_fields.tsv (chapters/04-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1500,1000 font "Sans,10"
 set output out."/ch04_fields.png"
 set multiplot layout 2,3 title "Learned field (top) vs exact marginal field (bottom)"

@@ -4,7 +4,7 @@
 # marginal field (chapter 3's oracle) keeps falling towards 0.
 # Data: build/data/ch04_loss.tsv (chapters/04-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 900,560 font "Sans,11"
 set output out."/ch04_loss.png"
 set title "Conditional flow matching: the CFM loss plateaus, the exact FM loss falls"

@@ -3,7 +3,7 @@
 # its score obtained from the field through Prop 1; and ODE trajectories.
 # Data: build/data/ch04_samples.tsv, ch04_density.tsv, ch04_trajectories.tsv.
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1750,460 font "Sans,10"
 set output out."/ch04_samples.png"
 set multiplot layout 1,4 title "Samples of the trained model over the exact p_{data}"

@@ -3,7 +3,7 @@
 # each pair) and ODE samples of the trained model (right).
 # Data: build/data/ch04_toys.tsv (chapters/04-*/main.c).
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1600,440 font "Sans,10"
 set output out."/ch04_toys.png"
 set multiplot layout 1,4 title "Flow matching on toy data: data vs samples of the trained model"

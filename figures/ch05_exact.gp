@@ -4,7 +4,7 @@
 # t = 1. Bottom: the guided field u~_t = (1 - w) u_t(x) + w u_t(x|y) at t = 0.6.
 # Data: build/data/ch05_exact_samples.tsv, ch05_exact_density.tsv, ch05_exact_field.tsv.
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1750,900 font "Sans,10"
 set output out."/ch05_exact.png"
 set multiplot layout 2,4 title "Classifier-free guidance, exact: class 0 of the three-class mixture" noenhanced

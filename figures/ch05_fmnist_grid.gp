@@ -2,7 +2,7 @@
 # classifier-free guidance: one row per class, one column per w = 0, 1, 2.5, 5
 # (the same starting noise along a row). Data: build/data/ch05_fmnist_grid.tsv.
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 560,1120 font "Sans,10"
 set output out."/ch05_fmnist_grid.png"
 set title "Fashion-MNIST, classifier-free guidance\ncolumns: w = 0, 1, 2.5, 5"

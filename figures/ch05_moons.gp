@@ -4,7 +4,7 @@
 # model without a label, plus a time-conditioned classifier's gradient).
 # Data: build/data/ch05_moons.tsv.
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1400,720 font "Sans,10"
 set output out."/ch05_moons.png"
 set multiplot layout 2,3 title "Trained guidance on the two moons (moon 1 asked)"

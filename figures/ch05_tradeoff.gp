@@ -4,7 +4,7 @@
 # distance between samples of one class (mean over classes, SE over classes).
 # Data: build/data/ch05_fmnist_tradeoff.tsv.
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 800,520 font "Sans,10"
 set output out."/ch05_tradeoff.png"
 set title "Classifier-free guidance on Fashion-MNIST: accuracy up, diversity down"

@@ -2,7 +2,7 @@
 # (Euler-Maruyama from p_data), at lecture times s = 0, 0.1, 0.25, 0.5, 1
 # (course time t = 1 - s). Data: build/data/ch06_forward.tsv.
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1800,400 font "Sans,10"
 set output out."/ch06_forward.png"
 set multiplot layout 1,5 title "Forward noising, dx = -b(s) x/2 ds + sqrt(b(s)) dw: data at s = 0, noise at s = 1"

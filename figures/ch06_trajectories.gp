@@ -3,7 +3,7 @@
 # marginals, different paths -- the ODE's are smooth and deterministic.
 # Data: build/data/ch06_trajectories.tsv.
 if (!exists("data")) data = "build/data"
-if (!exists("out")) out = "build/figures"
+if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1200,600 font "Sans,10"
 set output out."/ch06_trajectories.png"
 set multiplot layout 1,2 title "Reverse SDE and probability-flow ODE from the same starts (VP, exact scores)"

@@ -84,6 +84,8 @@ int main(void)
     }
     fmd_report rep;
     fmd_report_begin(&rep, stdout, "Chapter 1: generation as sampling (tolerances: 6 standard errors)");
+    if (fmd_report_tsv(&rep, "ch01_checks.tsv") != FMD_OK)
+        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
 
     /* z_1..z_N ~ p_data: a data set */
     fmd_gmm_sample(g, r, N, z, comp);

@@ -44,6 +44,41 @@ static void flows(void)
     /* RK4 global error ~ theta^5 h^4 / 120 |x| ~ 1e-9 */
     fmd_report_check(&rep, "Ex 4: psi_1(x0)_1, RK4 h = 1/64", x[0], exact[0], 1e-8);
 
+    /* Ex 4's figure: x(t) = e^{-theta t} x0 for five starts (index 0), and
+     * Euler with h = 1/4 and 1/16 from the same starts (indices 1, 2) */
+    {
+        fmd_atomic_file f;
+        FILE *out = data("ch02_linear.tsv", &f, "# t\tx   (blocks: exact, Euler h = 1/4, Euler h = 1/16; one sub-block per start)");
+        const double starts[5] = {-2.0, -1.0, 0.5, 1.5, 2.5};
+        if (out) {
+            for (int s = 0; s < 5; s++) {
+                for (int k = 0; k <= 200; k++) {
+                    double t = k / 200.0, e;
+                    fmd_linear_flow(lp.theta, t, 1, &starts[s], &e);
+                    fprintf(out, "%g\t%.6g\n", t, e);
+                }
+                fprintf(out, "\n");
+            }
+            const size_t Ns[2] = {4, 16};
+            for (int q = 0; q < 2; q++) {
+                fprintf(out, "\n");
+                fmd_field u1 = {fmd_linear_field, 1, &lp};
+                for (int s = 0; s < 5; s++) {
+                    double ts1[17], path[17], x1 = starts[s];
+                    fmd_ode_workspace *w1;
+                    fmd_ode_workspace_alloc(fmd_ode_euler, 1, 1, &w1);
+                    fmd_time_grid(0.0, 1.0, Ns[q], ts1);
+                    fmd_ode_solve_grid(w1, &u1, ts1, Ns[q] + 1, &x1, path);
+                    fmd_ode_workspace_free(w1);
+                    for (size_t k = 0; k <= Ns[q]; k++)
+                        fprintf(out, "%g\t%.6g\n", ts1[k], path[k]);
+                    fprintf(out, "\n");
+                }
+            }
+            done(&f);
+        }
+    }
+
     /* the spiral u(x) = -theta x + omega J x: arrows and RK4 trajectories */
     fmd_spiral_params sp = {0.45, 2.0};
     fmd_field spiral = {fmd_spiral_field, 2, &sp};
@@ -341,6 +376,8 @@ static void algorithms(void)
 int main(void)
 {
     fmd_report_begin(&rep, stdout, "Chapter 2: flow and diffusion models");
+    if (fmd_report_tsv(&rep, "ch02_checks.tsv") != FMD_OK)
+        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
     flows();
     steppers();
     uniqueness();

@@ -358,6 +358,8 @@ int main(void)
     gsl_rng *r;
     fmd_rng_alloc(3, 0, &r);
     fmd_report_begin(&rep, stdout, "Chapter 3: constructing a training target");
+    if (fmd_report_tsv(&rep, "ch03_checks.tsv") != FMD_OK)
+        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
     schedule_table();
     paths(g, r);
     identities(g, r);

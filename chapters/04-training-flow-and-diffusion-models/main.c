@@ -47,6 +47,8 @@ int main(void)
         return 1;
     }
     fmd_report_begin(&rep, stdout, "Chapter 4: training flow and diffusion models (the course lab's first model)");
+    if (fmd_report_tsv(&rep, "ch04_checks.tsv") != FMD_OK)
+        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
     /* the lab's network and training configuration */
     fmd_mlp_config mc = {.d = 2, .n_fourier = 0, .depth = 4, .width = {64, 64, 64, 64}, .act = FMD_SILU};
     fmd_mlp *net;

@@ -492,6 +492,8 @@ int main(void)
         return 1;
     }
     fmd_report_begin(&rep, stdout, "Chapter 5: conditional generation and guidance");
+    if (fmd_report_tsv(&rep, "ch05_checks.tsv") != FMD_OK)
+        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
     gsl_rng *r;
     fmd_rng_alloc(5, 0, &r);
     exact_part(g, r);

@@ -49,6 +49,8 @@ int main(void)
         return 1;
     }
     fmd_report_begin(&rep, stdout, "Chapter 6: the SDE view (VP forward SDE of `003`, exact scores)");
+    if (fmd_report_tsv(&rep, "ch06_checks.tsv") != FMD_OK)
+        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
     gsl_rng *r;
     fmd_rng_alloc(6, 0, &r);
     fmd_forward F;
@@ -174,13 +176,14 @@ int main(void)
                        lp_ode, NULL, NULL);
     fmd_marginal_log_density(GRID * GRID, 2, pts, lp_exact, m1);
     worst = 0.0;
-    out = data("ch06_likelihood.tsv", &f, "# x y ode_log_p exact_log_p");
+    out = data("ch06_likelihood.tsv", &f, "# x y ode_log_p exact_log_p ode_minus_exact");
     for (int a = 0; a < GRID; a++) {
         for (int b = 0; b < GRID; b++) {
             int i = a * GRID + b;
             worst = fmax(worst, fabs(lp_ode[i] - lp_exact[i]));
             if (out)
-                fprintf(out, "%.4g\t%.4g\t%.8g\t%.8g\n", pts[2 * i], pts[2 * i + 1], lp_ode[i], lp_exact[i]);
+                fprintf(out, "%.4g\t%.4g\t%.8g\t%.8g\t%.3e\n", pts[2 * i], pts[2 * i + 1], lp_ode[i], lp_exact[i],
+                        lp_ode[i] - lp_exact[i]);   /* the difference to full precision, for its own map */
         }
         if (out)
             fprintf(out, "\n");
