@@ -3,7 +3,8 @@
 #   make tour      build, run every chapter program, write every figure (the main job)
 #   make check     the verification suite (Criterion) and the chapter-reference check
 #   make           libfmd.a, the fmd command and the chapter programs
-#   make figures   chapter data + gnuplot figures in build/figures/
+#   make figures   chapter data + gnuplot figures, written in place to figures/png/
+#   make book      the chapters as a static site in build/book/, checked in a browser
 #   make bench     benchmarks: bench/results/*.tsv and *.png
 #   make sanitize  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz      libFuzzer on the file parsers (the suite replays their corpus)
@@ -23,7 +24,7 @@ BUILD   ?= build
 # rounded twice, as written, on every instruction set (see src/vecmath.h).
 OPT     ?= -O2 -g -ftree-vectorize -fvect-cost-model=dynamic -fno-math-errno -ffp-contract=off
 SAN     ?=
-# -std=gnu11: blis.h needs POSIX types under strict C11 (see shared/STYLE.md).
+# -std=gnu11: blis.h needs POSIX types under strict C11 (blis.h uses POSIX types such as pthread_t).
 # No -ffast-math: the tests rely on NaN and infinity behaving as IEEE says.
 # Threads are fmd's own (src/team.h, POSIX threads), not OpenMP's.
 CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -pthread -Isrc
@@ -45,7 +46,7 @@ VERIFY   := $(BUILD)/fmd-verify
 CH_BINS  := $(addprefix $(BUILD)/chapters/,$(CHAPTERS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: default all deps tour check figures bench sanitize fuzz clean \
+.PHONY: default all deps tour check figures book bench sanitize fuzz clean \
         _all _check _figures _bench _sanitize _chapters
 default: all
 
@@ -73,13 +74,30 @@ all: deps
 	@$(MAKE) --no-print-directory _all
 tour: deps
 	@$(MAKE) --no-print-directory _all _chapters
+	@python3 verify/check_numbers.py $(BUILD)/data
 	@$(MAKE) --no-print-directory _figures
-	@echo "tour: every chapter ran; figures are in $(BUILD)/figures/"
+	@echo "tour: every chapter ran; figures are in figures/png/"
 check: deps
 	@$(MAKE) --no-print-directory _check
 figures: deps
 	@$(MAKE) --no-print-directory _all _chapters
 	@$(MAKE) --no-print-directory _figures
+# The book: the chapters rendered by Pandoc into build/book/ (open
+# build/book/index.html), each with the table of checks of its program's
+# latest run (the chapters run first if any table is missing), then read by
+# headless Chromium (verify/check_book.py: images, links, formulas, blank
+# pages; screenshots in build/book/shots/). Pandoc and Chromium are needed
+# by this target only.
+BOOK_PACKAGES := pandoc chromium
+book: deps
+	@$(MAKE) --no-print-directory deps PACKAGES="$(BOOK_PACKAGES)"
+	@$(MAKE) --no-print-directory _all
+	@for c in $(CHAPTERS); do n=$$(echo $$c | cut -c1-2); \
+	  [ -f $(BUILD)/data/ch$${n}_checks.tsv ] || { $(MAKE) --no-print-directory _chapters _figures || exit 1; break; }; done
+	python3 chapters/book/build.py $(BUILD)/book $(BUILD)/data
+	python3 verify/check_book.py $(BUILD)/book
+	@echo "book: open $(BUILD)/book/index.html in a browser (it needs no network)"
+
 # The benchmarks' peers (NumPy, PyTorch; Debian's, run by /usr/bin/python3)
 # are needed by `make bench` only, never by the library or the suite.
 BENCH_PACKAGES := python3-numpy python3-torch
@@ -133,10 +151,13 @@ _chapters: $(CH_BINS)
 	@set -e; for c in $(CHAPTERS); do \
 	  echo "==== chapter $$c"; FMD_DATA=$(BUILD)/data $(BUILD)/chapters/$$c; done
 
+# The figures are committed (figures/png/), so a chapter page shows them on
+# any repository viewer; `make figures` and `make tour` rewrite them in place.
+FIGURE_DIR := figures/png
 _figures:
-	@mkdir -p $(BUILD)/figures
+	@mkdir -p $(FIGURE_DIR)
 	@set -e; for f in $(FIGURES); do \
-	  echo "gnuplot $$f"; gnuplot -e "data='$(BUILD)/data'; out='$(BUILD)/figures'" $$f; done
+	  echo "gnuplot $$f"; gnuplot -e "data='$(BUILD)/data'; out='$(FIGURE_DIR)'" $$f; done
 
 # The chapter texts cite code and tests by path and name: check they exist,
 # then run the suite (Criterion prints the closing summary). The suite never
@@ -150,6 +171,7 @@ SUITE_RUN = cpus=$$($(FMD) version | sed -n 's/^threads: \([0-9]*\).*/\1/p'); \
 
 _check: $(VERIFY) $(FMD)
 	@FMD_THREADS=1 sh verify/check_refs.sh
+	@python3 verify/check_figures.py
 	@FMD_THREADS=1 sh verify/check_cli.sh $(FMD)
 	@FMD_THREADS=1 sh verify/check_safetensors.sh $(FMD)
 	@$(SUITE_RUN)

@@ -13,6 +13,9 @@ typedef struct {
     FILE *out;       /* where the table goes (stdout in the chapter programs) */
     int checks;      /* rows so far */
     int failures;    /* rows whose error exceeded the tolerance */
+    const char *title;
+    fmd_atomic_file tsv;   /* the same table as TSV (fmd_report_tsv), or none */
+    int has_tsv;
 } fmd_report;
 
 void fmd_report_begin(fmd_report *r, FILE *out, const char *title);
@@ -24,7 +27,14 @@ void fmd_report_check(fmd_report *r, const char *quantity, double computed, doub
 void fmd_report_at_least(fmd_report *r, const char *quantity, double computed, double bound);
 /* A line of commentary under the table (no verdict). */
 void fmd_report_note(fmd_report *r, const char *text);
-/* Prints the summary line; returns 0 if every check passed, 1 otherwise. */
+/* Also write the table as TSV to <data dir>/<name> (see fmd_data_open): a
+ * comment line with the title and the time of the run, then a header
+ * (quantity, computed, exact, error, tolerance, verdict) and one row per
+ * check; committed by fmd_report_end. `make book` shows it in the chapter's
+ * page. Returns FMD_OK, or the error of opening the file. */
+int fmd_report_tsv(fmd_report *r, const char *name);
+/* Prints the summary line (and commits the TSV); returns 0 if every check
+ * passed and the TSV was written, 1 otherwise. */
 int fmd_report_end(fmd_report *r);
 
 /* Open <dir>/<name> for figure data, atomically (commit with

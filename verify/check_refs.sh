@@ -8,7 +8,7 @@
 set -u
 status=0
 count=0
-refs=$(grep -oE '`(src|verify|chapters|figures|bench)/[A-Za-z0-9_./-]+(:[A-Za-z0-9_/]+)?`' chapters/*/README.md README.md 2>/dev/null)
+refs=$(grep -oE '`(src|verify|chapters|figures|bench)/[A-Za-z0-9_./-]+(:[A-Za-z0-9_/]+)?`' chapters/README.md chapters/*/README.md README.md 2>/dev/null)
 for line in $refs; do
     where=${line%%:\`*}
     ref=$(printf '%s' "$line" | sed -e 's/^[^`]*`//' -e 's/`$//')
