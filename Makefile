@@ -173,6 +173,7 @@ _check: $(VERIFY) $(FMD)
 	@FMD_THREADS=1 sh verify/check_refs.sh
 	@python3 verify/check_figures.py
 	@FMD_THREADS=1 sh verify/check_cli.sh $(FMD)
+	@FMD_THREADS=1 sh verify/check_cli_errors.sh $(FMD)
 	@FMD_THREADS=1 sh verify/check_safetensors.sh $(FMD)
 	@$(SUITE_RUN)
 

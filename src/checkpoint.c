@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *fmd_objective_name(fmd_loss_kind k)
 {
@@ -199,6 +200,12 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
         fmd_reason(why, why_len, "cannot open: %s", strerror(errno));
         return FMD_EIO;
     }
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        fmd_reason(why, why_len, "is a directory, not a model file");
+        return FMD_EIO;
+    }
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
     int status = FMD_OK;
@@ -222,7 +229,7 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
             break;
     }
     if (status == FMD_OK && ferror(fp)) {
-        fmd_reason(why, why_len, "read error");
+        fmd_reason(why, why_len, "read error: %s", strerror(errno));
         status = FMD_EIO;
     }
     fclose(fp);
@@ -230,7 +237,10 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
     memset(&f, 0, sizeof f);
     if (status == FMD_OK)
         status = fmd_st_parse(buf, len, &f, why, why_len);
-    if (status == FMD_OK && !fmd_st_checksum_ok(buf, len, &f))
+    if (status == FMD_OK && !fmd_st_meta(&f, "fmd_checksum_fnv1a64"))
+        status = fmd_reason(why, why_len, "a safetensors file without fmd's checksum: not written by fmd (fmd reads "
+                                          "the model files it writes; see `fmd train`)");
+    else if (status == FMD_OK && !fmd_st_checksum_ok(buf, len, &f))
         status = fmd_reason(why, why_len, "checksum mismatch: the file was changed or truncated");
     const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;
     if (status == FMD_OK && (!fmt || strcmp(fmt, "fmd-mlp-1") != 0))

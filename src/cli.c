@@ -5,11 +5,13 @@
 #include "team.h"
 
 #include <errno.h>
+#include <math.h>
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int fmd_cli_usage_error(const char *cmd, const char *hint, const char *fmt, ...)
@@ -72,6 +74,27 @@ int fmd_cli_convert_model(const char *cmd, fmd_mlp **net, fmd_dtype dtype)
     return 0;
 }
 
+int fmd_cli_schedule(const char *cmd, const char *name, fmd_schedule *out)
+{
+    if (fmd_schedule_by_name(name, out) == FMD_OK)
+        return 0;
+    const char *list = "Schedules: condot, cosine, lab, poly:N (0 < N <= 1000), vp, ou:T (0 < T <= 50), ve.";
+    if (strncmp(name, "poly:", 5) == 0)
+        return fmd_cli_usage_error(cmd, list, "schedule '%s': poly:N needs a number N with 0 < N <= 1000", name);
+    if (strncmp(name, "ou:", 3) == 0)
+        return fmd_cli_usage_error(cmd, list, "schedule '%s': ou:T needs a number T with 0 < T <= 50", name);
+    return fmd_cli_usage_error(cmd, list, "unknown schedule '%s'", name);
+}
+
+int fmd_cli_gmm_error(const char *cmd, const fmd_parse_error *e)
+{
+    if (e->line > 0)
+        fprintf(stderr, "fmd %s: error: %s:%ld: %s\n", cmd, e->file, e->line, e->reason);
+    else
+        fprintf(stderr, "fmd %s: error: %s: %s\n", cmd, e->file, e->reason);
+    return 2;
+}
+
 int fmd_cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
@@ -91,14 +114,31 @@ const char *fmd_cli_option(int argc, char **argv, int *i, const char *name)
     return argv[++*i];
 }
 
-int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo, double hi, double *out)
+/* the length of an option's name as written, "--steps=5" -> 7 */
+static int name_length(const char *opt)
+{
+    const char *eq = strchr(opt, '=');
+    return eq ? (int)(eq - opt) : (int)strlen(opt);
+}
+
+int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo, double hi, int whole, double *out)
 {
     char *end;
     double v = strtod(text, &end);
     if (!*text || *end || !(v >= lo && v <= hi))
-        return fmd_cli_usage_error(cmd, NULL, "%s '%s' is not a number in [%g, %g]", opt, text, lo, hi);
+        return fmd_cli_usage_error(cmd, NULL, "%.*s '%s': expected %s in [%g, %g]", name_length(opt), opt, text,
+                                   whole ? "a whole number" : "a number", lo, hi);
+    if (whole && v != floor(v))
+        return fmd_cli_usage_error(cmd, NULL, "%.*s '%s': expected a whole number in [%g, %g], not a fraction",
+                                   name_length(opt), opt, text, lo, hi);
     *out = v;
     return 0;
+}
+
+int fmd_cli_missing_value(const char *cmd, const char *hint, const char *arg)
+{
+    return fmd_cli_usage_error(cmd, hint, "%.*s needs a value (%.*s VALUE or %.*s=VALUE)", name_length(arg), arg,
+                               name_length(arg), arg, name_length(arg), arg);
 }
 
 int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_only, fmd_mlp **net,
@@ -121,8 +161,13 @@ int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_onl
         problem = "names an unknown objective";
     if (!problem && flow_only && pred != FMD_PREDICTS_FIELD)
         problem = "is not a flow model; this command takes flow models (objective cfm)";
-    else if (!problem && d > 0 && (*net)->cfg.d != d)
-        problem = "has another dimension than the data";
+    else if (!problem && d > 0 && (*net)->cfg.d != d) {
+        fprintf(stderr, "fmd %s: error: %s is %zu-dimensional, the data %zu-dimensional; give the data it was trained "
+                        "on (%s)\n", cmd, path, (*net)->cfg.d, d, info->data);
+        fmd_mlp_free(*net);
+        *net = NULL;
+        return 2;
+    }
     else if (!problem && fmd_schedule_by_name(info->schedule, sch) != FMD_OK)
         problem = "names an unknown schedule";
     if (problem) {
@@ -137,14 +182,55 @@ int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_onl
     return 0;
 }
 
+int fmd_cli_out_of_memory(const char *cmd, const char *what, double bytes)
+{
+    if (!(bytes > 0)) {
+        fprintf(stderr, "fmd %s: error: out of memory allocating %s; free memory and try again\n", cmd, what);
+        return 1;
+    }
+    const char *unit = "bytes";
+    double v = bytes;
+    if (bytes >= 1e9)
+        v = bytes / 1e9, unit = "GB";
+    else if (bytes >= 1e6)
+        v = bytes / 1e6, unit = "MB";
+    fprintf(stderr, "fmd %s: error: out of memory: %s needs %.3g %s; ask for less (fewer points, a smaller "
+                    "network or batch), or free memory\n", cmd, what, v, unit);
+    return 1;
+}
+
+int fmd_cli_output_done(const char *cmd, FILE *f, const char *name)
+{
+    errno = 0;
+    if (fflush(f) != 0 || ferror(f)) {
+        fprintf(stderr, "fmd %s: error: writing %s failed: %s\n", cmd, name, errno ? strerror(errno) : "write error");
+        return 1;
+    }
+    return 0;
+}
+
 int fmd_cli_read_points(const char *cmd, const char *path, size_t d, double **x, size_t *n)
+{
+    return fmd_cli_read_points_at(cmd, path, d, x, n, NULL);
+}
+
+int fmd_cli_read_points_at(const char *cmd, const char *path, size_t d, double **x, size_t *n, long **line_of)
 {
     *x = NULL;
     *n = 0;
+    if (line_of)
+        *line_of = NULL;
     FILE *in = path ? fopen(path, "r") : stdin;
     const char *name = path ? path : "<stdin>";
     if (!in) {
         fprintf(stderr, "fmd %s: error: %s: cannot open: %s\n", cmd, path, strerror(errno));
+        return 2;
+    }
+    struct stat st;
+    if (fstat(fileno(in), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "fmd %s: error: %s is a directory; give a file of points, d numbers a line\n", cmd, name);
+        if (in != stdin)
+            fclose(in);
         return 2;
     }
     size_t cap = 0, lcap = 0;
@@ -162,11 +248,26 @@ int fmd_cli_read_points(const char *cmd, const char *path, size_t d, double **x,
         if (*n == cap) {
             size_t nc = cap ? 2 * cap : 256;
             double *nx = realloc(*x, nc * d * sizeof(double));
-            if (!nx) {
-                rc = 1;
+            if (nx)
+                *x = nx;
+            long *nl = line_of ? realloc(*line_of, nc * sizeof(long)) : NULL;
+            if (nl)
+                *line_of = nl;
+            if (!nx || (line_of && !nl)) {
+                rc = fmd_cli_out_of_memory(cmd, "the points read so far", (double)nc * d * sizeof(double));
                 break;
             }
-            *x = nx, cap = nc;
+            cap = nc;
+        }
+        size_t bad = 0;   /* a byte no text file of numbers has: say so, do not echo it */
+        while (bad < (size_t)len && (line[bad] == '\t' || line[bad] == '\n' || line[bad] == '\r' ||
+                                     ((unsigned char)line[bad] >= 32 && (unsigned char)line[bad] < 127)))
+            bad++;
+        if (bad < (size_t)len) {
+            fprintf(stderr, "fmd %s: error: %s:%ld: byte %zu is 0x%02x, not text: expected %zu numbers a line "
+                            "(is this a binary file?)\n", cmd, name, lineno, bad + 1, (unsigned char)line[bad], d);
+            rc = 2;
+            break;
         }
         size_t got;
         fmd_parse_error e;
@@ -178,6 +279,8 @@ int fmd_cli_read_points(const char *cmd, const char *path, size_t d, double **x,
                     lineno, d, d, got);
             rc = 2;
         } else {
+            if (line_of)
+                (*line_of)[*n] = lineno;
             (*n)++;
         }
     }
@@ -192,6 +295,10 @@ int fmd_cli_read_points(const char *cmd, const char *path, size_t d, double **x,
         free(*x);
         *x = NULL;
         *n = 0;
+        if (line_of) {
+            free(*line_of);
+            *line_of = NULL;
+        }
     }
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include "checkpoint.h"
+#include "gmm_file.h"
 #include "sample.h"
 #include "schedule.h"
 
@@ -27,9 +28,14 @@ int fmd_cli_usage_error(const char *cmd, const char *hint, const char *fmt, ...)
  * another option. */
 const char *fmd_cli_option(int argc, char **argv, int *i, const char *name);
 
-/* Parse a number in [lo, hi] for option opt; 0 on success, else prints the
- * error and returns 2. */
-int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo, double hi, double *out);
+/* Parse a number in [lo, hi] for option opt (as written: "--steps" or
+ * "--steps=5"; the message names the option); if whole, a whole number (a
+ * count, an index, a seed: 1.5 is refused, not truncated). 0 on success,
+ * else prints the error and returns 2. */
+int fmd_cli_number(const char *cmd, const char *opt, const char *text, double lo, double hi, int whole, double *out);
+
+/* Option arg was given without its value: says so and returns 2. */
+int fmd_cli_missing_value(const char *cmd, const char *hint, const char *arg);
 
 /* Load a model for command cmd into *net, *info, *sch and *predicts (what
  * the network outputs, from its objective; predicts may be NULL). If d > 0
@@ -44,6 +50,19 @@ int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_onl
  * or prints "fmd CMD: error: FILE:LINE: reason" and returns 2 (1 if out of
  * memory) with nothing allocated. */
 int fmd_cli_read_points(const char *cmd, const char *path, size_t d, double **x, size_t *n);
+
+/* The same, also returning each point's line number in the file (*line_of,
+ * malloc'd, n entries; may be NULL), so a later complaint can point at it. */
+int fmd_cli_read_points_at(const char *cmd, const char *path, size_t d, double **x, size_t *n, long **line_of);
+
+/* Allocation failed: "fmd CMD: error: out of memory: WHAT needs BYTES"
+ * (with the size in readable units) on stderr; returns 1. */
+int fmd_cli_out_of_memory(const char *cmd, const char *what, double bytes);
+
+/* Finish writing an output stream (name: "standard output" or a file):
+ * flush it and check for a write error (a full disk, a closed pipe). 0, or
+ * prints what failed and returns 1. */
+int fmd_cli_output_done(const char *cmd, FILE *f, const char *name);
 
 /* The default of --threads: FMD_THREADS from the environment if it is set
  * (a whole number >= 1; the suite sets it so that its jobs never share a
@@ -62,6 +81,15 @@ int fmd_cli_precision(const char *cmd, const char *text, fmd_dtype *out);
 /* Make *net compute in dtype (a converted copy replaces it). 0, or prints
  * why not and returns 1 (out of memory), leaving *net as it was. */
 int fmd_cli_convert_model(const char *cmd, fmd_mlp **net, fmd_dtype dtype);
+
+/* The schedule called name: 0 and *out set, or prints what is wrong with
+ * the name (an unknown one, or poly:N / ou:T with a parameter out of range)
+ * and returns 2. */
+int fmd_cli_schedule(const char *cmd, const char *name, fmd_schedule *out);
+
+/* Print a mixture file's load error: "FILE:LINE: reason", or "FILE:
+ * reason" when the error is not on a line (a missing file); returns 2. */
+int fmd_cli_gmm_error(const char *cmd, const fmd_parse_error *e);
 
 /* 1 if arg is "-h" or "--help". */
 int fmd_cli_is_help(const char *arg);

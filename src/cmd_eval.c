@@ -1,4 +1,4 @@
-/* cmd_eval.c -- `fmd eval`: how close a trained flow model is to the truth,
+/* cmd_eval.c -- `fmd eval`: how close a trained model is to the truth,
  * measured with chapter 3's exact mixture path. */
 #include "cli.h"
 #include "fmd.h"
@@ -12,8 +12,9 @@ static const char usage[] =
     "usage: fmd eval --model MODEL (--gmm FILE | --data NAME) [-n N] [--steps K] [--seed S]\n"
     "                [--threads N] [--precision f64|f32]\n"
     "\n"
-    "Report, each with its standard error, for a flow model (cfm) and the mixture\n"
-    "it was trained on:\n"
+    "Report, each with its standard error, for a model and the mixture it was\n"
+    "trained on (a score, noise or denoiser model is read as the field Prop 1\n"
+    "gives, on the times `fmd sample` uses for it):\n"
     "  exact FM loss   E |u_theta(x, t) - u_t(x)|^2, t ~ Unif, x ~ p_t, with the\n"
     "                  exact marginal field u_t of chapter 3 (0 for a perfect model)\n"
     "  sample NLL      -E log p_data(X_1) of N samples (RK4, K steps), next to the\n"
@@ -27,22 +28,39 @@ static const char usage[] =
     "  --precision P   f64 or f32: compute the network in this precision; default the\n"
     "                  model's own\n";
 
-/* Samples of a flow model by RK4 from X_0 ~ N(0, I): x (N, d). */
-static int flow_samples(fmd_mlp *net, uint64_t seed, size_t N, size_t K, int threads, double *x)
+/* The time range a model is sampled on (as `fmd sample` does): [0, 1] for a
+ * flow model or a denoiser, else from t0 = 0.05 (a score says nothing at
+ * t = 0) to no further than it was trained. */
+static void time_range(fmd_prediction pred, const fmd_run_info *info, double *t0, double *t1)
+{
+    *t0 = pred == FMD_PREDICTS_FIELD || pred == FMD_PREDICTS_DATA ? 0.0 : 0.05;
+    *t1 = pred == FMD_PREDICTS_FIELD ? 1.0 : fmin(info->t_max, 1.0 - 1e-3);
+}
+
+/* Samples of a model by RK4 on its field (Prop 1 turns a score, noise or
+ * denoiser output into one) from X_t0 = beta_t0 eps, eps ~ N(0, I): x (N, d). */
+static int model_samples(fmd_mlp *net, const fmd_schedule *sch, fmd_prediction pred, double t0, double t1,
+                         uint64_t seed, size_t N, size_t K, int threads, double *x)
 {
     const size_t d = net->cfg.d;
     fmd_mlp_eval *ev = NULL;
     double *ts = malloc((K + 1) * sizeof(double));
     fmd_ode_workspace *ws = NULL;
     int status = ts ? fmd_mlp_eval_alloc(net, &ev) : FMD_ENOMEM;
-    fmd_field field = {fmd_mlp_eval_field, d, ev};
+    fmd_field u = {fmd_mlp_eval_field, d, ev};
+    fmd_flow_sde_params P = {&u, *sch, 0.0, pred};
+    fmd_field drift = {fmd_flow_sde_drift, d, &P};
     if (status == FMD_OK)
         status = fmd_ode_workspace_alloc(fmd_ode_rk4, N, d, &ws);
     if (status == FMD_OK) {
         ws->threads = threads;
         fmd_sample_init(seed, N, d, x);
-        fmd_time_grid(0.0, 1.0, K, ts);
-        status = fmd_ode_solve_grid(ws, &field, ts, K + 1, x, NULL);
+        fmd_sched_point s0;
+        fmd_schedule_at(sch, t0, &s0);
+        for (size_t i = 0; i < N * d; i++)
+            x[i] *= s0.beta;
+        fmd_time_grid(t0, t1, K, ts);
+        status = fmd_ode_solve_grid(ws, &drift, ts, K + 1, x, NULL);
     }
     fmd_ode_workspace_free(ws);
     fmd_mlp_eval_free(ev);
@@ -62,6 +80,11 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
     fmd_schedule sch;
     if (fmd_cli_load_model("eval", model, 2, 1, &net, &info, &sch, NULL) != 0)
         return 2;
+    if (strncmp(info.data, "toy:", 4) != 0 || strcmp(info.data + 4, name) != 0) {
+        fmd_mlp_free(net);
+        return fmd_cli_usage_error("eval", "Evaluate a model against the data it was trained on.",
+                                   "%s was trained on %s, not on the toy set %s", model, info.data, name);
+    }
     if (precision && fmd_cli_convert_model("eval", &net, dtype) != 0) {
         fmd_mlp_free(net);
         return 1;
@@ -70,7 +93,13 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
     gsl_rng *r;
     fmd_rng_alloc(seed, 0xe7a1ULL, &r);
     double sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
-    int rc = (x && z && z2 && flow_samples(net, seed, N, K, threads, x) == FMD_OK) ? 0 : 1;
+    double t0, t1;
+    time_range(FMD_PREDICTS_FIELD, &info, &t0, &t1);
+    int rc = 0;
+    if (!x || !z || !z2)
+        rc = fmd_cli_out_of_memory("eval", "the samples", 6.0 * N * sizeof(double));
+    else if (model_samples(net, &sch, FMD_PREDICTS_FIELD, t0, t1, seed, N, K, threads, x) != FMD_OK)
+        rc = 1, fprintf(stderr, "fmd eval: error: sampling the model failed\n");
     if (rc == 0) {
         fmd_toy_sample(&toy, r, N, z, NULL);
         fmd_toy_sample(&toy, r, N, z2, NULL);
@@ -83,6 +112,8 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
     free(x), free(z), free(z2);
     gsl_rng_free(r);
     fmd_mlp_free(net);
+    if (rc == 0)
+        rc = fmd_cli_output_done("eval", stdout, "standard output");
     return rc;
 }
 
@@ -92,22 +123,25 @@ int fmd_cmd_eval(int argc, char **argv)
     const char *model = NULL, *gmm_path = NULL, *data_name = NULL, *precision = NULL;
     double n = 4000, steps = 100, seed = 0, threads = fmd_cli_default_threads();
     for (int i = 1; i < argc; i++) {
-        const char *v;
+        const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL, lo = 0, hi = 0;
+        int whole = 0;   /* a count, an index or a seed: no fractions */
         if (fmd_cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--gmm"))) gmm_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 10, hi = 1e7;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e6;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64;
+        else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 10, hi = 1e7, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e6, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
         else
             return fmd_cli_usage_error("eval", hint, "unknown option '%s'", argv[i]);
-        if (num && fmd_cli_number("eval", argv[i], v, lo, hi, num) != 0)
+        if (v && !*v)
+            return fmd_cli_missing_value("eval", hint, arg);
+        if (num && fmd_cli_number("eval", arg, v, lo, hi, whole, num) != 0)
             return 2;
     }
     if (!model || !*model || (!gmm_path || !*gmm_path) == (!data_name || !*data_name))
@@ -120,17 +154,27 @@ int fmd_cmd_eval(int argc, char **argv)
         return eval_toy(model, data_name, (size_t)n, (size_t)steps, (uint64_t)seed, nthreads, precision, dtype);
     fmd_gmm *g;
     fmd_parse_error perr;
-    if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK) {
-        fprintf(stderr, "fmd eval: error: %s:%ld: %s\n", perr.file, perr.line, perr.reason);
-        return 2;
-    }
+    if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK)
+        return fmd_cli_gmm_error("eval", &perr);
     fmd_mlp *net;
     fmd_run_info info;
     fmd_schedule sch;
-    if (fmd_cli_load_model("eval", model, g->d, 1, &net, &info, &sch, NULL) != 0) {
+    fmd_prediction pred;
+    if (fmd_cli_load_model("eval", model, g->d, 0, &net, &info, &sch, &pred) != 0) {
         fmd_gmm_free(g);
         return 2;
     }
+    if (strncmp(info.data, "toy:", 4) == 0) {   /* a toy set has no closed form to score against */
+        fmd_gmm_free(g);
+        fmd_mlp_free(net);
+        return fmd_cli_usage_error("eval", "Evaluate it with --data NAME.", "%s was trained on the toy set %s, not on "
+                                   "a mixture", model, info.data + 4);
+    }
+    char *here = realpath(gmm_path, NULL), *there = realpath(info.data, NULL);
+    if (!here || !there || strcmp(here, there) != 0)
+        fprintf(stderr, "fmd eval: note: %s was trained on %s; scoring it against %s\n", model, info.data, gmm_path);
+    free(here);
+    free(there);
     if (precision && fmd_cli_convert_model("eval", &net, dtype) != 0) {
         fmd_gmm_free(g);
         fmd_mlp_free(net);
@@ -140,20 +184,56 @@ int fmd_cmd_eval(int argc, char **argv)
     gsl_rng *r;
     fmd_rng_alloc((uint64_t)seed, 0xe7a1ULL, &r);
     int rc = 0;
-    /* exact FM loss on a fresh batch */
+    /* exact FM loss on a fresh batch: the model's field (for a score, noise
+     * or denoiser model the field Prop 1 gives, on the times it is sampled
+     * at) against chapter 3's exact marginal field */
+    double t0, t1;
+    time_range(pred, &info, &t0, &t1);
     fmd_loss_batch b;
     double *u = malloc(N * d * sizeof(double)), fm = NAN, fm_se = NAN;
     fmd_mlp_workspace *ws = NULL;
-    if (u && fmd_loss_batch_draw(g, &sch, N, info.t_min, info.t_max, r, &b) == FMD_OK) {
-        if (fmd_loss_target(FMD_LOSS_FM, g, &sch, &b, u) == FMD_OK && fmd_mlp_workspace_alloc(net, N, &ws) == FMD_OK)
-            fmd_loss_mlp(net, ws, &b, u, &fm, &fm_se, NULL);
+    const double tlo = pred == FMD_PREDICTS_FIELD ? info.t_min : fmax(info.t_min, t0);
+    const double thi = pred == FMD_PREDICTS_FIELD ? info.t_max : fmin(info.t_max, t1);
+    if (!u)
+        rc = fmd_cli_out_of_memory("eval", "the loss batch", (double)N * d * sizeof(double));
+    else if (fmd_loss_batch_draw(g, &sch, N, tlo, thi, r, &b) == FMD_OK) {
+        if (fmd_loss_target(FMD_LOSS_FM, g, &sch, &b, u) == FMD_OK) {
+            if (pred == FMD_PREDICTS_FIELD) {
+                if (fmd_mlp_workspace_alloc(net, N, &ws) == FMD_OK)
+                    fmd_loss_mlp(net, ws, &b, u, &fm, &fm_se, NULL);
+            } else {   /* one point at a time: each has its own t */
+                fmd_mlp_eval *ev = NULL;
+                double *sq = malloc(N * sizeof(double)), *v = malloc(d * sizeof(double));
+                if (sq && v && fmd_mlp_eval_alloc(net, &ev) == FMD_OK) {
+                    fmd_field uf = {fmd_mlp_eval_field, d, ev};
+                    fmd_flow_sde_params P = {&uf, sch, 0.0, pred};
+                    int ok = 1;
+                    for (size_t i = 0; ok && i < N; i++) {
+                        ok = fmd_flow_sde_drift(b.t[i], 1, d, b.x + i * d, v, &P) == FMD_OK;
+                        sq[i] = 0.0;
+                        for (size_t j = 0; j < d; j++)
+                            sq[i] += (v[j] - u[i * d + j]) * (v[j] - u[i * d + j]);
+                    }
+                    if (ok)
+                        fmd_mean_se(N, sq, 1, &fm, &fm_se);
+                }
+                fmd_mlp_eval_free(ev);
+                free(sq);
+                free(v);
+            }
+        }
         fmd_loss_batch_free(&b);
     }
     /* samples by RK4, their exact NLL, and the data's own */
     double *x = malloc(N * d * sizeof(double)), *z = malloc(N * d * sizeof(double)), *z2 = malloc(N * d * sizeof(double));
     double *lp = malloc(N * sizeof(double));
     double nll = NAN, nll_se = NAN, opt = NAN, opt_se = NAN, sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
-    if (!x || !z || !z2 || !lp || flow_samples(net, (uint64_t)seed, N, K, nthreads, x) != FMD_OK) {
+    if (rc != 0) {
+        /* the loss batch already failed */
+    } else if (!x || !z || !z2 || !lp) {
+        rc = fmd_cli_out_of_memory("eval", "the samples and the data draws", (3.0 * d + 1.0) * N * sizeof(double));
+    } else if (model_samples(net, &sch, pred, t0, t1, (uint64_t)seed, N, K, nthreads, x) != FMD_OK) {
+        fprintf(stderr, "fmd eval: error: sampling the model failed\n");
         rc = 1;
     } else {
         fmd_gmm_log_density(g, N, x, lp);
@@ -167,13 +247,21 @@ int fmd_cmd_eval(int argc, char **argv)
         fmd_sliced_wasserstein(N, d, x, z, 200, r, &sw, &sw_se);
         fmd_sliced_wasserstein(N, d, z2, z, 200, r, &sw0, &sw0_se);
     }
-    printf("model %s (%s, %s, %lu steps) against %s\n", model, info.objective, info.schedule, info.steps, gmm_path);
-    printf("%-16s %12s %12s   %s\n", "quantity", "value", "std. error", "reference");
-    printf("%-16s %12.6g %12.3g   0 for the exact field\n", "exact FM loss", fm, fm_se);
-    printf("%-16s %12.6g %12.3g   %.6g +- %.3g for p_data itself\n", "sample NLL", nll, nll_se, opt, opt_se);
-    printf("%-16s %12.6g %12.3g   %.6g +- %.3g data vs data\n", "sliced W1", sw, sw_se, sw0, sw0_se);
-    if (!isfinite(fm) || !isfinite(nll))
+    if (rc == 0 && (!isfinite(fm) || !isfinite(nll))) {
+        fprintf(stderr, "fmd eval: error: a measure is not finite (the model's output is not finite somewhere)\n");
         rc = 1;
+    }
+    if (rc == 0) {
+        if (pred != FMD_PREDICTS_FIELD)
+            printf("(a %s model: its field through Prop 1, t in [%g, %g], sampled from beta_t0 eps)\n", info.objective,
+                   t0, t1);
+        printf("model %s (%s, %s, %lu steps) against %s\n", model, info.objective, info.schedule, info.steps, gmm_path);
+        printf("%-16s %12s %12s   %s\n", "quantity", "value", "std. error", "reference");
+        printf("%-16s %12.6g %12.3g   0 for the exact field\n", "exact FM loss", fm, fm_se);
+        printf("%-16s %12.6g %12.3g   %.6g +- %.3g for p_data itself\n", "sample NLL", nll, nll_se, opt, opt_se);
+        printf("%-16s %12.6g %12.3g   %.6g +- %.3g data vs data\n", "sliced W1", sw, sw_se, sw0, sw0_se);
+        rc = fmd_cli_output_done("eval", stdout, "standard output");
+    }
     free(u), free(x), free(z), free(z2), free(lp);
     fmd_mlp_workspace_free(ws);
     gsl_rng_free(r);

@@ -6,6 +6,7 @@
 #include "fmd.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ int fmd_cmd_field(int argc, char **argv)
     const char *gmm_path = NULL, *sched_name = NULL, *t_text = NULL, *points_path = NULL;
     const char *hint = "Run 'fmd field --help' for usage.";
     for (int i = 1; i < argc; i++) {
-        const char *v;
+        const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         if (fmd_cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
@@ -49,12 +50,14 @@ int fmd_cmd_field(int argc, char **argv)
             points_path = v;
         else
             return fmd_cli_usage_error("field", hint, "unknown option '%s'", argv[i]);
+        if (v && !*v)
+            return fmd_cli_missing_value("field", hint, arg);
     }
     if (!gmm_path || !*gmm_path)
         return fmd_cli_usage_error("field", hint, "--gmm FILE is required");
     if (!sched_name || !*sched_name)
         return fmd_cli_usage_error("field", hint, "--schedule NAME is required");
-    if (!t_text || !*t_text)
+    if (!t_text)
         return fmd_cli_usage_error("field", hint, "--t T is required");
     char *stop;
     errno = 0;
@@ -62,17 +65,13 @@ int fmd_cmd_field(int argc, char **argv)
     if (stop == t_text || *stop != '\0' || !(t >= 0.0 && t <= 1.0))
         return fmd_cli_usage_error("field", "T must be a number in [0, 1].", "--t '%s' is not in [0, 1]", t_text);
     fmd_schedule sch;
-    if (fmd_schedule_by_name(sched_name, &sch) != FMD_OK)
-        return fmd_cli_usage_error("field", "Schedules: condot, cosine, lab, poly:N (N > 0), vp.",
-                                   "unknown schedule '%s'", sched_name);
+    if (fmd_cli_schedule("field", sched_name, &sch) != 0)
+        return 2;
     fmd_gmm *g;
     fmd_parse_error perr;
     int status = fmd_gmm_load(gmm_path, &g, &perr);
     if (status != FMD_OK) {
-        if (perr.line > 0)
-            fprintf(stderr, "fmd field: error: %s:%ld: %s\n", perr.file, perr.line, perr.reason);
-        else
-            fprintf(stderr, "fmd field: error: %s: %s\n", perr.file, perr.reason);
+        fmd_cli_gmm_error("field", &perr);
         fprintf(stderr, "Run 'fmd field --help' for the file format.\n");
         return 2;
     }
@@ -84,17 +83,44 @@ int fmd_cmd_field(int argc, char **argv)
     }
     const size_t d = g->d;
     double *x, *out = NULL;
+    long *line_of = NULL;
     size_t n;
-    int rc = fmd_cli_read_points("field", points_path, d, &x, &n);
+    const char *source = points_path ? points_path : "<stdin>";
+    int rc = fmd_cli_read_points_at("field", points_path, d, &x, &n, &line_of);
     if (rc == 0 && n > 0) {
         out = malloc(n * (1 + 3 * d) * sizeof(double));
-        rc = out ? 0 : 1;
+        if (!out)
+            rc = fmd_cli_out_of_memory("field", "the results", (double)n * (1 + 3 * d) * sizeof(double));
     }
     if (rc == 0 && n > 0) {
         double *lp = out, *sc = out + n, *u = sc + n * d, *zm = u + n * d;
         fmd_marginal_out o = {.logp = lp, .score = sc, .u = u, .zmean = zm};
         fmd_marginal_eval(m, n, x, &o);
-        for (size_t k = 0; k < n; k++) {
+        /* Never print NaN as if it were an answer: a point whose results are
+         * not all finite is refused, with its line and the likely reason. */
+        for (size_t k = 0; rc == 0 && k < n; k++) {
+            int finite = isfinite(lp[k]) || lp[k] == -INFINITY;   /* log p = -inf is a true answer (p = 0) */
+            double norm = 0.0;
+            for (size_t i = 0; i < d; i++) {
+                finite = finite && isfinite(sc[k * d + i]) && isfinite(u[k * d + i]) && isfinite(zm[k * d + i]);
+                norm = fmax(norm, fabs(x[k * d + i]));
+            }
+            if (finite)
+                continue;
+            if (!isfinite(m->s.alpha_dot) || !isfinite(m->s.beta_beta_dot))
+                fprintf(stderr, "fmd field: error: %s:%ld: u_t is not finite at t = %g: the schedule %s has an infinite "
+                                "derivative there (alpha_dot = %g); ask for a t inside (0, 1)\n",
+                        source, line_of[k], t, sched_name, m->s.alpha_dot);
+            else if (norm > 1e150)
+                fprintf(stderr, "fmd field: error: %s:%ld: a coordinate of size %g is too large: its square overflows "
+                                "a double, so the density and the field are not finite there; scale the data\n",
+                        source, line_of[k], norm);
+            else
+                fprintf(stderr, "fmd field: error: %s:%ld: the result is not finite at this point (t = %g, schedule %s)\n",
+                        source, line_of[k], t, sched_name);
+            rc = 2;
+        }
+        for (size_t k = 0; rc == 0 && k < n; k++) {
             printf("%.17g", lp[k]);
             const double *parts[3] = {sc, u, zm};
             for (int q = 0; q < 3; q++)
@@ -104,10 +130,11 @@ int fmd_cmd_field(int argc, char **argv)
         }
     }
     free(x);
+    free(line_of);
     free(out);
     fmd_marginal_free(m);
     fmd_gmm_free(g);
-    if (fflush(stdout) != 0)
-        rc = 1;
+    if (rc == 0)
+        rc = fmd_cli_output_done("field", stdout, "standard output");
     return rc;
 }

@@ -24,9 +24,11 @@ static const char usage[] =
     "           exact marginal at t = 0. Prints: ODE log p, the closed-form log p_1,\n"
     "           their difference, standard error.\n"
     "\n"
+    "  --schedule NAME     with --gmm: condot | cosine | lab | poly:N | vp | ou:T | ve\n"
     "  --solver NAME       dopri5 (adaptive, default) | rk4 | heun | midpoint | euler\n"
     "  --tol T             dopri5's rtol = atol; default 1e-8\n"
-    "  --steps K           steps of the fixed-step solvers; default 200\n"
+    "  --steps K           steps of the fixed-step solvers (dopri5 chooses its own:\n"
+    "                      give --tol instead); default 200\n"
     "  --divergence NAME   exact (the mixture's analytic one; for a model: fd) |\n"
     "                      fd (central differences, h = 1e-5 (1 + |x|)) |\n"
     "                      hutchinson (Rademacher probes) | hutchinson-gauss\n"
@@ -43,9 +45,11 @@ int fmd_cmd_likelihood(int argc, char **argv)
     const char *model = NULL, *gmm_path = NULL, *sched_name = NULL, *points = NULL, *solver = "dopri5", *divname = NULL;
     const char *precision = NULL;
     double tol = 1e-8, steps = 200, probes = 16, seed = 0, threads = fmd_cli_default_threads();
+    int steps_given = 0, tol_given = 0;
     for (int i = 1; i < argc; i++) {
-        const char *v;
+        const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL, lo = 0, hi = 0;
+        int whole = 0;   /* a count, an index or a seed: no fractions */
         if (fmd_cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
@@ -56,14 +60,16 @@ int fmd_cmd_likelihood(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--solver"))) solver = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--divergence"))) divname = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--tol"))) num = &tol, lo = 1e-14, hi = 1e-1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--probes"))) num = &probes, lo = 1, hi = 4096;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--tol"))) tol_given = 1, num = &tol, lo = 1e-14, hi = 1e-1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) steps_given = 1, num = &steps, lo = 1, hi = 1e7, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--probes"))) num = &probes, lo = 1, hi = 4096, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64, whole = 1;
         else
             return fmd_cli_usage_error("likelihood", hint, "unknown option '%s'", argv[i]);
-        if (num && fmd_cli_number("likelihood", argv[i], v, lo, hi, num) != 0)
+        if (v && !*v)
+            return fmd_cli_missing_value("likelihood", hint, arg);
+        if (num && fmd_cli_number("likelihood", arg, v, lo, hi, whole, num) != 0)
             return 2;
     }
     if ((!model || !*model) == (!gmm_path || !*gmm_path))
@@ -73,6 +79,12 @@ int fmd_cmd_likelihood(int argc, char **argv)
     const fmd_ode_stepper_type *type = fmd_ode_stepper_by_name(solver);
     if (!type)
         return fmd_cli_usage_error("likelihood", "Solvers: dopri5, rk4, heun, midpoint, euler.", "unknown solver '%s'", solver);
+    if (type->e && steps_given)   /* an adaptive solver chooses its steps */
+        return fmd_cli_usage_error("likelihood", "Give --tol T for dopri5, or a fixed-step --solver with --steps K.",
+                                   "--steps has no effect on the adaptive solver '%s'", solver);
+    if (!type->e && tol_given)
+        return fmd_cli_usage_error("likelihood", "Give --steps K for the fixed-step solver, or --solver dopri5 with --tol.",
+                                   "--tol has no effect on the fixed-step solver '%s'", solver);
     fmd_div_method method = gmm_path ? FMD_DIV_EXACT : FMD_DIV_FD;
     if (divname && strcmp(divname, "exact") == 0)
         method = gmm_path ? FMD_DIV_EXACT : FMD_DIV_FD;
@@ -102,13 +114,11 @@ int fmd_cmd_likelihood(int argc, char **argv)
     double t1 = 1.0;
     size_t d;
     if (gmm_path) {
-        if (fmd_schedule_by_name(sched_name, &sch) != FMD_OK)
-            return fmd_cli_usage_error("likelihood", "Schedules: condot, cosine, lab, poly:N, vp, ou:T, ve.",
-                                       "unknown schedule '%s'", sched_name);
+        if (fmd_cli_schedule("likelihood", sched_name, &sch) != 0)
+            return 2;
         fmd_parse_error perr;
         if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK) {
-            fprintf(stderr, "fmd likelihood: error: %s:%ld: %s\n", perr.file, perr.line, perr.reason);
-            return 2;
+            return fmd_cli_gmm_error("likelihood", &perr);
         }
         d = g->d;
         M = (fmd_marginal_field_params){g, &sch, NULL, NULL};
@@ -146,7 +156,7 @@ int fmd_cmd_likelihood(int argc, char **argv)
     double *lp = n ? malloc(n * sizeof(double)) : NULL, *se = n ? malloc(n * sizeof(double)) : NULL;
     double *exact = n ? malloc(n * sizeof(double)) : NULL;
     if (rc == 0 && n > 0 && (!lp || !se || !exact))
-        rc = 1;
+        rc = fmd_cli_out_of_memory("likelihood", "the results", 3.0 * n * sizeof(double));
     if (rc == 0 && n > 0) {
         fmd_likelihood_config cfg = {&u, method, fmd_marginal_divergence, &M, (size_t)probes, nthreads};
         fmd_ode_control ctl = {{tol, tol}, 0, 0, 0};
@@ -167,8 +177,8 @@ int fmd_cmd_likelihood(int argc, char **argv)
                 printf("%.17g\t%.10g\t%.3e\n", lp[i], -lp[i] / ((double)d * M_LN2), se[i]);
         }
     }
-    if (fflush(stdout) != 0)
-        rc = 1;
+    if (rc == 0)
+        rc = fmd_cli_output_done("likelihood", stdout, "standard output");
     free(x), free(lp), free(se), free(exact);
     fmd_marginal_free(m0);
     fmd_marginal_free(m1);

@@ -83,10 +83,11 @@ int fmd_cmd_sample(int argc, char **argv)
     const char *hint = "Run 'fmd sample --help' for usage.";
     const char *model = NULL, *solver = NULL, *form_name = NULL, *grid_name = NULL, *precision = NULL;
     double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1, cls = -1, guidance = 1, threads = fmd_cli_default_threads();
-    int traj = 0;
+    int traj = 0, guidance_given = 0;
     for (int i = 1; i < argc; i++) {
-        const char *v;
+        const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL, lo = 0, hi = 0;
+        int whole = 0;   /* a count, an index or a seed: no fractions */
         if (fmd_cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
@@ -95,23 +96,28 @@ int fmd_cmd_sample(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--form"))) form_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--grid"))) grid_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 1, hi = 1e8;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7;
+        else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 1, hi = 1e8, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--sigma"))) num = &sigma, lo = 0, hi = 1e6;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--t0"))) num = &t0, lo = 0, hi = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--class"))) num = &cls, lo = 0, hi = 4096;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--guidance"))) num = &guidance, lo = -1e3, hi = 1e3;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--class"))) num = &cls, lo = 0, hi = 4096, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--guidance"))) guidance_given = 1, num = &guidance, lo = -1e3, hi = 1e3;
         else if ((v = fmd_cli_option(argc, argv, &i, "--t1"))) num = &t1, lo = 0, hi = 1;
         else if (strcmp(argv[i], "--trajectories") == 0) traj = 1;
         else
             return fmd_cli_usage_error("sample", hint, "unknown option '%s'", argv[i]);
-        if (num && fmd_cli_number("sample", argv[i], v, lo, hi, num) != 0)
+        if (v && !*v)
+            return fmd_cli_missing_value("sample", hint, arg);
+        if (num && fmd_cli_number("sample", arg, v, lo, hi, whole, num) != 0)
             return 2;
     }
     if (!model || !*model)
         return fmd_cli_usage_error("sample", hint, "--model MODEL is required");
+    if (guidance_given && cls < 0)
+        return fmd_cli_usage_error("sample", "Add --class Y (the class to guide towards), or drop --guidance.",
+                                   "--guidance has no effect without --class");
     if (!solver)
         solver = sigma >= 0 ? "em" : "euler";
     const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(solver);
@@ -138,7 +144,7 @@ int fmd_cmd_sample(int argc, char **argv)
     else if (grid_name && strcmp(grid_name, "time") == 0)
         power = 1.0;
     else if (grid_name && strncmp(grid_name, "time:", 5) == 0) {
-        if (fmd_cli_number("sample", "--grid time:P", grid_name + 5, 1, 100, &power) != 0)
+        if (fmd_cli_number("sample", "--grid time:P", grid_name + 5, 1, 100, 0, &power) != 0)
             return 2;
     } else if (grid_name)
         return fmd_cli_usage_error("sample", "Grids: logsnr, time, time:P (P >= 1).", "unknown --grid '%s'", grid_name);
@@ -207,12 +213,12 @@ int fmd_cmd_sample(int argc, char **argv)
     fmd_mlp_eval *ev = NULL;   /* the network's scratch, kept between evaluations */
     if (fmd_mlp_eval_alloc(net, &ev) != FMD_OK) {
         fmd_mlp_free(net);
-        fprintf(stderr, "fmd sample: error: out of memory\n");
-        return 1;
+        return fmd_cli_out_of_memory("sample", "the network's scratch", 0.0);
     }
     fmd_mlp_guidance G = {net, (int)cls, guidance, ev};
     if (cls >= 0 && (cls != floor(cls) || cls >= (double)net->cfg.n_classes)) {
         size_t C = net->cfg.n_classes;
+        fmd_mlp_eval_free(ev);
         fmd_mlp_free(net);
         if (C == 0)
             return fmd_cli_usage_error("sample", "Train with `fmd train --labels` to sample a class.",
@@ -226,7 +232,10 @@ int fmd_cmd_sample(int argc, char **argv)
     const size_t N = (size_t)n, K = (size_t)steps, d = net->cfg.d;
     double *x = malloc(N * d * sizeof(double)), *ts = malloc((K + 1) * sizeof(double));
     double *path = traj ? malloc((K + 1) * N * d * sizeof(double)) : NULL;
-    int rc = (!x || !ts || (traj && !path)) ? 1 : 0;
+    int rc = 0;
+    if (!x || !ts || (traj && !path))
+        rc = fmd_cli_out_of_memory("sample", traj && !path ? "the trajectories (--trajectories)" : "the samples",
+                                   (double)sizeof(double) * (traj && !path ? (double)(K + 1) * N * d : (double)N * d));
     if (rc == 0) {
         fmd_sample_init((uint64_t)seed, N, d, x);   /* eps ~ N(0, I) */
         for (size_t i = 0; i < N * d; i++)
@@ -280,8 +289,8 @@ int fmd_cmd_sample(int argc, char **argv)
             printf("\n");
         }
     }
-    if (fflush(stdout) != 0)
-        rc = 1;
+    if (rc == 0)
+        rc = fmd_cli_output_done("sample", stdout, "standard output");
     free(x);
     free(ts);
     free(path);

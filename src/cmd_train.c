@@ -23,8 +23,8 @@ static const char usage[] =
     "                        or fashion-mnist (the 60000 training images, 784 pixels\n"
     "                        in [-1, 1], from Debian's dataset-fashion-mnist)\n"
     "  --objective NAME      cfm (flow matching) | dsm (denoising score matching) | ddpm\n"
-    "                        (noise prediction) | denoiser (clean-data prediction D(x) = E[z|x])\n"
-    "                        (noise prediction); default cfm\n"
+    "                        (noise prediction) | denoiser (clean-data prediction\n"
+    "                        D(x) = E[z|x]); default cfm\n"
     "  --schedule NAME       condot | cosine | lab | poly:N | vp; default condot\n"
     "  --hidden W1,W2,...    hidden widths; default 64,64,64,64\n"
     "  --activation NAME     silu | relu | tanh; default silu\n"
@@ -51,10 +51,15 @@ static const char usage[] =
     "                        float64 either way. A resumed run keeps its model's\n"
     "                        precision\n"
     "  --out MODEL           checkpoint to write (safetensors; atomic)\n"
-    "  --resume MODEL        continue the run saved in MODEL, exactly\n"
+    "  --resume MODEL        continue the run saved in MODEL, exactly: only --steps (more\n"
+    "                        than it has done), --out and --threads may be given with it;\n"
+    "                        its data are the ones it recorded (another --gmm or --data\n"
+    "                        is refused unless --force-data)\n"
+    "  --force-data          with --resume, continue on the data given instead\n"
     "\n"
     "Progress goes to standard error: a live bar on a terminal, otherwise one line\n"
-    "every 5%%. Ctrl-C stops after the current step and saves it (exit status 130).\n";
+    "every 5%. Ctrl-C (or SIGTERM) stops after the current step and saves it (exit\n"
+    "status 130).\n";
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig)
@@ -110,6 +115,27 @@ static void progress(int tty, unsigned long step, unsigned long total, double lo
     }
 }
 
+/* Remember an option that would change a run (refused with --resume). */
+enum { MAX_CHANGES = 24 };
+static void note_change(const char **changes, int *n, const char *arg)
+{
+    if (*n < MAX_CHANGES)
+        changes[(*n)++] = arg;
+}
+
+/* The data a checkpoint records: "toy:NAME", "fashion-mnist" or a mixture
+ * file's path (absolute since it is resolved when the run starts). */
+static int same_data(const char *recorded, const char *gmm_path, const char *data_name)
+{
+    if (data_name)
+        return strcmp(recorded, data_name) == 0 || (strncmp(recorded, "toy:", 4) == 0 && strcmp(recorded + 4, data_name) == 0);
+    char *here = realpath(gmm_path, NULL), *there = realpath(recorded, NULL);
+    const int same = here && there ? strcmp(here, there) == 0 : strcmp(gmm_path, recorded) == 0;
+    free(here);
+    free(there);
+    return same;
+}
+
 static int parse_widths(const char *s, fmd_mlp_config *cfg)
 {
     cfg->depth = 0;
@@ -132,11 +158,14 @@ int fmd_cmd_train(int argc, char **argv)
     double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0, t_max = -1;
     double label_drop = 0.1, threads = fmd_cli_default_threads();
     const char *precision = NULL;
-    int steps_given = 0, labels = 0;
+    int steps_given = 0, labels = 0, force_data = 0, label_drop_given = 0;
+    const char *changes[MAX_CHANGES];   /* options that would change a run, as written: refused with --resume */
+    int nchanges = 0;
     for (int i = 1; i < argc; i++) {
-        const char *v;
+        const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL;
         double lo = 0, hi = 0;
+        int whole = 0;   /* a count, an index or a seed: no fractions */
         if (fmd_cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
@@ -144,25 +173,28 @@ int fmd_cmd_train(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) objective = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) schedule = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--hidden"))) hidden = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--activation"))) activation = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) note_change(changes, &nchanges, arg), objective = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) note_change(changes, &nchanges, arg), schedule = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--hidden"))) note_change(changes, &nchanges, arg), hidden = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--activation"))) note_change(changes, &nchanges, arg), activation = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e12, steps_given = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--batch"))) num = &batch, lo = 2, hi = 1 << 24;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--lr"))) num = &lr, lo = 1e-12, hi = 10;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--clip"))) num = &clip, lo = 0, hi = 1e12;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--ema"))) num = &ema, lo = 0, hi = 0.999999999;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--fourier"))) num = &fourier, lo = 0, hi = 64;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--t-max"))) num = &t_max, lo = 0.01, hi = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--label-drop"))) num = &label_drop, lo = 0, hi = 1;
-        else if (strcmp(argv[i], "--labels") == 0) labels = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e12, steps_given = 1, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--batch"))) note_change(changes, &nchanges, arg), num = &batch, lo = 2, hi = 1 << 24, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--lr"))) note_change(changes, &nchanges, arg), num = &lr, lo = 1e-12, hi = 10;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--clip"))) note_change(changes, &nchanges, arg), num = &clip, lo = 0, hi = 1e12;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--ema"))) note_change(changes, &nchanges, arg), num = &ema, lo = 0, hi = 0.999999999;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) note_change(changes, &nchanges, arg), num = &seed, lo = 0, hi = 4294967295.0, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--fourier"))) note_change(changes, &nchanges, arg), num = &fourier, lo = 0, hi = 64, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--t-max"))) note_change(changes, &nchanges, arg), num = &t_max, lo = 0.01, hi = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--label-drop"))) note_change(changes, &nchanges, arg), label_drop_given = 1, num = &label_drop, lo = 0, hi = 1;
+        else if (strcmp(argv[i], "--labels") == 0) note_change(changes, &nchanges, arg), labels = 1;
+        else if (strcmp(argv[i], "--force-data") == 0) force_data = 1;
         else
             return fmd_cli_usage_error("train", hint, "unknown option '%s'", argv[i]);
-        if (num && fmd_cli_number("train", argv[i], v, lo, hi, num) != 0)
+        if (v && !*v)
+            return fmd_cli_missing_value("train", hint, arg);
+        if (num && fmd_cli_number("train", arg, v, lo, hi, whole, num) != 0)
             return 2;
     }
     fmd_dtype dtype = FMD_F64;
@@ -172,16 +204,31 @@ int fmd_cmd_train(int argc, char **argv)
     fmd_run_info info;
     memset(&info, 0, sizeof info);
     char why[256];
+    int data_from_checkpoint = 0;
     if (resume) {
+        if (nchanges > 0)   /* a resumed run continues exactly as it was saved */
+            return fmd_cli_usage_error("train", "With --resume only --steps, --out, --threads and --force-data may be "
+                                                "given; to train differently, start a new run with --out.",
+                                       "%.*s would change the run saved in %s", (int)strcspn(changes[0], "="), changes[0],
+                                       resume);
         if (fmd_checkpoint_load(resume, &net, &info, NULL, why, sizeof why) != FMD_OK) {
             fprintf(stderr, "fmd train: error: %s: %s\n", resume, why);
             return 2;
         }
         if (!gmm_path && !data_name) {
+            data_from_checkpoint = 1;
             if (strncmp(info.data, "toy:", 4) == 0)
                 data_name = info.data + 4;
+            else if (strcmp(info.data, "fashion-mnist") == 0)
+                data_name = info.data;
             else
                 gmm_path = info.data;
+        } else if (!same_data(info.data, gmm_path, data_name) && !force_data) {
+            fmd_mlp_free(net);
+            return fmd_cli_usage_error("train", "Drop --gmm/--data to continue on the recorded data, or add --force-data "
+                                                "to continue on these.",
+                                       "%s was trained on %s, not on %s", resume, info.data,
+                                       gmm_path ? gmm_path : data_name);
         }
         if (precision && dtype != net->cfg.dtype) {
             fmd_mlp_free(net);
@@ -193,19 +240,36 @@ int fmd_cmd_train(int argc, char **argv)
             out_path = resume;
         if (!steps_given)
             steps = (double)info.target_steps;
+        if (steps < (double)info.steps) {
+            fmd_mlp_free(net);
+            return fmd_cli_usage_error("train", "Give --steps larger than the steps done, or leave it out to reach the "
+                                                "run's own target.",
+                                       "%s has done %lu steps; --steps %.0f asks for fewer", resume, info.steps, steps);
+        }
+        if (steps == (double)info.steps) {
+            fprintf(stderr, "fmd train: %s is at step %lu already; nothing to do (give --steps N > %lu to train on)\n",
+                    resume, info.steps, info.steps);
+            fmd_mlp_free(net);
+            return 0;
+        }
     } else {
         if ((!gmm_path || !*gmm_path) == (!data_name || !*data_name))
             return fmd_cli_usage_error("train", hint, "give one of --gmm FILE or --data NAME");
         if (!out_path || !*out_path)
             return fmd_cli_usage_error("train", hint, "--out MODEL is required");
+        if (label_drop_given && !labels)
+            return fmd_cli_usage_error("train", "Add --labels (classifier-free guidance), or drop --label-drop.",
+                                       "--label-drop has no effect without --labels");
+        if (force_data)
+            return fmd_cli_usage_error("train", hint, "--force-data goes with --resume");
     }
     fmd_train_config cfg;
     memset(&cfg, 0, sizeof cfg);
     const char *obj_name = resume ? info.objective : objective, *sch_name = resume ? info.schedule : schedule;
     if (fmd_objective_by_name(obj_name, &cfg.objective) != FMD_OK)
         return fmd_cli_usage_error("train", "Objectives: cfm, dsm, ddpm, denoiser.", "unknown objective '%s'", obj_name);
-    if (fmd_schedule_by_name(sch_name, &cfg.schedule) != FMD_OK)
-        return fmd_cli_usage_error("train", "Schedules: condot, cosine, lab, poly:N, vp.", "unknown schedule '%s'", sch_name);
+    if (fmd_cli_schedule("train", sch_name, &cfg.schedule) != 0)
+        return 2;
     fmd_gmm *g = NULL;
     fmd_toy toy;
     fmd_image_set images = {0};
@@ -227,7 +291,10 @@ int fmd_cmd_train(int argc, char **argv)
     } else {
         fmd_parse_error perr;
         if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK) {
-            fprintf(stderr, "fmd train: error: %s:%ld: %s\n", perr.file, perr.line, perr.reason);
+            fmd_cli_gmm_error("train", &perr);
+            if (data_from_checkpoint)
+                fprintf(stderr, "(this path is the data recorded in %s; give --gmm FILE --force-data to use a copy "
+                                "elsewhere)\n", resume);
             fmd_mlp_free(net);
             return 2;
         }
@@ -252,12 +319,26 @@ int fmd_cmd_train(int argc, char **argv)
             mc.n_classes = g ? (size_t)top + 1 : images.n ? 10 : (size_t)fmd_toy_classes(&toy);
             cfg.label_drop = label_drop;
         }
-        if (parse_widths(hidden, &mc) != 0 || fmd_activation_by_name(activation, &mc.act) != FMD_OK) {
+        if (parse_widths(hidden, &mc) != 0) {
             fmd_gmm_free(g);
             fmd_image_set_free(&images);
-            return fmd_cli_usage_error("train", hint, "bad --hidden '%s' or --activation '%s'", hidden, activation);
+            return fmd_cli_usage_error("train", "Widths are whole numbers from 1 to 65536, comma-separated, at most 8.",
+                                       "bad --hidden '%s'", hidden);
         }
-        fmd_mlp_alloc(&mc, &net);
+        if (fmd_activation_by_name(activation, &mc.act) != FMD_OK) {
+            fmd_gmm_free(g);
+            fmd_image_set_free(&images);
+            return fmd_cli_usage_error("train", "Activations: silu, relu, tanh.", "unknown --activation '%s'", activation);
+        }
+        if (fmd_mlp_alloc(&mc, &net) != FMD_OK) {
+            double params = 0, in = (double)mc.d + 1.0 + 2.0 * (double)mc.n_fourier + (double)mc.n_classes;
+            for (size_t l = 0; l < mc.depth; l++)
+                params += (in + 1.0) * (double)mc.width[l], in = (double)mc.width[l];
+            params += (in + 1.0) * (double)mc.d;
+            fmd_gmm_free(g);
+            fmd_image_set_free(&images);
+            return fmd_cli_out_of_memory("train", "the network's parameters", params * (double)fmd_dtype_size(dtype));
+        }
         gsl_rng *r;
         fmd_rng_alloc((uint64_t)seed, 0xfeedULL, &r);   /* initial weights: their own stream */
         fmd_mlp_init(net, r);
@@ -276,8 +357,11 @@ int fmd_cmd_train(int argc, char **argv)
         snprintf(info.schedule, sizeof info.schedule, "%s", schedule);
         if (data_name)
             snprintf(info.data, sizeof info.data, "toy:%.200s", data_name);
-        else
-            snprintf(info.data, sizeof info.data, "%s", gmm_path);
+        else {   /* resolved, so --resume finds it from any directory */
+            char *full = realpath(gmm_path, NULL);
+            snprintf(info.data, sizeof info.data, "%s", full ? full : gmm_path);
+            free(full);
+        }
         info.seed = (unsigned long)seed, info.batch = cfg.batch, info.lr = lr, info.clip = clip;
         info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max, info.label_drop = cfg.label_drop;
     }
@@ -287,7 +371,14 @@ int fmd_cmd_train(int argc, char **argv)
                : images.n ? fmd_trainer_alloc_sampler(&cfg, fmd_image_set_sampler, &images, net, &tr)
                           : fmd_trainer_alloc_sampler(&cfg, fmd_toy_sample, &toy, net, &tr);
     if (st != FMD_OK) {
-        fprintf(stderr, "fmd train: error: cannot set up training (out of memory?)\n");
+        double units = 0;   /* a row's activations, pre-activations and their gradients, about 3 per unit */
+        for (size_t l = 0; l <= net->nlayers; l++)
+            units += (double)net->dims[l];
+        fmd_cli_out_of_memory("train", "the training workspace (the batch's activations and gradients, Adam's state)",
+                              (double)fmd_dtype_size(net->cfg.dtype) * (4.0 * (double)net->nparams + 3.0 * units * (double)cfg.batch));
+        fmd_mlp_free(net);
+        fmd_gmm_free(g);
+        fmd_image_set_free(&images);
         return 1;
     }
     if (resume) {
@@ -302,6 +393,7 @@ int fmd_cmd_train(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);   /* a job scheduler's stop: save like Ctrl-C */
     const int tty = isatty(2);
     const unsigned long total = (unsigned long)steps;
     double smooth = NAN, t0 = now(), last_draw = 0.0;

@@ -82,16 +82,21 @@ int fmd_report_end(fmd_report *r)
         io_failed = fmd_atomic_commit(&r->tsv) != FMD_OK;
         r->has_tsv = 0;
         if (io_failed)
-            fprintf(stderr, "could not write the table of checks under $FMD_DATA (or build/data)\n");
+            fprintf(stderr, "could not write the table of checks under %s/ (set FMD_DATA, or run from the "
+                            "repository root)\n", fmd_data_dir());
     }
     return r->failures == 0 && !io_failed ? 0 : 1;
 }
 
-int fmd_data_open(const char *name, fmd_atomic_file *f)
+const char *fmd_data_dir(void)
 {
     const char *dir = getenv("FMD_DATA");
-    if (!dir || !*dir)
-        dir = "build/data";
+    return dir && *dir ? dir : "build/data";
+}
+
+int fmd_data_open(const char *name, fmd_atomic_file *f)
+{
+    const char *dir = fmd_data_dir();
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return FMD_EIO;
     char path[4096];

@@ -37,6 +37,10 @@ int fmd_report_tsv(fmd_report *r, const char *name);
  * passed and the TSV was written, 1 otherwise. */
 int fmd_report_end(fmd_report *r);
 
+/* The directory chapter data goes to: $FMD_DATA, or "build/data" (relative
+ * to the working directory: run the chapters from the repository root). */
+const char *fmd_data_dir(void);
+
 /* Open <dir>/<name> for figure data, atomically (commit with
  * fmd_atomic_commit); dir is $FMD_DATA or "build/data", created if missing. */
 int fmd_data_open(const char *name, fmd_atomic_file *f);

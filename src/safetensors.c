@@ -319,8 +319,17 @@ int fmd_st_parse(const uint8_t *buf, size_t len, fmd_st_file *f, char *why, size
     if (!buf || len < 8)
         return fmd_reason(why, why_len, "file of %zu bytes is shorter than the 8-byte header length", len);
     uint64_t N = le64(buf);
-    if (N < 2 || N > FMD_ST_MAX_HEADER)
+    if (N < 2 || N > FMD_ST_MAX_HEADER) {
+        /* text where the 8-byte length should be: most likely another kind of file */
+        int text = 1;
+        for (int i = 0; i < 8; i++)
+            text = text && buf[i] >= 9 && buf[i] < 127;
+        if (text)
+            return fmd_reason(why, why_len, "not a safetensors file: it starts with text ('%.8s'); a model file starts "
+                                            "with an 8-byte header length",
+                              (const char *)buf);
         return fmd_reason(why, why_len, "header length %llu is outside [2, %u]", (unsigned long long)N, FMD_ST_MAX_HEADER);
+    }
     if (N > len - 8)
         return fmd_reason(why, why_len, "header length %llu runs past the end of the %zu-byte file", (unsigned long long)N, len);
     cursor c = {(const char *)buf + 8, (const char *)buf + 8, (const char *)buf + 8 + N, why, why_len};

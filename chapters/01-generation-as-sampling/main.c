@@ -85,7 +85,7 @@ int main(void)
     fmd_report rep;
     fmd_report_begin(&rep, stdout, "Chapter 1: generation as sampling (tolerances: 6 standard errors)");
     if (fmd_report_tsv(&rep, "ch01_checks.tsv") != FMD_OK)
-        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
+        fprintf(stderr, "could not open the table of checks under %s/\n", fmd_data_dir());
 
     /* z_1..z_N ~ p_data: a data set */
     fmd_gmm_sample(g, r, N, z, comp);
@@ -134,7 +134,8 @@ int main(void)
     fmd_gmm_sample(g, r, SHOW, z, comp);
     int io = write_samples(g, x0, z, comp);
     if (io || isnan(mass))
-        fprintf(stderr, "chapter 1: could not write the figure data\n");
+        fprintf(stderr, "chapter 1: could not write the figure data under %s/ (set FMD_DATA, or run from the "
+                        "repository root)\n", fmd_data_dir());
     int status = fmd_report_end(&rep) || io || isnan(mass);
     gsl_rng_free(r);
     fmd_gmm_free(g);

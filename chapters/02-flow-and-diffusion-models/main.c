@@ -377,7 +377,7 @@ int main(void)
 {
     fmd_report_begin(&rep, stdout, "Chapter 2: flow and diffusion models");
     if (fmd_report_tsv(&rep, "ch02_checks.tsv") != FMD_OK)
-        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
+        fprintf(stderr, "could not open the table of checks under %s/\n", fmd_data_dir());
     flows();
     steppers();
     uniqueness();
@@ -385,6 +385,7 @@ int main(void)
     ornstein_uhlenbeck();
     algorithms();
     if (io_failed)
-        fprintf(stderr, "chapter 2: could not write the figure data\n");
+        fprintf(stderr, "chapter 2: could not write the figure data under %s/ (set FMD_DATA, or run from the "
+                        "repository root)\n", fmd_data_dir());
     return fmd_report_end(&rep) || io_failed;
 }

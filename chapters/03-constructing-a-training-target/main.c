@@ -359,7 +359,7 @@ int main(void)
     fmd_rng_alloc(3, 0, &r);
     fmd_report_begin(&rep, stdout, "Chapter 3: constructing a training target");
     if (fmd_report_tsv(&rep, "ch03_checks.tsv") != FMD_OK)
-        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
+        fprintf(stderr, "could not open the table of checks under %s/\n", fmd_data_dir());
     schedule_table();
     paths(g, r);
     identities(g, r);
@@ -369,6 +369,7 @@ int main(void)
     gsl_rng_free(r);
     fmd_gmm_free(g);
     if (io_failed)
-        fprintf(stderr, "chapter 3: could not write the figure data\n");
+        fprintf(stderr, "chapter 3: could not write the figure data under %s/ (set FMD_DATA, or run from the "
+                        "repository root)\n", fmd_data_dir());
     return fmd_report_end(&rep) || io_failed;
 }

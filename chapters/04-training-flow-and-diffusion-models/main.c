@@ -48,7 +48,7 @@ int main(void)
     }
     fmd_report_begin(&rep, stdout, "Chapter 4: training flow and diffusion models (the course lab's first model)");
     if (fmd_report_tsv(&rep, "ch04_checks.tsv") != FMD_OK)
-        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
+        fprintf(stderr, "could not open the table of checks under %s/\n", fmd_data_dir());
     /* the lab's network and training configuration */
     fmd_mlp_config mc = {.d = 2, .n_fourier = 0, .depth = 4, .width = {64, 64, 64, 64}, .act = FMD_SILU};
     fmd_mlp *net;
@@ -308,6 +308,7 @@ int main(void)
     gsl_rng_free(r);
     fmd_gmm_free(g);
     if (io_failed)
-        fprintf(stderr, "chapter 4: could not write the figure data or the model\n");
+        fprintf(stderr, "chapter 4: could not write the figure data or the model under %s/ (set FMD_DATA, or run from the "
+                        "repository root)\n", fmd_data_dir());
     return fmd_report_end(&rep) || io_failed;
 }

@@ -493,7 +493,7 @@ int main(void)
     }
     fmd_report_begin(&rep, stdout, "Chapter 5: conditional generation and guidance");
     if (fmd_report_tsv(&rep, "ch05_checks.tsv") != FMD_OK)
-        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
+        fprintf(stderr, "could not open the table of checks under %s/\n", fmd_data_dir());
     gsl_rng *r;
     fmd_rng_alloc(5, 0, &r);
     exact_part(g, r);
@@ -503,6 +503,7 @@ int main(void)
     gsl_rng_free(r);
     fmd_gmm_free(g);
     if (io_failed)
-        fprintf(stderr, "chapter 5: could not write the figure data or the models\n");
+        fprintf(stderr, "chapter 5: could not write the figure data or the models under %s/ (set FMD_DATA, or run from the "
+                        "repository root)\n", fmd_data_dir());
     return fmd_report_end(&rep) || io_failed;
 }

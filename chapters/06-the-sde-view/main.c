@@ -50,7 +50,7 @@ int main(void)
     }
     fmd_report_begin(&rep, stdout, "Chapter 6: the SDE view (VP forward SDE of `003`, exact scores)");
     if (fmd_report_tsv(&rep, "ch06_checks.tsv") != FMD_OK)
-        fprintf(stderr, "could not open the table of checks under $FMD_DATA (or build/data)\n");
+        fprintf(stderr, "could not open the table of checks under %s/\n", fmd_data_dir());
     gsl_rng *r;
     fmd_rng_alloc(6, 0, &r);
     fmd_forward F;
@@ -223,6 +223,7 @@ int main(void)
     gsl_rng_free(r);
     fmd_gmm_free(g);
     if (io_failed)
-        fprintf(stderr, "chapter 6: could not write the figure data\n");
+        fprintf(stderr, "chapter 6: could not write the figure data under %s/ (set FMD_DATA, or run from the "
+                        "repository root)\n", fmd_data_dir());
     return fmd_report_end(&rep) || io_failed;
 }

@@ -1,0 +1,120 @@
+#!/bin/sh
+# check_cli_errors.sh FMD -- the command fails loudly and never crashes: one
+# case or more for each class of defect (issue 13). Each case states the exit
+# status it expects and a phrase its message must contain; a case fails on a
+# crash (status >= 128), a silent failure (no message) or NaN printed as a
+# result.
+set -u
+fmd=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$(pwd)
+G=$root/chapters/03-constructing-a-training-target/five_modes.gmm
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+n=0
+# expect STATUS 'PHRASE' ARGS... (stdin from $IN if set, stdout to $OUT if set)
+expect() {
+    want=$1; phrase=$2; shift 2
+    n=$((n + 1))
+    "$fmd" "$@" <"${IN:-/dev/null}" >"${OUT:-$tmp/out}" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "check_cli_errors: 'fmd $*' exited $got, expected $want:"; cat "$tmp/err"; fail=1
+    elif [ -n "$phrase" ] && ! grep -qF -- "$phrase" "$tmp/err"; then
+        echo "check_cli_errors: 'fmd $*' did not say '$phrase':"; cat "$tmp/err"; fail=1
+    elif [ "$want" -ne 0 ] && [ ! -s "$tmp/err" ]; then
+        echo "check_cli_errors: 'fmd $*' failed silently"; fail=1
+    elif [ "$want" -eq 0 ] && [ -z "${OUT:-}" ] && grep -qi 'nan' "$tmp/out"; then
+        echo "check_cli_errors: 'fmd $*' printed NaN and exited 0"; fail=1
+    fi
+}
+cd "$tmp"
+# models for the cases: a flow model on the mixture, one on moons, a dsm model
+"$fmd" train --gmm "$G" --out m.st --steps 4 --batch 16 --hidden 8 >/dev/null 2>&1 || { echo "check_cli_errors: cannot train"; exit 1; }
+"$fmd" train --data moons --out moons.st --steps 2 --batch 16 --hidden 8 >/dev/null 2>&1
+"$fmd" train --gmm "$G" --objective dsm --out dsm.st --steps 4 --batch 16 --hidden 8 >/dev/null 2>&1
+printf '0.1 0.2\n0.3 -1\n' > pts.txt
+
+# 1. allocation failure: a message naming what and how much, exit 1 (under a 2 GB address-space limit)
+n=$((n + 1))
+( ulimit -v 2000000; "$fmd" train --gmm "$G" --hidden 65536,65536 --steps 1 --batch 2 --out big.st ) 2>"$tmp/err" >/dev/null
+got=$?
+if [ "$got" -ne 1 ] || ! grep -q "out of memory: the network's parameters needs" "$tmp/err"; then
+    echo "check_cli_errors: a network too large to allocate: exit $got:"; cat "$tmp/err"; fail=1
+fi
+n=$((n + 1))
+( ulimit -v 2000000; "$fmd" sample --model m.st -n 100000000 ) 2>"$tmp/err" >/dev/null
+got=$?
+if [ "$got" -ne 1 ] || ! grep -q "out of memory" "$tmp/err"; then
+    echo "check_cli_errors: 1e8 samples under a 2 GB limit: exit $got:"; cat "$tmp/err"; fail=1
+fi
+
+# 2. output that cannot be written: a message and exit 1, from every command that prints results
+if [ -w /dev/full ]; then
+    OUT=/dev/full expect 1 "writing standard output failed" sample --model m.st -n 1000
+    IN=pts.txt OUT=/dev/full expect 1 "writing standard output failed" field --gmm "$G" --schedule cosine --t 0.5
+    IN=pts.txt OUT=/dev/full expect 1 "writing standard output failed" likelihood --gmm "$G" --schedule condot
+    OUT=/dev/full expect 1 "writing standard output failed" eval --model m.st --gmm "$G" -n 100 --steps 5
+fi
+
+# 3. resume that means it
+expect 2 "--lr would change the run" train --resume m.st --lr 0.1
+expect 2 "--hidden would change the run" train --resume m.st --hidden 16
+expect 2 "not on" train --resume m.st --data moons
+expect 2 "has done 4 steps" train --resume m.st --steps 2
+cp m.st before.st
+expect 0 "nothing to do" train --resume m.st --steps 4
+cmp -s m.st before.st || { echo "check_cli_errors: a resume with nothing to do rewrote the model"; fail=1; }
+mkdir -p elsewhere && cd elsewhere
+expect 0 "" train --resume ../m.st --steps 6 --out ../m6.st   # the data path was stored resolved
+cd "$tmp"
+
+# 4. numbers: the message names the option; fractions refused where a count is meant
+expect 2 "--steps '-1'" train --gmm "$G" --out x.st --steps -1
+expect 2 "not a fraction" train --gmm "$G" --out x.st --steps 1.5
+expect 2 "-n '2.9'" sample --model m.st -n 2.9
+expect 2 "--seed '0.5'" sample --model m.st --seed 0.5
+expect 2 "--steps '-3'" train --gmm "$G" --out x.st --steps=-3
+expect 2 "--t needs a value" field --gmm "$G" --schedule cosine --t
+
+# 5. never NaN with exit 0: a result is finite and right, or the point is refused with its line
+printf '1e154 0\n' > huge.txt
+IN=huge.txt expect 0 "" field --gmm "$G" --schedule cosine --t 0.5
+printf '0 0\n1e200 0\n' > huger.txt
+IN=huger.txt expect 2 "<stdin>:2: a coordinate of size 1e+200 is too large" field --gmm "$G" --schedule cosine --t 0.5
+IN=pts.txt expect 2 "infinite derivative" field --gmm "$G" --schedule poly:0.5 --t 0
+
+# 6. messages that say what is wrong
+expect 2 "poly:N needs a number N" field --gmm "$G" --schedule poly:0 --t 0.5
+expect 2 "missing.gmm: cannot open" field --gmm missing.gmm --schedule cosine --t 0.5
+grep -q "missing.gmm:0:" "$tmp/err" && { echo "check_cli_errors: a missing file is reported at line 0"; fail=1; }
+expect 2 "not a safetensors file" sample --model "$G"
+expect 2 "is a directory" sample --model elsewhere
+mkdir -p adir
+expect 2 "is a directory" field --gmm "$G" --schedule cosine --t 0.5 --points adir
+printf '\001\002\003 binary\n' > bin.dat
+expect 2 "not text" field --gmm "$G" --schedule cosine --t 0.5 --points bin.dat
+expect 2 "bad --hidden" train --gmm "$G" --out x.st --hidden 0
+python3 - <<'PY'
+import json, struct
+h = json.dumps({"w": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}}).encode()
+open("foreign.st", "wb").write(struct.pack("<Q", len(h)) + h + b"\0" * 8)
+PY
+expect 2 "without fmd's checksum" sample --model foreign.st
+"$fmd" train --help > help.txt
+grep -q '%%' help.txt && { echo "check_cli_errors: train --help prints a literal %%"; fail=1; }
+"$fmd" likelihood --help | grep -q "poly:N" || { echo "check_cli_errors: likelihood --help does not list its schedules"; fail=1; }
+
+# 7. options that would be ignored are refused
+expect 2 "--guidance has no effect without --class" sample --model m.st --guidance 2
+expect 2 "--label-drop has no effect without --labels" train --gmm "$G" --out x.st --label-drop 0.2
+IN=pts.txt expect 2 "--steps has no effect on the adaptive solver" likelihood --gmm "$G" --schedule condot --steps 10
+
+# 8. eval: the data a model records; every kind of model
+expect 2 "was trained on the toy set moons" eval --model moons.st --gmm "$G"
+expect 2 "not on the toy set circles" eval --model moons.st --data circles
+expect 0 "" eval --model dsm.st --gmm "$G" -n 200 --steps 10
+grep -q "exact FM loss" "$tmp/out" || { echo "check_cli_errors: eval of a dsm model printed no table"; fail=1; }
+
+[ $fail -eq 0 ] && echo "check_cli_errors: $n cases of bad input and failing output, each refused with a message"
+exit $fail
