@@ -191,6 +191,12 @@ static int take(const fmd_st_file *f, const char *name, size_t ndim, const uint6
 int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
                         char *why, size_t why_len)
 {
+    return fmd_checkpoint_load_checked(path, net, info, state, 0, NULL, why, why_len);
+}
+
+int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
+                                int allow_no_checksum, int *has_checksum, char *why, size_t why_len)
+{
     if (!path || !net || !info)
         return FMD_EINVAL;
     *net = NULL;
@@ -237,9 +243,14 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
     memset(&f, 0, sizeof f);
     if (status == FMD_OK)
         status = fmd_st_parse(buf, len, &f, why, why_len);
-    if (status == FMD_OK && !fmd_st_meta(&f, "fmd_checksum_fnv1a64"))
-        status = fmd_reason(why, why_len, "a safetensors file without fmd's checksum: not written by fmd (fmd reads "
-                                          "the model files it writes; see `fmd train`)");
+    const int present = status == FMD_OK && fmd_st_meta(&f, "fmd_checksum_fnv1a64") != NULL;
+    if (has_checksum)
+        *has_checksum = present;
+    if (status == FMD_OK && !present && allow_no_checksum)
+        ;   /* a file written elsewhere, read on the caller's word (--no-checksum) */
+    else if (status == FMD_OK && !present)
+        status = fmd_reason(why, why_len, "a safetensors file without fmd's checksum: not written by fmd (give "
+                                          "--no-checksum to read one written elsewhere in fmd's layout)");
     else if (status == FMD_OK && !fmd_st_checksum_ok(buf, len, &f))
         status = fmd_reason(why, why_len, "checksum mismatch: the file was changed or truncated");
     const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;

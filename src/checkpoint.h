@@ -35,6 +35,13 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
 int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
                         char *why, size_t why_len);
 
+/* The same; if allow_no_checksum, a file without fmd's checksum (one written
+ * elsewhere in fmd's layout) is read rather than refused -- a checksum that
+ * is present must still match. *has_checksum (may be NULL) says whether the
+ * file had one. */
+int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
+                                int allow_no_checksum, int *has_checksum, char *why, size_t why_len);
+
 /* Name <-> enum helpers for the command line and the metadata. */
 const char *fmd_objective_name(fmd_loss_kind k);
 int fmd_objective_by_name(const char *name, fmd_loss_kind *k);

@@ -144,11 +144,20 @@ int fmd_cli_missing_value(const char *cmd, const char *hint, const char *arg)
 int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_only, fmd_mlp **net,
                        fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts)
 {
+    return fmd_cli_load_model_unchecked(cmd, path, d, flow_only, 0, net, info, sch, predicts);
+}
+
+int fmd_cli_load_model_unchecked(const char *cmd, const char *path, size_t d, int flow_only, int no_checksum,
+                                 fmd_mlp **net, fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts)
+{
     char why[256];
-    if (fmd_checkpoint_load(path, net, info, NULL, why, sizeof why) != FMD_OK) {
+    int has_checksum = 1;
+    if (fmd_checkpoint_load_checked(path, net, info, NULL, no_checksum, &has_checksum, why, sizeof why) != FMD_OK) {
         fprintf(stderr, "fmd %s: error: %s: %s\n", cmd, path, why);
         return 2;
     }
+    if (!has_checksum)
+        fprintf(stderr, "fmd %s: note: %s has no fmd checksum (read as asked, --no-checksum)\n", cmd, path);
     const char *problem = NULL;
     fmd_prediction pred = FMD_PREDICTS_FIELD;
     if (strcmp(info->objective, "dsm") == 0)
@@ -179,6 +188,87 @@ int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_onl
     }
     if (predicts)
         *predicts = pred;
+    return 0;
+}
+
+int fmd_cli_read_data_file(const char *cmd, const char *path, int labelled, fmd_image_set *out, size_t *classes)
+{
+    memset(out, 0, sizeof *out);
+    *classes = 0;
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        fprintf(stderr, "fmd %s: error: %s: cannot open: %s\n", cmd, path, strerror(errno));
+        return 2;
+    }
+    /* the number of columns: those of the first row */
+    char *line = NULL;
+    size_t lcap = 0, cols = 0;
+    ssize_t len;
+    while (cols == 0 && (len = getline(&line, &lcap, in)) >= 0) {
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0')
+            continue;
+        for (char *q = line, *end; *q;) {
+            strtod(q, &end);
+            if (end == q)
+                break;
+            cols++;
+            q = end;
+        }
+        if (cols == 0)
+            cols = 1;   /* not a number: the reader below says where */
+    }
+    free(line);
+    fclose(in);
+    if (cols == 0) {
+        fprintf(stderr, "fmd %s: error: %s: no data rows\n", cmd, path);
+        return 2;
+    }
+    if (labelled && cols < 2) {
+        fprintf(stderr, "fmd %s: error: %s: with --labels each row needs its numbers and then a class\n", cmd, path);
+        return 2;
+    }
+    double *x;
+    size_t n;
+    long *line_of;
+    int rc = fmd_cli_read_points_at(cmd, path, cols, &x, &n, &line_of);
+    if (rc != 0)
+        return rc;
+    const size_t d = labelled ? cols - 1 : cols;
+    out->x = malloc(n * d * sizeof(double));
+    out->y = calloc(n ? n : 1, sizeof(int));
+    if (!out->x || !out->y) {
+        rc = fmd_cli_out_of_memory(cmd, "the data", (double)n * d * sizeof(double));
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        memcpy(out->x + i * d, x + i * cols, d * sizeof(double));
+        for (size_t j = 0; j < d; j++)
+            if (!isfinite(out->x[i * d + j])) {
+                fprintf(stderr, "fmd %s: error: %s:%ld: column %zu is not finite\n", cmd, path, line_of[i], j + 1);
+                rc = 2;
+            }
+        if (labelled) {
+            const double c = x[i * cols + d];
+            if (!(c >= 0 && c <= 1023 && c == floor(c))) {
+                fprintf(stderr, "fmd %s: error: %s:%ld: the class (last column) is %g, not a whole number 0..1023\n", cmd,
+                        path, line_of[i], c);
+                rc = 2;
+            } else {
+                out->y[i] = (int)c;
+                *classes = (size_t)c + 1 > *classes ? (size_t)c + 1 : *classes;
+            }
+        }
+    }
+    free(x);
+    free(line_of);
+    if (rc != 0) {
+        fmd_image_set_free(out);
+        *classes = 0;
+        return rc;
+    }
+    out->n = n, out->rows = 1, out->cols = d;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include "checkpoint.h"
 #include "gmm_file.h"
+#include "idx.h"
 #include "sample.h"
 #include "schedule.h"
 
@@ -45,6 +46,12 @@ int fmd_cli_missing_value(const char *cmd, const char *hint, const char *arg);
 int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_only, fmd_mlp **net,
                        fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts);
 
+/* The same, reading a file without fmd's checksum if no_checksum (the
+ * command's --no-checksum: a model written elsewhere in fmd's layout); a
+ * note on stderr says the checksum was absent. */
+int fmd_cli_load_model_unchecked(const char *cmd, const char *path, size_t d, int flow_only, int no_checksum,
+                                 fmd_mlp **net, fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts);
+
 /* Read points, d numbers a line ('#' comments and blank lines skipped), from
  * path or standard input (path NULL) into *x (malloc'd, (*n, d)). Returns 0,
  * or prints "fmd CMD: error: FILE:LINE: reason" and returns 2 (1 if out of
@@ -54,6 +61,14 @@ int fmd_cli_read_points(const char *cmd, const char *path, size_t d, double **x,
 /* The same, also returning each point's line number in the file (*line_of,
  * malloc'd, n entries; may be NULL), so a later complaint can point at it. */
 int fmd_cli_read_points_at(const char *cmd, const char *path, size_t d, double **x, size_t *n, long **line_of);
+
+/* A data file for `fmd train --data-file`: whitespace-separated rows of
+ * numbers ('#' comments), all rows as long as the first; with labelled, the
+ * last column is the row's class (a whole number 0..1023). Fills *out (rows
+ * = 1, cols = d; y zero without labels) and *classes (1 + the largest label,
+ * 0 without). Returns 0, or prints "FILE:LINE: reason" and returns 2 (1 if
+ * out of memory). */
+int fmd_cli_read_data_file(const char *cmd, const char *path, int labelled, fmd_image_set *out, size_t *classes);
 
 /* Allocation failed: "fmd CMD: error: out of memory: WHAT needs BYTES"
  * (with the size in readable units) on stderr; returns 1. */
@@ -101,5 +116,6 @@ int fmd_cmd_train(int argc, char **argv);
 int fmd_cmd_sample(int argc, char **argv);
 int fmd_cmd_eval(int argc, char **argv);
 int fmd_cmd_likelihood(int argc, char **argv);
+int fmd_cmd_info(int argc, char **argv);
 
 #endif

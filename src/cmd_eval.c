@@ -24,6 +24,8 @@ static const char usage[] =
     "With --data NAME (a 2-D toy set, no closed-form density) only the sliced W1.\n"
     "  -n N      samples (default 4000)   --steps K  RK4 steps (default 100)\n"
     "  --seed S  default 0\n"
+    "  --no-checksum   read a model file without fmd's checksum (written elsewhere in\n"
+    "                  fmd's layout; see the README)\n"
     "  --threads N     default: the CPUs this process may use (same bits on any number)\n"
     "  --precision P   f64 or f32: compute the network in this precision; default the\n"
     "                  model's own\n";
@@ -70,7 +72,7 @@ static int model_samples(fmd_mlp *net, const fmd_schedule *sch, fmd_prediction p
 
 /* A toy data set has no density: the sliced W1 to fresh data only. */
 static int eval_toy(const char *model, const char *name, size_t N, size_t K, uint64_t seed, int threads,
-                    const char *precision, fmd_dtype dtype)
+                    const char *precision, fmd_dtype dtype, int no_checksum)
 {
     fmd_toy toy;
     if (fmd_toy_by_name(name, &toy) != FMD_OK)
@@ -78,7 +80,7 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
     fmd_mlp *net;
     fmd_run_info info;
     fmd_schedule sch;
-    if (fmd_cli_load_model("eval", model, 2, 1, &net, &info, &sch, NULL) != 0)
+    if (fmd_cli_load_model_unchecked("eval", model, 2, 1, no_checksum, &net, &info, &sch, NULL) != 0)
         return 2;
     if (strncmp(info.data, "toy:", 4) != 0 || strcmp(info.data + 4, name) != 0) {
         fmd_mlp_free(net);
@@ -122,6 +124,7 @@ int fmd_cmd_eval(int argc, char **argv)
     const char *hint = "Run 'fmd eval --help' for usage.";
     const char *model = NULL, *gmm_path = NULL, *data_name = NULL, *precision = NULL;
     double n = 4000, steps = 100, seed = 0, threads = fmd_cli_default_threads();
+    int no_checksum = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL, lo = 0, hi = 0;
@@ -130,6 +133,7 @@ int fmd_cmd_eval(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
+        else if (strcmp(argv[i], "--no-checksum") == 0) no_checksum = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--gmm"))) gmm_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 10, hi = 1e7, whole = 1;
@@ -151,7 +155,8 @@ int fmd_cmd_eval(int argc, char **argv)
         return 2;
     const int nthreads = fmd_cli_threads("eval", threads);
     if (data_name)
-        return eval_toy(model, data_name, (size_t)n, (size_t)steps, (uint64_t)seed, nthreads, precision, dtype);
+        return eval_toy(model, data_name, (size_t)n, (size_t)steps, (uint64_t)seed, nthreads, precision, dtype,
+                        no_checksum);
     fmd_gmm *g;
     fmd_parse_error perr;
     if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK)
@@ -160,7 +165,7 @@ int fmd_cmd_eval(int argc, char **argv)
     fmd_run_info info;
     fmd_schedule sch;
     fmd_prediction pred;
-    if (fmd_cli_load_model("eval", model, g->d, 0, &net, &info, &sch, &pred) != 0) {
+    if (fmd_cli_load_model_unchecked("eval", model, g->d, 0, no_checksum, &net, &info, &sch, &pred) != 0) {
         fmd_gmm_free(g);
         return 2;
     }
@@ -228,6 +233,9 @@ int fmd_cmd_eval(int argc, char **argv)
     double *x = malloc(N * d * sizeof(double)), *z = malloc(N * d * sizeof(double)), *z2 = malloc(N * d * sizeof(double));
     double *lp = malloc(N * sizeof(double));
     double nll = NAN, nll_se = NAN, opt = NAN, opt_se = NAN, sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
+    if (rc == 0 && N * K * d > 20000000)   /* a long run says what it is doing */
+        fprintf(stderr, "fmd eval: sampling %zu points (%zu RK4 steps, %d thread%s)...\n", N, K, nthreads,
+                nthreads > 1 ? "s" : "");
     if (rc != 0) {
         /* the loss batch already failed */
     } else if (!x || !z || !z2 || !lp) {

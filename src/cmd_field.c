@@ -1,7 +1,8 @@
 /* cmd_field.c -- `fmd field`: the exact marginal path of a mixture at points.
  *
- * Reads points (d numbers a line) and prints, per point, tab-separated with
- * %.17g: log p_t(x), grad log p_t(x) (d), u_t(x) (d), E[z | x_t = x] (d). */
+ * Reads points (d numbers a line) and prints a header line ('#'), then per
+ * point, tab-separated with %.17g: log p_t(x), grad log p_t(x) (d), u_t(x)
+ * (d), E[z | x_t = x] (d). */
 #include "cli.h"
 #include "fmd.h"
 
@@ -26,7 +27,8 @@ static const char usage[] =
     "  --t T            time in [0, 1] (0 = noise, 1 = data)\n"
     "  --points FILE    points, d numbers a line (default: standard input)\n"
     "\n"
-    "Output, one line per point, tab-separated, each number as %.17g:\n"
+    "Output: a header line naming the columns (starting with '#'), then one line\n"
+    "per point, tab-separated, each number as %.17g:\n"
     "  log p_t(x), then grad log p_t(x) (d numbers), then u_t(x) (d numbers),\n"
     "  then E[z | x_t = x] (d numbers).\n"
     "Exit status 2 for bad options or input, with the file and line at fault.\n";
@@ -119,6 +121,14 @@ int fmd_cmd_field(int argc, char **argv)
                 fprintf(stderr, "fmd field: error: %s:%ld: the result is not finite at this point (t = %g, schedule %s)\n",
                         source, line_of[k], t, sched_name);
             rc = 2;
+        }
+        if (rc == 0) {   /* the columns, as `fmd likelihood` names its own ('#': readers skip it) */
+            printf("# log_p");
+            const char *names[3] = {"score", "u", "zmean"};
+            for (int q = 0; q < 3; q++)
+                for (size_t i = 0; i < d; i++)
+                    printf("\t%s_%zu", names[q], i + 1);
+            printf("\n");
         }
         for (size_t k = 0; rc == 0 && k < n; k++) {
             printf("%.17g", lp[k]);

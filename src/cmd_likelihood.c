@@ -34,6 +34,8 @@ static const char usage[] =
     "                      hutchinson (Rademacher probes) | hutchinson-gauss\n"
     "  --probes K          Hutchinson's probes per point; default 16\n"
     "  --seed S            the probes' seed; default 0\n"
+    "  --no-checksum   read a model file without fmd's checksum (written elsewhere in\n"
+    "                  fmd's layout; see the README)\n"
     "  --threads N         threads; default: the CPUs this process may use (same bits\n"
     "                      on any number)\n"
     "  --precision P       f64 or f32: compute a model's network in this precision;\n"
@@ -46,6 +48,7 @@ int fmd_cmd_likelihood(int argc, char **argv)
     const char *precision = NULL;
     double tol = 1e-8, steps = 200, probes = 16, seed = 0, threads = fmd_cli_default_threads();
     int steps_given = 0, tol_given = 0;
+    int no_checksum = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL, lo = 0, hi = 0;
@@ -54,6 +57,7 @@ int fmd_cmd_likelihood(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
+        else if (strcmp(argv[i], "--no-checksum") == 0) no_checksum = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--gmm"))) gmm_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) sched_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--points"))) points = v;
@@ -132,7 +136,7 @@ int fmd_cmd_likelihood(int argc, char **argv)
     } else {
         fmd_run_info info;
         fmd_prediction pred;
-        if (fmd_cli_load_model("likelihood", model, 0, 0, &net, &info, &sch, &pred) != 0)
+        if (fmd_cli_load_model_unchecked("likelihood", model, 0, 0, no_checksum, &net, &info, &sch, &pred) != 0)
             return 2;
         if (precision && fmd_cli_convert_model("likelihood", &net, dtype) != 0) {
             fmd_mlp_free(net);

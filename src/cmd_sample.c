@@ -53,6 +53,10 @@ static const char usage[] =
     "                  guidance, (1 - W) f(x, t, no label) + W f(x, t, Y) (chapter 5);\n"
     "                  without --class such a model samples unconditionally\n"
     "  --guidance W    the guidance scale W; default 1 (the conditional model)\n"
+    "  --png FILE      an image model (d = side x side, pixels in [-1, 1]): write the\n"
+    "                  samples as a grayscale PNG grid to FILE instead of numbers\n"
+    "  --no-checksum   read a model file without fmd's checksum (written elsewhere in\n"
+    "                  fmd's layout; see the README)\n"
     "  --threads N     threads; default: the CPUs this process may use (same bits on\n"
     "                  any number)\n"
     "  --precision P   f64 or f32: compute the network in this precision; default the\n"
@@ -84,6 +88,8 @@ int fmd_cmd_sample(int argc, char **argv)
     const char *model = NULL, *solver = NULL, *form_name = NULL, *grid_name = NULL, *precision = NULL;
     double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1, cls = -1, guidance = 1, threads = fmd_cli_default_threads();
     int traj = 0, guidance_given = 0;
+    int no_checksum = 0;
+    const char *png_path = NULL;   /* --png: image samples as a grid instead of numbers */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL, lo = 0, hi = 0;
@@ -92,6 +98,8 @@ int fmd_cmd_sample(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
+        else if (strcmp(argv[i], "--no-checksum") == 0) no_checksum = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--png"))) png_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--solver"))) solver = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--form"))) form_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--grid"))) grid_name = v;
@@ -160,7 +168,7 @@ int fmd_cmd_sample(int argc, char **argv)
     fmd_run_info info;
     fmd_field u;
     fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma > 0 ? sigma : 0, FMD_PREDICTS_FIELD};
-    if (fmd_cli_load_model("sample", model, 0, 0, &net, &info, &P.sch, &P.predicts) != 0)
+    if (fmd_cli_load_model_unchecked("sample", model, 0, 0, no_checksum, &net, &info, &P.sch, &P.predicts) != 0)
         return 2;
     if (precision && fmd_cli_convert_model("sample", &net, dtype) != 0) {
         fmd_mlp_free(net);
@@ -209,6 +217,16 @@ int fmd_cmd_sample(int argc, char **argv)
         return fmd_cli_usage_error("sample", "Choose 0 < --t0, and --t1 < 1 for the lab and vp schedules.",
                                    "%s is a score model (%s): Prop 1 gives no field from a score at t = %g",
                                    model, info.objective, s0.alpha == 0.0 ? t0 : t1);
+    }
+    if (png_path) {
+        const size_t side = (size_t)lround(sqrt((double)net->cfg.d));
+        if (side * side != net->cfg.d || traj) {
+            const size_t dd = net->cfg.d;
+            fmd_mlp_free(net);
+            return fmd_cli_usage_error("sample", "--png is for image models (d a square, e.g. 784 = 28 x 28), without "
+                                                 "--trajectories.",
+                                       "%s is %zu-dimensional: not a square image", model, dd);
+        }
     }
     fmd_mlp_eval *ev = NULL;   /* the network's scratch, kept between evaluations */
     if (fmd_mlp_eval_alloc(net, &ev) != FMD_OK) {
@@ -274,7 +292,15 @@ int fmd_cmd_sample(int argc, char **argv)
             rc = 1;
         }
     }
-    for (size_t i = 0; rc == 0 && i < N; i++) {
+    if (rc == 0 && png_path) {   /* an image model's samples, looked at */
+        const size_t side = (size_t)lround(sqrt((double)d)), cols = (size_t)ceil(sqrt((double)N));
+        const int status = fmd_png_write_grid(png_path, N, side, x, cols);
+        if (status != FMD_OK) {
+            fprintf(stderr, "fmd sample: error: cannot write %s: %s\n", png_path, fmd_strerror(status));
+            rc = 1;
+        }
+    }
+    for (size_t i = 0; rc == 0 && !png_path && i < N; i++) {
         if (traj) {
             for (size_t k = 0; k <= K; k++) {
                 printf("%.17g", ts[k]);

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: fmd train --gmm FILE --out MODEL [options]\n"
+    "usage: fmd train (--gmm FILE | --data NAME | --data-file FILE) --out MODEL [options]\n"
     "       fmd train --resume MODEL [--steps N] [--out MODEL2]\n"
     "\n"
     "Train the network of chapter 4 towards a Gaussian mixture (Algorithm 3 or 4).\n"
@@ -50,7 +50,15 @@ static const char usage[] =
     "                        Adam state in float32 (about twice as fast); losses are\n"
     "                        float64 either way. A resumed run keeps its model's\n"
     "                        precision\n"
+    "  --data-file FILE      or your own data: whitespace-separated rows of d numbers\n"
+    "                        ('#' comments); with --labels the last column is each\n"
+    "                        row's class, a whole number 0..1023\n"
     "  --out MODEL           checkpoint to write (safetensors; atomic)\n"
+    "  --save-every N        also save the checkpoint every N steps\n"
+    "  --log FILE            the loss history as TSV: step, loss, the exact FM loss\n"
+    "                        (every 100 steps, on 1000 fixed points; for cfm on a\n"
+    "                        mixture), learning rate, seconds\n"
+    "  --quiet               no progress lines\n"
     "  --resume MODEL        continue the run saved in MODEL, exactly: only --steps (more\n"
     "                        than it has done), --out and --threads may be given with it;\n"
     "                        its data are the ones it recorded (another --gmm or --data\n"
@@ -136,6 +144,20 @@ static int same_data(const char *recorded, const char *gmm_path, const char *dat
     return same;
 }
 
+/* Record the data of a run in info->data: "toy:NAME", "file:PATH" or a
+ * mixture's PATH, paths resolved (so --resume finds them from anywhere).
+ * 0, or -1 if the resolved path does not fit. */
+static int record_data(fmd_run_info *info, const char *gmm_path, const char *data_name, const char *data_file)
+{
+    const char *path = data_file ? data_file : gmm_path;
+    if (!path)
+        return snprintf(info->data, sizeof info->data, "toy:%s", data_name) < (int)sizeof info->data ? 0 : -1;
+    char *full = realpath(path, NULL);
+    const int n = snprintf(info->data, sizeof info->data, "%s%s", data_file ? "file:" : "", full ? full : path);
+    free(full);
+    return n < (int)sizeof info->data ? 0 : -1;
+}
+
 static int parse_widths(const char *s, fmd_mlp_config *cfg)
 {
     cfg->depth = 0;
@@ -158,7 +180,9 @@ int fmd_cmd_train(int argc, char **argv)
     double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0, t_max = -1;
     double label_drop = 0.1, threads = fmd_cli_default_threads();
     const char *precision = NULL;
-    int steps_given = 0, labels = 0, force_data = 0, label_drop_given = 0;
+    int steps_given = 0, labels = 0, force_data = 0, label_drop_given = 0, quiet = 0;
+    const char *log_path = NULL, *data_file = NULL;
+    double save_every = 0;
     const char *changes[MAX_CHANGES];   /* options that would change a run, as written: refused with --resume */
     int nchanges = 0;
     for (int i = 1; i < argc; i++) {
@@ -170,7 +194,10 @@ int fmd_cmd_train(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--gmm"))) gmm_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--data-file"))) data_file = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--log"))) log_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--save-every"))) num = &save_every, lo = 1, hi = 1e12, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) note_change(changes, &nchanges, arg), objective = v;
@@ -190,6 +217,7 @@ int fmd_cmd_train(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--label-drop"))) note_change(changes, &nchanges, arg), label_drop_given = 1, num = &label_drop, lo = 0, hi = 1;
         else if (strcmp(argv[i], "--labels") == 0) note_change(changes, &nchanges, arg), labels = 1;
         else if (strcmp(argv[i], "--force-data") == 0) force_data = 1;
+        else if (strcmp(argv[i], "--quiet") == 0) quiet = 1;
         else
             return fmd_cli_usage_error("train", hint, "unknown option '%s'", argv[i]);
         if (v && !*v)
@@ -215,20 +243,32 @@ int fmd_cmd_train(int argc, char **argv)
             fprintf(stderr, "fmd train: error: %s: %s\n", resume, why);
             return 2;
         }
-        if (!gmm_path && !data_name) {
+        if (!gmm_path && !data_name && !data_file) {
             data_from_checkpoint = 1;
-            if (strncmp(info.data, "toy:", 4) == 0)
+            if (strncmp(info.data, "file:", 5) == 0)
+                data_file = info.data + 5, labels = net->cfg.n_classes > 0;
+            else if (strncmp(info.data, "toy:", 4) == 0)
                 data_name = info.data + 4;
             else if (strcmp(info.data, "fashion-mnist") == 0)
                 data_name = info.data;
             else
                 gmm_path = info.data;
-        } else if (!same_data(info.data, gmm_path, data_name) && !force_data) {
+        } else if (data_file ? !(strncmp(info.data, "file:", 5) == 0 && same_data(info.data + 5, data_file, NULL))
+                             : !same_data(info.data, gmm_path, data_name)) {
+            if (force_data) {   /* continue on the data given, and record it */
+                labels = net->cfg.n_classes > 0;
+                if (record_data(&info, gmm_path, data_name, data_file) != 0) {
+                    fmd_mlp_free(net);
+                    return fmd_cli_usage_error("train", "Move the data to a shorter path.",
+                                               "the data's path is longer than a model file records");
+                }
+            } else {
             fmd_mlp_free(net);
-            return fmd_cli_usage_error("train", "Drop --gmm/--data to continue on the recorded data, or add --force-data "
-                                                "to continue on these.",
+            return fmd_cli_usage_error("train", "Drop --gmm/--data/--data-file to continue on the recorded data, or add "
+                                                "--force-data to continue on these.",
                                        "%s was trained on %s, not on %s", resume, info.data,
-                                       gmm_path ? gmm_path : data_name);
+                                       gmm_path ? gmm_path : data_name ? data_name : data_file);
+            }
         }
         if (precision && dtype != net->cfg.dtype) {
             fmd_mlp_free(net);
@@ -253,8 +293,8 @@ int fmd_cmd_train(int argc, char **argv)
             return 0;
         }
     } else {
-        if ((!gmm_path || !*gmm_path) == (!data_name || !*data_name))
-            return fmd_cli_usage_error("train", hint, "give one of --gmm FILE or --data NAME");
+        if ((gmm_path && *gmm_path) + (data_name && *data_name) + (data_file && *data_file) != 1)
+            return fmd_cli_usage_error("train", hint, "give one of --gmm FILE, --data NAME or --data-file FILE");
         if (!out_path || !*out_path)
             return fmd_cli_usage_error("train", hint, "--out MODEL is required");
         if (label_drop_given && !labels)
@@ -273,8 +313,16 @@ int fmd_cmd_train(int argc, char **argv)
     fmd_gmm *g = NULL;
     fmd_toy toy;
     fmd_image_set images = {0};
-    size_t data_d = 2;
-    if (data_name && strcmp(data_name, "fashion-mnist") == 0) {
+    size_t data_d = 2, file_classes = 0;
+    if (data_file) {
+        if (fmd_cli_read_data_file("train", data_file, labels, &images, &file_classes) != 0) {
+            if (data_from_checkpoint)
+                fprintf(stderr, "(this path is the data recorded in %s)\n", resume);
+            fmd_mlp_free(net);
+            return 2;
+        }
+        data_d = images.cols;
+    } else if (data_name && strcmp(data_name, "fashion-mnist") == 0) {
         char why_data[512];
         if (fmd_fmnist_load(NULL, 1, &images, why_data, sizeof why_data) != FMD_OK) {
             fmd_mlp_free(net);
@@ -316,7 +364,7 @@ int fmd_cmd_train(int argc, char **argv)
             int top = 0;
             for (size_t k = 0; g && k < g->K; k++)
                 top = g->label[k] > top ? g->label[k] : top;
-            mc.n_classes = g ? (size_t)top + 1 : images.n ? 10 : (size_t)fmd_toy_classes(&toy);
+            mc.n_classes = g ? (size_t)top + 1 : data_file ? file_classes : images.n ? 10 : (size_t)fmd_toy_classes(&toy);
             cfg.label_drop = label_drop;
         }
         if (parse_widths(hidden, &mc) != 0) {
@@ -355,12 +403,12 @@ int fmd_cmd_train(int argc, char **argv)
             cfg.t_max = t_max;
         snprintf(info.objective, sizeof info.objective, "%s", objective);
         snprintf(info.schedule, sizeof info.schedule, "%s", schedule);
-        if (data_name)
-            snprintf(info.data, sizeof info.data, "toy:%.200s", data_name);
-        else {   /* resolved, so --resume finds it from any directory */
-            char *full = realpath(gmm_path, NULL);
-            snprintf(info.data, sizeof info.data, "%s", full ? full : gmm_path);
-            free(full);
+        if (record_data(&info, gmm_path, data_name, data_file) != 0) {
+            fmd_mlp_free(net);
+            fmd_gmm_free(g);
+            fmd_image_set_free(&images);
+            return fmd_cli_usage_error("train", "Move the data to a shorter path.", "the data's path is longer than a "
+                                       "model file records (%zu bytes)", sizeof info.data - 1);
         }
         info.seed = (unsigned long)seed, info.batch = cfg.batch, info.lr = lr, info.clip = clip;
         info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max, info.label_drop = cfg.label_drop;
@@ -401,6 +449,34 @@ int fmd_cmd_train(int argc, char **argv)
     unsigned long next_line = tr->step;
     window_rate(&window, 0.0, tr->step);   /* the window starts here */
     int rc = 0;
+    /* the loss history (--log): written whole at the end, like every output */
+    fmd_atomic_file logf = {0};
+    fmd_loss_batch fixed = {0};   /* 1000 fixed points for the exact FM loss (cfm on a mixture) */
+    double *fixed_u = NULL;
+    fmd_mlp_workspace *fixed_ws = NULL;
+    if (log_path) {
+        if (fmd_atomic_open(log_path, &logf) != FMD_OK) {
+            fprintf(stderr, "fmd train: error: cannot create %s\n", log_path);
+            fmd_trainer_free(tr);
+            fmd_mlp_free(net);
+            fmd_gmm_free(g);
+            fmd_image_set_free(&images);
+            return 1;
+        }
+        fprintf(logf.fp, "step\tloss\texact_fm_loss\tlr\tseconds\n");
+        if (g && cfg.objective == FMD_LOSS_CFM) {
+            gsl_rng *r;
+            fmd_rng_alloc(cfg.seed, 0x10feULL, &r);
+            fixed_u = malloc(1000 * g->d * sizeof(double));
+            if (!fixed_u || fmd_loss_batch_draw(g, &cfg.schedule, 1000, cfg.t_min, cfg.t_max, r, &fixed) != FMD_OK ||
+                fmd_loss_target(FMD_LOSS_FM, g, &cfg.schedule, &fixed, fixed_u) != FMD_OK ||
+                fmd_mlp_workspace_alloc(net, 1000, &fixed_ws) != FMD_OK) {
+                free(fixed_u);
+                fixed_u = NULL;
+            }
+            gsl_rng_free(r);
+        }
+    }
     while (tr->step < total && !interrupted) {
         double loss;
         if (fmd_train_step(tr, &loss) != FMD_OK) {
@@ -410,6 +486,25 @@ int fmd_cmd_train(int argc, char **argv)
         }
         smooth = isnan(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
         double el = now() - t0, rate = window_rate(&window, el, tr->step);
+        if (logf.fp) {
+            fprintf(logf.fp, "%lu\t%.9g\t", tr->step, loss);
+            double fm, fm_se;
+            if (fixed_u && (tr->step % 100 == 0 || tr->step == total) &&
+                fmd_loss_mlp(net, fixed_ws, &fixed, fixed_u, &fm, &fm_se, NULL) == FMD_OK)
+                fprintf(logf.fp, "%.9g", fm);
+            fprintf(logf.fp, "\t%.6g\t%.3f\n", cfg.lr, el);
+        }
+        if (save_every > 0 && tr->step % (unsigned long)save_every == 0 && tr->step < total) {
+            info.steps = tr->step;
+            info.target_steps = total;
+            if (fmd_checkpoint_save(out_path, net, tr, &info) != FMD_OK) {
+                fprintf(stderr, "\nfmd train: error: cannot write %s at step %lu\n", out_path, tr->step);
+                rc = 1;
+                break;
+            }
+        }
+        if (quiet)
+            continue;
         if (tty ? (el - last_draw > 0.1 || tr->step == total) : (tr->step >= next_line || tr->step == total)) {
             progress(tty, tr->step, total, smooth, rate, tr->step == total);
             last_draw = el;
@@ -426,6 +521,13 @@ int fmd_cmd_train(int argc, char **argv)
                 tr->step, out_path, out_path);
         rc = 130;
     }
+    if (logf.fp && fmd_atomic_commit(&logf) != FMD_OK) {
+        fprintf(stderr, "fmd train: error: cannot write the log %s\n", log_path);
+        rc = rc ? rc : 1;
+    }
+    fmd_loss_batch_free(&fixed);
+    free(fixed_u);
+    fmd_mlp_workspace_free(fixed_ws);
     fmd_trainer_free(tr);
     fmd_mlp_free(net);
     fmd_gmm_free(g);

@@ -21,6 +21,7 @@
 #include "guidance.h"  /* chapter 5: exact conditional fields and guidance */
 #include "classifier.h" /* chapter 5: a time-conditioned classifier, classifier guidance */
 #include "idx.h"       /* chapter 5: Fashion-MNIST IDX files */
+#include "png.h"       /* chapter 5: image samples as a PNG grid */
 #include "forward.h"   /* chapter 6: forward SDEs, time reversal, probability flow */
 #include "likelihood.h" /* chapter 6: log-likelihoods by the change of variables */
 #include "diffusion.h"  /* chapter 6: DDPM, DDIM, annealed Langevin, PC, exponential integrators */

@@ -13,7 +13,8 @@ static const fmd_command commands[] = {
     {"field", "exact marginal log-density, score, field and posterior mean of a mixture", fmd_cmd_field},
     {"train", "train a network by flow or score matching (Algorithms 3, 4)", fmd_cmd_train},
     {"sample", "sample a trained model by its ODE or the SDE of Thm 13 (guided with --class)", fmd_cmd_sample},
-    {"eval", "exact FM loss, sample NLL and sliced W1 of a flow model against its mixture", fmd_cmd_eval},
+    {"eval", "exact FM loss, sample NLL and sliced W1 of a model against its mixture", fmd_cmd_eval},
+    {"info", "describe a model file: kind, objective, architecture, data, steps, checksum", fmd_cmd_info},
     {"likelihood", "log-likelihoods by the instantaneous change of variables (model or mixture)", fmd_cmd_likelihood},
 };
 static const size_t ncommands = sizeof commands / sizeof commands[0];

@@ -116,5 +116,53 @@ expect 2 "not on the toy set circles" eval --model moons.st --data circles
 expect 0 "" eval --model dsm.st --gmm "$G" -n 200 --steps 10
 grep -q "exact FM loss" "$tmp/out" || { echo "check_cli_errors: eval of a dsm model printed no table"; fail=1; }
 
+# 9. the conveniences of the labs: info, own data, a loss log, SIGTERM, PNG samples, foreign files
+expect 0 "" info m.st
+grep -q "^objective *cfm" "$tmp/out" && grep -q "^checksum *present and matches" "$tmp/out" ||
+    { echo "check_cli_errors: fmd info's table:"; cat "$tmp/out"; fail=1; }
+expect 0 "" info m.st --json
+python3 -c "import json,sys; j=json.load(open('$tmp/out')); sys.exit(0 if j['objective']=='cfm' and j['checksum'] else 1)" ||
+    { echo "check_cli_errors: fmd info --json is not the model's JSON"; fail=1; }
+python3 - <<'PY'
+import json, struct
+b = open("m.st", "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+del h["__metadata__"]["fmd_checksum_fnv1a64"]
+hb = json.dumps(h).encode()
+open("nosum.st", "wb").write(struct.pack("<Q", len(hb)) + hb + b[8 + n:])
+PY
+expect 2 "without fmd's checksum" info nosum.st
+expect 0 "no fmd checksum" sample --model nosum.st -n 5 --no-checksum
+printf '# x y z w class\n0.1 0.2 0.3 0.4 0\n-1 1 -1 1 1\n0.5 0.5 -0.5 -0.5 1\n' > own.txt
+expect 0 "" train --data-file own.txt --labels --out own.st --steps 3 --batch 8 --hidden 8 --quiet
+[ -s "$tmp/err" ] && { echo "check_cli_errors: --quiet still printed:"; cat "$tmp/err"; fail=1; }
+expect 0 "" sample --model own.st -n 4 --class 1 --guidance 2
+expect 0 "" train --resume own.st --steps 5 --quiet   # its data and labels come from the checkpoint
+printf '0.1 0.2 0.3 0.4 1.5\n' > badlabel.txt
+expect 2 "badlabel.txt:1: the class (last column) is 1.5" train --data-file badlabel.txt --labels --out x.st
+OUT=$tmp/s.png expect 0 "" sample --model own.st -n 6 --png s.png
+python3 -c "import sys; sys.exit(0 if open('s.png','rb').read(8) == b'\x89PNG\r\n\x1a\n' else 1)" ||
+    { echo "check_cli_errors: --png wrote no PNG"; fail=1; }
+expect 2 "not a square image" sample --model m.st -n 4 --png t.png
+[ -e t.png ] && { echo "check_cli_errors: a refused --png left a file"; fail=1; }
+expect 0 "" train --gmm "$G" --out logged.st --steps 100 --batch 16 --hidden 8 --log loss.tsv --quiet
+[ "$(head -1 loss.tsv)" = "$(printf 'step\tloss\texact_fm_loss\tlr\tseconds')" ] && [ "$(wc -l < loss.tsv)" -eq 101 ] &&
+    awk -F'\t' '$1 == 100 && $3 > 0 { ok = 1 } END { exit !ok }' loss.tsv ||
+    { echo "check_cli_errors: --log wrote:"; head -3 loss.tsv; fail=1; }
+"$fmd" train --gmm "$G" --out term.st --steps 100000000 --batch 16 --hidden 8 --quiet 2>/dev/null &
+pid=$!
+sleep 1
+kill -TERM $pid
+wait $pid
+got=$?
+n=$((n + 1))
+if [ "$got" -ne 130 ] || ! "$fmd" info term.st >/dev/null 2>&1; then
+    echo "check_cli_errors: SIGTERM: exit $got, and the checkpoint $(ls term.st 2>&1)"; fail=1
+fi
+IN=pts.txt expect 0 "" field --gmm "$G" --schedule cosine --t 0.5
+head -1 "$tmp/out" | grep -q "^# log_p	score_1	score_2	u_1	u_2	zmean_1	zmean_2$" ||
+    { echo "check_cli_errors: fmd field's header:"; head -1 "$tmp/out"; fail=1; }
+
 [ $fail -eq 0 ] && echo "check_cli_errors: $n cases of bad input and failing output, each refused with a message"
 exit $fail

@@ -159,6 +159,8 @@ Test(field_command, prints_the_library_values_and_reports_bad_input)
             snprintf(cmd, sizeof cmd, "%s field --gmm %s --schedule %s --t %.17g --points %s", fmd, gpath, names[s], ts[q], ppath);
             FILE *p = popen(cmd, "r");
             cr_assert_not_null(p);
+            char header[256];   /* "# log_p\tscore_1..." names the columns */
+            cr_assert(fgets(header, sizeof header, p) && strncmp(header, "# log_p\tscore_1", 15) == 0, "%s: no header", cmd);
             fmd_schedule sch;
             fmd_schedule_by_name(names[s], &sch);
             fmd_marginal *m;
@@ -333,6 +335,8 @@ Test(field_command, agrees_with_an_independent_implementation)
                 fmd_schedule_at(&sch, ts[ti], &sp);
                 snprintf(cmd, sizeof cmd, "%s field --gmm %s --schedule %s --t %.17g --points %s", fmd, gpath, names[si], ts[ti], ppath);
                 FILE *p = popen(cmd, "r");
+                char header[512];
+                cr_assert(fgets(header, sizeof header, p) && header[0] == '#', "%s: no header", cmd);
                 for (int q = 0; q < 5; q++) {
                     double got[10], want[10];
                     int nread = 0;
