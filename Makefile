@@ -180,6 +180,7 @@ _check: $(VERIFY) $(FMD)
 _sanitize: SUITE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 _sanitize: $(VERIFY) $(FMD)
 	@$(SUITE_RUN)
+	@$(SUITE_ENV) FMD_THREADS=1 FMD_NO_ULIMIT=1 sh verify/check_cli_errors.sh $(FMD)
 
 _bench: $(BENCH_BINS)
 	@mkdir -p bench/results

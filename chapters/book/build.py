@@ -34,6 +34,8 @@ img { max-width: 100%; display: block; margin: 1em auto .3em auto; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: .2em .5em; vertical-align: top; }
 th { background: #f0f0f0; }
+td code { overflow-wrap: anywhere; }   /* long test names wrap inside their cell */
+td:nth-child(2) { min-width: 14em; }
 td.num { text-align: right; font-family: "DejaVu Sans Mono", monospace; }
 td.ok { color: #176317; font-weight: bold; } td.FAIL { color: #b00; font-weight: bold; }
 math[display="block"] { margin: .8em 0; font-size: 1.1em; }
