@@ -405,3 +405,43 @@ Test(classifier, trained_classifier_guides)
     fmd_mlp_free(clf);
     fmd_gmm_free(g);
 }
+
+/* Classifier-free guidance of a network (src/mlp_field.c) is pinned at its
+ * two ends: w = 0 is the network without a label (slot C), w = 1 the network
+ * with the class asked for, and w = 2.5 their affine combination
+ * (1 - w) f(x, no label) + w f(x, y) -- to 1e-14 of the outputs' size. A
+ * random untrained network does: the identity holds for any weights (the
+ * trained-model tests only see mass grow with w, which a reversed formula
+ * (1 + w) f_y - w f would pass too). */
+Test(guidance, network_guidance_is_pinned_at_w0_and_w1)
+{
+    enum { N = 7, D = 2, C = 3 };
+    fmd_mlp_config cfg = {.d = D, .n_fourier = 2, .n_classes = C, .depth = 2, .width = {16, 16}, .act = FMD_SILU};
+    fmd_mlp *net;
+    cr_assert_eq(fmd_mlp_alloc(&cfg, &net), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(1900, 0, &r);
+    fmd_mlp_init(net, r);
+    double x[N * D], t[N], plain[N * D], cond[N * D], out[N * D];
+    int none[N], cls[N];
+    fmd_rng_gaussian(r, N * D, x);
+    for (int i = 0; i < N; i++)
+        t[i] = 0.37, none[i] = C, cls[i] = 1;
+    fmd_mlp_workspace *ws;
+    cr_assert_eq(fmd_mlp_workspace_alloc(net, N, &ws), FMD_OK);
+    cr_assert_eq(fmd_mlp_forward(net, ws, N, x, t, none, plain), FMD_OK);
+    cr_assert_eq(fmd_mlp_forward(net, ws, N, x, t, cls, cond), FMD_OK);
+    const double ws_[3] = {0.0, 1.0, 2.5};
+    for (int q = 0; q < 3; q++) {
+        fmd_mlp_guidance G = {net, 1, ws_[q], NULL};
+        cr_assert_eq(fmd_mlp_guided_field(0.37, N, D, x, out, &G), FMD_OK);
+        for (int i = 0; i < N * D; i++) {
+            const double want = (1.0 - ws_[q]) * plain[i] + ws_[q] * cond[i];
+            cr_expect(fabs(out[i] - want) <= 1e-14 * (1 + fabs(plain[i]) + fabs(cond[i])) * (1 + ws_[q]),
+                      "w = %.1f, entry %d: guided %.17g, (1 - w) f + w f_y = %.17g", ws_[q], i, out[i], want);
+        }
+    }
+    fmd_mlp_workspace_free(ws);
+    fmd_mlp_free(net);
+    gsl_rng_free(r);
+}

@@ -138,8 +138,40 @@ Test(likelihood, hutchinson_is_unbiased)
     cr_assert_eq(fmd_log_likelihood(&hk, fmd_ode_rk4, NULL, 100, 0.0, 1.0, NP, 3, x, fmd_marginal_log_density, m0, 5, lp,
                                     lse, NULL),
                  FMD_OK);
-    for (int i = 0; i < NP; i++)
+    /* The 16-probe standard error is the spread of single probes over
+     * sqrt(16): per point, the SD of the 64 single-probe Rademacher estimates
+     * above (dev, q = 1) over 4 predicts it. The ratio of the reported SE to
+     * that prediction scatters by about 20% a point (the SD of 16 and of 64
+     * draws); over the points its mean must be 1 within Z_CHECK of its own
+     * standard error, less the small bias of a sample SD (c4(16) = 0.98).
+     * Reporting the SD as the SE would make the ratio 4. And the estimates
+     * themselves: z = (estimate - exact) / SE has mean 0 within Z_CHECK of
+     * 1 / sqrt(NP). */
+    static double dev1[NP * K];
+    for (int k = 0; k < K; k++) {
+        double one[NP];
+        fmd_likelihood_config hc = {&u, FMD_DIV_HUTCHINSON_RADEMACHER, NULL, NULL, 1, 1};
+        cr_assert_eq(fmd_log_likelihood(&hc, fmd_ode_rk4, NULL, 100, 0.0, 1.0, NP, 3, x, fmd_marginal_log_density, m0,
+                                        (uint64_t)(1000 + k), one, NULL, NULL),
+                     FMD_OK);
+        for (int i = 0; i < NP; i++)
+            dev1[i * K + k] = one[i];
+    }
+    double ratio[NP], z[NP];
+    for (int i = 0; i < NP; i++) {
+        double mean_i, se_i;
+        fmd_mean_se(K, dev1 + i * K, 1, &mean_i, &se_i);
+        const double sd_i = se_i * sqrt((double)K);
         cr_expect(lse[i] > 0 && isfinite(lp[i]), "point %d: estimate %g, SE %g", i, lp[i], lse[i]);
+        ratio[i] = lse[i] / (sd_i / 4.0);
+        z[i] = (lp[i] - exact[i]) / lse[i];
+    }
+    double rmean, rse, zmean, zse;
+    fmd_mean_se(NP, ratio, 1, &rmean, &rse);
+    fmd_mean_se(NP, z, 1, &zmean, &zse);
+    cr_log_info("Hutchinson, 16 probes: SE / (single-probe SD / 4) = %.3f +- %.3f; mean z = %.3f", rmean, rse, zmean);
+    cr_expect(fabs(rmean - 0.98) <= Z_CHECK * rse, "the 16-probe SE is %.3f +- %.3f times single-probe SD / 4", rmean, rse);
+    cr_expect(fabs(zmean) <= Z_CHECK / sqrt((double)NP), "mean (estimate - exact) / SE = %.3f over %d points", zmean, NP);
     fmd_marginal_free(m0);
     gsl_rng_free(r);
     fmd_gmm_free(g);

@@ -324,31 +324,33 @@ Test(fokker_planck, residual_vanishes_for_extended_sde)
  * differences of log p and u (same steps and reasoning as above). */
 Test(marginal, analytic_derivatives_match_finite_differences)
 {
-    const size_t dims[3] = {1, 2, 5};
-    for (int di = 0; di < 3; di++) {
+    /* d = 20 with full covariances takes the BLIS branch of
+     * src/marginal.c (component_products, d >= FMD_GEMM_MIN_D = 16) */
+    const size_t dims[4] = {1, 2, 5, 20};
+    for (int di = 0; di < 4; di++) {
         size_t d = dims[di];
         fmd_gmm *g = random_mixture(d, 4, 400 + di);
         gsl_rng *r;
         fmd_rng_alloc(401, di, &r);
-        for (int q = 0; q < 100; q++) {
+        for (int q = 0; q < (d > 5 ? 40 : 100); q++) {
             const char *name = schedules[q % NSCHED];
             fmd_schedule sch;
             fmd_schedule_by_name(name, &sch);
-            double t = 0.01 + 0.98 * gsl_rng_uniform(r), x[8];
+            double t = 0.01 + 0.98 * gsl_rng_uniform(r), x[24];
             fmd_marginal *m = slice_at(g, name, t), *mp = slice_at(g, name, t + 1e-5),
                          *mm = slice_at(g, name, t - 1e-5);
             fmd_marginal_sample(m, r, 1, x);
-            double lp, sc[8], u[8], dlp, divu, lap;
+            double lp, sc[24], u[24], dlp, divu, lap;
             fmd_marginal_out out = {.logp = &lp, .score = sc, .u = u, .dlogp_dt = &dlp, .div_u = &divu, .lap_over_p = &lap};
             fmd_marginal_eval(m, 1, x, &out);
-            double la, lb, ua[8], ub[8], sa[8], sb[8];
+            double la, lb, ua[24], ub[24], sa[24], sb[24];
             at(mp, x, &la, ua, sa);
             at(mm, x, &lb, ub, sb);
             double fd_dt = (la - lb) / 2e-5;
             cr_expect(fabs(fd_dt - dlp) <= 1e-6 * (1 + fabs(dlp)), "d = %zu %s t = %.3f: dlogp/dt %.9g vs FD %.9g", d, name, t, dlp, fd_dt);
             double fd_div = 0.0, fd_lap = 0.0;
             for (size_t i = 0; i < d; i++) {
-                double xp[8], xm[8];
+                double xp[24], xm[24];
                 memcpy(xp, x, sizeof xp);
                 memcpy(xm, x, sizeof xm);
                 xp[i] += 1e-4;
@@ -497,6 +499,38 @@ Test(prop1, field_and_score_convert_both_ways)
             fmd_marginal_free(m);
         }
     cr_expect(ends_checked == NSCHED, "the t = 1 branch ran for %d of %d schedules", ends_checked, NSCHED);
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
+
+/* The same identity at d = 20 with full covariances, where src/marginal.c
+ * forms C^-1 delta and Sigma C^-1 delta with BLIS (d >= FMD_GEMM_MIN_D): the
+ * field there is built from Sigma C^-1 delta and the score from C^-1 delta,
+ * so a wrong product in either breaks the identity. 16 points at once (a
+ * block), every schedule, t = 0.1 .. 0.9; relative 1e-12 of the terms. */
+Test(prop1, holds_on_the_blis_path_at_d20)
+{
+    enum { D = 20, N = 16 };
+    fmd_gmm *g = random_mixture(D, 3, 620);
+    gsl_rng *r;
+    fmd_rng_alloc(621, 0, &r);
+    for (int si = 0; si < NSCHED; si++)
+        for (int k = 1; k <= 9; k++) {
+            fmd_marginal *m = slice_at(g, schedules[si], k / 10.0);
+            const fmd_sched_point *s = &m->s;
+            const double c = s->beta * s->beta * s->alpha_dot / s->alpha - s->beta_beta_dot;
+            double x[N * D], u[N * D], sc[N * D];
+            fmd_marginal_sample(m, r, N, x);
+            fmd_marginal_out out = {.u = u, .score = sc};
+            cr_assert_eq(fmd_marginal_eval(m, N, x, &out), FMD_OK);
+            for (int i = 0; i < N * D; i++) {
+                const double lin = s->alpha_dot / s->alpha * x[i];
+                const double scale = fabs(u[i]) + fabs(c * sc[i]) + fabs(lin);
+                cr_expect(fabs(c * sc[i] + lin - u[i]) <= 1e-12 * scale, "%s t = %.1f, entry %d: u %.17g, from the score %.17g",
+                          schedules[si], k / 10.0, i, u[i], c * sc[i] + lin);
+            }
+            fmd_marginal_free(m);
+        }
     gsl_rng_free(r);
     fmd_gmm_free(g);
 }

@@ -368,8 +368,23 @@ Test(threads, ode_same_bits_for_one_and_two_threads)
 
 /* ---- GSL, the outside reference ------------------------------------------ */
 
+/* A field that counts the points it is evaluated at (checks NFE counts). */
+typedef struct {
+    const fmd_field *inner;
+    unsigned long points;
+} counting_params;
+
+static int counting_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    counting_params *c = params;
+    c->points += n;
+    return c->inner->eval(t, n, d, x, out, c->inner->params);
+}
+
 /* GSL's rk8pd at tol 1e-12 and our dopri5 at 1e-11 agree with the exact flow
- * and with each other, in both of GSL's usage modes. */
+ * and with each other, in both of GSL's usage modes; the evaluations GSL's
+ * wrapper reports per particle are the field's own count (points evaluated
+ * over particles). */
 Test(ode, gsl_reference_agrees_with_exact_flow)
 {
     const char *names[] = {"rk4", "rkf45", "rkck", "rk8pd"};
@@ -384,12 +399,16 @@ Test(ode, gsl_reference_agrees_with_exact_flow)
                 fmd_gsl_options opt = {fmd_gsl_stepper_by_name(names[g]), (fmd_gsl_mode)mode, 0,
                                        1e-12, 1e-12};
                 double nfe = 0;
-                cr_assert_eq(fmd_gsl_solve(&p->u, 2, 0.0, p->T, x, &opt, &nfe), FMD_OK);
+                counting_params cp = {&p->u, 0};
+                fmd_field counted = {counting_field, p->u.d, &cp};
+                cr_assert_eq(fmd_gsl_solve(&counted, 2, 0.0, p->T, x, &opt, &nfe), FMD_OK);
                 for (int i = 0; i < 4; i++)
                     cr_expect(fabs(x[i] - exact[i]) <= 1e-9 * (1.0 + fabs(exact[i])),
                               "GSL %s (%s) on %s: x[%d] = %.15g, exact %.15g", names[g],
                               mode ? "whole batch" : "per particle", p->name, i, x[i], exact[i]);
-                cr_expect(nfe > 0);
+                cr_expect(nfe > 0 && nfe == (double)cp.points / 2.0, "GSL %s (%s) on %s: reports %g evaluations a particle, "
+                          "the field saw %lu points for 2 particles", names[g], mode ? "whole batch" : "per particle", p->name,
+                          nfe, cp.points);
             }
         }
         /* fixed steps: GSL's rk4 estimates its error by step doubling and
@@ -409,4 +428,43 @@ Test(ode, gsl_reference_agrees_with_exact_flow)
             cr_expect(fabs(xg[i] - xo[i]) <= 1e-12 * (1.0 + fabs(xo[i])),
                       "rk4 on %s: GSL %.17g vs ours %.17g", p->name, xg[i], xo[i]);
     }
+}
+
+/* The step-size controller (src/ode.c): after a step whose error norm is err,
+ * the next step is h * clamp(0.9 err^(-1/5), 0.2, 5) -- the exponent
+ * 1/(q + 1) for dopri5's embedded order q = 4. On x' = -x from x = 1
+ * (rtol = atol = 1e-8) we find by bisection the h0 whose error norm is 0.1,
+ * take one adaptive step with it, and compare the step it proposes with
+ * h0 * 0.9 * 0.1^(-1/5) = 1.426 h0 (an exponent of 1/4 would give 1.600 h0,
+ * 1/6 1.320 h0). The bisection pins err to 1e-9 relative, so h1 is fixed to
+ * about 1e-10; tolerance 1e-8 relative. */
+Test(ode, controller_uses_the_fifth_root_of_the_error)
+{
+    fmd_linear_params lp = {1.0};
+    fmd_field u = {fmd_linear_field, 1, &lp};
+    fmd_ode_tol tol = {1e-8, 1e-8};
+    fmd_ode_workspace *ws;
+    cr_assert_eq(fmd_ode_workspace_alloc(fmd_ode_dopri5, 1, 1, &ws), FMD_OK);
+    double x = 1.0, xn, lo = 1e-6, hi = 1.0, err = 0.0;
+    for (int it = 0; it < 200; it++) {   /* bisection on log h: err_norm(h) = 0.1 */
+        const double mid = sqrt(lo * hi);
+        fmd_ode_reset(ws);
+        cr_assert_eq(fmd_ode_step(ws, &u, 0.0, mid, &x, &xn, &tol, &err), FMD_OK);
+        if (err < 0.1)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const double h0 = sqrt(lo * hi);
+    fmd_ode_reset(ws);
+    cr_assert_eq(fmd_ode_step(ws, &u, 0.0, h0, &x, &xn, &tol, &err), FMD_OK);
+    cr_assert(fabs(err - 0.1) <= 1e-6, "bisection: err_norm %.12g at h0 = %.12g", err, h0);
+    fmd_ode_reset(ws);
+    double t = 0.0, h = h0;
+    int accepted = 0;
+    cr_assert_eq(fmd_ode_adaptive_step(ws, &u, &t, &x, &h, 10.0, &tol, &accepted), FMD_OK);
+    cr_assert(accepted, "the step with err_norm 0.1 was rejected");
+    const double want = h0 * 0.9 * pow(err, -1.0 / 5.0);
+    cr_expect(fabs(h - want) <= 1e-8 * want, "next step %.12g, 0.9 err^(-1/5) h0 = %.12g (ratio %.6f)", h, want, h / h0);
+    fmd_ode_workspace_free(ws);
 }

@@ -259,6 +259,43 @@ Test(sde, em_weak_order_one)
     free(P.dW);
 }
 
+/* Weak order 2 of stochastic Heun for additive noise, without Monte Carlo.
+ * On OU (dX = -theta X dt + sigma dW) one step of the implementation is
+ * affine, X' = R X + b dW: we read R = step(x = 1, dW = 0) and b = step(x = 0,
+ * dW = 1) off fmd_sde_step itself, so the law of X_N from x0 follows exactly:
+ *   mean R^N x0,   variance b^2 h sum_k R^(2k).
+ * Their errors against the exact OU law at T = 1, for N = 8 .. 256 steps,
+ * must fall with fitted slope 2 +- 0.1 (Euler-Maruyama, for contrast, 1).
+ * No sampling error: the tolerance is the fit's, and ou/... checks that
+ * simulated paths follow these laws. */
+static void weak_order_on_ou(const fmd_sde_stepper_type *type, double order, const char *what)
+{
+    enum { LV = 6 };
+    fmd_ou_params op = {1.3, 0.7};
+    fmd_sde sde = fmd_ou_sde(&op, 1);
+    const double x0 = 1.5;
+    double h[LV], err[LV], err_se[LV];
+    fmd_sde_workspace *ws;
+    cr_assert_eq(fmd_sde_workspace_alloc(type, 1, 1, &ws), FMD_OK);
+    for (int j = 0; j < LV; j++) {
+        const size_t N = (size_t)8 << j;
+        h[j] = 1.0 / (double)N;
+        double one = 1.0, zero = 0.0, R, b;
+        cr_assert_eq(fmd_sde_step(ws, &sde, 0.0, h[j], &one, &zero, &R), FMD_OK);
+        cr_assert_eq(fmd_sde_step(ws, &sde, 0.0, h[j], &zero, &one, &b), FMD_OK);
+        double mean = x0, var = 0.0;
+        for (size_t k = 0; k < N; k++)
+            mean *= R, var = R * R * var + b * b * h[j];
+        err[j] = fabs(mean - fmd_ou_mean(&op, 1.0, x0)) + fabs(var - fmd_ou_variance(&op, 1.0));
+        err_se[j] = 1e-3 * err[j];   /* no sampling error; a nominal 0.1% for the fit's weights */
+    }
+    fmd_sde_workspace_free(ws);
+    check_order(what, LV, h, err, err_se, order, 0.1);
+}
+
+Test(sde, heun_weak_order_two_on_additive_noise) { weak_order_on_ou(fmd_sde_heun, 2.0, "stochastic Heun weak, OU law"); }
+Test(sde, em_weak_order_one_on_ou_law) { weak_order_on_ou(fmd_sde_em, 1.0, "Euler-Maruyama weak, OU law"); }
+
 /* ---- Ornstein-Uhlenbeck -------------------------------------------------- */
 
 /* Heun on OU is X_{k+1} = R X_k + c sigma dW with R = 1 - theta h + (theta h)^2/2
