@@ -23,6 +23,7 @@
 #include "idx.h"       /* chapter 5: Fashion-MNIST IDX files */
 #include "png.h"       /* chapter 5: image samples as a PNG grid */
 #include "forward.h"   /* chapter 6: forward SDEs, time reversal, probability flow */
+#include "girsanov.h"  /* chapter 6: the path KL of a wrong score (Girsanov) */
 #include "likelihood.h" /* chapter 6: log-likelihoods by the change of variables */
 #include "diffusion.h"  /* chapter 6: DDPM, DDIM, annealed Langevin, PC, exponential integrators */
 #include "field.h"     /* chapter 2: vector fields */

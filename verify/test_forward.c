@@ -170,17 +170,30 @@ Test(forward, simulated_marginals_reversal_and_probability_flow)
     fmd_gmm_free(g);
 }
 
-/* Girsanov (`002`): the reverse SDE of OU (T = 3), dY = (Y + 2 s) dtau + sqrt(2) dB,
- * against the same SDE with a perturbed score s + delta, delta(y) = a y. The
- * log Radon-Nikodym derivative of the true path law P against the perturbed
- * one Q, summed along Euler-Maruyama paths of P from the increments
- * themselves, sum_k (D/2).(dY - b_Q h) - |D|^2 h / 4 with D = b_P - b_Q = -2 delta,
- * has mean KL(P | Q) = (1/2) int E|D|^2 / 2 dtau = int_0^T E|delta(Y_tau)|^2 dtau:
- * with noise sqrt(2), not the 1/2 int E|delta|^2 of unit noise. The right side is
- * a^2 int_0^T E|X_s|^2 ds with E|X_s|^2 = m(s)^2 E|z|^2 + d v(s) exactly
- * (Simpson, 3000 intervals). One Gaussian check at Z_CHECK standard errors of
- * the Monte Carlo mean, plus Euler-Maruyama's weak error O(h) on E|Y|^2,
- * measured at 0.5 % of the KL with h = 1/200 (allowed: 2 %). */
+/* A drift off by a score error delta(y) = -a y: b_Q = b_P + 2 a y (g^2 = 2). */
+typedef struct {
+    fmd_forward_params *P;
+    double a;
+} wrong_drift_params;
+
+static int wrong_drift(double tau, size_t n, size_t d, const double *y, double *out, void *params)
+{
+    const wrong_drift_params *w = params;
+    int status = fmd_reverse_drift(tau, n, d, y, out, w->P);
+    for (size_t i = 0; status == FMD_OK && i < n * d; i++)
+        out[i] += 2.0 * w->a * y[i];
+    return status;
+}
+
+/* Girsanov (src/girsanov.c:fmd_girsanov_kl): the reverse OU SDE (T = 3) with
+ * the exact score (P) and with a score off by delta(y) = -a y, a = 0.3 (Q),
+ * both with the lectures' sqrt(2) dB, from the same p_T. The exact path KL is
+ * 1/2 int g^2 E|delta|^2 = int a^2 E|Y_tau|^2 dtau, with E|Y|^2 = m^2 E|z|^2 +
+ * 2 sd^2 from the forward kernel (Simpson, 3000 panels). Over 20000 paths
+ * (600 Euler-Maruyama steps, whose bias the 2% allows) both Monte Carlo
+ * sides -- the mean log dP/dQ and the mean 1/2 sum |Delta|^2 / g^2 h -- must
+ * equal it within Z_CHECK SE (2 checks). (`002`'s 1/2 int E|delta|^2 is half
+ * of it, 60 SEs away.) */
 Test(forward, girsanov_kl_between_path_laws)
 {
     fmd_gmm *g = random_mixture(2, 3, 3000);
@@ -201,33 +214,24 @@ Test(forward, girsanov_kl_between_path_laws)
         integral += w * (m * m * Ez2 + 2.0 * sd * sd);
     }
     const double kl = a * a * integral * (T / 3000.0) / 3.0;
-    /* Monte Carlo along paths of P */
-    double *y = malloc(2 * n * sizeof(double)), *bp = malloc(2 * n * sizeof(double)), *dw = malloc(2 * n * sizeof(double));
-    double *lrn = calloc(n, sizeof(double));
+    /* Monte Carlo along paths of P, by the library */
+    double *y = malloc(2 * n * sizeof(double));
     gsl_rng *r;
     fmd_rng_alloc(3001, 0, &r);
     fmd_marginal *mT = slice_at(g, "ou:3", 0.0);
     fmd_marginal_sample(mT, r, n, y);
-    const double h = T / (double)steps;
-    for (size_t k = 0; k < steps; k++) {
-        double tau = (double)k * h;
-        cr_assert_eq(fmd_reverse_drift(tau, n, 2, y, bp, &P), FMD_OK);   /* b_P = y + 2 s */
-        fmd_rng_gaussian(r, 2 * n, dw);
-        for (size_t i = 0; i < n; i++)
-            for (int j = 0; j < 2; j++) {
-                double yi = y[2 * i + j], bq = bp[2 * i + j] + 2.0 * a * yi, D = bp[2 * i + j] - bq;
-                double dy = bp[2 * i + j] * h + sqrt(2.0 * h) * dw[2 * i + j];
-                lrn[i] += 0.5 * D * (dy - bq * h) - 0.25 * D * D * h;   /* Girsanov, sigma^2 = 2 */
-                y[2 * i + j] = yi + dy;
-            }
-    }
-    double m, se;
-    fmd_mean_se(n, lrn, 1, &m, &se);
-    cr_log_info("Girsanov: E log dP/dQ = %.4f +- %.4f, int E|delta|^2 = %.4f (half of it: %.4f)", m, se, kl, 0.5 * kl);
+    wrong_drift_params W = {&P, a};
+    fmd_girsanov G = {{fmd_reverse_drift, 2, &P}, {wrong_drift, 2, &W}, {fmd_reverse_diffusion, 2, &P}};
+    double m, se, half, half_se;
+    cr_assert_eq(fmd_girsanov_kl(&G, T, steps, n, 2, y, r, &m, &se, &half, &half_se), FMD_OK);
+    cr_log_info("Girsanov: E log dP/dQ = %.4f +- %.4f, 1/2 int g^2 E|delta|^2 = %.4f +- %.4f (MC), %.4f (exact)", m, se,
+                half, half_se, kl);
     cr_expect(fabs(m - kl) <= Z_CHECK * se + 0.02 * kl, "E log dP/dQ = %.4f +- %.4f, exact KL %.4f", m, se, kl);
+    cr_expect(fabs(half - kl) <= Z_CHECK * half_se + 0.02 * kl, "1/2 int g^2 E|delta|^2 = %.4f +- %.4f, exact %.4f", half,
+              half_se, kl);
     fmd_marginal_free(mT);
     gsl_rng_free(r);
-    free(y), free(bp), free(dw), free(lrn);
+    free(y);
     fmd_gmm_free(g);
 }
 
@@ -304,4 +308,50 @@ Test(forward, end_kl_is_bounded_by_the_path_kl)
     gsl_rng_free(r);
     fmd_gmm_free(g);
     fmd_gmm_free(h);
+}
+
+/* `002`'s rescaling between the VP (OU) and VE processes: with
+ * X_s = e^{-s} z + sqrt(1 - e^{-2s}) eps = e^{-s} (z + sigma eps),
+ * sigma^2 = (1 - alpha^2) / alpha^2 (alpha = e^{-s}), the OU marginal is the
+ * VE marginal q~_sigma (the data convolved with N(0, sigma^2 I)) seen at a
+ * larger scale: q_s(x) = e^{d s} q~_sigma(x e^{s}) -- the factor e^{ds} in d
+ * dimensions, e^s in `002`'s one. q_s from the ou:4 marginal path (course
+ * time t = 1 - s/4), q~_sigma as the mixture with Sigma_k + sigma^2 I, at 50
+ * points and 9 times, d = 3: log densities equal to 1e-12 (1 + |log q|).
+ * (fmd_model_eps uses this when it moves a point to a model's own schedule.) */
+Test(forward, vp_is_ve_rescaled)
+{
+    enum { D = 3, NPTS = 50 };
+    fmd_gmm *g = random_mixture(D, 4, 3200);
+    fmd_schedule sch;
+    cr_assert_eq(fmd_schedule_by_name("ou:4", &sch), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(3201, 0, &r);
+    for (int k = 1; k <= 9; k++) {
+        const double t = k / 10.0, s = 4.0 * (1.0 - t), alpha = exp(-s), sigma2 = -expm1(-2.0 * s) / (alpha * alpha);
+        fmd_marginal *m = slice_at(g, "ou:4", t);
+        fmd_gmm *ve;   /* q~_sigma: every component widened by sigma^2 I */
+        cr_assert_eq(fmd_gmm_alloc(D, g->K, &ve), FMD_OK);
+        memcpy(ve->weight, g->weight, g->K * sizeof(double));
+        memcpy(ve->mean, g->mean, g->K * D * sizeof(double));
+        memcpy(ve->cov, g->cov, g->K * D * D * sizeof(double));
+        for (size_t c = 0; c < g->K; c++)
+            for (int i = 0; i < D; i++)
+                ve->cov[c * D * D + i * D + i] += sigma2;
+        cr_assert_eq(fmd_gmm_prepare(ve), FMD_OK);
+        double x[NPTS * D], xs[NPTS * D], lq[NPTS], lve[NPTS];
+        fmd_marginal_sample(m, r, NPTS, x);
+        for (int i = 0; i < NPTS * D; i++)
+            xs[i] = x[i] / alpha;   /* x e^{s} */
+        fmd_marginal_out out = {.logp = lq};
+        cr_assert_eq(fmd_marginal_eval(m, NPTS, x, &out), FMD_OK);
+        fmd_gmm_log_density(ve, NPTS, xs, lve);
+        for (int i = 0; i < NPTS; i++)
+            cr_expect(fabs(lq[i] - (D * s + lve[i])) <= 1e-12 * (1 + fabs(lq[i])),
+                      "s = %.2f, point %d: log q_s %.15g, d s + log q~_sigma(x e^s) %.15g", s, i, lq[i], D * s + lve[i]);
+        fmd_gmm_free(ve);
+        fmd_marginal_free(m);
+    }
+    gsl_rng_free(r);
+    fmd_gmm_free(g);
 }
