@@ -144,8 +144,20 @@ static void scratch_free(scratch *S)
         fmd_streams_free(&S->st);
 }
 
-int fmd_ddpm_ancestral(const fmd_ddpm *q, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
-                       double *x, size_t *nfe)
+int fmd_ddpm_reverse_step(const fmd_ddpm *q, size_t k, fmd_ddpm_variance v, size_t m, const double *x,
+                          const double *eps, double *mean, double *var)
+{
+    if (!q || k < 1 || k > q->N || !x || !eps || !mean || !var)
+        return FMD_EINVAL;
+    const double a = 1.0 - q->beta[k], c = q->beta[k] / sqrt(1.0 - q->alpha_bar[k]);
+    for (size_t i = 0; i < m; i++)   /* `003`'s mu_theta */
+        mean[i] = (x[i] - c * eps[i]) / sqrt(a);
+    *var = v == FMD_DDPM_VAR_POSTERIOR ? q->beta[k] * (1.0 - q->alpha_bar[k - 1]) / (1.0 - q->alpha_bar[k]) : q->beta[k];
+    return FMD_OK;
+}
+
+int fmd_ddpm_ancestral_var(const fmd_ddpm *q, fmd_ddpm_variance v, fmd_eps_fn eps, void *params, size_t n, size_t d,
+                           uint64_t seed, double *x, size_t *nfe)
 {
     if (!q || !eps || !x || n == 0 || d == 0)
         return FMD_EINVAL;
@@ -156,16 +168,24 @@ int fmd_ddpm_ancestral(const fmd_ddpm *q, fmd_eps_fn eps, void *params, size_t n
         status = eps(&s, n, d, x, S.e, params);
         if (status != FMD_OK)
             break;
-        const double a = 1.0 - q->beta[k], c = q->beta[k] / sqrt(1.0 - q->alpha_bar[k]);
-        if (k > 1)
+        double var;
+        fmd_ddpm_reverse_step(q, k, v, n * d, x, S.e, x, &var);   /* x <- mu_theta, in place */
+        if (k > 1) {
             fmd_streams_gaussian(&S.st, n, d, S.z);
-        for (size_t i = 0; i < n * d; i++)   /* mu_theta + sigma_k z, sigma_k^2 = beta_k */
-            x[i] = (x[i] - c * S.e[i]) / sqrt(a) + (k > 1 ? sqrt(q->beta[k]) * S.z[i] : 0.0);
+            for (size_t i = 0; i < n * d; i++)   /* + sigma_k z */
+                x[i] += sqrt(var) * S.z[i];
+        }
     }
     if (nfe)
         *nfe = q->N;
     scratch_free(&S);
     return status;
+}
+
+int fmd_ddpm_ancestral(const fmd_ddpm *q, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
+                       double *x, size_t *nfe)
+{
+    return fmd_ddpm_ancestral_var(q, FMD_DDPM_VAR_BETA, eps, params, n, d, seed, x, nfe);
 }
 
 int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *params, size_t n, size_t d,

@@ -12,8 +12,9 @@
  * alpha = sqrt(abar_k), beta = sqrt(1 - abar_k), data at k = 0, noise at k =
  * N; with beta_min = 1e-4, beta_max = 0.02, N = 1000 it is the vp schedule at
  * t = 1 - k/N (N beta_k = b(k/N), the identity checked to O(1/N)).
- *   ancestral   x_{k-1} = (x_k - beta_k / sqrt(1 - abar_k) eps) / sqrt(alpha_k) + sqrt(beta_k) z
- *               (`003`'s mu_theta, sigma_k^2 = beta_k; no noise on the last step)
+ *   ancestral   x_{k-1} = (x_k - beta_k / sqrt(1 - abar_k) eps) / sqrt(alpha_k) + sigma_k z
+ *               (`003`'s mu_theta; sigma_k^2 = beta_k, or the posterior's
+ *               beta~_k = beta_k (1 - abar_{k-1}) / (1 - abar_k); no noise on the last step)
  *   DDIM        on a decreasing subsequence of levels: xhat_0 = (x - sqrt(1 - abar) eps) / sqrt(abar),
  *               x' = sqrt(abar') xhat_0 + sqrt(1 - abar' - sigma^2) eps + sigma z,
  *               sigma = eta sqrt((1 - abar')/(1 - abar) (1 - abar/abar')); eta = 0 deterministic
@@ -88,6 +89,25 @@ void fmd_ddpm_free(fmd_ddpm *q);
  * *nfe (may be NULL) gets the number of eps evaluations per particle. */
 int fmd_ddpm_ancestral(const fmd_ddpm *q, fmd_eps_fn eps, void *params, size_t n, size_t d, uint64_t seed,
                        double *x, size_t *nfe);
+
+/* The two variances `003` offers for the reverse step k -> k - 1:
+ *   FMD_DDPM_VAR_BETA       sigma_k^2 = beta_k (fmd_ddpm_ancestral's), the
+ *                           right one when x_0 is a point mass at noise level N;
+ *   FMD_DDPM_VAR_POSTERIOR  sigma_k^2 = beta~_k = beta_k (1 - abar_{k-1}) / (1 - abar_k),
+ *                           the variance of the exact posterior q(x_{k-1} | x_k, x_0). */
+typedef enum { FMD_DDPM_VAR_BETA, FMD_DDPM_VAR_POSTERIOR } fmd_ddpm_variance;
+
+/* One reverse step's Gaussian kernel: mean (m numbers) of x_{k-1} given x_k
+ * (m numbers) and the noise prediction eps, mu = (x_k - beta_k /
+ * sqrt(1 - abar_k) eps) / sqrt(alpha_k), and its variance *var. Fed the true
+ * noise of x_k = sqrt(abar_k) x_0 + sqrt(1 - abar_k) eps, mu is the mean of
+ * q(x_{k-1} | x_k, x_0) and beta~_k its variance (verify/test_diffusion.c). */
+int fmd_ddpm_reverse_step(const fmd_ddpm *q, size_t k, fmd_ddpm_variance v, size_t m, const double *x,
+                          const double *eps, double *mean, double *var);
+
+/* Ancestral sampling with either variance (no noise on the last step). */
+int fmd_ddpm_ancestral_var(const fmd_ddpm *q, fmd_ddpm_variance v, fmd_eps_fn eps, void *params, size_t n, size_t d,
+                           uint64_t seed, double *x, size_t *nfe);
 
 /* DDIM on `steps` levels evenly spaced from N down to 0. */
 int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *params, size_t n, size_t d,

@@ -6,6 +6,7 @@
  * exponential integrators have orders 1 and 2 (fitted); a model of any kind
  * is a noise predictor (fmd_model_eps). */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,49 @@ Test(diffusion, ddpm_chain_is_the_vp_schedule)
     fmd_ddpm_free(&q);
 }
 
+/* One reverse step of DDPM fed the true noise is the exact posterior: with
+ * x_k = sqrt(abar_k) x_0 + sqrt(1 - abar_k) eps, the kernel's mean
+ * (fmd_ddpm_reverse_step) equals the mean of q(x_{k-1} | x_k, x_0), and
+ * beta~_k its variance. The oracle multiplies the two forward kernels
+ * independently: q(x_k | x_{k-1}) = N(sqrt(alpha_k) x_{k-1}, beta_k) and
+ * q(x_{k-1} | x_0) = N(sqrt(abar_{k-1}) x_0, 1 - abar_{k-1}) give the
+ * precision alpha_k / beta_k + 1 / (1 - abar_{k-1}) and the mean
+ * (sqrt(alpha_k) x_k / beta_k + sqrt(abar_{k-1}) x_0 / (1 - abar_{k-1})) /
+ * precision. Every k = 1..1000, 8 random (x_0, eps): means to 1e-12 (1 +
+ * |mean|), variances to 16 eps / (1 - abar_{k-1}) relative (the rounding of
+ * 1 - abar, near 1e-4 at the first levels); and sigma^2 = beta_k for the
+ * other variance. */
+Test(diffusion, reverse_step_is_the_exact_posterior)
+{
+    fmd_ddpm q;
+    cr_assert_eq(fmd_ddpm_init(1000, 1e-4, 0.02, &q), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(2790, 0, &r);
+    for (size_t k = 1; k <= q.N; k++) {
+        double x0[8], eps[8], xk[8], mean[8], var, var_beta;
+        fmd_rng_gaussian(r, 8, x0);
+        fmd_rng_gaussian(r, 8, eps);
+        const double ab = q.alpha_bar[k], abp = q.alpha_bar[k - 1], b = q.beta[k], a = 1.0 - b;
+        for (int i = 0; i < 8; i++)
+            xk[i] = sqrt(ab) * x0[i] + sqrt(1.0 - ab) * eps[i];
+        cr_assert_eq(fmd_ddpm_reverse_step(&q, k, FMD_DDPM_VAR_POSTERIOR, 8, xk, eps, mean, &var), FMD_OK);
+        cr_assert_eq(fmd_ddpm_reverse_step(&q, k, FMD_DDPM_VAR_BETA, 8, xk, eps, mean, &var_beta), FMD_OK);
+        const double prec = a / b + 1.0 / (1.0 - abp);   /* at k = 1, 1 - abar_0 = 0: x_0 is known */
+        for (int i = 0; i < 8; i++) {
+            const double want = k == 1 ? x0[i] : (sqrt(a) * xk[i] / b + sqrt(abp) * x0[i] / (1.0 - abp)) / prec;
+            cr_expect(fabs(mean[i] - want) <= 1e-12 * (1 + fabs(want)), "k = %zu: mean %.17g, posterior's %.17g", k, mean[i],
+                      want);
+        }
+        /* both sides form 1 - abar_{k-1} from abar close to 1, which keeps
+         * only eps / (1 - abar_{k-1}) relative accuracy: 16 eps of that */
+        const double want_var = k == 1 ? 0.0 : 1.0 / prec, vtol = 16 * DBL_EPSILON / (k == 1 ? 1.0 : 1.0 - abp);
+        cr_expect(fabs(var - want_var) <= vtol * want_var, "k = %zu: variance %.17g, posterior's %.17g", k, var, want_var);
+        cr_expect(var_beta == b, "k = %zu: sigma^2 = beta_k", k);
+    }
+    gsl_rng_free(r);
+    fmd_ddpm_free(&q);
+}
+
 enum { NS = 20000 };
 
 /* With exact scores, every sampler reaches p_data. */
@@ -52,6 +96,8 @@ Test(diffusion, every_sampler_reaches_p_data_with_exact_scores)
     size_t nfe;
     cr_assert_eq(fmd_ddpm_ancestral(&q, fmd_mixture_eps, g, NS, 2, 1, x, &nfe), FMD_OK);
     check_law_2d(m1, NS, x, r, "DDPM ancestral, 1000 steps");
+    cr_assert_eq(fmd_ddpm_ancestral_var(&q, FMD_DDPM_VAR_POSTERIOR, fmd_mixture_eps, g, NS, 2, 11, x, &nfe), FMD_OK);
+    check_law_2d(m1, NS, x, r, "DDPM ancestral, posterior variance beta~, 1000 steps");
     cr_assert_eq(fmd_ddim(&q, 50, 0.0, fmd_mixture_eps, g, NS, 2, 2, x, &nfe), FMD_OK);
     check_law_2d(m1, NS, x, r, "DDIM eta = 0, 50 steps");
     cr_assert_eq(fmd_ddim(&q, 200, 1.0, fmd_mixture_eps, g, NS, 2, 3, x, &nfe), FMD_OK);
