@@ -219,6 +219,11 @@ int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *
     return status;
 }
 
+double fmd_ncsn_level(double sigma_max, double sigma_min, size_t L, size_t i)
+{
+    return L == 1 ? sigma_max : sigma_max * pow(sigma_min / sigma_max, (double)i / (double)(L - 1));
+}
+
 int fmd_annealed_langevin(double sigma_max, double sigma_min, size_t L, size_t T, double step, fmd_eps_fn eps,
                           void *params, size_t n, size_t d, uint64_t seed, double *x, size_t *nfe)
 {
@@ -228,7 +233,7 @@ int fmd_annealed_langevin(double sigma_max, double sigma_min, size_t L, size_t T
     scratch S;
     int status = scratch_alloc(n, d, seed, x, sigma_max, 1, &S);   /* x ~ N(0, sigma_max^2 I) */
     for (size_t i = 0; status == FMD_OK && i < L; i++) {
-        const double sig = L == 1 ? sigma_max : sigma_max * pow(sigma_min / sigma_max, (double)i / (double)(L - 1));
+        const double sig = fmd_ncsn_level(sigma_max, sigma_min, L, i);
         const double a = step * sig * sig / (sigma_min * sigma_min);
         fmd_sched_point s = {1.0, sig, 0, 0, 0};   /* the data blurred by N(0, sig^2) */
         for (size_t k = 0; status == FMD_OK && k < T; k++) {

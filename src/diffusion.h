@@ -113,6 +113,14 @@ int fmd_ddpm_ancestral_var(const fmd_ddpm *q, fmd_ddpm_variance v, fmd_eps_fn ep
 int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *params, size_t n, size_t d,
              uint64_t seed, double *x, size_t *nfe);
 
+/* NCSN's noise level i = 0..L-1, geometric from sigma_max (i = 0) to
+ * sigma_min (i = L - 1). Read as a chain that adds noise from level i + 1 to
+ * level i, x_i = x_{i+1} + sqrt(sigma_i^2 - sigma_{i+1}^2) z, it is the
+ * variance-exploding SDE of the `ve` schedule on a grid of L levels (with
+ * sigma_max = 50, sigma_min = 0.01): each increment's variance is
+ * d(sigma^2)/ds ds to O(1/L) (verify/test_diffusion.c). */
+double fmd_ncsn_level(double sigma_max, double sigma_min, size_t L, size_t i);
+
 /* NCSN: L levels from sigma_max to sigma_min (geometric), T steps each. */
 int fmd_annealed_langevin(double sigma_max, double sigma_min, size_t L, size_t T, double step, fmd_eps_fn eps,
                           void *params, size_t n, size_t d, uint64_t seed, double *x, size_t *nfe);

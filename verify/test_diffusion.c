@@ -79,6 +79,51 @@ Test(diffusion, reverse_step_is_the_exact_posterior)
     fmd_ddpm_free(&q);
 }
 
+/* NCSN's noise levels, read as a chain that adds noise from one level to the
+ * next, x_i = x_{i+1} + sqrt(sigma_i^2 - sigma_{i+1}^2) z, become the VE SDE
+ * dx = sqrt(d sigma^2/ds) dw of the `ve` schedule as L grows (the analogue of
+ * the DDPM -> VP check above). On a grid of L levels over s in [0, 1] (s = 1 -
+ * t; sigma_max = 50 at s = 1, sigma_min = 0.01 at s = 0), each increment's
+ * variance is the SDE's d(sigma^2)/ds at the step's lower end times ds, to
+ * O(ds): d(sigma^2)/ds = -2 beta beta_dot of `ve` (course time runs the other
+ * way). The largest relative difference over the chain, for L = 100 .. 1600,
+ * falls with fitted order 1 +- 0.05 (deterministic: no sampling; from L = 100,
+ * where 17 ds, the log-variance change of a step, is small), and the
+ * levels themselves sit on the ve schedule's sigma(s) = sigma_min
+ * (sigma_max/sigma_min)^s to 1e-12. */
+Test(diffusion, ncsn_chain_is_the_ve_sde)
+{
+    fmd_schedule ve;
+    cr_assert_eq(fmd_schedule_by_name("ve", &ve), FMD_OK);
+    enum { LV = 5 };
+    double h[LV], worst[LV];
+    for (int j = 0; j < LV; j++) {
+        const size_t L = (size_t)100 << j;
+        const double ds = 1.0 / (double)(L - 1);
+        worst[j] = 0.0;
+        for (size_t i = 0; i + 1 < L; i++) {
+            const double hi = fmd_ncsn_level(50.0, 0.01, L, i), lo = fmd_ncsn_level(50.0, 0.01, L, i + 1);
+            const double s_lo = 1.0 - (double)(i + 1) / (double)(L - 1);   /* level i + 1 sits at s = 1 - (i + 1) ds */
+            fmd_sched_point p;
+            fmd_schedule_at(&ve, 1.0 - s_lo, &p);
+            const double sigma = 0.01 * pow(5000.0, s_lo);   /* sigma(s) of the ve schedule */
+            cr_expect(fabs(lo - sigma) <= 1e-12 * sigma, "L = %zu, level %zu: %.15g, ve's sigma(s) %.15g", L, i + 1, lo,
+                      sigma);
+            const double sde = -2.0 * p.beta_beta_dot * ds;   /* d(sigma^2)/ds ds */
+            worst[j] = fmax(worst[j], fabs((hi * hi - lo * lo) / sde - 1.0));
+        }
+        h[j] = ds;
+    }
+    double lh[LV], lw[LV], w1[LV], se;
+    for (int j = 0; j < LV; j++)
+        lh[j] = log(h[j]), lw[j] = log(worst[j]), w1[j] = 1.0;
+    const double slope = fmd_fit_slope(LV, lh, lw, w1, &se);
+    cr_log_info("NCSN -> VE: largest relative increment error %.3e (L = 100) .. %.3e (L = 1600), order %.3f", worst[0],
+                worst[LV - 1], slope);
+    cr_expect(fabs(slope - 1.0) <= 0.05 && worst[LV - 1] < 0.1, "NCSN -> VE: order %.3f, error %.3e at L = 1600", slope,
+              worst[LV - 1]);
+}
+
 enum { NS = 20000 };
 
 /* With exact scores, every sampler reaches p_data. */
