@@ -34,6 +34,11 @@ static const char usage[] =
     "                  ddim | dpm2 | dpm2m (exponential integrators of the probability\n"
     "                  flow, chapter 6: order 1, DPM-Solver-2 with two evaluations a\n"
     "                  step, the multistep DPM-Solver++(2M) with one);\n"
+    "                  ddpm (ancestral DDPM: --steps levels, betas scaled to the vp\n"
+    "                  schedule; --variance beta|posterior), langevin (NCSN's annealed\n"
+    "                  Langevin: --steps noise levels from 10 to 0.01, 10 steps each),\n"
+    "                  pc (predictor-corrector on the model's schedule, one corrector\n"
+    "                  step each); these read any model as a noise predictor;\n"
     "                  default euler (Algorithm 1), or em with --sigma (Algorithm 2)\n"
     "  --steps K       steps of the grid; default 100 (uniform on [t0, t1] for ODE\n"
     "                  and SDE solvers)\n"
@@ -90,6 +95,7 @@ int fmd_cmd_sample(int argc, char **argv)
     int traj = 0, guidance_given = 0;
     int no_checksum = 0;
     const char *png_path = NULL;   /* --png: image samples as a grid instead of numbers */
+    const char *variance_name = NULL;   /* --variance beta|posterior (ddpm) */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL, lo = 0, hi = 0;
@@ -100,6 +106,7 @@ int fmd_cmd_sample(int argc, char **argv)
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
         else if (strcmp(argv[i], "--no-checksum") == 0) no_checksum = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--png"))) png_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--variance"))) variance_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--solver"))) solver = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--form"))) form_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--grid"))) grid_name = v;
@@ -132,9 +139,27 @@ int fmd_cmd_sample(int argc, char **argv)
     const fmd_sde_stepper_type *sdet = fmd_sde_stepper_by_name(solver);
     fmd_exp_method method = FMD_EXP_ORDER1;
     const int expo = exp_method_by_name(solver, &method);
-    if (!ode && !sdet && !expo)
-        return fmd_cli_usage_error("sample", "Solvers: euler, midpoint, heun, rk4, dopri5, em, heun-sde, ddim, dpm2, dpm2m.",
+    /* chapter 6's discrete samplers, on any model through its noise prediction */
+    const int ddpm = strcmp(solver, "ddpm") == 0, langevin = strcmp(solver, "langevin") == 0, pc = strcmp(solver, "pc") == 0;
+    const int discrete = ddpm || langevin || pc;
+    if (!ode && !sdet && !expo && !discrete)
+        return fmd_cli_usage_error("sample", "Solvers: euler, midpoint, heun, rk4, dopri5, em, heun-sde, ddim, dpm2, dpm2m, "
+                                             "ddpm, langevin, pc.",
                                    "unknown solver '%s'", solver);
+    if (discrete && (sigma >= 0 || traj || form_name || grid_name))
+        return fmd_cli_usage_error("sample", hint, "the sampler '%s' takes none of --sigma, --trajectories, --form, --grid",
+                                   solver);
+    if ((ddpm || langevin) && (t0 >= 0 || t1 >= 0))
+        return fmd_cli_usage_error("sample", hint, "the sampler '%s' runs its own levels: it takes neither --t0 nor --t1",
+                                   solver);
+    fmd_ddpm_variance variance = FMD_DDPM_VAR_BETA;
+    if (variance_name && strcmp(variance_name, "posterior") == 0)
+        variance = FMD_DDPM_VAR_POSTERIOR;
+    else if (variance_name && strcmp(variance_name, "beta") != 0)
+        return fmd_cli_usage_error("sample", "Variances: beta (the default), posterior.", "unknown --variance '%s'",
+                                   variance_name);
+    if (variance_name && !ddpm)
+        return fmd_cli_usage_error("sample", hint, "--variance is for --solver ddpm");
     if (!expo && (form_name || grid_name))
         return fmd_cli_usage_error("sample", hint, "--form and --grid are for the exponential integrators (ddim, dpm2, dpm2m)");
     if (expo && (sigma >= 0 || traj))
@@ -180,6 +205,14 @@ int fmd_cmd_sample(int argc, char **argv)
         t0 = flow || denoiser ? 0.0 : 0.05;
     if (t1 < 0)
         t1 = flow ? 1.0 : fmin(info.t_max, 1.0 - 1e-3);   /* no further than it was trained */
+    if (pc && !t0_given) {   /* the reverse SDE's drift divides by alpha */
+        fmd_sched_point a;
+        fmd_schedule_at(&P.sch, t0, &a);
+        if (a.alpha == 0.0)
+            t0 = 1e-3;
+    }
+    if (pc && !t1_given)
+        t1 = fmin(t1, 1.0 - 1e-3);
     if (expo) {   /* lambda = log(alpha/beta) must be finite at both ends */
         const int may_reach_data = form == FMD_EXP_DATA && grid == FMD_GRID_TIME;   /* last step x' = D(x) */
         fmd_sched_point a, b;
@@ -259,7 +292,22 @@ int fmd_cmd_sample(int argc, char **argv)
         for (size_t i = 0; i < N * d; i++)
             x[i] *= s0.beta;                        /* X_t0 = beta_t0 eps (= X_0 ~ p_init at t0 = 0) */
         int status;
-        if (expo) {   /* chapter 6: the network as a noise predictor on the model's schedule */
+        if (discrete) {   /* chapter 6's discrete samplers: the network as a noise predictor */
+            fmd_model_eps_params E = {&u, P.sch, P.predicts, NULL};
+            status = fmd_team_ensure(&E.team, nthreads);
+            if (status == FMD_OK && ddpm) {   /* K levels, betas scaled so that N beta_k = b(k/N) of vp */
+                fmd_ddpm q;
+                status = fmd_ddpm_init(K, 0.1 / (double)K, 20.0 / (double)K < 0.999 ? 20.0 / (double)K : 0.999, &q);
+                if (status == FMD_OK)
+                    status = fmd_ddpm_ancestral_var(&q, variance, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
+                fmd_ddpm_free(&q);
+            } else if (status == FMD_OK && langevin) {   /* K levels from 10 down to 0.01, 10 steps each */
+                status = fmd_annealed_langevin(10.0, 0.01, K, 10, 2e-5, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
+            } else if (status == FMD_OK) {   /* predictor-corrector: K steps, one Langevin corrector each */
+                status = fmd_predictor_corrector(&P.sch, t0, t1, K, 1, 0.05, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
+            }
+            fmd_team_free(E.team);
+        } else if (expo) {   /* chapter 6: the network as a noise predictor on the model's schedule */
             fmd_model_eps_params E = {&u, P.sch, P.predicts, NULL};
             status = fmd_team_ensure(&E.team, nthreads);
             if (status == FMD_OK)

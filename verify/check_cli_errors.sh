@@ -163,6 +163,13 @@ n=$((n + 1))
 if [ "$got" -ne 130 ] || ! "$fmd" info term.st >/dev/null 2>&1; then
     echo "check_cli_errors: SIGTERM: exit $got, and the checkpoint $(ls term.st 2>&1)"; fail=1
 fi
+# chapter 6's discrete samplers on a trained model (any kind, through its noise prediction)
+expect 0 "" sample --model m.st -n 50 --solver ddpm --steps 50
+expect 0 "" sample --model m.st -n 50 --solver ddpm --steps 50 --variance posterior
+expect 0 "" sample --model dsm.st -n 50 --solver langevin --steps 20
+expect 0 "" sample --model m.st -n 50 --solver pc --steps 50
+expect 2 "--variance is for --solver ddpm" sample --model m.st --solver pc --variance posterior
+expect 2 "takes neither --t0 nor --t1" sample --model m.st --solver ddpm --t0 0.1
 IN=pts.txt expect 0 "" field --gmm "$G" --schedule cosine --t 0.5
 head -1 "$tmp/out" | grep -q "^# log_p	score_1	score_2	u_1	u_2	zmean_1	zmean_2$" ||
     { echo "check_cli_errors: fmd field's header:"; head -1 "$tmp/out"; fail=1; }
