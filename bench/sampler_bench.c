@@ -23,7 +23,8 @@
  *   SDE: Euler-Maruyama and stochastic Heun on Thm 13's SDE with
  *     sigma_t^2 = 2 b_t (the reverse-time SDE), on [0, 1 - 1e-3];
  *   discrete: ancestral DDPM (DDIM eta = 1 on NFE levels of the 1000-step
- *     chain), DDIM (eta = 0), predictor-corrector (1 corrector step), and the
+ *     chain), DDIM (eta = 0), predictor-corrector (1 corrector step), NCSN's
+ *     annealed Langevin (NFE / 5 levels from sigma = 10 to 0.01, 5 steps each), and the
  *     exponential integrators of order 1 and 2 (2S and 2M, noise and data
  *     form, log-SNR and time^2 grids) on [0, 1 - 1e-3], and 2M to t = 1.
  * Goal reported: the second-order exponential integrator matches
@@ -285,6 +286,11 @@ int main(int argc, char **argv)
             fmd_predictor_corrector(&vp, 0.0, 1.0, K / 2, 1, 0.05, fmd_mixture_eps, g, N, 2, 70 + j, x, &nfe);
             row(&B, "predictor-corrector", (double)nfe, now() - t0, x);
         }
+        if (K >= 5) {   /* NCSN: K/5 levels from 10 to 0.01, 5 Langevin steps each (step 3e-5, as the suite) */
+            t0 = now();
+            fmd_annealed_langevin(10.0, 0.01, K / 5, 5, 3e-5, fmd_mixture_eps, g, N, 2, 75 + j, x, &nfe);
+            row(&B, "annealed Langevin", (double)nfe, now() - t0, x);
+        }
         for (size_t e = 0; e < sizeof exps / sizeof exps[0]; e++) {
             const size_t steps = exps[e].method == FMD_EXP_2S ? K / 2 : K;
             if (steps == 0)
@@ -300,8 +306,9 @@ int main(int argc, char **argv)
     fmd_ddpm_free(&q);
     /* one block per sampler (blank lines between), in this fixed order (the figure's legend, sampler_bench.gp) */
     const char *order[32] = {"data vs data", "euler", "heun", "rk4", "dopri5 (adaptive)", "gsl rk4", "gsl rkf45", "Euler-Maruyama",
-                             "stochastic Heun", "ancestral (eta = 1)", "DDIM (eta = 0)", "predictor-corrector"};
-    size_t norder = 12;
+                             "stochastic Heun", "ancestral (eta = 1)", "DDIM (eta = 0)", "predictor-corrector",
+                             "annealed Langevin"};
+    size_t norder = 13;
     for (size_t e = 0; e < sizeof exps / sizeof exps[0]; e++)
         order[norder++] = exps[e].name;
     fprintf(tsv.fp, "# sampler\tnfe\tseconds\tnll_gap\tnll_gap_se\tsliced_w1_ref\tsliced_w1_ref_se\tsliced_w1_fresh\t"

@@ -19,16 +19,16 @@ set format y "10^{%L}"
 set grid
 # one line type per sampler: ODE solvers solid, SDE solvers dashed, the
 # discrete samplers dotted, the exponential integrators thick
-colors = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf #000000 #1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #e377c2 #000000"
-do for [i=1:18] {
+colors = "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf #000000 #8c564b #1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #e377c2 #000000"
+do for [i=1:19] {
     set linetype i lc rgb word(colors, i) lw 1.2 dt solid pt (i % 7 + 1) ps 0.6
     if (i >= 7 && i <= 8) { set linetype i dt 2 }
-    if (i >= 9 && i <= 11) { set linetype i dt 3 }
-    if (i >= 12) { set linetype i lw 2.5 }
+    if (i >= 9 && i <= 12) { set linetype i dt 3 }
+    if (i >= 13) { set linetype i lw 2.5 }
 }
 set key outside right top font ",7"
 # blocks: 0 data vs data, then the samplers in this order (bench/sampler_bench.c, `order`)
-names = "euler heun rk4 'dopri5 (adaptive)' 'gsl rk4' 'gsl rkf45' Euler-Maruyama 'stochastic Heun' 'ancestral (eta = 1)' 'DDIM (eta = 0)' predictor-corrector 'exp. order 1 (DDIM), log-SNR' 'DPM-Solver-2, log-SNR' 'DPM-Solver++(2S), log-SNR' 'DPM-Solver++(2S), time^2' 'DPM-Solver++(2M), log-SNR' 'DPM-Solver++(2M), time^2' 'DPM-Solver++(2M), time^2, to t = 1'"
+names = "euler heun rk4 'dopri5 (adaptive)' 'gsl rk4' 'gsl rkf45' Euler-Maruyama 'stochastic Heun' 'ancestral (eta = 1)' 'DDIM (eta = 0)' predictor-corrector 'annealed Langevin' 'exp. order 1 (DDIM), log-SNR' 'DPM-Solver-2, log-SNR' 'DPM-Solver++(2S), log-SNR' 'DPM-Solver++(2S), time^2' 'DPM-Solver++(2M), log-SNR' 'DPM-Solver++(2M), time^2' 'DPM-Solver++(2M), time^2, to t = 1'"
 n = words(names)
 f = dir."/sampler_error.tsv"
 # Euler-1000 on each measure (block 1 is euler; its row at NFE = 1000)
