@@ -304,6 +304,63 @@ int main(int argc, char **argv)
         }
     }
     fmd_ddpm_free(&q);
+    /* Row 4.4's two error sources: the same samplers, the same starts, on a
+     * trained model instead of the exact field -- the lab's network (64 x 4
+     * SiLU, CFM on the vp path, 5000 steps of 1000). Against the same
+     * reference, a trained sampler's error is the network's plus the
+     * integrator's; the exact-field rows above are the integrator's alone. */
+    {
+        fmd_mlp_config mc = {.d = 2, .depth = 4, .width = {64, 64, 64, 64}, .act = FMD_SILU};
+        fmd_mlp *net;
+        gsl_rng *ri;
+        fmd_trainer *tr;
+        fmd_train_config tc = {.objective = FMD_LOSS_CFM, .batch = 1000, .lr = 1e-3, .t_min = 0.0, .t_max = 0.999, .seed = 3,
+                               .threads = fmd_cpus_available(), .schedule = vp};
+        if (fmd_mlp_alloc(&mc, &net) != FMD_OK || fmd_rng_alloc(3, 0xfeedULL, &ri) != FMD_OK)
+            return 1;
+        fmd_mlp_init(net, ri);
+        gsl_rng_free(ri);
+        double loss, t_train = now();
+        if (fmd_trainer_alloc(&tc, g, net, &tr) != FMD_OK)
+            return 1;
+        for (int k = 0; k < 5000; k++)
+            fmd_train_step(tr, &loss);
+        fmd_trainer_free(tr);
+        printf("trained the lab's network on vp (5000 steps) in %.1f s\n", now() - t_train);
+        fmd_mlp_eval *ev;
+        fmd_mlp_eval_alloc(net, &ev);
+        fmd_field learned = {fmd_mlp_eval_field, 2, ev};
+        const fmd_ode_stepper_type *tode[3] = {fmd_ode_euler, fmd_ode_heun, fmd_ode_rk4};
+        const char *tnames[3] = {"euler (trained)", "heun (trained)", "rk4 (trained)"};
+        for (int k = 0; k < 3; k++)
+            for (size_t j = 0; j < NN; j++) {
+                size_t steps = nfes[j] / (size_t)tode[k]->stages;
+                if (steps == 0)
+                    continue;
+                memcpy(x, x0, 2 * N * sizeof(double));
+                double ts[1001], t0 = now();
+                fmd_time_grid(0.0, 1.0, steps, ts);
+                fmd_ode_workspace *ws;
+                fmd_ode_workspace_alloc(tode[k], N, 2, &ws);
+                fmd_ode_solve_grid(ws, &learned, ts, steps + 1, x, NULL);
+                fmd_ode_workspace_free(ws);
+                row(&B, tnames[k], (double)(steps * (size_t)tode[k]->stages), now() - t0, x);
+            }
+        fmd_model_eps_params E = {&learned, vp, FMD_PREDICTS_FIELD, NULL};
+        for (size_t j = 0; j < NN; j++) {   /* DPM-Solver++(2M), time^2 grid to 1 - 1e-3, on the network */
+            const size_t K = nfes[j];
+            double ts[1001];
+            size_t nfe;
+            memcpy(x, x0, 2 * N * sizeof(double));
+            double t0 = now();
+            fmd_exp_grid(&vp, FMD_GRID_TIME, 2.0, 0.0, 1.0 - 1e-3, K, ts);
+            if (fmd_exponential_integrator(&vp, FMD_EXP_2M, FMD_EXP_DATA, ts, K, fmd_model_eps, &E, N, 2, 0, 1, x, &nfe) ==
+                FMD_OK)
+                row(&B, "DPM-Solver++(2M), time^2 (trained)", (double)nfe, now() - t0, x);
+        }
+        fmd_mlp_eval_free(ev);
+        fmd_mlp_free(net);
+    }
     /* one block per sampler (blank lines between), in this fixed order (the figure's legend, sampler_bench.gp) */
     const char *order[32] = {"data vs data", "euler", "heun", "rk4", "dopri5 (adaptive)", "gsl rk4", "gsl rkf45", "Euler-Maruyama",
                              "stochastic Heun", "ancestral (eta = 1)", "DDIM (eta = 0)", "predictor-corrector",
@@ -311,6 +368,9 @@ int main(int argc, char **argv)
     size_t norder = 13;
     for (size_t e = 0; e < sizeof exps / sizeof exps[0]; e++)
         order[norder++] = exps[e].name;
+    const char *trained[4] = {"euler (trained)", "heun (trained)", "rk4 (trained)", "DPM-Solver++(2M), time^2 (trained)"};
+    for (int k = 0; k < 4; k++)   /* after the exact ones: blocks norder .. norder + 3 (sampler_trained.gp) */
+        order[norder++] = trained[k];
     fprintf(tsv.fp, "# sampler\tnfe\tseconds\tnll_gap\tnll_gap_se\tsliced_w1_ref\tsliced_w1_ref_se\tsliced_w1_fresh\t"
                     "sliced_w1_fresh_se (one block per sampler)\n");
     for (size_t k = 0; k < norder; k++) {
