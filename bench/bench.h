@@ -76,6 +76,23 @@ static inline double slowest(const limit_arg *A, int threads)
     return t;
 }
 
+/* A limit measured once can catch the other guest of this virtual machine
+ * at work (2 threads' dgemm measured at 1 thread's rate); like every rate
+ * here, each limit is the best of LIMIT_WINDOWS measurements: run `loop` on
+ * every thread LIMIT_WINDOWS times and return the shortest of the windows'
+ * slowest-thread times. */
+enum { LIMIT_WINDOWS = 5 };
+static inline double best_window(void (*loop)(void *, int), fmd_dtype dtype, int reps, int threads)
+{
+    double best = INFINITY;
+    for (int w = 0; w < LIMIT_WINDOWS; w++) {
+        limit_arg A = {dtype, reps, {0}};
+        on_every_thread(threads, loop, &A);
+        best = fmin(best, slowest(&A, threads));
+    }
+    return best;
+}
+
 /* ---- dense products: BLIS at 1000^3 ------------------------------------------ */
 
 static void peak_loop(void *p, int thread)
@@ -104,11 +121,9 @@ static void peak_loop(void *p, int thread)
 
 /* Flop/s of BLIS's gemm at 1000 x 1000 x 1000 on `threads` threads at once,
  * each its own product: the machine's rate for ideal dense work. */
-static inline double gemm_peak_once(fmd_dtype dtype, int threads)
+static inline double gemm_peak(fmd_dtype dtype, int threads)
 {
-    limit_arg A = {dtype, 4, {0}};
-    on_every_thread(threads, peak_loop, &A);
-    return threads * A.reps * 2e9 / slowest(&A, threads);   /* 2 n^3 flops a product */
+    return threads * 4 * 2e9 / best_window(peak_loop, dtype, 4, threads);   /* 4 products of 2 n^3 flops */
 }
 
 /* ---- exponentials: SLEEF over an array -------------------------------------------- */
@@ -135,11 +150,9 @@ static void vexp_loop(void *p, int thread)
 }
 
 /* Exponentials per second by SLEEF's vector exp on `threads` threads at once. */
-static inline double vexp_rate_once(fmd_dtype dtype, int threads)
+static inline double vexp_rate(fmd_dtype dtype, int threads)
 {
-    limit_arg A = {dtype, 2000, {0}};
-    on_every_thread(threads, vexp_loop, &A);
-    return (double)threads * A.reps * (1 << 14) / slowest(&A, threads);
+    return (double)threads * 2000 * (1 << 14) / best_window(vexp_loop, dtype, 2000, threads);
 }
 
 /* ---- SiLU: the exponential and its division ------------------------------------ */
@@ -178,11 +191,9 @@ static void silu_loop(void *p, int thread)
  * in cache, on `threads` threads at once: SLEEF's exp and the division the
  * sigmoid needs (about as costly as the exp in float64), nothing else -- the
  * limit for a network's elementwise work. */
-static inline double silu_rate_once(fmd_dtype dtype, int threads)
+static inline double silu_rate(fmd_dtype dtype, int threads)
 {
-    limit_arg A = {dtype, 1000, {0}};
-    on_every_thread(threads, silu_loop, &A);
-    return (double)threads * A.reps * (1 << 14) / slowest(&A, threads);
+    return (double)threads * 1000 * (1 << 14) / best_window(silu_loop, dtype, 1000, threads);
 }
 
 /* ---- memory: a copy loop --------------------------------------------------------- */
@@ -203,49 +214,9 @@ static void copy_loop(void *p, int thread)
 
 /* Bytes per second moved by memcpy of 64 MB buffers on `threads` threads at
  * once, reads and writes both counted: the machine's rate for streaming. */
-static inline double copy_bandwidth_once(int threads)
-{
-    limit_arg A = {FMD_F64, 6, {0}};
-    on_every_thread(threads, copy_loop, &A);
-    return (double)threads * A.reps * 2.0 * (double)((size_t)64 << 20) / slowest(&A, threads);
-}
-
-/* ---- the limits, each the best of a few windows ---------------------------------- */
-
-/* A limit measured once can catch the other guest of this virtual machine
- * at work (2 threads' dgemm measured at 1 thread's rate); like every rate
- * here, each limit is the best of LIMIT_WINDOWS measurements. */
-enum { LIMIT_WINDOWS = 5 };
-static inline double gemm_peak(fmd_dtype dtype, int threads)
-{
-    double best = 0.0;
-    for (int w = 0; w < LIMIT_WINDOWS; w++)
-        best = fmax(best, gemm_peak_once(dtype, threads));
-    return best;
-}
-
-static inline double vexp_rate(fmd_dtype dtype, int threads)
-{
-    double best = 0.0;
-    for (int w = 0; w < LIMIT_WINDOWS; w++)
-        best = fmax(best, vexp_rate_once(dtype, threads));
-    return best;
-}
-
-static inline double silu_rate(fmd_dtype dtype, int threads)
-{
-    double best = 0.0;
-    for (int w = 0; w < LIMIT_WINDOWS; w++)
-        best = fmax(best, silu_rate_once(dtype, threads));
-    return best;
-}
-
 static inline double copy_bandwidth(int threads)
 {
-    double best = 0.0;
-    for (int w = 0; w < LIMIT_WINDOWS; w++)
-        best = fmax(best, copy_bandwidth_once(threads));
-    return best;
+    return (double)threads * 6 * 2.0 * (double)((size_t)64 << 20) / best_window(copy_loop, FMD_F64, 6, threads);
 }
 
 /* ---- measuring on a machine that is not quiet ---------------------------------- */

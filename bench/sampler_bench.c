@@ -135,6 +135,30 @@ static const result *find(const bench *B, const char *name, double nfe)
     return NULL;
 }
 
+/* Euler, Heun and RK4 on the field u from the starts x0 (scratch x), one row
+ * per NFE of the sweep, named by the stepper and suffix. */
+static void ode_rows(bench *B, const fmd_field *u, const char *suffix, const size_t *nfes, size_t NN, const double *x0,
+                     double *x)
+{
+    const fmd_ode_stepper_type *odes[3] = {fmd_ode_euler, fmd_ode_heun, fmd_ode_rk4};
+    for (int k = 0; k < 3; k++)
+        for (size_t j = 0; j < NN; j++) {
+            size_t steps = nfes[j] / (size_t)odes[k]->stages;
+            if (steps == 0)
+                continue;
+            memcpy(x, x0, 2 * N * sizeof(double));
+            double ts[1001], t0 = now();
+            fmd_time_grid(0.0, 1.0, steps, ts);
+            fmd_ode_workspace *ws;
+            fmd_ode_workspace_alloc(odes[k], N, 2, &ws);
+            fmd_ode_solve_grid(ws, u, ts, steps + 1, x, NULL);
+            fmd_ode_workspace_free(ws);
+            char name[64];
+            snprintf(name, sizeof name, "%s%s", odes[k]->name, suffix);
+            row(B, name, (double)(steps * (size_t)odes[k]->stages), now() - t0, x);
+        }
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "bench/results";
@@ -203,21 +227,7 @@ int main(int argc, char **argv)
     const size_t nfes[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
     const size_t NN = sizeof nfes / sizeof nfes[0];
     /* our ODE steppers on the probability flow */
-    const fmd_ode_stepper_type *odes[3] = {fmd_ode_euler, fmd_ode_heun, fmd_ode_rk4};
-    for (int k = 0; k < 3; k++)
-        for (size_t j = 0; j < NN; j++) {
-            size_t steps = nfes[j] / (size_t)odes[k]->stages;
-            if (steps == 0)
-                continue;
-            memcpy(x, x0, 2 * N * sizeof(double));
-            double ts[1001], t0 = now();
-            fmd_time_grid(0.0, 1.0, steps, ts);
-            fmd_ode_workspace *ws;
-            fmd_ode_workspace_alloc(odes[k], N, 2, &ws);
-            fmd_ode_solve_grid(ws, &u, ts, steps + 1, x, NULL);
-            fmd_ode_workspace_free(ws);
-            row(&B, odes[k]->name, (double)(steps * (size_t)odes[k]->stages), now() - t0, x);
-        }
+    ode_rows(&B, &u, "", nfes, NN, x0, x);
     /* Dormand-Prince, adaptive, tolerance swept */
     for (double tol = 1e-2; tol >= 1e-8; tol /= 10) {
         memcpy(x, x0, 2 * N * sizeof(double));
@@ -330,22 +340,7 @@ int main(int argc, char **argv)
         fmd_mlp_eval *ev;
         fmd_mlp_eval_alloc(net, &ev);
         fmd_field learned = {fmd_mlp_eval_field, 2, ev};
-        const fmd_ode_stepper_type *tode[3] = {fmd_ode_euler, fmd_ode_heun, fmd_ode_rk4};
-        const char *tnames[3] = {"euler (trained)", "heun (trained)", "rk4 (trained)"};
-        for (int k = 0; k < 3; k++)
-            for (size_t j = 0; j < NN; j++) {
-                size_t steps = nfes[j] / (size_t)tode[k]->stages;
-                if (steps == 0)
-                    continue;
-                memcpy(x, x0, 2 * N * sizeof(double));
-                double ts[1001], t0 = now();
-                fmd_time_grid(0.0, 1.0, steps, ts);
-                fmd_ode_workspace *ws;
-                fmd_ode_workspace_alloc(tode[k], N, 2, &ws);
-                fmd_ode_solve_grid(ws, &learned, ts, steps + 1, x, NULL);
-                fmd_ode_workspace_free(ws);
-                row(&B, tnames[k], (double)(steps * (size_t)tode[k]->stages), now() - t0, x);
-            }
+        ode_rows(&B, &learned, " (trained)", nfes, NN, x0, x);
         fmd_model_eps_params E = {&learned, vp, FMD_PREDICTS_FIELD, NULL};
         for (size_t j = 0; j < NN; j++) {   /* DPM-Solver++(2M), time^2 grid to 1 - 1e-3, on the network */
             const size_t K = nfes[j];

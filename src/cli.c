@@ -272,6 +272,15 @@ int fmd_cli_read_data_file(const char *cmd, const char *path, int labelled, fmd_
     return 0;
 }
 
+int fmd_cli_same_file(const char *a, const char *b)
+{
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    const int same = ra && rb ? strcmp(ra, rb) == 0 : strcmp(a, b) == 0;
+    free(ra);
+    free(rb);
+    return same;
+}
+
 int fmd_cli_out_of_memory(const char *cmd, const char *what, double bytes)
 {
     if (!(bytes > 0)) {

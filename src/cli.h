@@ -70,6 +70,10 @@ int fmd_cli_read_points_at(const char *cmd, const char *path, size_t d, double *
  * out of memory). */
 int fmd_cli_read_data_file(const char *cmd, const char *path, int labelled, fmd_image_set *out, size_t *classes);
 
+/* 1 if paths a and b name the same file (compared resolved, so "x.gmm" and
+ * "/home/u/x.gmm" agree; as written if either cannot be resolved). */
+int fmd_cli_same_file(const char *a, const char *b);
+
 /* Allocation failed: "fmd CMD: error: out of memory: WHAT needs BYTES"
  * (with the size in readable units) on stderr; returns 1. */
 int fmd_cli_out_of_memory(const char *cmd, const char *what, double bytes);

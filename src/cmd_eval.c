@@ -175,11 +175,8 @@ int fmd_cmd_eval(int argc, char **argv)
         return fmd_cli_usage_error("eval", "Evaluate it with --data NAME.", "%s was trained on the toy set %s, not on "
                                    "a mixture", model, info.data + 4);
     }
-    char *here = realpath(gmm_path, NULL), *there = realpath(info.data, NULL);
-    if (!here || !there || strcmp(here, there) != 0)
+    if (!fmd_cli_same_file(gmm_path, info.data))
         fprintf(stderr, "fmd eval: note: %s was trained on %s; scoring it against %s\n", model, info.data, gmm_path);
-    free(here);
-    free(there);
     if (precision && fmd_cli_convert_model("eval", &net, dtype) != 0) {
         fmd_gmm_free(g);
         fmd_mlp_free(net);

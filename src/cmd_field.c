@@ -102,13 +102,13 @@ int fmd_cmd_field(int argc, char **argv)
          * not all finite is refused, with its line and the likely reason. */
         for (size_t k = 0; rc == 0 && k < n; k++) {
             int finite = isfinite(lp[k]) || lp[k] == -INFINITY;   /* log p = -inf is a true answer (p = 0) */
-            double norm = 0.0;
-            for (size_t i = 0; i < d; i++) {
-                finite = finite && isfinite(sc[k * d + i]) && isfinite(u[k * d + i]) && isfinite(zm[k * d + i]);
-                norm = fmax(norm, fabs(x[k * d + i]));
-            }
+            for (size_t i = 0; finite && i < d; i++)
+                finite = isfinite(sc[k * d + i]) && isfinite(u[k * d + i]) && isfinite(zm[k * d + i]);
             if (finite)
                 continue;
+            double norm = 0.0;   /* the refused point's largest coordinate, for the reason */
+            for (size_t i = 0; i < d; i++)
+                norm = fmax(norm, fabs(x[k * d + i]));
             if (!isfinite(m->s.alpha_dot) || !isfinite(m->s.beta_beta_dot))
                 fprintf(stderr, "fmd field: error: %s:%ld: u_t is not finite at t = %g: the schedule %s has an infinite "
                                 "derivative there (alpha_dot = %g); ask for a t inside (0, 1)\n",

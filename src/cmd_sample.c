@@ -146,9 +146,8 @@ int fmd_cmd_sample(int argc, char **argv)
         return fmd_cli_usage_error("sample", "Solvers: euler, midpoint, heun, rk4, dopri5, em, heun-sde, ddim, dpm2, dpm2m, "
                                              "ddpm, langevin, pc.",
                                    "unknown solver '%s'", solver);
-    if (discrete && (sigma >= 0 || traj || form_name || grid_name))
-        return fmd_cli_usage_error("sample", hint, "the sampler '%s' takes none of --sigma, --trajectories, --form, --grid",
-                                   solver);
+    if (discrete && (sigma >= 0 || traj))   /* --form and --grid: refused below for every non-exponential solver */
+        return fmd_cli_usage_error("sample", hint, "the sampler '%s' takes neither --sigma nor --trajectories", solver);
     if ((ddpm || langevin) && (t0 >= 0 || t1 >= 0))
         return fmd_cli_usage_error("sample", hint, "the sampler '%s' runs its own levels: it takes neither --t0 nor --t1",
                                    solver);

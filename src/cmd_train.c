@@ -123,13 +123,6 @@ static void progress(int tty, unsigned long step, unsigned long total, double lo
     }
 }
 
-/* Remember an option that would change a run (refused with --resume). */
-enum { MAX_CHANGES = 24 };
-static void note_change(const char **changes, int *n, const char *arg)
-{
-    if (*n < MAX_CHANGES)
-        changes[(*n)++] = arg;
-}
 
 /* The data a checkpoint records: "toy:NAME", "fashion-mnist" or a mixture
  * file's path (absolute since it is resolved when the run starts). */
@@ -137,11 +130,7 @@ static int same_data(const char *recorded, const char *gmm_path, const char *dat
 {
     if (data_name)
         return strcmp(recorded, data_name) == 0 || (strncmp(recorded, "toy:", 4) == 0 && strcmp(recorded + 4, data_name) == 0);
-    char *here = realpath(gmm_path, NULL), *there = realpath(recorded, NULL);
-    const int same = here && there ? strcmp(here, there) == 0 : strcmp(gmm_path, recorded) == 0;
-    free(here);
-    free(there);
-    return same;
+    return fmd_cli_same_file(gmm_path, recorded);
 }
 
 /* Record the data of a run in info->data: "toy:NAME", "file:PATH" or a
@@ -183,8 +172,7 @@ int fmd_cmd_train(int argc, char **argv)
     int steps_given = 0, labels = 0, force_data = 0, label_drop_given = 0, quiet = 0;
     const char *log_path = NULL, *data_file = NULL;
     double save_every = 0;
-    const char *changes[MAX_CHANGES];   /* options that would change a run, as written: refused with --resume */
-    int nchanges = 0;
+    const char *change = NULL;   /* the first option that would change a run, as written: refused with --resume */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL;
@@ -200,22 +188,22 @@ int fmd_cmd_train(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--save-every"))) num = &save_every, lo = 1, hi = 1e12, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) note_change(changes, &nchanges, arg), objective = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) note_change(changes, &nchanges, arg), schedule = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--hidden"))) note_change(changes, &nchanges, arg), hidden = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--activation"))) note_change(changes, &nchanges, arg), activation = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) change = change ? change : arg, objective = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) change = change ? change : arg, schedule = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--hidden"))) change = change ? change : arg, hidden = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--activation"))) change = change ? change : arg, activation = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e12, steps_given = 1, whole = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--batch"))) note_change(changes, &nchanges, arg), num = &batch, lo = 2, hi = 1 << 24, whole = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--lr"))) note_change(changes, &nchanges, arg), num = &lr, lo = 1e-12, hi = 10;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--clip"))) note_change(changes, &nchanges, arg), num = &clip, lo = 0, hi = 1e12;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--ema"))) note_change(changes, &nchanges, arg), num = &ema, lo = 0, hi = 0.999999999;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) note_change(changes, &nchanges, arg), num = &seed, lo = 0, hi = 4294967295.0, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--batch"))) change = change ? change : arg, num = &batch, lo = 2, hi = 1 << 24, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--lr"))) change = change ? change : arg, num = &lr, lo = 1e-12, hi = 10;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--clip"))) change = change ? change : arg, num = &clip, lo = 0, hi = 1e12;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--ema"))) change = change ? change : arg, num = &ema, lo = 0, hi = 0.999999999;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) change = change ? change : arg, num = &seed, lo = 0, hi = 4294967295.0, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64, whole = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--fourier"))) note_change(changes, &nchanges, arg), num = &fourier, lo = 0, hi = 64, whole = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--t-max"))) note_change(changes, &nchanges, arg), num = &t_max, lo = 0.01, hi = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--label-drop"))) note_change(changes, &nchanges, arg), label_drop_given = 1, num = &label_drop, lo = 0, hi = 1;
-        else if (strcmp(argv[i], "--labels") == 0) note_change(changes, &nchanges, arg), labels = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--fourier"))) change = change ? change : arg, num = &fourier, lo = 0, hi = 64, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--t-max"))) change = change ? change : arg, num = &t_max, lo = 0.01, hi = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--label-drop"))) change = change ? change : arg, label_drop_given = 1, num = &label_drop, lo = 0, hi = 1;
+        else if (strcmp(argv[i], "--labels") == 0) change = change ? change : arg, labels = 1;
         else if (strcmp(argv[i], "--force-data") == 0) force_data = 1;
         else if (strcmp(argv[i], "--quiet") == 0) quiet = 1;
         else
@@ -234,10 +222,10 @@ int fmd_cmd_train(int argc, char **argv)
     char why[256];
     int data_from_checkpoint = 0;
     if (resume) {
-        if (nchanges > 0)   /* a resumed run continues exactly as it was saved */
+        if (change)   /* a resumed run continues exactly as it was saved */
             return fmd_cli_usage_error("train", "With --resume only --steps, --out, --threads and --force-data may be "
                                                 "given; to train differently, start a new run with --out.",
-                                       "%.*s would change the run saved in %s", (int)strcspn(changes[0], "="), changes[0],
+                                       "%.*s would change the run saved in %s", (int)strcspn(change, "="), change,
                                        resume);
         if (fmd_checkpoint_load(resume, &net, &info, NULL, why, sizeof why) != FMD_OK) {
             fprintf(stderr, "fmd train: error: %s: %s\n", resume, why);
@@ -451,7 +439,9 @@ int fmd_cmd_train(int argc, char **argv)
     int rc = 0;
     /* the loss history (--log): written whole at the end, like every output */
     fmd_atomic_file logf = {0};
-    fmd_loss_batch fixed = {0};   /* 1000 fixed points for the exact FM loss (cfm on a mixture) */
+    /* 1000 fixed points for the exact FM loss: Thm 18's L_FM, against
+     * chapter 3's exact marginal field (cfm on a mixture) */
+    fmd_loss_batch fixed = {0};
     double *fixed_u = NULL;
     fmd_mlp_workspace *fixed_ws = NULL;
     if (log_path) {

@@ -40,8 +40,15 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--
          "--disable-dev-shm-usage", "--allow-file-access-from-files"]
 
 
+_ids = {}
+
+
 def ids_of(path):
-    return set(re.findall(r'\sid="([^"]+)"', open(path, encoding="utf-8").read()))
+    """The ids a page defines, read once per page (a chapter links to the
+    same source pages many times)."""
+    if path not in _ids:
+        _ids[path] = set(re.findall(r'\sid="([^"]+)"', open(path, encoding="utf-8").read()))
+    return _ids[path]
 
 
 def static_checks(page):
@@ -167,7 +174,9 @@ def screenshot(page, shots, name=None):
         problems.append("%s: no screenshot" % page)
         return
     w, h, rows, bpp = png_pixels(shot)
-    # a page with text, formulas and figures has many pixels far from the background
+    # a page with text, formulas and figures has many pixels far from the
+    # background (a chapter's first screen: tens of thousands of the 120000
+    # sampled); a blank page has none -- 200 separates the two with room
     bg = rows[0][:3]
     ink = sum(1 for y in range(0, h, 4) for x in range(0, w, 4)
               if sum(abs(rows[y][x * bpp + k] - bg[k]) for k in range(3)) > 96)

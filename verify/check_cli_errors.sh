@@ -144,7 +144,7 @@ expect 0 "" sample --model own.st -n 4 --class 1 --guidance 2
 expect 0 "" train --resume own.st --steps 5 --quiet   # its data and labels come from the checkpoint
 printf '0.1 0.2 0.3 0.4 1.5\n' > badlabel.txt
 expect 2 "badlabel.txt:1: the class (last column) is 1.5" train --data-file badlabel.txt --labels --out x.st
-OUT=$tmp/s.png expect 0 "" sample --model own.st -n 6 --png s.png
+OUT=$tmp/stdout.txt expect 0 "" sample --model own.st -n 6 --png s.png
 python3 -c "import sys; sys.exit(0 if open('s.png','rb').read(8) == b'\x89PNG\r\n\x1a\n' else 1)" ||
     { echo "check_cli_errors: --png wrote no PNG"; fail=1; }
 expect 2 "not a square image" sample --model m.st -n 4 --png t.png

@@ -27,7 +27,17 @@ def slug(heading):
     return s.replace(" ", "-")
 
 
+_anchors = {}
+
+
 def anchors(md_path):
+    """The heading identifiers of a Markdown file, computed once per file."""
+    if md_path not in _anchors:
+        _anchors[md_path] = _heading_ids(md_path)
+    return _anchors[md_path]
+
+
+def _heading_ids(md_path):
     seen, out = {}, set()
     in_code = False
     for line in open(md_path, encoding="utf-8"):

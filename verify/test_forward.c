@@ -317,7 +317,10 @@ Test(forward, end_kl_is_bounded_by_the_path_kl)
  * larger scale: q_s(x) = e^{d s} q~_sigma(x e^{s}) -- the factor e^{ds} in d
  * dimensions, e^s in `002`'s one. q_s from the ou:4 marginal path (course
  * time t = 1 - s/4), q~_sigma as the mixture with Sigma_k + sigma^2 I, at 50
- * points and 9 times, d = 3: log densities equal to 1e-12 (1 + |log q|).
+ * points and 9 times, d = 3: log densities equal to 1e-12 (1 + |log q|) -- two
+ * routes through 3 x 3 Cholesky factors and a log-sum-exp, each rounding to
+ * a few eps of |log q| (and of d s, up to 12), so 1e-12 leaves two orders of
+ * margin while a wrong Jacobian (e^{s} instead of e^{ds}) is off by 2 s.
  * (fmd_model_eps uses this when it moves a point to a model's own schedule.) */
 Test(forward, vp_is_ve_rescaled)
 {

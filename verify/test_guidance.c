@@ -412,7 +412,10 @@ Test(classifier, trained_classifier_guides)
  * (1 - w) f(x, no label) + w f(x, y) -- to 1e-14 of the outputs' size. A
  * random untrained network does: the identity holds for any weights (the
  * trained-model tests only see mass grow with w, which a reversed formula
- * (1 + w) f_y - w f would pass too). */
+ * (1 + w) f_y - w f would pass too). The guided field forms exactly that
+ * sum from the same two forward passes, so only its rounding -- a few ulps
+ * of the terms, (1 + w)(|f| + |f_y|) -- separates the two: tolerance 1e-14
+ * of that; a wrong formula is off by O(1). */
 Test(guidance, network_guidance_is_pinned_at_w0_and_w1)
 {
     enum { N = 7, D = 2, C = 3 };
@@ -452,7 +455,11 @@ Test(guidance, network_guidance_is_pinned_at_w0_and_w1)
  * 0.01), exact in everything chapter 5 trains for.
  *   (a) classifier guidance with the exact classifier equals classifier-free
  *       guidance, to 1e-10 of the fields' size, at t = 0.2 .. 0.8 and w = 0.5,
- *       3 (the full-covariance path at d = 49: BLIS's branch);
+ *       3 (the full-covariance path at d = 49: BLIS's branch). The
+ *       classifier form subtracts two scores of size up to |x|/beta^2 and
+ *       multiplies by b_t, after 49-term solves: rounding of about 1e-13 of
+ *       the scale |u~| + |x|/t; 1e-10 leaves a thousandfold margin, and any
+ *       error in either formula is O(1) of the scale;
  *   (b) exact guided samples (RK4, 40 steps, 300 per w) of class 7
  *       (sneaker), judged by the mixture's own Bayes classifier at t = 1:
  *       the share classified as 7 rises from w = 0 (the class prior, about

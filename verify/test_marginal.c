@@ -507,7 +507,10 @@ Test(prop1, field_and_score_convert_both_ways)
  * forms C^-1 delta and Sigma C^-1 delta with BLIS (d >= FMD_GEMM_MIN_D): the
  * field there is built from Sigma C^-1 delta and the score from C^-1 delta,
  * so a wrong product in either breaks the identity. 16 points at once (a
- * block), every schedule, t = 0.1 .. 0.9; relative 1e-12 of the terms. */
+ * block), every schedule, t = 0.1 .. 0.9; relative 1e-12 of the terms, as
+ * at d = 2: each entry is a 20-term dot product (rounding about 20 eps = 4e-15
+ * of the terms), so 1e-12 leaves a factor of 200 and a wrong product is off
+ * by O(1). */
 Test(prop1, holds_on_the_blis_path_at_d20)
 {
     enum { D = 20, N = 16 };

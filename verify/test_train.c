@@ -222,7 +222,10 @@ static void score_error(const fmd_mlp *net, fmd_loss_kind kind, const fmd_gmm *g
  * tenth of the untrained network's, and below the error of the best model
  * that knows only the data's mean and covariance (the Gaussian's exact
  * score) -- learning the modes, not just the spread -- each by Z_CHECK SEs
- * on both sides (2 checks an objective). */
+ * on both sides (2 checks an objective). (Measured: 0.015-0.026 trained
+ * against 0.95-7 untrained and 0.09-0.12 for the Gaussian, so "a tenth"
+ * holds with a factor of 4 to spare; a network that did not learn fails
+ * both.) */
 static void score_model_learns_the_score(fmd_loss_kind kind, const char *name)
 {
     fmd_gmm *g = random_mixture(2, 4, 1210);

@@ -48,10 +48,20 @@ problems = []
 sources = {}   # repository path -> set of lines to be addressable (all are)
 
 
+_lines = {}
+
+
+def source_lines(path):
+    """A source file's lines, read once (chapters cite the same files often)."""
+    if path not in _lines:
+        _lines[path] = open(os.path.join(ROOT, path), encoding="utf-8", errors="replace").read().split("\n")
+    return _lines[path]
+
+
 def definition_line(path, name):
     """The line (1-based) defining `name` in `path`: a Criterion test for
     suite/test, else a function or type definition, else the first mention."""
-    lines = open(os.path.join(ROOT, path), encoding="utf-8", errors="replace").read().split("\n")
+    lines = source_lines(path)
     if "/" in name:
         suite, test = name.split("/", 1)
         pat = re.compile(r"(Test|ParameterizedTest)\((.*, *)?%s, *%s[,)]" % (re.escape(suite), re.escape(test)))
@@ -177,7 +187,7 @@ def pandoc(markdown, title, out_path, nav):
 
 def source_page(path):
     """A source file as HTML, every line addressable as #L<n>."""
-    lines = open(os.path.join(ROOT, path), encoding="utf-8", errors="replace").read().split("\n")
+    lines = list(source_lines(path))
     if lines and lines[-1] == "":
         lines.pop()
     out = os.path.join(OUT, path + ".html")
