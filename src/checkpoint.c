@@ -4,11 +4,28 @@
 #include "status.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+const char *fmd_readout_name(fmd_mlp_output k)
+{
+    static const char *names[] = {"plain", "noise", "data", "score"};
+    return (size_t)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
+int fmd_readout_by_name(const char *name, fmd_mlp_output *k)
+{
+    for (int i = FMD_OUT_PLAIN; i <= FMD_OUT_SCORE; i++)
+        if (strcmp(name, fmd_readout_name((fmd_mlp_output)i)) == 0) {
+            *k = (fmd_mlp_output)i;
+            return FMD_OK;
+        }
+    return FMD_EINVAL;
+}
 
 const char *fmd_objective_name(fmd_loss_kind k)
 {
@@ -77,7 +94,7 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
             t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema, ty};
     }
     const fmd_mlp_config *c = &net->cfg;
-    char v[21][64], widths[FMD_MLP_MAX_HIDDEN * 8] = "";
+    char v[22][64], widths[FMD_MLP_MAX_HIDDEN * 8] = "";
     for (size_t l = 0; l < c->depth; l++)
         snprintf(widths + strlen(widths), sizeof widths - strlen(widths), "%s%zu", l ? "," : "", c->width[l]);
     snprintf(v[0], 64, "%zu", c->d);
@@ -95,7 +112,12 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
     snprintf(v[12], 64, "%lu", info->target_steps);
     snprintf(v[13], 64, "%.17g", info->label_drop);
     snprintf(v[14], 64, "%zu", c->n_out);
-    const char *meta[] = {"format", "fmd-mlp-1", "d", v[0], "fourier", v[1], "classes", v[2],
+    snprintf(v[15], 64, "%.17g", c->sigma_data);
+    /* the first three pairs are written only when they say something: a plain
+     * network, uniformly weighted, has the file it had before they existed */
+    const char *meta[] = {"readout", fmd_readout_name(c->output), "sigma_data", v[15],
+                          "weighting", info->weighting == FMD_WEIGHT_BETA2 ? "beta2" : "uniform",
+                          "format", "fmd-mlp-1", "d", v[0], "fourier", v[1], "classes", v[2],
                           "hidden", widths, "activation", fmd_activation_name(c->act),
                           "objective", info->objective, "schedule", info->schedule, "data", info->data,
                           "steps", v[3], "target_steps", v[12], "seed", v[4], "batch", v[5], "lr", v[6], "clip", v[7],
@@ -105,7 +127,12 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
     for (const char *p = info->data; *p; p++)
         if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
             return FMD_EINVAL;
-    return fmd_st_write(path, t, nt, meta, sizeof meta / sizeof meta[0] / 2);
+    const int plain = c->output == FMD_OUT_PLAIN, uniform = info->weighting == FMD_WEIGHT_UNIFORM;
+    if (uniform && !plain)   /* keep the read-out's two pairs, drop the weighting's: shift them over it */
+        for (int i = 5; i >= 2; i--)
+            meta[i] = meta[i - 2];
+    const size_t drop = 2 * (size_t)plain + (size_t)uniform;   /* pairs left out */
+    return fmd_st_write(path, t, nt, meta + 2 * drop, sizeof meta / sizeof meta[0] / 2 - drop);
 }
 
 /* ---- loading --------------------------------------------------------------- */
@@ -318,6 +345,30 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
     if (status == FMD_OK && strcmp(dtype, "f64") != 0 && strcmp(dtype, "f32") != 0)
         status = fmd_reason(why, why_len, "metadata 'dtype' = '%s' is neither f64 nor f32", dtype);
     cfg.dtype = strcmp(dtype, "f32") == 0 ? FMD_F32 : FMD_F64;
+    char weighting[16] = "uniform";   /* optional: uniformly weighted runs have none */
+    if (status == FMD_OK && fmd_st_meta(&f, "weighting"))
+        status = meta_string(&f, "weighting", weighting, sizeof weighting, why, why_len);
+    if (status == FMD_OK && strcmp(weighting, "uniform") != 0 && strcmp(weighting, "beta2") != 0)
+        status = fmd_reason(why, why_len, "metadata 'weighting' = '%s' is neither uniform nor beta2", weighting);
+    info->weighting = strcmp(weighting, "beta2") == 0 ? FMD_WEIGHT_BETA2 : FMD_WEIGHT_UNIFORM;
+    char readout[16] = "plain";   /* optional: files of plain networks have none */
+    if (status == FMD_OK && fmd_st_meta(&f, "readout"))
+        status = meta_string(&f, "readout", readout, sizeof readout, why, why_len);
+    if (status == FMD_OK && fmd_readout_by_name(readout, &cfg.output) != FMD_OK)
+        status = fmd_reason(why, why_len, "metadata 'readout' = '%s' is not plain, noise, data or score", readout);
+    if (status == FMD_OK && cfg.output != FMD_OUT_PLAIN) {
+        fmd_loss_kind k;
+        static const fmd_mlp_output fits[] = {[FMD_LOSS_CSM] = FMD_OUT_SCORE, [FMD_LOSS_DDPM] = FMD_OUT_NOISE,
+                                              [FMD_LOSS_DENOISER] = FMD_OUT_DATA};
+        status = meta_double(&f, "sigma_data", &cfg.sigma_data, why, why_len);
+        if (status == FMD_OK && !(cfg.sigma_data > 0.0 && isfinite(cfg.sigma_data)))
+            status = fmd_reason(why, why_len, "metadata 'sigma_data' = %g is not a positive number", cfg.sigma_data);
+        if (status == FMD_OK && fmd_schedule_by_name(info->schedule, &cfg.schedule) != FMD_OK)
+            status = fmd_reason(why, why_len, "unknown schedule '%s'", info->schedule);
+        if (status == FMD_OK && (fmd_objective_by_name(info->objective, &k) != FMD_OK ||
+                                 (size_t)k >= sizeof fits / sizeof fits[0] || fits[k] != cfg.output))
+            status = fmd_reason(why, why_len, "a '%s' read-out does not fit the objective '%s'", readout, info->objective);
+    }
     fmd_mlp *m = NULL;
     if (status == FMD_OK) {
         cfg.d = d;

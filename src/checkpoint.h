@@ -23,6 +23,7 @@ typedef struct {
     size_t batch;
     double lr, clip, ema_decay, t_min, t_max;
     double label_drop;      /* classifier-free guidance training (0 without labels) */
+    int weighting;          /* fmd_weighting of the loss (UNIFORM unless recorded) */
 } fmd_run_info;
 
 /* Save net (and, if tr is non-NULL, its Adam moments, EMA and step). */
@@ -46,6 +47,8 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
 const char *fmd_objective_name(fmd_loss_kind k);
 int fmd_objective_by_name(const char *name, fmd_loss_kind *k);
 const char *fmd_activation_name(fmd_activation a);
+const char *fmd_readout_name(fmd_mlp_output k);   /* plain | noise | data | score */
+int fmd_readout_by_name(const char *name, fmd_mlp_output *k);
 int fmd_activation_by_name(const char *name, fmd_activation *a);
 
 #endif

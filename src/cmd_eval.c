@@ -30,15 +30,6 @@ static const char usage[] =
     "  --precision P   f64 or f32: compute the network in this precision; default the\n"
     "                  model's own\n";
 
-/* The time range a model is sampled on (as `fmd sample` does): [0, 1] for a
- * flow model or a denoiser, else from t0 = 0.05 (a score says nothing at
- * t = 0) to no further than it was trained. */
-static void time_range(fmd_prediction pred, const fmd_run_info *info, double *t0, double *t1)
-{
-    *t0 = pred == FMD_PREDICTS_FIELD || pred == FMD_PREDICTS_DATA ? 0.0 : 0.05;
-    *t1 = pred == FMD_PREDICTS_FIELD ? 1.0 : fmin(info->t_max, 1.0 - 1e-3);
-}
-
 /* Samples of a model by RK4 on its field (Prop 1 turns a score, noise or
  * denoiser output into one) from X_t0 = beta_t0 eps, eps ~ N(0, I): x (N, d). */
 static int model_samples(fmd_mlp *net, const fmd_schedule *sch, fmd_prediction pred, double t0, double t1,
@@ -96,7 +87,7 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
     fmd_rng_alloc(seed, 0xe7a1ULL, &r);
     double sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
     double t0, t1;
-    time_range(FMD_PREDICTS_FIELD, &info, &t0, &t1);
+    fmd_model_time_range(FMD_PREDICTS_FIELD, 0, info.t_max, &t0, &t1);
     int rc = 0;
     if (!x || !z || !z2)
         rc = fmd_cli_out_of_memory("eval", "the samples", 6.0 * N * sizeof(double));
@@ -190,7 +181,7 @@ int fmd_cmd_eval(int argc, char **argv)
      * or denoiser model the field Prop 1 gives, on the times it is sampled
      * at) against chapter 3's exact marginal field */
     double t0, t1;
-    time_range(pred, &info, &t0, &t1);
+    fmd_model_time_range(pred, net->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0, &t1);
     fmd_loss_batch b;
     double *u = malloc(N * d * sizeof(double)), fm = NAN, fm_se = NAN;
     fmd_mlp_workspace *ws = NULL;

@@ -93,6 +93,10 @@ int fmd_cmd_info(int argc, char **argv)
         printf(", \"fourier\": %zu, \"classes\": %zu, \"parameters\": %zu, \"precision\": ", c->n_fourier, c->n_classes,
                net->nparams);
         json_string(fmd_dtype_name(c->dtype));
+        printf(", \"readout\": ");
+        json_string(fmd_readout_name(c->output));
+        printf(", \"sigma_data\": %.17g, \"weighting\": ", c->sigma_data);
+        json_string(info.weighting == FMD_WEIGHT_BETA2 ? "beta2" : "uniform");
         printf(", \"data\": ");
         json_string(info.data);
         printf(", \"steps\": %lu, \"target_steps\": %lu, \"seed\": %lu, \"batch\": %zu, \"lr\": %.17g, \"clip\": %.17g, "
@@ -111,6 +115,11 @@ int fmd_cmd_info(int argc, char **argv)
             printf("%-14s %zu pairs\n", "fourier", c->n_fourier);
         if (c->n_classes)
             printf("%-14s %zu (and \"no label\"; label drop-out %g in training)\n", "classes", c->n_classes, info.label_drop);
+        if (c->output != FMD_OUT_PLAIN)
+            printf("%-14s %s, preconditioned (EDM): c_skip(t) x + c_out(t) F, sigma_data %.6g\n", "read-out",
+                   fmd_readout_name(c->output), c->sigma_data);
+        if (info.weighting == FMD_WEIGHT_BETA2)
+            printf("%-14s beta_t^2 (Song et al. 2021)\n", "weighting");
         printf("%-14s %zu\n", "parameters", net->nparams);
         printf("%-14s %s\n", "precision", fmd_dtype_name(c->dtype));
         printf("%-14s %s\n", "data", info.data);

@@ -21,8 +21,10 @@ static const char usage[] =
     "is its own field; a score model (dsm, or ddpm's noise) gives the field by\n"
     "Prop 1, which divides by alpha_t: it cannot start at t = 0 (a score there is\n"
     "N(0, I)'s, whatever the data), and near 0 it multiplies the score's error by\n"
-    "about alpha_dot beta^2 / alpha (1/t for condot): score models run from 0.05\n"
-    "to the end of their training interval (t-max, at most 1 - 1e-3) by default.\n"
+    "about alpha_dot beta^2 / alpha (1/t for condot) unless the model was trained\n"
+    "with EDM's read-out (fmd train --precondition edm, the default), which bounds\n"
+    "that factor: score models run from 1e-3 (preconditioned) or 0.05 (plain) to\n"
+    "the end of their training interval (t-max, at most 1 - 1e-3) by default.\n"
     "Starting at t0 > 0 from beta_t0 eps neglects the alpha_t0 z part of p_t0\n"
     "(an error of order alpha_t0); stopping at t1 < 1 leaves beta_t1 of noise.\n"
     "A denoiser (objective denoiser, D(x) = E[z | x]) gives the field\n"
@@ -67,7 +69,8 @@ static const char usage[] =
     "  --precision P   f64 or f32: compute the network in this precision; default the\n"
     "                  model's own (an f64 model's weights are rounded for f32)\n"
     "  --t0 T, --t1 T  the time interval, 0 <= t0 < t1 <= 1; default [0, 1] for a\n"
-    "                  flow model, [0.05, min(t-max, 1 - 1e-3)] for a score model,\n"
+    "                  flow model, [1e-3 (0.05 if plain), min(t-max, 1 - 1e-3)] for a\n"
+    "                  score model,\n"
     "                  [0, min(t-max, 1 - 1e-3)] for a denoiser\n"
     "  --trajectories  print whole paths instead: per sample a block of lines\n"
     "                  't x_1 .. x_d', blocks separated by blank lines\n";
@@ -200,10 +203,12 @@ int fmd_cmd_sample(int argc, char **argv)
     }
     const int flow = P.predicts == FMD_PREDICTS_FIELD, denoiser = P.predicts == FMD_PREDICTS_DATA;
     const int t0_given = t0 >= 0, t1_given = t1 >= 0;
+    double t0_default, t1_default;
+    fmd_model_time_range(P.predicts, net->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0_default, &t1_default);
     if (t0 < 0)
-        t0 = flow || denoiser ? 0.0 : 0.05;
+        t0 = t0_default;
     if (t1 < 0)
-        t1 = flow ? 1.0 : fmin(info.t_max, 1.0 - 1e-3);   /* no further than it was trained */
+        t1 = t1_default;   /* no further than it was trained */
     if (pc && !t0_given) {   /* the reverse SDE's drift divides by alpha */
         fmd_sched_point a;
         fmd_schedule_at(&P.sch, t0, &a);

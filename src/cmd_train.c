@@ -28,6 +28,12 @@ static const char usage[] =
     "  --schedule NAME       condot | cosine | lab | poly:N | vp; default condot\n"
     "  --hidden W1,W2,...    hidden widths; default 64,64,64,64\n"
     "  --activation NAME     silu | relu | tanh; default silu\n"
+    "  --precondition P      edm (default for dsm, ddpm, denoiser) or none: edm reads\n"
+    "                        the network out as c_skip(t) x + c_out(t) F (Karras et\n"
+    "                        al. 2022), so F is of unit size at every t and the field\n"
+    "                        Prop 1 gives does not multiply its error by 1/alpha_t\n"
+    "                        (noise, score) or 1/beta_t (denoiser); none is the\n"
+    "                        plain network of the notes (chapter 4 compares them)\n"
     "  --fourier F           time as F Fourier pairs (0 = raw t); default 0\n"
     "  --steps N             total steps; default 5000\n"
     "  --batch B             default 1000\n"
@@ -35,11 +41,14 @@ static const char usage[] =
     "  --clip C              gradient-norm clipping (0 = off); default 0\n"
     "  --ema D               weight EMA decay (0 = off); default 0\n"
     "  --seed S              default 0; with the other options it fixes every bit\n"
+    "  --weighting W         dsm only: beta2 (default; each row's error times beta_t^2,\n"
+    "                        Song et al. 2021) or uniform (the notes' Algorithm 4).\n"
+    "                        DSM's target -eps/beta_t has variance d/beta_t^2: near\n"
+    "                        t = 1, unweighted, it swamps the gradient (the\n"
+    "                        instability that ddpm's noise target removes)\n"
     "  --t-max T             train on t ~ Unif[0, T]; default 1, or 0.999 where the\n"
-    "                        target is infinite at t = 1 (lab and vp); 0.95 for dsm,\n"
-    "                        whose target -eps/beta_t has variance d/beta_t^2: near\n"
-    "                        t = 1 it swamps the gradient (the instability that\n"
-    "                        ddpm's noise target removes)\n"
+    "                        target is infinite at t = 1 (lab and vp, and dsm); 0.95\n"
+    "                        for dsm with --weighting uniform\n"
     "  --labels              condition the network on the data's classes (chapter 5:\n"
     "                        a mixture's component labels, a toy set's classes)\n"
     "  --label-drop P        with --labels, replace each label by \"no label\" with\n"
@@ -165,7 +174,7 @@ int fmd_cmd_train(int argc, char **argv)
 {
     const char *hint = "Run 'fmd train --help' for usage.";
     const char *gmm_path = NULL, *data_name = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm", *schedule = "condot";
-    const char *hidden = "64,64,64,64", *activation = "silu";
+    const char *hidden = "64,64,64,64", *activation = "silu", *precondition = NULL, *weighting = NULL;
     double steps = 5000, batch = 1000, lr = 1e-3, clip = 0, ema = 0, seed = 0, fourier = 0, t_max = -1;
     double label_drop = 0.1, threads = fmd_cli_default_threads();
     const char *precision = NULL;
@@ -192,6 +201,8 @@ int fmd_cmd_train(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) change = change ? change : arg, schedule = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--hidden"))) change = change ? change : arg, hidden = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--activation"))) change = change ? change : arg, activation = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--precondition"))) change = change ? change : arg, precondition = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--weighting"))) change = change ? change : arg, weighting = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e12, steps_given = 1, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--batch"))) change = change ? change : arg, num = &batch, lo = 2, hi = 1 << 24, whole = 1;
@@ -290,6 +301,19 @@ int fmd_cmd_train(int argc, char **argv)
                                        "--label-drop has no effect without --labels");
         if (force_data)
             return fmd_cli_usage_error("train", hint, "--force-data goes with --resume");
+        if (precondition && strcmp(precondition, "edm") != 0 && strcmp(precondition, "none") != 0)
+            return fmd_cli_usage_error("train", "Read-outs: edm (the default for dsm, ddpm and denoiser) or none.",
+                                       "unknown --precondition '%s'", precondition);
+        if (weighting && strcmp(weighting, "uniform") != 0 && strcmp(weighting, "beta2") != 0)
+            return fmd_cli_usage_error("train", "Weightings: beta2 (the default for dsm) or uniform.",
+                                       "unknown --weighting '%s'", weighting);
+        if (weighting && strcmp(weighting, "beta2") == 0 && strcmp(objective, "dsm") != 0)
+            return fmd_cli_usage_error("train", "Drop --weighting: only dsm's target needs it (ddpm's noise target is "
+                                                "dsm's, weighted by beta^2, already).",
+                                       "--weighting beta2 is for --objective dsm");
+        if (precondition && strcmp(precondition, "edm") == 0 && strcmp(objective, "cfm") == 0)
+            return fmd_cli_usage_error("train", "Drop --precondition: a flow model's target is of unit size already.",
+                                       "--precondition edm is for the score objectives (dsm, ddpm, denoiser)");
     }
     fmd_train_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -339,6 +363,7 @@ int fmd_cmd_train(int argc, char **argv)
     if (resume) {
         cfg.batch = info.batch, cfg.lr = info.lr, cfg.clip = info.clip, cfg.ema_decay = info.ema_decay;
         cfg.t_min = info.t_min, cfg.t_max = info.t_max, cfg.seed = info.seed, cfg.label_drop = info.label_drop;
+        cfg.weighting = (fmd_weighting)info.weighting;
         if (net->cfg.d != data_d) {
             fprintf(stderr, "fmd train: error: the data are %zu-dimensional, the model %zu-dimensional\n", data_d, net->cfg.d);
             fmd_gmm_free(g);
@@ -366,6 +391,21 @@ int fmd_cmd_train(int argc, char **argv)
             fmd_image_set_free(&images);
             return fmd_cli_usage_error("train", "Activations: silu, relu, tanh.", "unknown --activation '%s'", activation);
         }
+        /* the score objectives read the network out through EDM's preconditioning unless asked not to */
+        mc.output = precondition && strcmp(precondition, "none") == 0 ? FMD_OUT_PLAIN : fmd_readout_for(cfg.objective);
+        if (mc.output != FMD_OUT_PLAIN) {
+            mc.schedule = cfg.schedule;
+            int rs = g ? fmd_gmm_rms(g, &mc.sigma_data)
+                       : images.n ? fmd_data_rms(fmd_image_set_sampler, &images, data_d, 10000, (uint64_t)seed, &mc.sigma_data)
+                                  : fmd_data_rms(fmd_toy_sample, &toy, data_d, 10000, (uint64_t)seed, &mc.sigma_data);
+            if (rs != FMD_OK || !(mc.sigma_data > 0.0)) {
+                fprintf(stderr, "fmd train: error: the data's RMS (sigma_data of --precondition edm) is %s; "
+                                "give --precondition none\n", rs != FMD_OK ? fmd_strerror(rs) : "zero");
+                fmd_gmm_free(g);
+                fmd_image_set_free(&images);
+                return 2;
+            }
+        }
         if (fmd_mlp_alloc(&mc, &net) != FMD_OK) {
             double params = 0, in = (double)mc.d + 1.0 + 2.0 * (double)mc.n_fourier + (double)mc.n_classes;
             for (size_t l = 0; l < mc.depth; l++)
@@ -385,8 +425,10 @@ int fmd_cmd_train(int argc, char **argv)
         fmd_schedule_at(&cfg.schedule, 1.0, &end);
         cfg.t_min = 0.0;
         cfg.t_max = !isfinite(end.beta_dot) ? 0.999 : 1.0;
-        if (cfg.objective == FMD_LOSS_CSM)
-            cfg.t_max = 0.95;   /* DSM's target -eps/beta has variance d/beta^2: see the help */
+        if (cfg.objective == FMD_LOSS_CSM)   /* Song et al.'s beta^2 weighting unless asked not to */
+            cfg.weighting = weighting && strcmp(weighting, "uniform") == 0 ? FMD_WEIGHT_UNIFORM : FMD_WEIGHT_BETA2;
+        if (cfg.objective == FMD_LOSS_CSM)   /* its target -eps/beta is infinite at t = 1; unweighted, its */
+            cfg.t_max = cfg.weighting == FMD_WEIGHT_UNIFORM ? 0.95 : 0.999;   /* variance swamps the gradient */
         if (t_max > 0)
             cfg.t_max = t_max;
         snprintf(info.objective, sizeof info.objective, "%s", objective);
@@ -400,6 +442,7 @@ int fmd_cmd_train(int argc, char **argv)
         }
         info.seed = (unsigned long)seed, info.batch = cfg.batch, info.lr = lr, info.clip = clip;
         info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max, info.label_drop = cfg.label_drop;
+        info.weighting = cfg.weighting;
     }
     cfg.threads = fmd_cli_threads("train", threads);
     fmd_trainer *tr;

@@ -20,7 +20,9 @@ int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out)
         return FMD_EINVAL;
     *out = NULL;
     if (cfg->d == 0 || cfg->depth == 0 || cfg->depth > FMD_MLP_MAX_HIDDEN || cfg->n_fourier > 64 ||
-        cfg->n_classes > 4096 || cfg->n_out > 65536 || cfg->act > FMD_TANH ||
+        cfg->n_classes > 4096 || cfg->n_out > 65536 || cfg->act > FMD_TANH || cfg->output > FMD_OUT_SCORE ||
+        (cfg->output != FMD_OUT_PLAIN && (!(cfg->sigma_data > 0.0 && isfinite(cfg->sigma_data)) ||
+                                          !cfg->schedule.eval || (cfg->n_out && cfg->n_out != cfg->d))) ||
         (cfg->dtype != FMD_F64 && cfg->dtype != FMD_F32))
         return FMD_EINVAL;
     for (size_t l = 0; l < cfg->depth; l++)
@@ -140,6 +142,8 @@ int fmd_mlp_workspace_alloc(const fmd_mlp *net, size_t n_max, fmd_mlp_workspace 
         }
     }
     ws->dH = ok ? malloc(n_max * widest * es) : NULL;
+    if (ok && net->cfg.output != FMD_OUT_PLAIN)
+        ok &= (ws->readout = malloc(n_max * 2 * sizeof(double))) != NULL;
     if (!ok || !ws->dH) {
         fmd_mlp_workspace_free(ws);
         return FMD_ENOMEM;
@@ -160,6 +164,7 @@ void fmd_mlp_workspace_free(fmd_mlp_workspace *ws)
         free(ws->G[l]);
     }
     free(ws->dH);
+    free(ws->readout);
     free(ws);
 }
 
@@ -313,6 +318,25 @@ static int check_rows(const fmd_mlp *net, const fmd_mlp_workspace *ws, size_t ro
     return FMD_OK;
 }
 
+void fmd_mlp_readout(fmd_mlp_output kind, double s, double a, double b, double *c_skip, double *c_out)
+{
+    const double v = a * a * s * s + b * b, r = sqrt(v);
+    switch (kind) {
+    case FMD_OUT_NOISE: *c_skip = b / v, *c_out = a * s / r; break;
+    case FMD_OUT_DATA: *c_skip = a * s * s / v, *c_out = b * s / r; break;
+    case FMD_OUT_SCORE: *c_skip = -1.0 / v, *c_out = -a * s / (b * r); break;   /* b = 0 (t = 1): infinite */
+    default: *c_skip = 0.0, *c_out = 1.0; break;
+    }
+}
+
+/* A preconditioned read-out at row i (time t): its c_skip and c_out. */
+static void readout_at(const fmd_mlp_config *c, double t, double *c_skip, double *c_out)
+{
+    fmd_sched_point p;
+    fmd_schedule_at(&c->schedule, t, &p);
+    fmd_mlp_readout(c->output, c->sigma_data, p.alpha, p.beta, c_skip, c_out);
+}
+
 /* The forward pass of rows [row0, row0 + n) of ws; row i's point is
  * x[i mod x_rows] (x_rows = n: a point a row). */
 static int forward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0, size_t n, const double *x, size_t x_rows,
@@ -359,6 +383,16 @@ static int forward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0, size_
         else
             bias_output(ty, n, o, Z, b, out);                                /* last map: affine */
     }
+    if (c->output != FMD_OUT_PLAIN)   /* out = c_skip x + c_out F (EDM preconditioning) */
+        for (size_t i = 0; i < n; i++) {
+            double c_skip, c_out;
+            readout_at(c, t[i], &c_skip, &c_out);
+            if (ws->readout)   /* kept for backprop (a forward-only workspace has none) */
+                ws->readout[2 * (row0 + i)] = c_skip, ws->readout[2 * (row0 + i) + 1] = c_out;
+            const double *xi = x + (i % x_rows) * d;
+            for (size_t k = 0; k < d; k++)
+                out[i * d + k] = c_skip * xi[k] + c_out * out[i * d + k];
+        }
     return FMD_OK;
 }
 
@@ -387,13 +421,15 @@ int fmd_mlp_forward_repeat(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, 
 int fmd_mlp_backprop_rows(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0, size_t n, const double *dout,
                           double *dx)
 {
-    if (check_rows(net, ws, row0, n) != FMD_OK || !dout)
+    if (check_rows(net, ws, row0, n) != FMD_OK || !dout || (net->cfg.output != FMD_OUT_PLAIN && !ws->readout))
         return FMD_EINVAL;
     const fmd_dtype ty = net->cfg.dtype;
     const size_t L = net->nlayers - 1, ld = widest(net);
     void *dH = at(ty, ws->dH, row0 * ld);
-    for (size_t k = 0; k < n * net->dims[L + 1]; k++)   /* last map is affine: G = dout */
-        put(ty, ws->G[L], row0 * net->dims[L + 1] + k, dout[k]);
+    const size_t n_out = net->dims[L + 1];
+    const double *cc = ws->readout ? ws->readout + 2 * row0 : NULL;   /* preconditioned: d out / d F = c_out */
+    for (size_t k = 0; k < n * n_out; k++)   /* last map is affine: G = dout (times c_out) */
+        put(ty, ws->G[L], row0 * n_out + k, cc ? cc[2 * (k / n_out) + 1] * dout[k] : dout[k]);
     for (size_t l = L + 1; l-- > 0;) {
         const size_t in = net->dims[l], o = net->dims[l + 1];
         if (l == 0 && !dx)
@@ -403,7 +439,8 @@ int fmd_mlp_backprop_rows(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0
         if (l == 0) {   /* the input layer: keep the x columns of dH */
             for (size_t i = 0; i < n; i++)
                 for (size_t k = 0; k < net->cfg.d; k++)
-                    dx[i * net->cfg.d + k] = ty == FMD_F32 ? (double)((float *)dH)[i * ld + k] : ((double *)dH)[i * ld + k];
+                    dx[i * net->cfg.d + k] = (ty == FMD_F32 ? (double)((float *)dH)[i * ld + k] : ((double *)dH)[i * ld + k]) +
+                                             (cc ? cc[2 * i] * dout[i * n_out + k] : 0.0);   /* + c_skip dout */
             break;
         }
         activation_backward(ty, net->cfg.act, n, in, dH, ld, at(ty, ws->Z[l - 1], row0 * in),

@@ -22,10 +22,29 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 #include "dtype.h"
+#include "schedule.h"
 
 #define FMD_MLP_MAX_HIDDEN 16
 
 typedef enum { FMD_SILU, FMD_RELU, FMD_TANH } fmd_activation;
+
+/* The read-out of a generative network. PLAIN: out = F, the last affine
+ * map's output. The preconditioned read-outs (Karras et al. 2022, "EDM",
+ * sec. 5; chapter 4) make the network's own output F a quantity of unit
+ * size at every t and add the part of the answer that is linear in x:
+ *     out = c_skip(t) x + c_out(t) F(x, t)
+ * with, for a = alpha_t, b = beta_t, s = sigma_data (the data's RMS per
+ * coordinate) and v = a^2 s^2 + b^2 (the variance of x_t if z ~ N(0, s^2 I)):
+ *     NOISE (eps)   c_skip = b / v        c_out = a s / sqrt(v)
+ *     DATA  (z)     c_skip = a s^2 / v    c_out = b s / sqrt(v)
+ *     SCORE         c_skip = -1 / v       c_out = -a s / (b sqrt(v))
+ * c_skip x is the best linear guess of the target from x (exact if p_data =
+ * N(0, s^2 I)); c_out is the spread of what is left. Then each conversion
+ * to the field u_t (Prop 1) multiplies F's error by
+ * |b alpha_dot - a beta_dot| s / sqrt(v), bounded on [0, 1], where the plain
+ * noise (score) network's error is multiplied by (b alpha_dot - a beta_dot)/a:
+ * 1/t for condot. */
+typedef enum { FMD_OUT_PLAIN = 0, FMD_OUT_NOISE, FMD_OUT_DATA, FMD_OUT_SCORE } fmd_mlp_output;
 
 typedef struct {
     size_t d;                            /* data dimension: x and the output */
@@ -37,7 +56,14 @@ typedef struct {
     size_t width[FMD_MLP_MAX_HIDDEN];    /* their widths */
     fmd_activation act;
     fmd_dtype dtype;                     /* FMD_F64 (default) or FMD_F32 */
+    fmd_mlp_output output;               /* the read-out; PLAIN (0) unless preconditioned */
+    double sigma_data;                   /* s of a preconditioned read-out (> 0) */
+    fmd_schedule schedule;               /* alpha_t, beta_t of a preconditioned read-out */
 } fmd_mlp_config;
+
+/* c_skip and c_out of a read-out at the path point (a, b) (table above);
+ * PLAIN gives 0 and 1. */
+void fmd_mlp_readout(fmd_mlp_output kind, double sigma_data, double a, double b, double *c_skip, double *c_out);
 
 typedef struct {
     fmd_mlp_config cfg;
@@ -75,6 +101,8 @@ typedef struct {
     void *S[FMD_MLP_MAX_HIDDEN + 1];   /* SiLU: sigmoid(Z[l]) of the hidden maps, kept for backward */
     void *G[FMD_MLP_MAX_HIDDEN + 1];   /* backward: d loss / d Z[l] (n, dims[l+1]) */
     void *dH;                          /* (n, widest) backward scratch */
+    double *readout;                   /* (n, 2) c_skip, c_out of each row (preconditioned
+                                          read-out only; NULL otherwise) */
 } fmd_mlp_workspace;
 
 int fmd_mlp_workspace_alloc(const fmd_mlp *net, size_t n_max, fmd_mlp_workspace **out);

@@ -136,3 +136,9 @@ int fmd_flow_sde_sigma(double t, size_t n, size_t d, const double *x, double *g,
         g[i] = P->S * s.beta;
     return FMD_OK;
 }
+
+void fmd_model_time_range(fmd_prediction predicts, int preconditioned, double t_max, double *t0, double *t1)
+{
+    *t0 = predicts == FMD_PREDICTS_FIELD || predicts == FMD_PREDICTS_DATA ? 0.0 : preconditioned ? 1e-3 : 0.05;
+    *t1 = predicts == FMD_PREDICTS_FIELD ? 1.0 : fmin(t_max, 1.0 - 1e-3);
+}

@@ -65,6 +65,15 @@ typedef struct {
     fmd_prediction predicts;  /* what the network outputs */
 } fmd_flow_sde_params;
 
+/* The interval a trained model is sampled on by default (fmd sample, fmd
+ * eval): a flow model [0, 1]; a denoiser [0, min(t_max, 1 - 1e-3)]; a
+ * score or noise model from t0 = 0.05 if its read-out is plain (Prop 1
+ * multiplies its error by ~1/alpha_t) or 1e-3 if preconditioned (the
+ * multiplier is bounded, mlp.h), to no further than it was trained,
+ * min(t_max, 1 - 1e-3). Starting from beta_t0 eps at t0 > 0 neglects
+ * alpha_t0 z (chapter 4 measures it). */
+void fmd_model_time_range(fmd_prediction predicts, int preconditioned, double t_max, double *t0, double *t1);
+
 int fmd_flow_sde_drift(double t, size_t n, size_t d, const double *x, double *out, void *params);
 int fmd_flow_sde_sigma(double t, size_t n, size_t d, const double *x, double *g, void *params);
 

@@ -141,14 +141,19 @@ static int slice_task(void *ctx, size_t s, int thread)
     if (status == FMD_OK)
         status = fmd_mlp_forward_rows(tr->net, tr->ws, row0, M, b.x, b.t, b.y, pred);
     if (status == FMD_OK) {
-        for (size_t i = 0; i < M; i++) {   /* loss = mean_i |f - target|^2 over the whole batch */
-            double sum = 0.0;
+        for (size_t i = 0; i < M; i++) {   /* loss = mean_i lambda(t_i) |f - target|^2 over the whole batch */
+            double sum = 0.0, lambda = 1.0;
+            if (tr->cfg.weighting == FMD_WEIGHT_BETA2) {   /* Song et al. 2021: lambda(t) = beta_t^2 */
+                fmd_sched_point p;
+                fmd_schedule_at(&tr->cfg.schedule, b.t[i], &p);
+                lambda = p.beta * p.beta;
+            }
             for (size_t k = 0; k < d; k++) {
                 double e = pred[i * d + k] - target[i * d + k];
                 sum += e * e;
-                pred[i * d + k] = 2.0 * e / (double)B;   /* d loss / d prediction */
+                pred[i * d + k] = 2.0 * lambda * e / (double)B;   /* d loss / d prediction */
             }
-            tr->row_loss[row0 + i] = sum;
+            tr->row_loss[row0 + i] = lambda * sum;
         }
         status = fmd_mlp_backprop_rows(tr->net, tr->ws, row0, M, pred, NULL);
     }
@@ -246,5 +251,50 @@ int fmd_train_step(fmd_trainer *tr, double *loss)
         status = fmd_team_run(tr->team, tr->nblocks, clipped_update_task, tr);
     if (status == FMD_OK)
         tr->step++;
+    return status;
+}
+
+fmd_mlp_output fmd_readout_for(fmd_loss_kind objective)
+{
+    return objective == FMD_LOSS_DDPM ? FMD_OUT_NOISE : objective == FMD_LOSS_CSM ? FMD_OUT_SCORE
+         : objective == FMD_LOSS_DENOISER ? FMD_OUT_DATA : FMD_OUT_PLAIN;
+}
+
+int fmd_gmm_rms(const fmd_gmm *g, double *rms)
+{
+    if (!g || !rms)
+        return FMD_EINVAL;
+    const size_t d = g->d;
+    double *mean = malloc(d * sizeof(double)), *cov = malloc(d * d * sizeof(double));
+    int status = mean && cov ? fmd_gmm_moments(g, mean, cov) : FMD_ENOMEM;
+    double m2 = 0.0;
+    for (size_t i = 0; status == FMD_OK && i < d; i++)
+        m2 += mean[i] * mean[i] + cov[i * d + i];   /* E|z|^2 = |m|^2 + tr C */
+    if (status == FMD_OK)
+        *rms = sqrt(m2 / (double)d);
+    free(mean);
+    free(cov);
+    return status;
+}
+
+int fmd_data_rms(fmd_sampler_fn sampler, void *params, size_t d, size_t n, uint64_t seed, double *rms)
+{
+    if (!sampler || !rms || d == 0 || n == 0 || n > SIZE_MAX / d / sizeof(double))
+        return FMD_EINVAL;
+    double *z = malloc(n * d * sizeof(double));
+    int *y = malloc(n * sizeof(int));
+    gsl_rng *r = NULL;
+    int status = z && y ? fmd_rng_alloc(seed, 0x5d47aULL, &r) : FMD_ENOMEM;   /* a stream of its own */
+    if (status == FMD_OK)
+        status = sampler(params, r, n, z, y);
+    double m2 = 0.0;
+    for (size_t i = 0; status == FMD_OK && i < n * d; i++)
+        m2 += z[i] * z[i];
+    if (status == FMD_OK)
+        *rms = sqrt(m2 / (double)(n * d));
+    if (r)
+        gsl_rng_free(r);
+    free(z);
+    free(y);
     return status;
 }

@@ -46,9 +46,16 @@
 #define FMD_TRAIN_LAYER_BLOCKS 4
 #define FMD_TRAIN_BLOCK_ROWS 32
 
+/* The weight lambda(t) of each row's squared error: UNIFORM (1, the notes'
+ * Algorithms 3 and 4) or BETA2 (beta_t^2, Song et al. 2021's choice for
+ * DSM: it turns the target -eps/beta_t, of variance d/beta_t^2, into one
+ * of variance d, the same as DDPM's noise target). */
+typedef enum { FMD_WEIGHT_UNIFORM = 0, FMD_WEIGHT_BETA2 } fmd_weighting;
+
 typedef struct {
     fmd_loss_kind objective;   /* FMD_LOSS_CFM, FMD_LOSS_CSM, FMD_LOSS_DDPM or FMD_LOSS_DENOISER */
     fmd_schedule schedule;
+    fmd_weighting weighting;   /* lambda(t) of the loss; UNIFORM unless DSM asks for BETA2 */
     size_t batch;              /* 1000 in the course lab */
     double lr;                 /* 1e-3 */
     double clip;               /* max gradient norm; 0 = none */
@@ -97,6 +104,17 @@ int fmd_trainer_alloc(const fmd_train_config *cfg, const fmd_gmm *data, fmd_mlp 
 int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params,
                               fmd_mlp *net, fmd_trainer **out);
 void fmd_trainer_free(fmd_trainer *tr);
+
+/* The preconditioned read-out that fits an objective (mlp.h): NOISE for
+ * DDPM, SCORE for DSM, DATA for the denoiser; PLAIN for CFM (its field
+ * target alpha_dot z + beta_dot eps is of unit size already). */
+fmd_mlp_output fmd_readout_for(fmd_loss_kind objective);
+
+/* sigma_data of a preconditioned read-out: the data's RMS per coordinate,
+ * sqrt(E|z|^2 / d). Exact for a mixture ((|m|^2 + tr C) / d from its
+ * moments); from n draws of stream `seed` of any other source. */
+int fmd_gmm_rms(const fmd_gmm *g, double *rms);
+int fmd_data_rms(fmd_sampler_fn sampler, void *params, size_t d, size_t n, uint64_t seed, double *rms);
 
 /* One step of Algorithm 3 (CFM) or 4 (DSM / DDPM); *loss is the batch loss. */
 int fmd_train_step(fmd_trainer *tr, double *loss);

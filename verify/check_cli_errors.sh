@@ -112,6 +112,10 @@ grep -q '%%' help.txt && { echo "check_cli_errors: train --help prints a literal
 expect 2 "--guidance has no effect without --class" sample --model m.st --guidance 2
 expect 2 "--label-drop has no effect without --labels" train --gmm "$G" --out x.st --label-drop 0.2
 IN=pts.txt expect 2 "--steps has no effect on the adaptive solver" likelihood --gmm "$G" --schedule condot --steps 10
+expect 2 "--precondition edm is for the score objectives" train --gmm "$G" --out x.st --precondition edm
+expect 2 "unknown --precondition 'karras'" train --gmm "$G" --out x.st --objective ddpm --precondition karras
+expect 2 "--weighting beta2 is for --objective dsm" train --gmm "$G" --out x.st --objective ddpm --weighting beta2
+expect 2 "would change the run saved in dsm.st" train --resume dsm.st --weighting uniform
 
 # 8. eval: the data a model records; every kind of model
 expect 2 "was trained on the toy set moons" eval --model moons.st --gmm "$G"

@@ -11,9 +11,14 @@
 #include "fmd.h"
 #include "mixtures.h"
 
-static fmd_mlp *make_net(fmd_dtype dtype)
+/* precond: a DSM network with EDM's score read-out (else a plain one) */
+static fmd_mlp *make_net(fmd_dtype dtype, int precond)
 {
     fmd_mlp_config cfg = {.d = 2, .n_fourier = 3, .depth = 2, .width = {12, 9}, .act = FMD_SILU, .dtype = dtype};
+    if (precond) {
+        cfg.output = FMD_OUT_SCORE, cfg.sigma_data = 1.25;
+        fmd_schedule_by_name("condot", &cfg.schedule);
+    }
     fmd_mlp *net;
     cr_assert_eq(fmd_mlp_alloc(&cfg, &net), FMD_OK);
     gsl_rng *r;
@@ -23,10 +28,11 @@ static fmd_mlp *make_net(fmd_dtype dtype)
     return net;
 }
 
-static fmd_train_config train_cfg(void)
+static fmd_train_config train_cfg(int precond)
 {
-    fmd_train_config cfg = {.objective = FMD_LOSS_CFM, .batch = 64, .lr = 2e-3, .clip = 5.0, .ema_decay = 0.999,
-                            .t_min = 0.0, .t_max = 0.95, .seed = 62};
+    fmd_train_config cfg = {.objective = precond ? FMD_LOSS_CSM : FMD_LOSS_CFM, .batch = 64, .lr = 2e-3, .clip = 5.0,
+                            .ema_decay = 0.999, .t_min = 0.0, .t_max = 0.95, .seed = 62,
+                            .weighting = precond ? FMD_WEIGHT_BETA2 : FMD_WEIGHT_UNIFORM};
     fmd_schedule_by_name("condot", &cfg.schedule);
     return cfg;
 }
@@ -35,7 +41,9 @@ static fmd_run_info info_of(const fmd_trainer *tr)
 {
     fmd_run_info info = {.objective = "cfm", .schedule = "condot", .data = "random_mixture(2, 3, 1300)",
                          .steps = tr->step, .target_steps = 20, .seed = 62, .batch = 64, .lr = 2e-3, .clip = 5.0,
-                         .ema_decay = 0.999, .t_min = 0.0, .t_max = 0.95};
+                         .ema_decay = 0.999, .t_min = 0.0, .t_max = 0.95, .weighting = tr->cfg.weighting};
+    if (tr->cfg.objective == FMD_LOSS_CSM)
+        snprintf(info.objective, sizeof info.objective, "dsm");
     return info;
 }
 
@@ -63,18 +71,18 @@ static int same_file(const char *a, const char *b)
 
 /* Both precisions: a float32 model's file holds F32 tensors (weights, Adam's
  * moments, EMA) and says dtype f32; it loads as a float32 network. */
-static void resume_check(fmd_dtype dtype)
+static void resume_check(fmd_dtype dtype, int precond)
 {
     fmd_gmm *g = random_mixture(2, 3, 1300);
-    fmd_train_config cfg = train_cfg();
+    fmd_train_config cfg = train_cfg(precond);
     char p10[256], p20a[256], p20b[256], why[256];
-    tmp_path(p10, sizeof p10, dtype == FMD_F32 ? "10f" : "10");
-    tmp_path(p20a, sizeof p20a, dtype == FMD_F32 ? "20af" : "20a");
-    tmp_path(p20b, sizeof p20b, dtype == FMD_F32 ? "20bf" : "20b");
+    tmp_path(p10, sizeof p10, precond ? "10p" : dtype == FMD_F32 ? "10f" : "10");
+    tmp_path(p20a, sizeof p20a, precond ? "20ap" : dtype == FMD_F32 ? "20af" : "20a");
+    tmp_path(p20b, sizeof p20b, precond ? "20bp" : dtype == FMD_F32 ? "20bf" : "20b");
     const size_t es = fmd_dtype_size(dtype);
     double l;
     /* uninterrupted: 20 steps */
-    fmd_mlp *a = make_net(dtype);
+    fmd_mlp *a = make_net(dtype, precond);
     fmd_trainer *ta;
     fmd_trainer_alloc(&cfg, g, a, &ta);
     for (int k = 0; k < 20; k++)
@@ -82,7 +90,7 @@ static void resume_check(fmd_dtype dtype)
     fmd_run_info ia = info_of(ta);
     cr_assert_eq(fmd_checkpoint_save(p20a, a, ta, &ia), FMD_OK);
     /* interrupted: 10 steps, saved, loaded into a fresh trainer, 10 more */
-    fmd_mlp *b = make_net(dtype);
+    fmd_mlp *b = make_net(dtype, precond);
     fmd_trainer *tb;
     fmd_trainer_alloc(&cfg, g, b, &tb);
     for (int k = 0; k < 10; k++)
@@ -97,6 +105,9 @@ static void resume_check(fmd_dtype dtype)
                      dtype == FMD_F32 ? (void *)b->params32 : (void *)b->params, es * b->nparams) == 0,
               "parameters changed in the round trip");
     cr_expect(ic.steps == 10 && strcmp(ic.schedule, "condot") == 0 && ic.lr == 2e-3 && c->cfg.width[1] == 9);
+    cr_expect(c->cfg.output == b->cfg.output && c->cfg.sigma_data == b->cfg.sigma_data &&
+              ic.weighting == (int)cfg.weighting, "read-out %d (sigma %.17g), weighting %d after the round trip",
+              c->cfg.output, c->cfg.sigma_data, ic.weighting);
     fmd_trainer *tc;
     fmd_trainer_alloc(&cfg, g, c, &tc);
     cr_assert_eq(fmd_checkpoint_load(p10, &scratch, &ic, tc, why, sizeof why), FMD_OK, "%s", why);
@@ -119,8 +130,10 @@ static void resume_check(fmd_dtype dtype)
     fmd_gmm_free(g);
 }
 
-Test(checkpoint, resumed_run_matches_uninterrupted_run_byte_for_byte) { resume_check(FMD_F64); }
-Test(checkpoint, float32_model_round_trips_and_resumes_byte_for_byte) { resume_check(FMD_F32); }
+Test(checkpoint, resumed_run_matches_uninterrupted_run_byte_for_byte) { resume_check(FMD_F64, 0); }
+Test(checkpoint, float32_model_round_trips_and_resumes_byte_for_byte) { resume_check(FMD_F32, 0); }
+/* EDM's read-out and the beta^2 weight are recorded, reloaded and resumed */
+Test(checkpoint, preconditioned_weighted_model_round_trips_and_resumes) { resume_check(FMD_F64, 1); }
 
 /* A valid safetensors file whose tensors do not fit the declared
  * architecture, or that is not an fmd model, is refused with the reason. */

@@ -48,10 +48,11 @@ static size_t sign_pattern(const fmd_mlp *net, const fmd_mlp_workspace *ws, size
  * by about 2e-3 of its input, so only units that close to 0 (a fraction of
  * a percent of N(0, 1)-sized ones) take their parameters out; 80% leaves
  * room for that and still fails a check that skipped everything. */
-static void gradient_check(fmd_activation a, size_t n_fourier, size_t n_classes)
+static void gradient_check_readout(fmd_activation a, size_t n_fourier, size_t n_classes, fmd_mlp_output readout)
 {
     fmd_mlp_config cfg = {.d = 3, .n_fourier = n_fourier, .n_classes = n_classes, .depth = 3,
-                          .width = {7, 5, 6}, .act = a};
+                          .width = {7, 5, 6}, .act = a, .output = readout, .sigma_data = 1.3};
+    fmd_schedule_by_name("cosine", &cfg.schedule);
     fmd_mlp *net;
     cr_assert_eq(fmd_mlp_alloc(&cfg, &net), FMD_OK);
     gsl_rng *r;
@@ -104,13 +105,94 @@ static void gradient_check(fmd_activation a, size_t n_fourier, size_t n_classes)
             cr_log_info("act %d F %zu C %zu: %s_%zu worst error / tolerance %.3f", a, n_fourier, n_classes, which ? "b" : "W", l, worst);
         }
     cr_expect(checked >= 4 * skipped, "act %d: %zu parameters checked, %zu skipped at kinks", a, checked, skipped);
+    if (readout != FMD_OUT_PLAIN) {   /* the inputs' gradient too: the read-out's c_skip x term */
+        double dx[n * 3];
+        loss(net, ws, n, x, t, y, target, dout);
+        cr_assert_eq(fmd_mlp_input_grad(net, ws, n, dout, dx), FMD_OK);
+        for (size_t i = 0; i < n * 3; i++) {
+            double keep = x[i], Ls[4];
+            const double steps[4] = {2 * h, h, -h, -2 * h};
+            for (int q = 0; q < 4; q++) {
+                x[i] = keep + steps[q];
+                Ls[q] = loss(net, ws, n, x, t, y, target, NULL);
+            }
+            x[i] = keep;
+            double fd = (-Ls[0] + 8 * Ls[1] - 8 * Ls[2] + Ls[3]) / (12 * h), err = fabs(fd - dx[i]);
+            cr_expect(err <= 1e-7 * fmax(fabs(fd), fabs(dx[i])) + 1e-10, "read-out %d, dx[%zu]: %.12g, FD %.12g",
+                      readout, i, dx[i], fd);
+        }
+    }
     free(grad);
     fmd_mlp_workspace_free(ws);
     fmd_mlp_free(net);
     gsl_rng_free(r);
 }
 
+static void gradient_check(fmd_activation a, size_t n_fourier, size_t n_classes)
+{
+    gradient_check_readout(a, n_fourier, n_classes, FMD_OUT_PLAIN);
+}
+
 Test(mlp, backward_matches_finite_differences_silu) { gradient_check(FMD_SILU, 0, 0); }
+/* EDM's read-outs (out = c_skip x + c_out F, chapter 4): the same check,
+ * and the inputs' gradient (c_skip's term) against finite differences. */
+Test(mlp, backward_matches_finite_differences_noise_readout) { gradient_check_readout(FMD_SILU, 2, 0, FMD_OUT_NOISE); }
+Test(mlp, backward_matches_finite_differences_data_readout) { gradient_check_readout(FMD_TANH, 0, 3, FMD_OUT_DATA); }
+Test(mlp, backward_matches_finite_differences_score_readout) { gradient_check_readout(FMD_SILU, 0, 0, FMD_OUT_SCORE); }
+
+/* The read-outs' c_skip x is the exact answer for Gaussian data: with F = 0
+ * (last layer zero) and p_data = N(0, s^2 I), the NOISE read-out is
+ * -beta grad log p_t, the SCORE read-out grad log p_t and the DATA read-out
+ * E[z | x], from chapter 3's closed forms, to rounding (1e-13 relative),
+ * for t in [0, 1) on two schedules; and c_out is the spread left, checked
+ * by its defining identity c_out^2 = Var(target) - c_skip^2 Var(x) per
+ * coordinate (noise: 1 - c_skip^2 v; data: s^2 - c_skip^2 v). */
+Test(mlp, readouts_are_exact_for_gaussian_data)
+{
+    const double s = 1.7;
+    fmd_gmm *g;
+    cr_assert_eq(fmd_gmm_alloc(2, 1, &g), FMD_OK);
+    g->weight[0] = 1.0;
+    g->mean[0] = g->mean[1] = 0.0;
+    g->cov[0] = g->cov[3] = s * s, g->cov[1] = g->cov[2] = 0.0;
+    cr_assert_eq(fmd_gmm_prepare(g), FMD_OK);
+    const char *names[2] = {"condot", "cosine"};
+    const fmd_mlp_output kinds[3] = {FMD_OUT_NOISE, FMD_OUT_SCORE, FMD_OUT_DATA};
+    for (int q = 0; q < 2; q++)
+        for (int kq = 0; kq < 3; kq++) {
+            fmd_mlp_config cfg = {.d = 2, .depth = 1, .width = {4}, .act = FMD_SILU, .output = kinds[kq], .sigma_data = s};
+            fmd_schedule_by_name(names[q], &cfg.schedule);
+            fmd_mlp *net;
+            cr_assert_eq(fmd_mlp_alloc(&cfg, &net), FMD_OK);   /* parameters zero: F = 0 */
+            fmd_mlp_workspace *ws;
+            fmd_mlp_workspace_alloc(net, 1, &ws);
+            fmd_marginal *m;
+            fmd_marginal_alloc(g, &m);
+            for (int j = 0; j <= 20; j++) {
+                const double t = j < 20 ? j / 20.0 : 0.999, x[2] = {0.8, -1.9};
+                double out[2], score[2], zmean[2], c_skip, c_out;
+                cr_assert_eq(fmd_mlp_forward(net, ws, 1, x, &t, NULL, out), FMD_OK);
+                fmd_marginal_set_time(m, &cfg.schedule, t);
+                fmd_marginal_out o = {.score = score, .zmean = zmean};
+                cr_assert_eq(fmd_marginal_eval(m, 1, x, &o), FMD_OK);
+                const double a = m->s.alpha, b = m->s.beta, v = a * a * s * s + b * b;
+                fmd_mlp_readout(kinds[kq], s, a, b, &c_skip, &c_out);
+                for (int k = 0; k < 2; k++) {
+                    const double want = kinds[kq] == FMD_OUT_NOISE ? -b * score[k] : kinds[kq] == FMD_OUT_SCORE ? score[k] : zmean[k];
+                    cr_expect(fabs(out[k] - want) <= 1e-13 * (1 + fabs(want)), "%s read-out %d at t = %g: %.17g vs %.17g",
+                              names[q], kinds[kq], t, out[k], want);
+                }
+                const double var_target = kinds[kq] == FMD_OUT_NOISE ? 1.0 : kinds[kq] == FMD_OUT_DATA ? s * s : 1.0 / (b * b);
+                cr_expect(fabs(c_out * c_out - (var_target - c_skip * c_skip * v)) <= 1e-12 * var_target,
+                          "%s read-out %d at t = %g: c_out^2 %.17g, spread left %.17g", names[q], kinds[kq], t,
+                          c_out * c_out, var_target - c_skip * c_skip * v);
+            }
+            fmd_marginal_free(m);
+            fmd_mlp_workspace_free(ws);
+            fmd_mlp_free(net);
+        }
+    fmd_gmm_free(g);
+}
 Test(mlp, backward_matches_finite_differences_tanh_fourier_labels) { gradient_check(FMD_TANH, 4, 3); }
 Test(mlp, backward_matches_finite_differences_silu_fourier_labels) { gradient_check(FMD_SILU, 2, 5); }
 Test(mlp, backward_matches_finite_differences_relu_fourier_labels) { gradient_check(FMD_RELU, 2, 3); }

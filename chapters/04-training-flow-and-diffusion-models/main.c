@@ -6,7 +6,9 @@
  * marginal field: the CFM loss stays near Thm 18's constant while the exact
  * FM loss falls; the learned field approaches the exact one; samples by the
  * ODE and by Thm 13's SDE approach p_data. Writes figures/ch04_*.gp's data
- * and the model (build/data/ch04_lab.safetensors). About a minute on 2 cores. */
+ * and the model (build/data/ch04_lab.safetensors); then the study of reading a
+ * field off a score (21 trainings on another mixture). About five minutes on
+ * 2 cores. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,219 @@ static void mean_logp(const fmd_gmm *g, const double *x, double *m, double *se)
     static double lp[NS];
     fmd_gmm_log_density(g, NS, x, lp);
     fmd_mean_se(NS, lp, 1, m, se);
+}
+
+/* ---- 4.4: reading a field off a score ------------------------------------
+ * Every objective trains the lab's network (64 x 4 SiLU, 5000 steps, batch
+ * 1000, condot) on a mixture nothing was tuned on, three seeds each: the
+ * notes' plain networks and losses, and fmd train's defaults (EDM's read-out;
+ * for DSM also Song et al.'s beta^2 weighting, on [0, 0.999]); each
+ * model is sampled as `fmd sample` does by default (Euler, 100 steps, its
+ * default interval, 20000 starts shared by all: common random numbers) and
+ * scored by the exact NLL gap and the width of each mode. Beside them: the
+ * exact field's own errors on the same starts (the integrator; the start at
+ * t0 = 0.05 from beta eps; the stop at t1 = 0.95), and the field error
+ * E|u_theta - u_t|^2 against t of each seed-0 model. */
+#define UNSEEN "chapters/04-training-flow-and-diffusion-models/unseen_modes.gmm"
+enum { NR = 20000, SEEDS = 3, NTF = 12 };
+
+/* the largest |sd ratio - 1| over the modes: samples assigned to the component
+ * with the largest w_k N_k(x), their spread (trace of the covariance) against
+ * the component's */
+static double worst_width(const fmd_gmm *g, size_t n, const double *x)
+{
+    double s1[8][2] = {{0}}, s2[8] = {0}, cnt[8] = {0}, worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        size_t best = 0;
+        double bq = INFINITY;
+        for (size_t k = 0; k < g->K && k < 8; k++) {
+            const double *c = g->cov + 4 * k, dx = x[2 * i] - g->mean[2 * k], dy = x[2 * i + 1] - g->mean[2 * k + 1];
+            const double det = c[0] * c[3] - c[1] * c[2];
+            const double q = (c[3] * dx * dx - 2 * c[1] * dx * dy + c[0] * dy * dy) / det + log(det) - 2 * log(g->weight[k]);
+            if (q < bq)
+                bq = q, best = k;
+        }
+        s1[best][0] += x[2 * i], s1[best][1] += x[2 * i + 1];
+        s2[best] += x[2 * i] * x[2 * i] + x[2 * i + 1] * x[2 * i + 1], cnt[best] += 1;
+    }
+    for (size_t k = 0; k < g->K && k < 8; k++) {
+        if (cnt[k] < 2)
+            return INFINITY;
+        const double var = s2[k] / cnt[k] - (s1[k][0] * s1[k][0] + s1[k][1] * s1[k][1]) / (cnt[k] * cnt[k]);
+        const double ratio = sqrt(var / (g->cov[4 * k] + g->cov[4 * k + 3]));
+        worst = fmax(worst, fabs(ratio - 1.0));
+    }
+    return worst;
+}
+
+/* mean log p_data of n samples x */
+static double mean_logp_n(const fmd_gmm *g, size_t n, const double *x, double *se)
+{
+    static double lp[NR];
+    double m;
+    fmd_gmm_log_density(g, n, x, lp);
+    fmd_mean_se(n, lp, 1, &m, se);
+    return m;
+}
+
+/* x <- the ODE of field u from X_t0 = beta_t0 eps (eps from stream 80) to t1 */
+static int integrate(const fmd_field *u, const fmd_schedule *sch, const fmd_ode_stepper_type *type, double t0,
+                     double t1, size_t steps, double *x)
+{
+    static double ts[1001];
+    fmd_sched_point s0;
+    fmd_schedule_at(sch, t0, &s0);
+    fmd_sample_init(80, NR, 2, x);
+    for (size_t i = 0; i < 2 * NR; i++)
+        x[i] *= s0.beta;
+    fmd_ode_workspace *ws;
+    int st = fmd_ode_workspace_alloc(type, NR, 2, &ws);
+    if (st == FMD_OK) {
+        ws->threads = fmd_cpus_available();   /* same bits on any number */
+        fmd_time_grid(t0, t1, steps, ts);
+        st = fmd_ode_solve_grid(ws, u, ts, steps + 1, x, NULL);
+    }
+    fmd_ode_workspace_free(ws);
+    return st;
+}
+
+static void readout_study(void)
+{
+    fmd_gmm *g;
+    fmd_parse_error perr;
+    if (fmd_gmm_load(UNSEEN, &g, &perr) != FMD_OK) {
+        fprintf(stderr, "chapter 4: %s:%ld: %s\n", perr.file, perr.line, perr.reason);
+        io_failed = 1;
+        return;
+    }
+    static double x[2 * NR];
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
+    gsl_rng *r;
+    fmd_rng_alloc(7, 0, &r);
+    double se0;
+    fmd_gmm_sample(g, r, NR, x, NULL);
+    const double mdata = mean_logp_n(g, NR, x, &se0);
+    gsl_rng_free(r);
+    fmd_atomic_file f;
+    FILE *out = data("ch04_readout.tsv", &f, "# model\tgap\tgap_se\tgap_min\tgap_max\twidth (exact NLL gap, mean over 3 "
+                                              "seeds +- its SE, the seeds' range, and the mean worst |mode sd ratio - 1|; "
+                                              "Euler 100 steps, 20000 samples; exact-* rows: the exact field, one run)");
+    /* the exact field's own errors on the same starts */
+    fmd_marginal_field_params E = {g, &sch, NULL, NULL};
+    fmd_field exact = {fmd_marginal_field, 2, &E};
+    const struct { const char *name; const fmd_ode_stepper_type *type; double t0, t1; } ex[3] = {
+        {"exact-euler", fmd_ode_euler, 0.0, 1.0},          /* the integrator alone */
+        {"exact-start-0.05", fmd_ode_rk4, 0.05, 1.0},     /* starting from beta eps at 0.05 */
+        {"exact-stop-0.95", fmd_ode_rk4, 0.0, 0.95}};     /* stopping at 0.95 (DSM's t_max) */
+    for (int q = 0; q < 3; q++) {
+        double se, gap = NAN, w = NAN;
+        if (integrate(&exact, &sch, ex[q].type, ex[q].t0, ex[q].t1, 100, x) == FMD_OK)
+            gap = mdata - mean_logp_n(g, NR, x, &se), w = worst_width(g, NR, x);
+        if (out)
+            fprintf(out, "%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\n", ex[q].name, gap, se, gap, gap, w);
+    }
+    /* the trained models */
+    const struct { const char *name; fmd_loss_kind kind; int edm; fmd_prediction pred; } mo[7] = {
+        {"cfm", FMD_LOSS_CFM, 0, FMD_PREDICTS_FIELD},       {"ddpm", FMD_LOSS_DDPM, 0, FMD_PREDICTS_NOISE},
+        {"ddpm-edm", FMD_LOSS_DDPM, 1, FMD_PREDICTS_NOISE}, {"dsm", FMD_LOSS_CSM, 0, FMD_PREDICTS_SCORE},
+        {"dsm-edm", FMD_LOSS_CSM, 1, FMD_PREDICTS_SCORE},   {"denoiser", FMD_LOSS_DENOISER, 0, FMD_PREDICTS_DATA},
+        {"denoiser-edm", FMD_LOSS_DENOISER, 1, FMD_PREDICTS_DATA}};
+    const double tf[NTF] = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99};
+    static double ferr[7][NTF];
+    double cfm_gap = NAN;
+    for (int q = 0; q < 7; q++) {
+        double gaps[SEEDS], widths[SEEDS];
+        for (int sd = 0; sd < SEEDS; sd++) {
+            fmd_mlp_config mc = {.d = 2, .depth = 4, .width = {64, 64, 64, 64}, .act = FMD_SILU};
+            if (mo[q].edm) {
+                mc.output = fmd_readout_for(mo[q].kind), mc.schedule = sch;
+                fmd_gmm_rms(g, &mc.sigma_data);
+            }
+            fmd_mlp *net;
+            fmd_mlp_alloc(&mc, &net);
+            gsl_rng *ri;
+            fmd_rng_alloc((uint64_t)sd, 0xfeedULL, &ri);   /* as fmd train --seed */
+            fmd_mlp_init(net, ri);
+            gsl_rng_free(ri);
+            fmd_train_config cfg = {.objective = mo[q].kind, .schedule = sch, .batch = 1000, .lr = 1e-3, .t_max = 1.0,
+                                    .seed = (uint64_t)sd, .threads = fmd_cpus_available()};
+            if (mo[q].kind == FMD_LOSS_CSM && !mo[q].edm)
+                cfg.t_max = 0.95;   /* the notes' DSM, unweighted: fmd train --weighting uniform */
+            if (mo[q].kind == FMD_LOSS_CSM && mo[q].edm)   /* fmd train's default for dsm */
+                cfg.weighting = FMD_WEIGHT_BETA2, cfg.t_max = 0.999;
+            fmd_trainer *tr;
+            double loss;
+            fmd_trainer_alloc(&cfg, g, net, &tr);
+            for (int k = 0; k < STEPS; k++)
+                fmd_train_step(tr, &loss);
+            fmd_trainer_free(tr);
+            fmd_field nf = {fmd_mlp_field, 2, net};
+            fmd_flow_sde_params P = {&nf, sch, 0.0, mo[q].pred};
+            fmd_field u = {fmd_flow_sde_drift, 2, &P};
+            double t0, t1, se;
+            fmd_model_time_range(mo[q].pred, mo[q].edm, cfg.t_max, &t0, &t1);
+            gaps[sd] = widths[sd] = NAN;
+            if (integrate(&u, &sch, fmd_ode_euler, t0, t1, 100, x) == FMD_OK)
+                gaps[sd] = mdata - mean_logp_n(g, NR, x, &se), widths[sd] = worst_width(g, NR, x);
+            if (sd == 0) {   /* field error against t */
+                enum { MF = 4000 };
+                static double xf[2 * MF], uf[2 * MF], vf[2 * MF], ef[MF];
+                fmd_marginal *m;
+                fmd_marginal_alloc(g, &m);
+                for (int j = 0; j < NTF; j++) {
+                    gsl_rng *rf;
+                    fmd_rng_alloc(3, (uint64_t)j, &rf);   /* the same points for every model */
+                    fmd_marginal_set_time(m, &sch, tf[j]);
+                    fmd_marginal_sample(m, rf, MF, xf);
+                    gsl_rng_free(rf);
+                    fmd_marginal_out o = {.u = uf};
+                    fmd_marginal_eval(m, MF, xf, &o);
+                    double mf = NAN;
+                    if (fmd_flow_sde_drift(tf[j], MF, 2, xf, vf, &P) == FMD_OK) {
+                        for (int i = 0; i < MF; i++)
+                            ef[i] = (vf[2 * i] - uf[2 * i]) * (vf[2 * i] - uf[2 * i]) +
+                                    (vf[2 * i + 1] - uf[2 * i + 1]) * (vf[2 * i + 1] - uf[2 * i + 1]);
+                        fmd_mean_se(MF, ef, 1, &mf, &se);
+                    }
+                    ferr[q][j] = mf;
+                }
+                fmd_marginal_free(m);
+            }
+            fmd_mlp_free(net);
+        }
+        double mg, sg, mw, sw, lo = gaps[0], hi = gaps[0];
+        fmd_mean_se(SEEDS, gaps, 1, &mg, &sg);
+        fmd_mean_se(SEEDS, widths, 1, &mw, &sw);
+        for (int sd = 1; sd < SEEDS; sd++)
+            lo = fmin(lo, gaps[sd]), hi = fmax(hi, gaps[sd]);
+        if (out)
+            fprintf(out, "%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\n", mo[q].name, mg, sg, lo, hi, mw);
+        char what[96];
+        if (q == 0) {
+            cfm_gap = mg;
+            snprintf(what, sizeof what, "cfm on unseen modes: exact NLL gap, mean of %d seeds", SEEDS);
+            /* tolerance 0.15 nats, as for the lab's model on chapter 3's mixture */
+            fmd_report_check(&rep, what, mg, 0.0, 0.15);
+        } else if (mo[q].edm && mo[q].kind != FMD_LOSS_DENOISER) {
+            snprintf(what, sizeof what, "%s on unseen modes: exact NLL gap, mean of %d seeds", mo[q].name, SEEDS);
+            /* issue 14's goal: a score model within 3x of the flow model's gap */
+            fmd_report_check(&rep, what, mg, 0.0, 3.0 * fabs(cfm_gap));
+        }
+    }
+    if (out)
+        done(&f);
+    out = data("ch04_readout_t.tsv", &f, "# t\tcfm\tddpm\tddpm-edm\tdsm\tdsm-edm\tdenoiser\tdenoiser-edm "
+                                          "(E|u_theta - u_t|^2 of each seed-0 model's field, 4000 points of p_t)");
+    for (int j = 0; out && j < NTF; j++) {
+        fprintf(out, "%g", tf[j]);
+        for (int q = 0; q < 7; q++)
+            fprintf(out, "\t%.6g", ferr[q][j]);
+        fprintf(out, "\n");
+    }
+    if (out)
+        done(&f);
+    fmd_gmm_free(g);
 }
 
 int main(void)
@@ -241,56 +456,7 @@ int main(void)
     if (out)
         done(&f);
     fmd_marginal_free(m);
-    /* Algorithm 4: score models (DSM predicts s, DDPM the noise eps = -beta s), sampled
-     * by the ODE whose field Prop 1 gives from the score, on [0.05, t_max] (sample.h) */
-    const struct { fmd_loss_kind kind; double t_max; const char *name; } sm[3] = {
-        {FMD_LOSS_DDPM, 1.0, "DDPM (noise), t ~ U[0, 1]"},
-        {FMD_LOSS_CSM, 0.95, "DSM (score), t ~ U[0, 0.95]"},
-        {FMD_LOSS_CSM, 0.999, "DSM (score), t ~ U[0, 0.999]"}};
-    for (int q = 0; q < 3; q++) {
-        fmd_mlp_config sc = {.d = 2, .n_fourier = 0, .depth = 3, .width = {64, 64, 64}, .act = FMD_SILU};
-        fmd_mlp *snet;
-        fmd_mlp_alloc(&sc, &snet);
-        fmd_mlp_init(snet, r);
-        fmd_train_config scfg = {.objective = sm[q].kind, .batch = 256, .lr = 1e-3, .clip = 1.0,
-                                 .t_max = sm[q].t_max, .seed = 9, .threads = fmd_cpus_available()};
-        scfg.schedule = cfg.schedule;
-        fmd_trainer *str;
-        fmd_trainer_alloc(&scfg, g, snet, &str);
-        double loss;
-        for (int k = 0; k < 2000; k++)
-            fmd_train_step(str, &loss);
-        fmd_field net_out = {fmd_mlp_field, 2, snet};
-        fmd_flow_sde_params P = {&net_out, cfg.schedule, 0.0,
-                                 sm[q].kind == FMD_LOSS_DDPM ? FMD_PREDICTS_NOISE : FMD_PREDICTS_SCORE};
-        fmd_field pf = {fmd_flow_sde_drift, 2, &P};
-        fmd_sched_point s0;
-        fmd_schedule_at(&cfg.schedule, 0.05, &s0);
-        fmd_sample_init(80 + q, NS, 2, x);
-        for (int i = 0; i < 2 * NS; i++)
-            x[i] *= s0.beta;   /* X_0.05 = beta eps */
-        fmd_ode_workspace_alloc(fmd_ode_rk4, NS, 2, &ws);
-        fmd_time_grid(0.05, fmin(sm[q].t_max, 0.999), 100, ts);
-        int st = fmd_ode_solve_grid(ws, &pf, ts, 101, x, NULL);
-        fmd_ode_workspace_free(ws);
-        double mm = NAN, se;
-        if (st == FMD_OK)
-            mean_logp(g, x, &mm, &se);
-        char what[96];
-        snprintf(what, sizeof what, "%s: mean log p_data of ODE samples", sm[q].name);
-        if (q < 2) {
-            /* tolerance 0.8 nats (noise itself is 2.7 below): a smaller net and run than
-             * the flow model's, and Prop 1 multiplies the score's error by ~1/t near t0 */
-            fmd_report_check(&rep, what, mm, mopt, 0.8);
-        } else {
-            char note[160];
-            snprintf(note, sizeof note, "(%s: %.3f, vs %.3f for data -- the 1/beta^2 variance near t = 1 "
-                     "swamps the gradient)", sm[q].name, mm, mopt);
-            fmd_report_note(&rep, note);
-        }
-        fmd_trainer_free(str);
-        fmd_mlp_free(snet);
-    }
+    readout_study();
     /* the same training on two 2-D toy sets (no density: the sliced W1 to fresh data) */
     out = data("ch04_toys.tsv", &f, "# blocks: moons data, moons samples, checkerboard data, checkerboard samples: x y");
     const char *toys[2] = {"moons", "checkerboard"};
