@@ -55,7 +55,7 @@ static double sample_rate(fmd_mlp *net, const fmd_schedule *sch, int threads)
             t0 = now();
         fmd_mlp_guidance G = {net, (b + 10) % 10, 2.5, ev};
         fmd_field D = {fmd_mlp_guided_field, 784, &G};
-        fmd_flow_sde_params P = {&D, *sch, 0.0, FMD_PREDICTS_DATA};
+        fmd_flow_sde_params P = {&D, *sch, 0.0, FMD_PREDICTS_DATA, NULL};
         fmd_field u = {fmd_flow_sde_drift, 784, &P};
         fmd_sample_init((uint64_t)(b + 1), SAMPLE_IMAGES, 784, x);
         fmd_ode_solve_grid(ws, &u, ts, b < 0 ? 3 : SAMPLE_STEPS + 1, x, NULL);

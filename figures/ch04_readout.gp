@@ -25,4 +25,5 @@ plot f using 1:2 with linespoints pt 7 lw 2 lc rgb "#000000" title "cfm", \
      f using 1:5 with linespoints pt 9 lw 2 dt 2 lc rgb "#d62728" title "dsm (plain)", \
      f using 1:6 with linespoints pt 9 lw 2 lc rgb "#d62728" title "dsm (edm)", \
      f using 1:7 with linespoints pt 13 lw 2 dt 2 lc rgb "#2ca02c" title "denoiser (plain)", \
-     f using 1:8 with linespoints pt 13 lw 2 lc rgb "#2ca02c" title "denoiser (edm)"
+     f using 1:8 with linespoints pt 13 lw 2 lc rgb "#2ca02c" title "denoiser (edm)", \
+     f using 1:9 with linespoints pt 6 lw 2 lc rgb "#9467bd" title "cfm+dsm (field head)"

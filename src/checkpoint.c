@@ -30,7 +30,7 @@ int fmd_readout_by_name(const char *name, fmd_mlp_output *k)
 const char *fmd_objective_name(fmd_loss_kind k)
 {
     return k == FMD_LOSS_CFM ? "cfm" : k == FMD_LOSS_CSM ? "dsm" : k == FMD_LOSS_DDPM ? "ddpm"
-         : k == FMD_LOSS_DENOISER ? "denoiser" : "?";
+         : k == FMD_LOSS_DENOISER ? "denoiser" : k == FMD_LOSS_CFM_DSM ? "cfm+dsm" : "?";
 }
 
 int fmd_objective_by_name(const char *name, fmd_loss_kind *k)
@@ -45,6 +45,8 @@ int fmd_objective_by_name(const char *name, fmd_loss_kind *k)
         *k = FMD_LOSS_DDPM;
     else if (strcmp(name, "denoiser") == 0)
         *k = FMD_LOSS_DENOISER;
+    else if (strcmp(name, "cfm+dsm") == 0)
+        *k = FMD_LOSS_CFM_DSM;
     else
         return FMD_EINVAL;
     return FMD_OK;
@@ -375,8 +377,9 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
         cfg.n_fourier = F;
         cfg.n_classes = C;
         cfg.n_out = n_out;
-        status = fmd_mlp_alloc(&cfg, &m);
-        if (status != FMD_OK)
+        if (strcmp(info->objective, "cfm+dsm") == 0 && n_out != 2 * d)   /* the two heads need 2d outputs */
+            status = fmd_reason(why, why_len, "a cfm+dsm model has 2d = %lu outputs, not %lu", 2 * d, n_out);
+        else if ((status = fmd_mlp_alloc(&cfg, &m)) != FMD_OK)
             fmd_reason(why, why_len, "the architecture in the metadata is not valid");
     }
     size_t expected = 0;

@@ -166,8 +166,8 @@ int fmd_cli_load_model_unchecked(const char *cmd, const char *path, size_t d, in
         pred = FMD_PREDICTS_NOISE;
     else if (strcmp(info->objective, "denoiser") == 0)
         pred = FMD_PREDICTS_DATA;
-    else if (strcmp(info->objective, "cfm") != 0)
-        problem = "names an unknown objective";
+    else if (strcmp(info->objective, "cfm") != 0 && strcmp(info->objective, "cfm+dsm") != 0)
+        problem = "names an unknown objective";   /* (cfm+dsm: its first head is the field) */
     if (!problem && flow_only && pred != FMD_PREDICTS_FIELD)
         problem = "is not a flow model; this command takes flow models (objective cfm)";
     else if (!problem && d > 0 && (*net)->cfg.d != d) {

@@ -41,7 +41,7 @@ static int model_samples(fmd_mlp *net, const fmd_schedule *sch, fmd_prediction p
     fmd_ode_workspace *ws = NULL;
     int status = ts ? fmd_mlp_eval_alloc(net, &ev) : FMD_ENOMEM;
     fmd_field u = {fmd_mlp_eval_field, d, ev};
-    fmd_flow_sde_params P = {&u, *sch, 0.0, pred};
+    fmd_flow_sde_params P = {&u, *sch, 0.0, pred, NULL};
     fmd_field drift = {fmd_flow_sde_drift, d, &P};
     if (status == FMD_OK)
         status = fmd_ode_workspace_alloc(fmd_ode_rk4, N, d, &ws);
@@ -191,7 +191,7 @@ int fmd_cmd_eval(int argc, char **argv)
         rc = fmd_cli_out_of_memory("eval", "the loss batch", (double)N * d * sizeof(double));
     else if (fmd_loss_batch_draw(g, &sch, N, tlo, thi, r, &b) == FMD_OK) {
         if (fmd_loss_target(FMD_LOSS_FM, g, &sch, &b, u) == FMD_OK) {
-            if (pred == FMD_PREDICTS_FIELD) {
+            if (pred == FMD_PREDICTS_FIELD && net->dims[net->nlayers] == d) {   /* one head */
                 if (fmd_mlp_workspace_alloc(net, N, &ws) == FMD_OK)
                     fmd_loss_mlp(net, ws, &b, u, &fm, &fm_se, NULL);
             } else {   /* one point at a time: each has its own t */
@@ -199,7 +199,7 @@ int fmd_cmd_eval(int argc, char **argv)
                 double *sq = malloc(N * sizeof(double)), *v = malloc(d * sizeof(double));
                 if (sq && v && fmd_mlp_eval_alloc(net, &ev) == FMD_OK) {
                     fmd_field uf = {fmd_mlp_eval_field, d, ev};
-                    fmd_flow_sde_params P = {&uf, sch, 0.0, pred};
+                    fmd_flow_sde_params P = {&uf, sch, 0.0, pred, NULL};
                     int ok = 1;
                     for (size_t i = 0; ok && i < N; i++) {
                         ok = fmd_flow_sde_drift(b.t[i], 1, d, b.x + i * d, v, &P) == FMD_OK;

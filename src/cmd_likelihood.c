@@ -150,7 +150,7 @@ int fmd_cmd_likelihood(int argc, char **argv)
         }
         d = net->cfg.d;
         netf = (fmd_field){fmd_mlp_field, d, net};
-        P = (fmd_flow_sde_params){&netf, sch, 0.0, pred};
+        P = (fmd_flow_sde_params){&netf, sch, 0.0, pred, NULL};
         u = (fmd_field){fmd_flow_sde_drift, d, &P};
         t1 = pred == FMD_PREDICTS_DATA ? fmin(info.t_max, 1.0 - 1e-3) : 1.0;
     }

@@ -26,6 +26,8 @@ static const char *kind_of(const char *objective)
         return "noise model (predicts eps = -beta_t grad log p_t)";
     if (strcmp(objective, "denoiser") == 0)
         return "denoiser (predicts E[z | x_t])";
+    if (strcmp(objective, "cfm+dsm") == 0)
+        return "two-headed model (predicts the field u_t and the score grad log p_t)";
     return "unknown";
 }
 
@@ -108,7 +110,7 @@ int fmd_cmd_info(int argc, char **argv)
         printf("%-14s %s\n", "kind", kind_of(info.objective));
         printf("%-14s %s\n", "objective", info.objective);
         printf("%-14s %s\n", "schedule", info.schedule);
-        printf("%-14s MLP %zu -> %s -> %zu, %s; time as %s; %s\n", "architecture", c->d, hidden, c->d,
+        printf("%-14s MLP %zu -> %s -> %zu, %s; time as %s; %s\n", "architecture", c->d, hidden, net->dims[net->nlayers],
                fmd_activation_name(c->act), c->n_fourier ? "Fourier features" : "raw t",
                c->n_classes ? "labelled" : "no labels");
         if (c->n_fourier)

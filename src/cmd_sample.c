@@ -194,7 +194,7 @@ int fmd_cmd_sample(int argc, char **argv)
     fmd_mlp *net;
     fmd_run_info info;
     fmd_field u;
-    fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma > 0 ? sigma : 0, FMD_PREDICTS_FIELD};
+    fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma > 0 ? sigma : 0, FMD_PREDICTS_FIELD, NULL};
     if (fmd_cli_load_model_unchecked("sample", model, 0, 0, no_checksum, &net, &info, &P.sch, &P.predicts) != 0)
         return 2;
     if (precision && fmd_cli_convert_model("sample", &net, dtype) != 0) {
@@ -284,6 +284,10 @@ int fmd_cmd_sample(int argc, char **argv)
      * in it, so guiding the output guides the field, score or noise alike */
     u = cls >= 0 ? (fmd_field){fmd_mlp_guided_field, net->cfg.d, &G} : (fmd_field){fmd_mlp_eval_field, net->cfg.d, ev};
     fmd_field drift = {fmd_flow_sde_drift, net->cfg.d, &P};    /* the ODE's field when sigma = 0 */
+    fmd_mlp_head score_head = {net, 1};   /* a cfm+dsm network: its SDE takes the score head as it is */
+    fmd_field score = {fmd_mlp_head_field, net->cfg.d, &score_head};
+    if (net->dims[net->nlayers] == 2 * net->cfg.d)
+        P.score = &score;
     const size_t N = (size_t)n, K = (size_t)steps, d = net->cfg.d;
     double *x = malloc(N * d * sizeof(double)), *ts = malloc((K + 1) * sizeof(double));
     double *path = traj ? malloc((K + 1) * N * d * sizeof(double)) : NULL;

@@ -24,7 +24,9 @@ static const char usage[] =
     "                        in [-1, 1], from Debian's dataset-fashion-mnist)\n"
     "  --objective NAME      cfm (flow matching) | dsm (denoising score matching) | ddpm\n"
     "                        (noise prediction) | denoiser (clean-data prediction\n"
-    "                        D(x) = E[z|x]); default cfm\n"
+    "                        D(x) = E[z|x]) | cfm+dsm (one network, two outputs: the\n"
+    "                        field and the score, trained on the sum of the two\n"
+    "                        losses, the notes' section 4.2); default cfm\n"
     "  --schedule NAME       condot | cosine | lab | poly:N | vp; default condot\n"
     "  --hidden W1,W2,...    hidden widths; default 64,64,64,64\n"
     "  --activation NAME     silu | relu | tanh; default silu\n"
@@ -307,19 +309,24 @@ int fmd_cmd_train(int argc, char **argv)
         if (weighting && strcmp(weighting, "uniform") != 0 && strcmp(weighting, "beta2") != 0)
             return fmd_cli_usage_error("train", "Weightings: beta2 (the default for dsm) or uniform.",
                                        "unknown --weighting '%s'", weighting);
-        if (weighting && strcmp(weighting, "beta2") == 0 && strcmp(objective, "dsm") != 0)
+        const int scored = strcmp(objective, "dsm") == 0 || strcmp(objective, "cfm+dsm") == 0;
+        if (weighting && strcmp(weighting, "beta2") == 0 && !scored)
             return fmd_cli_usage_error("train", "Drop --weighting: only dsm's target needs it (ddpm's noise target is "
                                                 "dsm's, weighted by beta^2, already).",
-                                       "--weighting beta2 is for --objective dsm");
-        if (precondition && strcmp(precondition, "edm") == 0 && strcmp(objective, "cfm") == 0)
+                                       "--weighting beta2 is for --objective dsm (or cfm+dsm)");
+        if (precondition && strcmp(precondition, "edm") == 0 && strncmp(objective, "cfm", 3) == 0)
             return fmd_cli_usage_error("train", "Drop --precondition: a flow model's target is of unit size already.",
                                        "--precondition edm is for the score objectives (dsm, ddpm, denoiser)");
+        if (labels && strcmp(objective, "cfm+dsm") == 0)
+            return fmd_cli_usage_error("train", "Train cfm (or a score objective) with --labels instead.",
+                                       "the two-headed network (cfm+dsm) takes no labels");
     }
     fmd_train_config cfg;
     memset(&cfg, 0, sizeof cfg);
     const char *obj_name = resume ? info.objective : objective, *sch_name = resume ? info.schedule : schedule;
     if (fmd_objective_by_name(obj_name, &cfg.objective) != FMD_OK)
-        return fmd_cli_usage_error("train", "Objectives: cfm, dsm, ddpm, denoiser.", "unknown objective '%s'", obj_name);
+        return fmd_cli_usage_error("train", "Objectives: cfm, dsm, ddpm, denoiser, cfm+dsm.", "unknown objective '%s'",
+                                   obj_name);
     if (fmd_cli_schedule("train", sch_name, &cfg.schedule) != 0)
         return 2;
     fmd_gmm *g = NULL;
@@ -372,7 +379,8 @@ int fmd_cmd_train(int argc, char **argv)
             return 2;
         }
     } else {
-        fmd_mlp_config mc = {.d = data_d, .n_fourier = (size_t)fourier, .dtype = dtype};
+        fmd_mlp_config mc = {.d = data_d, .n_fourier = (size_t)fourier, .dtype = dtype,
+                             .n_out = fmd_loss_width(cfg.objective, data_d) == data_d ? 0 : 2 * data_d};
         if (labels) {   /* one input slot per class of the data, plus "no label" */
             int top = 0;
             for (size_t k = 0; g && k < g->K; k++)
@@ -425,9 +433,10 @@ int fmd_cmd_train(int argc, char **argv)
         fmd_schedule_at(&cfg.schedule, 1.0, &end);
         cfg.t_min = 0.0;
         cfg.t_max = !isfinite(end.beta_dot) ? 0.999 : 1.0;
-        if (cfg.objective == FMD_LOSS_CSM)   /* Song et al.'s beta^2 weighting unless asked not to */
+        const int scored = cfg.objective == FMD_LOSS_CSM || cfg.objective == FMD_LOSS_CFM_DSM;
+        if (scored)   /* Song et al.'s beta^2 weighting unless asked not to */
             cfg.weighting = weighting && strcmp(weighting, "uniform") == 0 ? FMD_WEIGHT_UNIFORM : FMD_WEIGHT_BETA2;
-        if (cfg.objective == FMD_LOSS_CSM)   /* its target -eps/beta is infinite at t = 1; unweighted, its */
+        if (scored)   /* the score target -eps/beta is infinite at t = 1; unweighted, its */
             cfg.t_max = cfg.weighting == FMD_WEIGHT_UNIFORM ? 0.95 : 0.999;   /* variance swamps the gradient */
         if (t_max > 0)
             cfg.t_max = t_max;

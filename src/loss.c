@@ -115,7 +115,8 @@ int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sc
         fmd_sched_point s;
         fmd_schedule_at(sch, b->t[i], &s);
         const double *z = b->z + i * d, *e = b->eps + i * d;
-        double *y = target + i * d;
+        const size_t w = fmd_loss_width(kind, d);
+        double *y = target + i * w;
         switch (kind) {
         case FMD_LOSS_FM:
         case FMD_LOSS_SM: {   /* exact marginal field / score at (x_i, t_i) */
@@ -145,10 +146,18 @@ int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sc
         case FMD_LOSS_DENOISER:
             memcpy(y, z, d * sizeof(double));
             break;
+        case FMD_LOSS_CFM_DSM:   /* section 4.2: both heads' targets, side by side */
+            if (s.beta == 0.0)
+                status = FMD_EDOM;
+            for (size_t k = 0; k < d && status == FMD_OK; k++) {
+                y[k] = s.alpha_dot * z[k] + s.beta_dot * e[k];
+                y[d + k] = -e[k] / s.beta;
+            }
+            break;
         default:
             status = FMD_EINVAL;
         }
-        for (size_t k = 0; k < d && status == FMD_OK; k++)
+        for (size_t k = 0; k < w && status == FMD_OK; k++)
             if (!isfinite(y[k]))
                 status = FMD_EDOM;
     }
@@ -156,10 +165,16 @@ int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sc
     return status;
 }
 
+size_t fmd_loss_width(fmd_loss_kind kind, size_t d)
+{
+    return kind == FMD_LOSS_CFM_DSM ? 2 * d : d;
+}
+
 int fmd_loss_mlp(const fmd_mlp *net, fmd_mlp_workspace *ws, const fmd_loss_batch *b,
                  const double *target, double *value, double *se, void *grad)
 {
-    if (!net || !ws || !b || !target || !value || b->M > ws->n_max || net->cfg.d != b->d)
+    if (!net || !ws || !b || !target || !value || b->M > ws->n_max || net->cfg.d != b->d ||
+        net->dims[net->nlayers] != b->d)   /* one head of d outputs */
         return FMD_EINVAL;
     const size_t M = b->M, d = b->d;
     double *pred = malloc(M * d * sizeof(double)), *per = malloc(M * sizeof(double));

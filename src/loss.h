@@ -23,7 +23,14 @@
 #include "schedule.h"
 #include "toy.h"
 
-typedef enum { FMD_LOSS_FM, FMD_LOSS_CFM, FMD_LOSS_SM, FMD_LOSS_CSM, FMD_LOSS_DDPM, FMD_LOSS_DENOISER } fmd_loss_kind;
+typedef enum { FMD_LOSS_FM, FMD_LOSS_CFM, FMD_LOSS_SM, FMD_LOSS_CSM, FMD_LOSS_DDPM, FMD_LOSS_DENOISER,
+               FMD_LOSS_CFM_DSM } fmd_loss_kind;
+
+/* Targets per row: d numbers, or 2d for CFM_DSM -- one network with two
+ * outputs (the notes' section 4.2), the field u_theta and the score s_theta,
+ * trained on the sum of the CFM and DSM losses; its target row is
+ * [alpha_dot z + beta_dot eps, -eps / beta_t]. */
+size_t fmd_loss_width(fmd_loss_kind kind, size_t d);
 
 typedef struct {
     size_t M, d;
@@ -56,7 +63,8 @@ fmd_loss_batch fmd_loss_batch_rows(const fmd_loss_batch *b, size_t row0, size_t 
 int fmd_gmm_sampler(void *g, gsl_rng *r, size_t n, double *z, int *labels);
 void fmd_loss_batch_free(fmd_loss_batch *b);
 
-/* The regression target of `kind` for every row of the batch: target (M, d).
+/* The regression target of `kind` for every row of the batch: target (M,
+ * fmd_loss_width(kind, d)).
  * g (the exact mixture) is needed by FM and SM only; pass NULL otherwise. */
 int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sch,
                     const fmd_loss_batch *b, double *target);

@@ -156,8 +156,18 @@ int fmd_mlp_grad_block(const fmd_mlp *net, const fmd_mlp_workspace *ws, size_t n
 
 /* The network as a vector field for the solvers (fmd_field_fn): params is a
  * const fmd_mlp * (unconditional); each call allocates its own scratch, so
- * blocks may be evaluated on several threads. */
+ * blocks may be evaluated on several threads. A network with 2d outputs
+ * (objective cfm+dsm: the field and the score, the notes' section 4.2)
+ * gives its first d, the field. */
 int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
+
+/* One head of such a network as a field: head 0 the field u_theta, head 1
+ * the score s_theta (params: const fmd_mlp_head *; scratch per call). */
+typedef struct {
+    const fmd_mlp *net;
+    size_t head;
+} fmd_mlp_head;
+int fmd_mlp_head_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
 
 /* The same with scratch kept between calls: each thread that evaluates the
  * field gets its own workspace on its first call, reused (and grown for a

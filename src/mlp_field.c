@@ -19,7 +19,7 @@ typedef struct {
     fmd_mlp_workspace *ws;
     double *t;      /* (n) */
     int *y;         /* (n) */
-    double *out;    /* (n, d) */
+    double *out;    /* (n, outputs): d, or 2d for a two-headed network */
 } field_scratch;
 
 static void scratch_free(field_scratch *S)
@@ -37,7 +37,7 @@ static int scratch_alloc(const fmd_mlp *net, size_t n, field_scratch *S)
     S->ws = calloc(1, sizeof *S->ws);
     S->t = malloc(n * sizeof(double));
     S->y = malloc(n * sizeof(int));
-    S->out = malloc(n * net->cfg.d * sizeof(double));
+    S->out = malloc(n * net->dims[net->nlayers] * sizeof(double));
     int ok = S->ws && S->t && S->y && S->out;
     const size_t es = fmd_dtype_size(net->cfg.dtype);
     if (ok) {
@@ -126,15 +126,48 @@ static field_scratch *scratch_of_thread(fmd_mlp_eval *ev, size_t n)
 
 /* ---- the fields --------------------------------------------------------------- */
 
+/* Head `head` (outputs [head d, (head + 1) d)) of an unconditional forward
+ * pass with scratch S: written straight into out for a one-headed network. */
+static int head_of(const fmd_mlp *net, field_scratch *S, double t, size_t n, const double *x, size_t head, double *out)
+{
+    const size_t d = net->cfg.d, w = net->dims[net->nlayers];
+    if (w == d)
+        return forward_label(net, S, t, n, x, (int)net->cfg.n_classes, out);
+    int status = forward_label(net, S, t, n, x, (int)net->cfg.n_classes, S->out);
+    for (size_t i = 0; status == FMD_OK && i < n; i++)
+        memcpy(out + i * d, S->out + i * w + head * d, d * sizeof(double));
+    return status;
+}
+
+/* d outputs, or 2d (the field and the score, section 4.2) */
+static int fits(const fmd_mlp *net, size_t d, size_t head)
+{
+    const size_t w = net->dims[net->nlayers];
+    return d == net->cfg.d && (w == d ? head == 0 : w == 2 * d && head < 2);
+}
+
 int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     const fmd_mlp *net = params;
-    if (!net || d != net->cfg.d || net->dims[net->nlayers] != d || n == 0)
+    if (!net || !fits(net, d, 0) || n == 0)
         return FMD_EINVAL;
     field_scratch S;
     int status = scratch_alloc(net, n, &S);
     if (status == FMD_OK)
-        status = forward_label(net, &S, t, n, x, (int)net->cfg.n_classes, out);   /* unconditional */
+        status = head_of(net, &S, t, n, x, 0, out);   /* unconditional */
+    scratch_free(&S);
+    return status;
+}
+
+int fmd_mlp_head_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    const fmd_mlp_head *h = params;
+    if (!h || !h->net || !fits(h->net, d, h->head) || n == 0)
+        return FMD_EINVAL;
+    field_scratch S;
+    int status = scratch_alloc(h->net, n, &S);
+    if (status == FMD_OK)
+        status = head_of(h->net, &S, t, n, x, h->head, out);
     scratch_free(&S);
     return status;
 }
@@ -142,12 +175,12 @@ int fmd_mlp_field(double t, size_t n, size_t d, const double *x, double *out, vo
 int fmd_mlp_eval_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     fmd_mlp_eval *ev = params;
-    if (!ev || d != ev->net->cfg.d || ev->net->dims[ev->net->nlayers] != d || n == 0)
+    if (!ev || !fits(ev->net, d, 0) || n == 0)
         return FMD_EINVAL;
     field_scratch *S = scratch_of_thread(ev, n);
     if (!S)
         return fmd_mlp_field(t, n, d, x, out, (void *)ev->net);   /* no slot: scratch of its own */
-    return forward_label(ev->net, S, t, n, x, (int)ev->net->cfg.n_classes, out);
+    return head_of(ev->net, S, t, n, x, 0, out);
 }
 
 int fmd_mlp_guided_field(double t, size_t n, size_t d, const double *x, double *out, void *params)

@@ -63,6 +63,9 @@ typedef struct {
     fmd_schedule sch;         /* its Gaussian path */
     double S;                 /* sigma_t = S beta_t; 0 for the ODE */
     fmd_prediction predicts;  /* what the network outputs */
+    const fmd_field *score;   /* optional, with predicts FIELD: a score s_theta of its own
+                                 (the second head of a cfm+dsm network, section 4.2), used
+                                 for the SDE's term (sigma_t^2 / 2) s instead of Prop 1 */
 } fmd_flow_sde_params;
 
 /* The interval a trained model is sampled on by default (fmd sample, fmd

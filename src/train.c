@@ -45,7 +45,9 @@ int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sample
 {
     if (!cfg || !sampler || !net || !out || cfg->batch < 2 ||
         (cfg->objective != FMD_LOSS_CFM && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_DDPM &&
-         cfg->objective != FMD_LOSS_DENOISER))
+         cfg->objective != FMD_LOSS_DENOISER && cfg->objective != FMD_LOSS_CFM_DSM) ||
+        net->dims[net->nlayers] != fmd_loss_width(cfg->objective, net->cfg.d) ||
+        (cfg->weighting == FMD_WEIGHT_BETA2 && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_CFM_DSM))
         return FMD_EINVAL;
     *out = NULL;
     fmd_trainer *tr = calloc(1, sizeof *tr);
@@ -68,8 +70,9 @@ int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sample
     if (status == FMD_OK)
         status = fmd_team_ensure(&tr->team, threads);
     tr->grad = malloc(P * es);
-    tr->target = malloc(B * d * sizeof(double));
-    tr->pred = malloc(B * d * sizeof(double));
+    const size_t w = fmd_loss_width(cfg->objective, d);   /* outputs per row */
+    tr->target = malloc(B * w * sizeof(double));
+    tr->pred = malloc(B * w * sizeof(double));
     tr->row_loss = malloc(B * sizeof(double));
     tr->slice_status = malloc(tr->nslices * sizeof(int));
     tr->block_sumsq = malloc(tr->nblocks * sizeof(double));
@@ -127,7 +130,8 @@ static int slice_task(void *ctx, size_t s, int thread)
     gsl_rng *r = tr->rng[thread];
     gsl_rng_set(r, fmd_stream_seed(fmd_seed_child(tr->cfg.seed, tr->step), s));   /* step k, slice s */
     fmd_loss_batch b = fmd_loss_batch_rows(&tr->batch, row0, M);
-    double *target = tr->target + row0 * d, *pred = tr->pred + row0 * d;
+    const size_t w = fmd_loss_width(tr->cfg.objective, d);   /* d, or 2d for two heads */
+    double *target = tr->target + row0 * w, *pred = tr->pred + row0 * w;
     int status = fmd_loss_batch_fill(tr->sampler, tr->sampler_params, &tr->cfg.schedule, tr->cfg.t_min,
                                      tr->cfg.t_max, r, &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
     for (size_t i = 0; status == FMD_OK && C > 0 && i < M; i++) {
@@ -141,19 +145,23 @@ static int slice_task(void *ctx, size_t s, int thread)
     if (status == FMD_OK)
         status = fmd_mlp_forward_rows(tr->net, tr->ws, row0, M, b.x, b.t, b.y, pred);
     if (status == FMD_OK) {
-        for (size_t i = 0; i < M; i++) {   /* loss = mean_i lambda(t_i) |f - target|^2 over the whole batch */
+        /* loss = mean_i sum_k lambda_k(t_i) (f - target)_k^2 over the whole batch: lambda = 1, but
+         * beta_t^2 (Song et al. 2021) on the score's outputs with FMD_WEIGHT_BETA2 -- all d of DSM,
+         * the second d of the two-headed network */
+        const size_t score0 = tr->cfg.objective == FMD_LOSS_CFM_DSM ? d : 0;
+        for (size_t i = 0; i < M; i++) {
             double sum = 0.0, lambda = 1.0;
-            if (tr->cfg.weighting == FMD_WEIGHT_BETA2) {   /* Song et al. 2021: lambda(t) = beta_t^2 */
+            if (tr->cfg.weighting == FMD_WEIGHT_BETA2) {
                 fmd_sched_point p;
                 fmd_schedule_at(&tr->cfg.schedule, b.t[i], &p);
                 lambda = p.beta * p.beta;
             }
-            for (size_t k = 0; k < d; k++) {
-                double e = pred[i * d + k] - target[i * d + k];
-                sum += e * e;
-                pred[i * d + k] = 2.0 * lambda * e / (double)B;   /* d loss / d prediction */
+            for (size_t k = 0; k < w; k++) {
+                const double e = pred[i * w + k] - target[i * w + k], l = k >= score0 ? lambda : 1.0;
+                sum += l * e * e;
+                pred[i * w + k] = 2.0 * l * e / (double)B;   /* d loss / d prediction */
             }
-            tr->row_loss[row0 + i] = lambda * sum;
+            tr->row_loss[row0 + i] = sum;
         }
         status = fmd_mlp_backprop_rows(tr->net, tr->ws, row0, M, pred, NULL);
     }

@@ -116,12 +116,17 @@ expect 2 "--precondition edm is for the score objectives" train --gmm "$G" --out
 expect 2 "unknown --precondition 'karras'" train --gmm "$G" --out x.st --objective ddpm --precondition karras
 expect 2 "--weighting beta2 is for --objective dsm" train --gmm "$G" --out x.st --objective ddpm --weighting beta2
 expect 2 "would change the run saved in dsm.st" train --resume dsm.st --weighting uniform
+expect 2 "the two-headed network (cfm+dsm) takes no labels" train --gmm "$G" --out x.st --objective cfm+dsm --labels
 
 # 8. eval: the data a model records; every kind of model
 expect 2 "was trained on the toy set moons" eval --model moons.st --gmm "$G"
 expect 2 "not on the toy set circles" eval --model moons.st --data circles
 expect 0 "" eval --model dsm.st --gmm "$G" -n 200 --steps 10
 grep -q "exact FM loss" "$tmp/out" || { echo "check_cli_errors: eval of a dsm model printed no table"; fail=1; }
+"$fmd" train --gmm "$G" --objective cfm+dsm --out two.st --steps 4 --batch 16 --hidden 8 >/dev/null 2>&1
+expect 0 "" eval --model two.st --gmm "$G" -n 200 --steps 10
+grep -q "exact FM loss  *[0-9]" "$tmp/out" || { echo "check_cli_errors: eval of a two-headed model:"; cat "$tmp/out"; fail=1; }
+expect 0 "" sample --model two.st -n 50 --sigma 1 --steps 20   # the SDE with both heads
 
 # 9. the conveniences of the labs: info, own data, a loss log, SIGTERM, PNG samples, foreign files
 expect 0 "" info m.st

@@ -8,7 +8,7 @@ in the book):
     ... measured 0.90<!-- run: ch05 "quantity as in the table" computed --> at w = 1 ...
 
 naming the table (build/data/chNN_checks.tsv, written by src/report.c), the
-row's quantity and the column (computed, exact or error). A number from a
+row's quantity and the column (computed, exact, error or tolerance). A number from a
 figure's data file is marked the same way with the file's name, the value
 in its first column and the column's name from its header line:
 
@@ -39,6 +39,8 @@ def table(name):
                     f = line.rstrip("\n").split("\t")
                     if len(f) >= 4 and not line.startswith("#") and f[0] != "quantity":
                         rows[f[0]] = {"computed": f[1], "exact": f[2], "error": f[3]}
+                        if len(f) >= 5:
+                            rows[f[0]]["tolerance"] = f[4]
             else:
                 lines = open("%s/%s.tsv" % (DATA, name), encoding="utf-8").read().split("\n")
                 header = lines[0].lstrip("#").split()

@@ -165,7 +165,7 @@ Test(convert, score_model_drift_is_the_exact_field)
             for (double t = 0.05; t < 1.0; t += 0.1)
                 for (int q = 0; q < 2; q++) {
                     const double S = q ? 0.8 : 0.0;
-                    fmd_flow_sde_params P = {&net, sch, S, what};
+                    fmd_flow_sde_params P = {&net, sch, S, what, NULL};
                     fmd_marginal *m = slice_at(g, schedules[si], t);
                     double x[8], drift[8], u[8], sc[8];
                     fmd_marginal_sample(m, r, 4, x);
@@ -182,7 +182,7 @@ Test(convert, score_model_drift_is_the_exact_field)
                     }
                     fmd_marginal_free(m);
                 }
-            fmd_flow_sde_params P = {&net, sch, 0.0, what};
+            fmd_flow_sde_params P = {&net, sch, 0.0, what, NULL};
             double x[2] = {0.3, -0.4}, out[2];
             fmd_sched_point p0;
             fmd_schedule_at(&sch, 0.0, &p0);   /* vp has alpha_0 = exp(-B(1)/2) > 0: no singularity there */

@@ -199,7 +199,7 @@ Test(transport, flow_sde_from_the_field_alone_keeps_pt)
     fmd_rng_alloc(810, 0, &r);
     const double S[2] = {0.7, 1.5};
     for (int q = 0; q < 2; q++) {
-        fmd_flow_sde_params F = {&u, sch, S[q], FMD_PREDICTS_FIELD};
+        fmd_flow_sde_params F = {&u, sch, S[q], FMD_PREDICTS_FIELD, NULL};
         fmd_sde sde = {{fmd_flow_sde_drift, 2, &F}, fmd_flow_sde_sigma, &F};
         double *X = malloc(sizeof(double) * NP * 2), ts[401];
         fmd_marginal *m = slice_at(g, "condot", 0.0);

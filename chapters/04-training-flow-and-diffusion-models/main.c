@@ -151,18 +151,21 @@ static void readout_study(void)
             fprintf(out, "%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\n", ex[q].name, gap, se, gap, gap, w);
     }
     /* the trained models */
-    const struct { const char *name; fmd_loss_kind kind; int edm; fmd_prediction pred; } mo[7] = {
+    enum { NM = 8 };
+    const struct { const char *name; fmd_loss_kind kind; int edm; fmd_prediction pred; } mo[NM] = {
         {"cfm", FMD_LOSS_CFM, 0, FMD_PREDICTS_FIELD},       {"ddpm", FMD_LOSS_DDPM, 0, FMD_PREDICTS_NOISE},
         {"ddpm-edm", FMD_LOSS_DDPM, 1, FMD_PREDICTS_NOISE}, {"dsm", FMD_LOSS_CSM, 0, FMD_PREDICTS_SCORE},
         {"dsm-edm", FMD_LOSS_CSM, 1, FMD_PREDICTS_SCORE},   {"denoiser", FMD_LOSS_DENOISER, 0, FMD_PREDICTS_DATA},
-        {"denoiser-edm", FMD_LOSS_DENOISER, 1, FMD_PREDICTS_DATA}};
+        {"denoiser-edm", FMD_LOSS_DENOISER, 1, FMD_PREDICTS_DATA},
+        {"cfm+dsm", FMD_LOSS_CFM_DSM, 0, FMD_PREDICTS_FIELD}};   /* section 4.2: two heads, sampled by the field's */
     const double tf[NTF] = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99};
-    static double ferr[7][NTF];
+    static double ferr[NM][NTF];
     double cfm_gap = NAN;
-    for (int q = 0; q < 7; q++) {
+    for (int q = 0; q < NM; q++) {
         double gaps[SEEDS], widths[SEEDS];
         for (int sd = 0; sd < SEEDS; sd++) {
-            fmd_mlp_config mc = {.d = 2, .depth = 4, .width = {64, 64, 64, 64}, .act = FMD_SILU};
+            fmd_mlp_config mc = {.d = 2, .depth = 4, .width = {64, 64, 64, 64}, .act = FMD_SILU,
+                                 .n_out = mo[q].kind == FMD_LOSS_CFM_DSM ? 4 : 0};
             if (mo[q].edm) {
                 mc.output = fmd_readout_for(mo[q].kind), mc.schedule = sch;
                 fmd_gmm_rms(g, &mc.sigma_data);
@@ -177,7 +180,7 @@ static void readout_study(void)
                                     .seed = (uint64_t)sd, .threads = fmd_cpus_available()};
             if (mo[q].kind == FMD_LOSS_CSM && !mo[q].edm)
                 cfg.t_max = 0.95;   /* the notes' DSM, unweighted: fmd train --weighting uniform */
-            if (mo[q].kind == FMD_LOSS_CSM && mo[q].edm)   /* fmd train's default for dsm */
+            if ((mo[q].kind == FMD_LOSS_CSM && mo[q].edm) || mo[q].kind == FMD_LOSS_CFM_DSM)   /* fmd train's defaults */
                 cfg.weighting = FMD_WEIGHT_BETA2, cfg.t_max = 0.999;
             fmd_trainer *tr;
             double loss;
@@ -186,7 +189,7 @@ static void readout_study(void)
                 fmd_train_step(tr, &loss);
             fmd_trainer_free(tr);
             fmd_field nf = {fmd_mlp_field, 2, net};
-            fmd_flow_sde_params P = {&nf, sch, 0.0, mo[q].pred};
+            fmd_flow_sde_params P = {&nf, sch, 0.0, mo[q].pred, NULL};
             fmd_field u = {fmd_flow_sde_drift, 2, &P};
             double t0, t1, se;
             fmd_model_time_range(mo[q].pred, mo[q].edm, cfg.t_max, &t0, &t1);
@@ -215,6 +218,36 @@ static void readout_study(void)
                     }
                     ferr[q][j] = mf;
                 }
+                if (mo[q].kind == FMD_LOSS_CFM_DSM) {   /* section 4.2: do the heads agree through Prop 1? */
+                    static double sf[2 * MF], cf[2 * MF];
+                    fmd_rng_alloc(3, 99, &ri);
+                    fmd_marginal_set_time(m, &sch, 0.5);
+                    fmd_marginal_sample(m, ri, MF, xf);
+                    gsl_rng_free(ri);
+                    fmd_marginal_out o = {.u = uf, .score = sf};
+                    fmd_marginal_eval(m, MF, xf, &o);
+                    fmd_mlp_head h0 = {net, 0}, h1 = {net, 1};
+                    fmd_sched_point p;
+                    fmd_schedule_at(&sch, 0.5, &p);
+                    double eu = 0, es = 0, A = 0;
+                    if (fmd_mlp_head_field(0.5, MF, 2, xf, vf, &h0) == FMD_OK &&
+                        fmd_mlp_head_field(0.5, MF, 2, xf, cf, &h1) == FMD_OK)
+                        for (int i = 0; i < 2 * MF; i++)
+                            es += (cf[i] - sf[i]) * (cf[i] - sf[i]), eu += (vf[i] - uf[i]) * (vf[i] - uf[i]);
+                    fmd_field_from_score(&p, 2 * MF, xf, cf, sf);   /* Prop 1 of the score head, into sf */
+                    for (int i = 0; i < 2 * MF; i++)
+                        A += (vf[i] - sf[i]) * (vf[i] - sf[i]);
+                    const double k = p.beta * (p.beta * p.alpha_dot - p.alpha * p.beta_dot) / p.alpha;
+                    eu = sqrt(eu / MF), es = sqrt(es / MF), A = sqrt(A / MF);
+                    /* Prop 1 ties the exact pair, so the heads can disagree by no more than their errors:
+                     * A <= e_u + |k| e_s (Minkowski) */
+                    fmd_report_check(&rep, "two heads, t = 1/2: RMS |u_theta - Prop1(s_theta)| (tolerance e_u + |k| e_s)", A,
+                                     0.0, eu + fabs(k) * es);
+                    char note[160];
+                    snprintf(note, sizeof note, "(the heads' own RMS errors at t = 1/2: field %.3f, score %.3f, |k| = %.3f)",
+                             eu, es, fabs(k));
+                    fmd_report_note(&rep, note);
+                }
                 fmd_marginal_free(m);
             }
             fmd_mlp_free(net);
@@ -240,11 +273,11 @@ static void readout_study(void)
     }
     if (out)
         done(&f);
-    out = data("ch04_readout_t.tsv", &f, "# t\tcfm\tddpm\tddpm-edm\tdsm\tdsm-edm\tdenoiser\tdenoiser-edm "
+    out = data("ch04_readout_t.tsv", &f, "# t\tcfm\tddpm\tddpm-edm\tdsm\tdsm-edm\tdenoiser\tdenoiser-edm\tcfm+dsm "
                                           "(E|u_theta - u_t|^2 of each seed-0 model's field, 4000 points of p_t)");
     for (int j = 0; out && j < NTF; j++) {
         fprintf(out, "%g", tf[j]);
-        for (int q = 0; q < 7; q++)
+        for (int q = 0; q < NM; q++)
             fprintf(out, "\t%.6g", ferr[q][j]);
         fprintf(out, "\n");
     }
@@ -363,7 +396,7 @@ int main(void)
             fmd_ode_solve_grid(ws, &learned, ts, 101, x, NULL);
             fmd_ode_workspace_free(ws);
         } else {
-            fmd_flow_sde_params P = {&learned, cfg.schedule, Ss[q], FMD_PREDICTS_FIELD};
+            fmd_flow_sde_params P = {&learned, cfg.schedule, Ss[q], FMD_PREDICTS_FIELD, NULL};
             fmd_sde sde = {{fmd_flow_sde_drift, 2, &P}, fmd_flow_sde_sigma, &P};
             fmd_sde_workspace *ws;
             fmd_sde_workspace_alloc(fmd_sde_em, NS, 2, &ws);
@@ -401,7 +434,7 @@ int main(void)
     double best_gap = INFINITY, best_S = 0.0, best_se = 0.0;
     for (int q = 0; q < 8; q++) {
         fmd_sample_init(70, NSW, 2, xw);
-        fmd_flow_sde_params P = {&learned, cfg.schedule, sweep[q], FMD_PREDICTS_FIELD};
+        fmd_flow_sde_params P = {&learned, cfg.schedule, sweep[q], FMD_PREDICTS_FIELD, NULL};
         fmd_sde sde = {{fmd_flow_sde_drift, 2, &P}, fmd_flow_sde_sigma, &P};
         fmd_sde_workspace *wsde;
         fmd_sde_workspace_alloc(fmd_sde_heun, NSW, 2, &wsde);

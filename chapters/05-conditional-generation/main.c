@@ -334,7 +334,7 @@ static void guided_images(const fmd_mlp *net, const fmd_schedule *sch, int y, do
     fmd_mlp_eval_alloc(net, &ev);
     fmd_mlp_guidance G = {net, y, w, ev};
     fmd_field D = {fmd_mlp_guided_field, net->cfg.d, &G};
-    fmd_flow_sde_params P = {&D, *sch, 0.0, FMD_PREDICTS_DATA};
+    fmd_flow_sde_params P = {&D, *sch, 0.0, FMD_PREDICTS_DATA, NULL};
     fmd_field u = {fmd_flow_sde_drift, net->cfg.d, &P};
     fmd_sample_init(seed, n, net->cfg.d, x);
     solve(&u, fmd_ode_midpoint, 0.0, T1, SAMPLE_STEPS, n, x);
