@@ -417,3 +417,64 @@ Test(diffusion, model_eps_recovers_the_mixture_noise)
     gsl_rng_free(r);
     fmd_gmm_free(g);
 }
+
+/* ddpm:N holds the discrete chain: at t_k = 1 - k/N its log alpha^2 is the
+ * chain's log abar_k = sum_{j<=k} log(1 - beta_j) (fmd_ddpm_init with the
+ * betas `fmd sample --solver ddpm` uses), for every level k = 0..N and N
+ * from 100 (the least it takes) to 5000; fewer levels are refused. The closed form (src/schedule.c) sums terms of size k
+ * and the running product adds k roundings of abar: the tolerance is
+ * 8 eps (k + |log abar_k|) (absolute, in log abar). Each level's (alpha,
+ * beta) is sent back to t_k by fmd_model_eps's lambda inversion: to 1e-12.
+ * And the derivatives against fourth-order central differences, h = 1e-3
+ * (truncation h^4/30 |alpha^(5)|, rounding eps k / h: tolerance 1e-8 (1 +
+ * |f'|)), at times between the levels and on them. */
+Test(diffusion, ddpm_schedule_holds_the_chain_levels)
+{
+    const size_t Ns[] = {100, 101, 1000, 5000};
+    const double eps = 2.220446049250313e-16;
+    for (size_t j = 0; j < sizeof Ns / sizeof Ns[0]; j++) {
+        const size_t N = Ns[j];
+        char name[32];
+        snprintf(name, sizeof name, "ddpm:%zu", N);
+        fmd_schedule s;
+        cr_assert_eq(fmd_schedule_by_name(name, &s), FMD_OK, "%s", name);
+        fmd_ddpm q;
+        const double bmin = 0.1 / (double)N, bmax = fmin(20.0 / (double)N, 0.999);
+        cr_assert_eq(fmd_ddpm_init(N, bmin, bmax, &q), FMD_OK);
+        double worst = 0.0, worst_t = 0.0;
+        for (size_t k = 0; k <= N; k++) {
+            fmd_sched_point p;
+            const double tk = 1.0 - (double)k / (double)N, want = log(q.alpha_bar[k]);
+            fmd_schedule_at(&s, tk, &p);
+            const double err = fabs(2.0 * log(p.alpha) - want), tol = 8 * eps * ((double)k + fabs(want)) + 1e-300;
+            worst = fmax(worst, err / tol);
+            cr_expect(err <= tol, "%s level %zu: log alpha^2 %.17g, log abar %.17g (tolerance %.2g)", name, k,
+                      2.0 * log(p.alpha), want, tol);
+            if (k > 0 && k < N) {   /* the level's time, recovered from its (alpha, beta) */
+                fmd_sched_point lev = {.alpha = sqrt(q.alpha_bar[k]), .beta = sqrt(1.0 - q.alpha_bar[k])};
+                double t;
+                cr_assert_eq(fmd_schedule_time_of_lambda(&s, fmd_schedule_lambda(&lev), 0.0, 1.0, &t), FMD_OK);
+                worst_t = fmax(worst_t, fabs(t - tk));
+                cr_expect(fabs(t - tk) <= 1e-12, "%s level %zu: time %.17g, not %.17g", name, k, t, tk);
+            }
+        }
+        const double h = 1e-3;
+        for (double t = 0.0123; t < 0.99; t += 0.0517) {
+            fmd_sched_point p, f[4];
+            const double dt[4] = {2 * h, h, -h, -2 * h};
+            fmd_schedule_at(&s, t, &p);
+            for (int i = 0; i < 4; i++)
+                fmd_schedule_at(&s, t + dt[i], &f[i]);
+            const double da = (-f[0].alpha + 8 * f[1].alpha - 8 * f[2].alpha + f[3].alpha) / (12 * h);
+            const double dbb = (-f[0].beta * f[0].beta + 8 * f[1].beta * f[1].beta - 8 * f[2].beta * f[2].beta +
+                                f[3].beta * f[3].beta) / (24 * h);
+            cr_expect(fabs(da - p.alpha_dot) <= 1e-8 * (1 + fabs(da)), "%s t = %.4f: alpha_dot %.15g, FD %.15g", name, t,
+                      p.alpha_dot, da);
+            cr_expect(fabs(dbb - p.beta_beta_dot) <= 1e-8 * (1 + fabs(dbb)), "%s t = %.4f: beta beta_dot %.15g, FD %.15g",
+                      name, t, p.beta_beta_dot, dbb);
+        }
+        cr_log_info("%s: log abar worst error / tolerance %.2g, level times %.2g", name, worst, worst_t);
+        cr_expect_eq(fmd_schedule_by_name("ddpm:99", &s), FMD_EINVAL);
+        fmd_ddpm_free(&q);
+    }
+}

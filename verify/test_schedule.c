@@ -2,11 +2,13 @@
  * derivatives (Ex 9), and the conditional Gaussian path (Ex 11, 14). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fmd.h"
 
-static const char *const names[] = {"condot", "cosine", "lab", "poly:0.5", "poly:2", "poly:3.7", "vp"};
+static const char *const names[] = {"condot", "cosine", "lab", "poly:0.5", "poly:2", "poly:3.7", "vp", "ddpm:1000", "ddpm:100"};
+#define NSMOOTH 7   /* the first seven: the derivative test's h = 1e-6 suits them (ddpm:N: verify/test_diffusion.c) */
 #define NNAMES (sizeof names / sizeof names[0])
 
 Test(schedule, endpoints_and_monotonicity)
@@ -23,6 +25,14 @@ Test(schedule, endpoints_and_monotonicity)
             /* vp's noise end is only approximate: alpha_0 = exp(-B(1)/2), B(1) = 10.05 */
             cr_expect(fabs(p0.alpha - exp(-5.025)) <= 1e-16 && fabs(p0.beta - sqrt(1 - exp(-10.05))) <= 1e-16,
                       "vp: alpha_0 = %.17g, beta_0 = %.17g", p0.alpha, p0.beta);
+        } else if (strncmp(names[i], "ddpm:", 5) == 0) {
+            /* so is ddpm:N's: alpha_0^2 = abar_N of the chain (verify/test_diffusion.c checks every level) */
+            fmd_ddpm q;
+            const double N = atof(names[i] + 5);
+            fmd_ddpm_init((size_t)N, 0.1 / N, fmin(20.0 / N, 0.999), &q);
+            cr_expect(fabs(p0.alpha * p0.alpha - q.alpha_bar[q.N]) <= 1e-12 * q.alpha_bar[q.N], "%s: alpha_0^2 = %.17g, abar_N = %.17g",
+                      names[i], p0.alpha * p0.alpha, q.alpha_bar[q.N]);
+            fmd_ddpm_free(&q);
         } else {
             cr_expect(p0.alpha == 0.0 && p0.beta == 1.0, "%s: (alpha_0, beta_0) = (%.17g, %.17g)", names[i], p0.alpha, p0.beta);
         }
@@ -55,7 +65,7 @@ Test(schedule, endpoints_and_monotonicity)
 Test(schedule, derivatives_match_finite_differences)
 {
     const double h = 1e-6;
-    for (size_t i = 0; i < NNAMES; i++) {
+    for (size_t i = 0; i < NSMOOTH; i++) {
         fmd_schedule s;
         fmd_schedule_by_name(names[i], &s);
         for (double t = 0.013; t < 0.99; t += 0.0491) {
