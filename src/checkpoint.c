@@ -47,6 +47,8 @@ int fmd_objective_by_name(const char *name, fmd_loss_kind *k)
         *k = FMD_LOSS_DENOISER;
     else if (strcmp(name, "cfm+dsm") == 0)
         *k = FMD_LOSS_CFM_DSM;
+    else if (strcmp(name, "ddpm-discrete") == 0)   /* DDPM's noise loss on the levels of ddpm:N */
+        *k = FMD_LOSS_DDPM;
     else
         return FMD_EINVAL;
     return FMD_OK;
@@ -118,7 +120,7 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
     /* the first three pairs are written only when they say something: a plain
      * network, uniformly weighted, has the file it had before they existed */
     const char *meta[] = {"readout", fmd_readout_name(c->output), "sigma_data", v[15],
-                          "weighting", info->weighting == FMD_WEIGHT_BETA2 ? "beta2" : "uniform",
+                          "weighting", info->weighting == FMD_WEIGHT_BETA2 ? "beta2" : info->weighting == FMD_WEIGHT_ELBO ? "elbo" : "uniform",
                           "format", "fmd-mlp-1", "d", v[0], "fourier", v[1], "classes", v[2],
                           "hidden", widths, "activation", fmd_activation_name(c->act),
                           "objective", info->objective, "schedule", info->schedule, "data", info->data,
@@ -350,9 +352,11 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
     char weighting[16] = "uniform";   /* optional: uniformly weighted runs have none */
     if (status == FMD_OK && fmd_st_meta(&f, "weighting"))
         status = meta_string(&f, "weighting", weighting, sizeof weighting, why, why_len);
-    if (status == FMD_OK && strcmp(weighting, "uniform") != 0 && strcmp(weighting, "beta2") != 0)
-        status = fmd_reason(why, why_len, "metadata 'weighting' = '%s' is neither uniform nor beta2", weighting);
-    info->weighting = strcmp(weighting, "beta2") == 0 ? FMD_WEIGHT_BETA2 : FMD_WEIGHT_UNIFORM;
+    if (status == FMD_OK && strcmp(weighting, "uniform") != 0 && strcmp(weighting, "beta2") != 0 &&
+        strcmp(weighting, "elbo") != 0)
+        status = fmd_reason(why, why_len, "metadata 'weighting' = '%s' is not uniform, beta2 or elbo", weighting);
+    info->weighting = strcmp(weighting, "beta2") == 0 ? FMD_WEIGHT_BETA2
+                    : strcmp(weighting, "elbo") == 0  ? FMD_WEIGHT_ELBO : FMD_WEIGHT_UNIFORM;
     char readout[16] = "plain";   /* optional: files of plain networks have none */
     if (status == FMD_OK && fmd_st_meta(&f, "readout"))
         status = meta_string(&f, "readout", readout, sizeof readout, why, why_len);

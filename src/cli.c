@@ -162,7 +162,7 @@ int fmd_cli_load_model_unchecked(const char *cmd, const char *path, size_t d, in
     fmd_prediction pred = FMD_PREDICTS_FIELD;
     if (strcmp(info->objective, "dsm") == 0)
         pred = FMD_PREDICTS_SCORE;
-    else if (strcmp(info->objective, "ddpm") == 0)
+    else if (strcmp(info->objective, "ddpm") == 0 || strcmp(info->objective, "ddpm-discrete") == 0)
         pred = FMD_PREDICTS_NOISE;
     else if (strcmp(info->objective, "denoiser") == 0)
         pred = FMD_PREDICTS_DATA;

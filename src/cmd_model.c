@@ -24,6 +24,8 @@ static const char *kind_of(const char *objective)
         return "score model (predicts grad log p_t)";
     if (strcmp(objective, "ddpm") == 0)
         return "noise model (predicts eps = -beta_t grad log p_t)";
+    if (strcmp(objective, "ddpm-discrete") == 0)
+        return "discrete noise model (predicts eps at the levels of its DDPM chain)";
     if (strcmp(objective, "denoiser") == 0)
         return "denoiser (predicts E[z | x_t])";
     if (strcmp(objective, "cfm+dsm") == 0)
@@ -98,7 +100,7 @@ int fmd_cmd_info(int argc, char **argv)
         printf(", \"readout\": ");
         json_string(fmd_readout_name(c->output));
         printf(", \"sigma_data\": %.17g, \"weighting\": ", c->sigma_data);
-        json_string(info.weighting == FMD_WEIGHT_BETA2 ? "beta2" : "uniform");
+        json_string(info.weighting == FMD_WEIGHT_BETA2 ? "beta2" : info.weighting == FMD_WEIGHT_ELBO ? "elbo" : "uniform");
         printf(", \"data\": ");
         json_string(info.data);
         printf(", \"steps\": %lu, \"target_steps\": %lu, \"seed\": %lu, \"batch\": %zu, \"lr\": %.17g, \"clip\": %.17g, "
@@ -122,6 +124,8 @@ int fmd_cmd_info(int argc, char **argv)
                    fmd_readout_name(c->output), c->sigma_data);
         if (info.weighting == FMD_WEIGHT_BETA2)
             printf("%-14s beta_t^2 (Song et al. 2021)\n", "weighting");
+        if (info.weighting == FMD_WEIGHT_ELBO)
+            printf("%-14s the ELBO's coefficients of `003`, normalised to mean 1\n", "weighting");
         printf("%-14s %zu\n", "parameters", net->nparams);
         printf("%-14s %s\n", "precision", fmd_dtype_name(c->dtype));
         printf("%-14s %s\n", "data", info.data);

@@ -37,7 +37,8 @@ static const char usage[] =
     "                  flow, chapter 6: order 1, DPM-Solver-2 with two evaluations a\n"
     "                  step, the multistep DPM-Solver++(2M) with one);\n"
     "                  ddpm (ancestral DDPM: --steps levels, betas scaled to the vp\n"
-    "                  schedule; --variance beta|posterior), langevin (NCSN's annealed\n"
+    "                  schedule, or a ddpm-discrete model's own N levels by default;\n"
+    "                  --variance beta|posterior), langevin (NCSN's annealed\n"
     "                  Langevin: --steps noise levels from 10 to 0.01, 10 steps each),\n"
     "                  pc (predictor-corrector on the model's schedule, one corrector\n"
     "                  step each); these read any model as a noise predictor;\n"
@@ -93,6 +94,7 @@ static int exp_method_by_name(const char *name, fmd_exp_method *method)
 int fmd_cmd_sample(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --help' for usage.";
+    int steps_given = 0;
     const char *model = NULL, *solver = NULL, *form_name = NULL, *grid_name = NULL, *precision = NULL;
     double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1, cls = -1, guidance = 1, threads = fmd_cli_default_threads();
     int traj = 0, guidance_given = 0;
@@ -115,7 +117,7 @@ int fmd_cmd_sample(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--grid"))) grid_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 1, hi = 1e8, whole = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e7, whole = 1, steps_given = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--sigma"))) num = &sigma, lo = 0, hi = 1e6;
         else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64, whole = 1;
@@ -288,6 +290,8 @@ int fmd_cmd_sample(int argc, char **argv)
     fmd_field score = {fmd_mlp_head_field, net->cfg.d, &score_head};
     if (net->dims[net->nlayers] == 2 * net->cfg.d)
         P.score = &score;
+    if (ddpm && !steps_given && strcmp(info.objective, "ddpm-discrete") == 0)
+        steps = P.sch.param;   /* a discrete model's own chain: its N levels (schedule ddpm:N) */
     const size_t N = (size_t)n, K = (size_t)steps, d = net->cfg.d;
     double *x = malloc(N * d * sizeof(double)), *ts = malloc((K + 1) * sizeof(double));
     double *path = traj ? malloc((K + 1) * N * d * sizeof(double)) : NULL;

@@ -26,8 +26,11 @@ static const char usage[] =
     "                        (noise prediction) | denoiser (clean-data prediction\n"
     "                        D(x) = E[z|x]) | cfm+dsm (one network, two outputs: the\n"
     "                        field and the score, trained on the sum of the two\n"
-    "                        losses, the notes' section 4.2); default cfm\n"
-    "  --schedule NAME       condot | cosine | lab | poly:N | vp; default condot\n"
+    "                        losses, the notes' section 4.2) | ddpm-discrete (`003`'s\n"
+    "                        DDPM: noise prediction on the N levels of its chain,\n"
+    "                        schedule ddpm:N, t = 1 - k/N with k ~ U{1..N}); default cfm\n"
+    "  --levels N            ddpm-discrete: the chain's levels, 100..100000; default 1000\n"
+    "  --schedule NAME       condot | cosine | lab | poly:N | vp | ddpm:N; default condot\n"
     "  --hidden W1,W2,...    hidden widths; default 64,64,64,64\n"
     "  --activation NAME     silu | relu | tanh; default silu\n"
     "  --precondition P      edm (default for dsm, ddpm, denoiser) or none: edm reads\n"
@@ -43,8 +46,10 @@ static const char usage[] =
     "  --clip C              gradient-norm clipping (0 = off); default 0\n"
     "  --ema D               weight EMA decay (0 = off); default 0\n"
     "  --seed S              default 0; with the other options it fixes every bit\n"
-    "  --weighting W         dsm only: beta2 (default; each row's error times beta_t^2,\n"
-    "                        Song et al. 2021) or uniform (the notes' Algorithm 4).\n"
+    "  --weighting W         dsm: beta2 (default; each row's error times beta_t^2,\n"
+    "                        Song et al. 2021) or uniform (the notes' Algorithm 4);\n"
+    "                        ddpm-discrete: uniform (default, 003's L_simple) or elbo\n"
+    "                        (the ELBO's coefficient of each level, normalised).\n"
     "                        DSM's target -eps/beta_t has variance d/beta_t^2: near\n"
     "                        t = 1, unweighted, it swamps the gradient (the\n"
     "                        instability that ddpm's noise target removes)\n"
@@ -182,7 +187,9 @@ int fmd_cmd_train(int argc, char **argv)
     const char *precision = NULL;
     int steps_given = 0, labels = 0, force_data = 0, label_drop_given = 0, quiet = 0;
     const char *log_path = NULL, *data_file = NULL;
-    double save_every = 0;
+    double save_every = 0, levels = 1000;
+    int levels_given = 0, schedule_given = 0;
+    char level_schedule[32];
     const char *change = NULL;   /* the first option that would change a run, as written: refused with --resume */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
@@ -200,7 +207,8 @@ int fmd_cmd_train(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) change = change ? change : arg, objective = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) change = change ? change : arg, schedule = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) change = change ? change : arg, schedule = v, schedule_given = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--levels"))) change = change ? change : arg, num = &levels, lo = 100, hi = 100000, whole = 1, levels_given = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--hidden"))) change = change ? change : arg, hidden = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--activation"))) change = change ? change : arg, activation = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precondition"))) change = change ? change : arg, precondition = v;
@@ -226,6 +234,7 @@ int fmd_cmd_train(int argc, char **argv)
         if (num && fmd_cli_number("train", arg, v, lo, hi, whole, num) != 0)
             return 2;
     }
+    snprintf(level_schedule, sizeof level_schedule, "ddpm:%.0f", levels);
     fmd_dtype dtype = FMD_F64;
     if (precision && fmd_cli_precision("train", precision, &dtype) != 0)
         return 2;
@@ -306,9 +315,26 @@ int fmd_cmd_train(int argc, char **argv)
         if (precondition && strcmp(precondition, "edm") != 0 && strcmp(precondition, "none") != 0)
             return fmd_cli_usage_error("train", "Read-outs: edm (the default for dsm, ddpm and denoiser) or none.",
                                        "unknown --precondition '%s'", precondition);
-        if (weighting && strcmp(weighting, "uniform") != 0 && strcmp(weighting, "beta2") != 0)
-            return fmd_cli_usage_error("train", "Weightings: beta2 (the default for dsm) or uniform.",
+        if (weighting && strcmp(weighting, "uniform") != 0 && strcmp(weighting, "beta2") != 0 &&
+            strcmp(weighting, "elbo") != 0)
+            return fmd_cli_usage_error("train", "Weightings: beta2 (the default for dsm), elbo (ddpm-discrete) or uniform.",
                                        "unknown --weighting '%s'", weighting);
+        const int discrete = strcmp(objective, "ddpm-discrete") == 0;
+        if (weighting && strcmp(weighting, "elbo") == 0 && !discrete)
+            return fmd_cli_usage_error("train", "Train with --objective ddpm-discrete --levels N, or drop --weighting.",
+                                       "--weighting elbo weights the levels of a discrete DDPM chain");
+        if (levels_given && !discrete)
+            return fmd_cli_usage_error("train", "Add --objective ddpm-discrete, or drop --levels.",
+                                       "--levels has no effect without --objective ddpm-discrete");
+        if (discrete && schedule_given && strcmp(schedule, level_schedule) != 0)
+            return fmd_cli_usage_error("train", "Drop --schedule: a discrete chain of N levels is schedule ddpm:N.",
+                                       "--objective ddpm-discrete trains on the schedule %s, not %s", level_schedule,
+                                       schedule);
+        if (discrete && t_max > 0)
+            return fmd_cli_usage_error("train", "Drop --t-max: a discrete chain trains on all its levels.",
+                                       "--t-max has no effect with --objective ddpm-discrete");
+        if (discrete)
+            schedule = level_schedule;
         const int scored = strcmp(objective, "dsm") == 0 || strcmp(objective, "cfm+dsm") == 0;
         if (weighting && strcmp(weighting, "beta2") == 0 && !scored)
             return fmd_cli_usage_error("train", "Drop --weighting: only dsm's target needs it (ddpm's noise target is "
@@ -325,10 +351,12 @@ int fmd_cmd_train(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     const char *obj_name = resume ? info.objective : objective, *sch_name = resume ? info.schedule : schedule;
     if (fmd_objective_by_name(obj_name, &cfg.objective) != FMD_OK)
-        return fmd_cli_usage_error("train", "Objectives: cfm, dsm, ddpm, denoiser, cfm+dsm.", "unknown objective '%s'",
-                                   obj_name);
+        return fmd_cli_usage_error("train", "Objectives: cfm, dsm, ddpm, denoiser, cfm+dsm, ddpm-discrete.",
+                                   "unknown objective '%s'", obj_name);
     if (fmd_cli_schedule("train", sch_name, &cfg.schedule) != 0)
         return 2;
+    if (strcmp(obj_name, "ddpm-discrete") == 0)   /* the levels are its schedule's, ddpm:N */
+        cfg.levels = (size_t)cfg.schedule.param;
     fmd_gmm *g = NULL;
     fmd_toy toy;
     fmd_image_set images = {0};
@@ -440,6 +468,8 @@ int fmd_cmd_train(int argc, char **argv)
             cfg.t_max = cfg.weighting == FMD_WEIGHT_UNIFORM ? 0.95 : 0.999;   /* variance swamps the gradient */
         if (t_max > 0)
             cfg.t_max = t_max;
+        if (cfg.levels > 0)
+            cfg.t_max = 1.0;   /* t ~ U[0, 1) floored to the grid: every level k = 1..N */
         snprintf(info.objective, sizeof info.objective, "%s", objective);
         snprintf(info.schedule, sizeof info.schedule, "%s", schedule);
         if (record_data(&info, gmm_path, data_name, data_file) != 0) {
@@ -451,6 +481,8 @@ int fmd_cmd_train(int argc, char **argv)
         }
         info.seed = (unsigned long)seed, info.batch = cfg.batch, info.lr = lr, info.clip = clip;
         info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max, info.label_drop = cfg.label_drop;
+        if (cfg.levels > 0)   /* L_simple (`003`: "in practice the coefficient is omitted") unless elbo */
+            cfg.weighting = weighting && strcmp(weighting, "elbo") == 0 ? FMD_WEIGHT_ELBO : FMD_WEIGHT_UNIFORM;
         info.weighting = cfg.weighting;
     }
     cfg.threads = fmd_cli_threads("train", threads);

@@ -47,13 +47,18 @@ int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sample
         (cfg->objective != FMD_LOSS_CFM && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_DDPM &&
          cfg->objective != FMD_LOSS_DENOISER && cfg->objective != FMD_LOSS_CFM_DSM) ||
         net->dims[net->nlayers] != fmd_loss_width(cfg->objective, net->cfg.d) ||
-        (cfg->weighting == FMD_WEIGHT_BETA2 && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_CFM_DSM))
-        return FMD_EINVAL;
+        (cfg->weighting == FMD_WEIGHT_BETA2 && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_CFM_DSM) ||
+        ((cfg->weighting == FMD_WEIGHT_ELBO || cfg->levels > 0) &&
+         (cfg->objective != FMD_LOSS_DDPM || cfg->levels == 0 || strncmp(cfg->schedule.name, "ddpm:", 5) != 0 ||
+          (double)cfg->levels != cfg->schedule.param)))
+        return FMD_EINVAL;   /* discrete training: noise prediction on its own chain's levels */
     *out = NULL;
     fmd_trainer *tr = calloc(1, sizeof *tr);
     if (!tr)
         return FMD_ENOMEM;
     tr->cfg = *cfg;
+    for (size_t k = 1; cfg->weighting == FMD_WEIGHT_ELBO && k <= cfg->levels; k++)
+        tr->elbo_mean += fmd_ddpm_elbo_weight(&cfg->schedule, cfg->levels, k) / (double)cfg->levels;
     tr->sampler = sampler;
     tr->sampler_params = params;
     tr->net = net;
@@ -134,6 +139,15 @@ static int slice_task(void *ctx, size_t s, int thread)
     double *target = tr->target + row0 * w, *pred = tr->pred + row0 * w;
     int status = fmd_loss_batch_fill(tr->sampler, tr->sampler_params, &tr->cfg.schedule, tr->cfg.t_min,
                                      tr->cfg.t_max, r, &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
+    for (size_t i = 0; status == FMD_OK && tr->cfg.levels > 0 && i < M; i++) {
+        /* discrete DDPM: t ~ U[0, 1) down to the grid, t = j/N = 1 - k/N with k = N - j ~ U{1..N} */
+        const double N = (double)tr->cfg.levels, t = floor(b.t[i] * N) / N;
+        fmd_sched_point p;
+        status = fmd_schedule_at(&tr->cfg.schedule, t, &p);
+        b.t[i] = t;
+        for (size_t k = 0; k < d; k++)   /* x_k = sqrt(abar_k) z + sqrt(1 - abar_k) eps */
+            b.x[i * d + k] = p.alpha * b.z[i * d + k] + p.beta * b.eps[i * d + k];
+    }
     for (size_t i = 0; status == FMD_OK && C > 0 && i < M; i++) {
         if (b.y[i] < 0 || (size_t)b.y[i] >= C)
             status = FMD_EINVAL;   /* a class the network has no slot for */
@@ -155,6 +169,9 @@ static int slice_task(void *ctx, size_t s, int thread)
                 fmd_sched_point p;
                 fmd_schedule_at(&tr->cfg.schedule, b.t[i], &p);
                 lambda = p.beta * p.beta;
+            } else if (tr->cfg.weighting == FMD_WEIGHT_ELBO) {   /* `003`'s coefficient of level k */
+                const size_t k = (size_t)llround((1.0 - b.t[i]) * (double)tr->cfg.levels);
+                lambda = fmd_ddpm_elbo_weight(&tr->cfg.schedule, tr->cfg.levels, k) / tr->elbo_mean;
             }
             for (size_t k = 0; k < w; k++) {
                 const double e = pred[i * w + k] - target[i * w + k], l = k >= score0 ? lambda : 1.0;
@@ -305,4 +322,17 @@ int fmd_data_rms(fmd_sampler_fn sampler, void *params, size_t d, size_t n, uint6
     free(z);
     free(y);
     return status;
+}
+
+double fmd_ddpm_elbo_weight(const fmd_schedule *sch, size_t N, size_t k)
+{
+    fmd_sched_point pk, pk1;   /* levels k and k - 1 */
+    if (!sch || k < 1 || k > N || fmd_schedule_at(sch, 1.0 - (double)k / (double)N, &pk) != FMD_OK ||
+        fmd_schedule_at(sch, 1.0 - (double)(k - 1) / (double)N, &pk1) != FMD_OK)
+        return NAN;
+    const double abar = pk.alpha * pk.alpha, abar1 = pk1.alpha * pk1.alpha;
+    const double alpha = abar / abar1, beta = 1.0 - alpha;   /* the level's own alpha_k, beta_k */
+    /* beta_k^2 / (2 sigma_k^2 alpha_k (1 - abar_k)) with sigma_k^2 = beta~_k = beta_k (1 - abar_{k-1}) /
+     * (1 - abar_k) is beta_k / (2 alpha_k (1 - abar_{k-1})); at k = 1, sigma_1^2 = beta_1 */
+    return k == 1 ? 1.0 / (2.0 * alpha) : beta / (2.0 * alpha * pk1.beta * pk1.beta);
 }

@@ -50,12 +50,20 @@
  * Algorithms 3 and 4) or BETA2 (beta_t^2, Song et al. 2021's choice for
  * DSM: it turns the target -eps/beta_t, of variance d/beta_t^2, into one
  * of variance d, the same as DDPM's noise target). */
-typedef enum { FMD_WEIGHT_UNIFORM = 0, FMD_WEIGHT_BETA2 } fmd_weighting;
+typedef enum { FMD_WEIGHT_UNIFORM = 0, FMD_WEIGHT_BETA2, FMD_WEIGHT_ELBO } fmd_weighting;
+/* ELBO (discrete DDPM, `003`): level k's noise error weighted by the ELBO's
+ * coefficient beta_k^2 / (2 sigma_k^2 alpha_k (1 - abar_k)) with sigma_k^2 =
+ * beta~_k = beta_k (1 - abar_{k-1}) / (1 - abar_k), i.e. beta_k / (2 alpha_k
+ * (1 - abar_{k-1})) (alpha_k = 1 - beta_k); beta~_1 = 0, so level 1 takes
+ * sigma_1^2 = beta_1 instead: 1 / (2 alpha_1). Divided by their mean over
+ * the levels, so the loss stays on the scale of L_simple (UNIFORM). */
 
 typedef struct {
     fmd_loss_kind objective;   /* FMD_LOSS_CFM, FMD_LOSS_CSM, FMD_LOSS_DDPM or FMD_LOSS_DENOISER */
     fmd_schedule schedule;
     fmd_weighting weighting;   /* lambda(t) of the loss; UNIFORM unless DSM asks for BETA2 */
+    size_t levels;             /* N > 0: discrete DDPM (`003`) on the levels of schedule
+                                  ddpm:N, t = 1 - k/N with k ~ U{1..N}; 0: t continuous */
     size_t batch;              /* 1000 in the course lab */
     double lr;                 /* 1e-3 */
     double clip;               /* max gradient norm; 0 = none */
@@ -95,6 +103,7 @@ typedef struct {
     size_t nslices, nblocks;
     fmd_team *team;
     unsigned long step;        /* steps completed */
+    double elbo_mean;          /* mean ELBO weight over the levels (FMD_WEIGHT_ELBO) */
 } fmd_trainer;
 
 int fmd_trainer_alloc(const fmd_train_config *cfg, const fmd_gmm *data, fmd_mlp *net,
@@ -115,6 +124,10 @@ fmd_mlp_output fmd_readout_for(fmd_loss_kind objective);
  * moments); from n draws of stream `seed` of any other source. */
 int fmd_gmm_rms(const fmd_gmm *g, double *rms);
 int fmd_data_rms(fmd_sampler_fn sampler, void *params, size_t d, size_t n, uint64_t seed, double *rms);
+
+/* The ELBO's weight of level k = 1..N of schedule ddpm:N (unnormalised;
+ * see FMD_WEIGHT_ELBO). */
+double fmd_ddpm_elbo_weight(const fmd_schedule *sch, size_t N, size_t k);
 
 /* One step of Algorithm 3 (CFM) or 4 (DSM / DDPM); *loss is the batch loss. */
 int fmd_train_step(fmd_trainer *tr, double *loss);

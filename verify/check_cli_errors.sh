@@ -117,6 +117,10 @@ expect 2 "unknown --precondition 'karras'" train --gmm "$G" --out x.st --objecti
 expect 2 "--weighting beta2 is for --objective dsm" train --gmm "$G" --out x.st --objective ddpm --weighting beta2
 expect 2 "would change the run saved in dsm.st" train --resume dsm.st --weighting uniform
 expect 2 "the two-headed network (cfm+dsm) takes no labels" train --gmm "$G" --out x.st --objective cfm+dsm --labels
+expect 2 "--levels has no effect without --objective ddpm-discrete" train --gmm "$G" --out x.st --levels 100
+expect 2 "trains on the schedule ddpm:200, not vp" train --gmm "$G" --out x.st --objective ddpm-discrete --levels 200 --schedule vp
+expect 2 "--weighting elbo weights the levels" train --gmm "$G" --out x.st --objective ddpm --weighting elbo
+expect 2 "--levels" train --gmm "$G" --out x.st --objective ddpm-discrete --levels 50
 
 # 8. eval: the data a model records; every kind of model
 expect 2 "was trained on the toy set moons" eval --model moons.st --gmm "$G"

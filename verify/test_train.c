@@ -351,3 +351,97 @@ Test(train, two_headed_network_agrees_with_itself_through_prop1)
     fmd_mlp_free(net);
     fmd_gmm_free(g);
 }
+
+/* `003`'s ELBO coefficient of level k, beta_k^2 / (2 sigma_k^2 alpha_k
+ * (1 - abar_k)) with sigma_k^2 = beta~_k (beta_1 at k = 1), as
+ * fmd_ddpm_elbo_weight computes it from schedule ddpm:N, against the same
+ * formula on fmd_ddpm_init's chain (betas and their running product): to
+ * 1e-9 relative (the schedule's beta_k = 1 - abar_k / abar_{k-1} carries k
+ * roundings of abar divided by beta_k >= 1e-4 at N = 1000: 1e-10). */
+Test(train, ddpm_elbo_weights_are_the_coefficients_of_003)
+{
+    const size_t Ns[2] = {100, 1000};
+    for (int j = 0; j < 2; j++) {
+        const size_t N = Ns[j];
+        char name[32];
+        snprintf(name, sizeof name, "ddpm:%zu", N);
+        fmd_schedule s;
+        cr_assert_eq(fmd_schedule_by_name(name, &s), FMD_OK);
+        fmd_ddpm q;
+        cr_assert_eq(fmd_ddpm_init(N, 0.1 / (double)N, 20.0 / (double)N, &q), FMD_OK);
+        for (size_t k = 1; k <= N; k++) {
+            const double beta = q.beta[k], alpha = 1.0 - beta, ab = q.alpha_bar[k], ab1 = q.alpha_bar[k - 1];
+            const double sigma2 = k == 1 ? beta : beta * (1.0 - ab1) / (1.0 - ab);
+            const double want = beta * beta / (2.0 * sigma2 * alpha * (1.0 - ab)), got = fmd_ddpm_elbo_weight(&s, N, k);
+            cr_expect(fabs(got - want) <= 1e-9 * want, "%s level %zu: weight %.17g, 003's %.17g", name, k, got, want);
+        }
+        cr_expect(isnan(fmd_ddpm_elbo_weight(&s, N, 0)) && isnan(fmd_ddpm_elbo_weight(&s, N, N + 1)));
+        fmd_ddpm_free(&q);
+    }
+}
+
+/* Discrete DDPM as `003` writes it: noise prediction trained on the 100
+ * levels of its chain (schedule ddpm:100, k ~ U{1..100}, L_simple; fmd
+ * train --objective ddpm-discrete --levels 100), then ancestral sampling on
+ * the same chain with both variances. Each is compared with the same chain
+ * run on the exact noise of the mixture: the chain's own error (100 levels
+ * are coarse; -0.16 to +0.10 nats on chapter 4's mixture) is shared, and
+ * what is left is the network's. The exact NLL gaps must agree within 0.15
+ * nats + Z_CHECK SE (2 checks; measured differences in the log). */
+Test(train, discrete_ddpm_samples_its_chain)
+{
+    fmd_gmm *g = random_mixture(2, 4, 1210);
+    fmd_mlp_config mc = {.d = 2, .n_fourier = 4, .depth = 3, .width = {64, 64, 64}, .act = FMD_SILU,
+                         .output = FMD_OUT_NOISE};
+    fmd_schedule_by_name("ddpm:100", &mc.schedule);
+    fmd_gmm_rms(g, &mc.sigma_data);
+    fmd_mlp *net;
+    cr_assert_eq(fmd_mlp_alloc(&mc, &net), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(3, 0, &r);
+    fmd_mlp_init(net, r);
+    gsl_rng_free(r);
+    fmd_train_config cfg = {.objective = FMD_LOSS_DDPM, .schedule = mc.schedule, .levels = 100, .batch = 256,
+                            .lr = 3e-3, .t_max = 1.0, .seed = 5};
+    fmd_trainer *tr;
+    double loss;
+    cr_assert_eq(fmd_trainer_alloc(&cfg, g, net, &tr), FMD_OK);
+    for (int k = 0; k < 4000; k++)
+        cr_assert_eq(fmd_train_step(tr, &loss), FMD_OK);
+    for (size_t i = 0; i < cfg.batch; i++) {   /* the last batch: levels only, and x_k of its level */
+        const double j = round(tr->batch.t[i] * 100.0);
+        fmd_sched_point p;
+        fmd_schedule_at(&cfg.schedule, tr->batch.t[i], &p);
+        cr_expect(tr->batch.t[i] == j / 100.0 && j >= 0.0 && j <= 99.0, "row %zu: t = %.17g is not a level's time", i,
+                  tr->batch.t[i]);
+        for (int k = 0; k < 2; k++)
+            cr_expect(tr->batch.x[2 * i + k] == p.alpha * tr->batch.z[2 * i + k] + p.beta * tr->batch.eps[2 * i + k],
+                      "row %zu: x is not sqrt(abar) z + sqrt(1 - abar) eps at its level", i);
+    }
+    fmd_trainer_free(tr);
+    enum { NS = 8000 };
+    static double x[2 * NS], lp[NS];
+    fmd_ddpm q;
+    fmd_ddpm_init(100, 0.1 / 100, 20.0 / 100, &q);
+    fmd_field u = {fmd_mlp_field, 2, net};
+    fmd_model_eps_params E = {&u, mc.schedule, FMD_PREDICTS_NOISE, NULL};
+    const fmd_ddpm_variance vs[2] = {FMD_DDPM_VAR_BETA, FMD_DDPM_VAR_POSTERIOR};
+    for (int v = 0; v < 2; v++) {
+        double m[2], se[2];
+        for (int which = 0; which < 2; which++) {   /* 0: the trained model, 1: the exact noise */
+            cr_assert_eq(which ? fmd_ddpm_ancestral_var(&q, vs[v], fmd_mixture_eps, g, NS, 2, 17, x, NULL)
+                               : fmd_ddpm_ancestral_var(&q, vs[v], fmd_model_eps, &E, NS, 2, 17, x, NULL),
+                         FMD_OK);
+            fmd_gmm_log_density(g, NS, x, lp);
+            fmd_mean_se(NS, lp, 1, &m[which], &se[which]);
+        }
+        const double diff = m[1] - m[0], se_d = hypot(se[0], se[1]);
+        cr_log_info("variance %s: mean log p_data %.4f (model) vs %.4f (exact noise), difference %.4f +- %.4f",
+                    v ? "posterior" : "beta", m[0], m[1], diff, se_d);
+        cr_expect(fabs(diff) <= 0.15 + Z_CHECK * se_d, "variance %s: the trained chain is %.4f nats (SE %.4f) off the exact one",
+                  v ? "posterior" : "beta", diff, se_d);
+    }
+    fmd_ddpm_free(&q);
+    fmd_mlp_free(net);
+    fmd_gmm_free(g);
+}
