@@ -1,5 +1,6 @@
 /* gmm.c -- Gaussian mixtures: factorisation, sampling, log-density. */
 #include "gmm.h"
+#include "lowrank.h"
 #include "status.h"
 #include "field.h"
 #include "rng.h"
@@ -36,10 +37,66 @@ int fmd_gmm_alloc(size_t d, size_t K, fmd_gmm **out)
     return FMD_OK;
 }
 
+int fmd_gmm_alloc_lowrank(size_t d, size_t K, size_t r, fmd_gmm **out)
+{
+    if (!out)
+        return FMD_EINVAL;
+    *out = NULL;
+    if (d == 0 || K == 0 || r == 0 || r >= d || r > FMD_GMM_MAX_RANK || d > 65536 || K > (1u << 20) ||
+        K * d > ((size_t)1 << 30) / (r + 1))
+        return FMD_EINVAL;
+    fmd_gmm *g = calloc(1, sizeof *g);
+    if (!g)
+        return FMD_ENOMEM;
+    g->d = d, g->K = K, g->rank = r;
+    g->weight = calloc(K, sizeof(double));
+    g->mean = calloc(K * d, sizeof(double));
+    g->diag = calloc(K * d, sizeof(double));
+    g->factor = calloc(K * d * r, sizeof(double));
+    g->label = calloc(K, sizeof(int));
+    g->log_norm = calloc(K, sizeof(double));
+    if (!g->weight || !g->mean || !g->diag || !g->factor || !g->label || !g->log_norm) {
+        fmd_gmm_free(g);
+        return FMD_ENOMEM;
+    }
+    for (size_t k = 0; k < K; k++)
+        g->label[k] = (int)k;
+    *out = g;
+    return FMD_OK;
+}
+
+void fmd_gmm_covariance(const fmd_gmm *g, size_t k, double *S)
+{
+    const size_t d = g->d, r = g->rank;
+    if (r == 0) {
+        memcpy(S, g->cov + k * d * d, d * d * sizeof(double));
+        return;
+    }
+    const double *F = g->factor + k * d * r;
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) {
+            double s = i == j ? g->diag[k * d + i] : 0.0;
+            for (size_t a = 0; a < r; a++)
+                s += F[i * r + a] * F[j * r + a];
+            S[i * d + j] = s;
+        }
+}
+
+/* Component k's covariance D + F F^T factorised at t = 1 (lowrank.h); the
+ * arrays of f come from work (d + d r + r r numbers). */
+static int lowrank_at_data(const fmd_gmm *g, size_t k, double *work, fmd_lowrank *f)
+{
+    const size_t d = g->d, r = g->rank;
+    f->dinv = work, f->W = work + d, f->L = work + d + d * r;
+    return fmd_lowrank_factor(d, r, g->diag + k * d, g->factor + k * d * r, f);
+}
+
 void fmd_gmm_free(fmd_gmm *g)
 {
     if (!g)
         return;
+    free(g->diag);
+    free(g->factor);
     free(g->weight);
     free(g->mean);
     free(g->cov);
@@ -69,11 +126,47 @@ int fmd_cholesky(size_t d, const double *a, double *L)
     return 1;
 }
 
+static int prepare_lowrank(fmd_gmm *g)
+{
+    const size_t d = g->d, K = g->K, r = g->rank;
+    if (!fmd_all_finite(K * d, g->diag) || !fmd_all_finite(K * d * r, g->factor))
+        return FMD_EDOM;
+    double *work = malloc((d + d * r + r * r) * sizeof(double));
+    if (!work)
+        return FMD_ENOMEM;
+    int status = FMD_OK;
+    for (size_t k = 0; k < K && status == FMD_OK; k++) {
+        fmd_lowrank f;
+        for (size_t i = 0; i < d && status == FMD_OK; i++)
+            if (!(g->diag[k * d + i] > 0.0))
+                status = FMD_ECOV;
+        if (status == FMD_OK && lowrank_at_data(g, k, work, &f) != FMD_OK)
+            status = FMD_ECOV;
+        if (status == FMD_OK)   /* log det Sigma by the matrix determinant lemma */
+            g->log_norm[k] = log(g->weight[k]) - 0.5 * f.logdet - 0.5 * (double)d * log(2.0 * M_PI);
+    }
+    free(work);
+    return status;
+}
+
 int fmd_gmm_prepare(fmd_gmm *g)
 {
-    if (!g || !g->weight || !g->mean || !g->cov)
+    if (!g || !g->weight || !g->mean || (!g->cov && !g->rank))
         return FMD_EINVAL;
     const size_t d = g->d, K = g->K;
+    if (g->rank) {   /* weights as below, then D_k > 0 */
+        double total = 0.0;
+        for (size_t k = 0; k < K; k++) {
+            if (!isfinite(g->weight[k]))
+                return FMD_EDOM;
+            if (!(g->weight[k] > 0.0))
+                return FMD_EINVAL;
+            total += g->weight[k];
+        }
+        if (!fmd_all_finite(K * d, g->mean))
+            return FMD_EDOM;
+        return fabs(total - 1.0) > 1e-9 ? FMD_EINVAL : prepare_lowrank(g);
+    }
     if (!fmd_all_finite(K, g->weight) || !fmd_all_finite(K * d, g->mean) ||
         !fmd_all_finite(K * d * d, g->cov))
         return FMD_EDOM;
@@ -120,10 +213,25 @@ static size_t pick(size_t K, const double *w, double wsum, gsl_rng *r)
     return K - 1;
 }
 
-/* z = mu_k + L_k eps, eps ~ N(0, I_d): a draw from component k. */
+/* z = mu_k + L_k eps, eps ~ N(0, I_d): a draw from component k; low rank:
+ * z = mu_k + sqrt(D_k) eps + F_k eps', eps' ~ N(0, I_r). */
 static void draw_component(const fmd_gmm *g, size_t k, gsl_rng *r, double *z)
 {
     const size_t d = g->d;
+    if (g->rank) {
+        const size_t rk = g->rank;
+        const double *mu = g->mean + k * d, *D = g->diag + k * d, *F = g->factor + k * d * rk;
+        double e2[rk];
+        fmd_rng_gaussian(r, d, z);
+        fmd_rng_gaussian(r, rk, e2);
+        for (size_t i = 0; i < d; i++) {
+            double v = mu[i] + sqrt(D[i]) * z[i];
+            for (size_t a = 0; a < rk; a++)
+                v += F[i * rk + a] * e2[a];
+            z[i] = v;
+        }
+        return;
+    }
     const double *L = g->chol + k * d * d, *mu = g->mean + k * d;
     fmd_rng_gaussian(r, d, z);   /* z <- eps, then z <- mu + L eps from the bottom up */
     for (size_t i = d; i-- > 0;) {
@@ -188,6 +296,39 @@ double fmd_logsumexp(size_t K, const double *a)
     return m + log(s);
 }
 
+/* log p_data for low-rank components: the quadratic form by Woodbury, one
+ * factorisation per component for all n points. */
+static int lowrank_log_density(const fmd_gmm *g, size_t n, const double *x, double *out)
+{
+    const size_t d = g->d, K = g->K, r = g->rank;
+    double *work = malloc((d + d * r + r * r + 2 * r + 2 * d) * sizeof(double)), *a = malloc(n * K * sizeof(double));
+    if (!work || !a) {
+        free(work);
+        free(a);
+        return FMD_ENOMEM;
+    }
+    double *delta = work + d + d * r + r * r + 2 * r, *v = delta + d;
+    int status = FMD_OK;
+    for (size_t k = 0; k < K && status == FMD_OK; k++) {
+        fmd_lowrank f;
+        status = lowrank_at_data(g, k, work, &f);
+        for (size_t p = 0; p < n && status == FMD_OK; p++) {
+            double q = 0.0;
+            for (size_t i = 0; i < d; i++)
+                delta[i] = x[p * d + i] - g->mean[k * d + i];
+            fmd_lowrank_solve(&f, 1, delta, v, work + d + d * r + r * r);
+            for (size_t i = 0; i < d; i++)
+                q += delta[i] * v[i];
+            a[p * K + k] = g->log_norm[k] - 0.5 * q;
+        }
+    }
+    for (size_t p = 0; p < n && status == FMD_OK; p++)
+        out[p] = fmd_logsumexp(K, a + p * K);
+    free(work);
+    free(a);
+    return status;
+}
+
 int fmd_gmm_log_density(const fmd_gmm *g, size_t n, const double *x, double *out)
 {
     if (!g || n == 0 || !x || !out)
@@ -195,6 +336,8 @@ int fmd_gmm_log_density(const fmd_gmm *g, size_t n, const double *x, double *out
     if (g->point_masses)
         return FMD_EDOM;   /* point masses have no density */
     const size_t d = g->d, K = g->K;
+    if (g->rank)
+        return lowrank_log_density(g, n, x, out);
     double *a = malloc(K * sizeof(double)), *v = malloc(d * sizeof(double));
     if (!a || !v) {
         free(a);
@@ -256,10 +399,23 @@ int fmd_gmm_moments(const fmd_gmm *g, double *mean, double *cov)
         for (size_t i = 0; i < d; i++)
             mean[i] += g->weight[k] * g->mean[k * d + i];
     for (size_t k = 0; k < g->K; k++) {
-        const double *mu = g->mean + k * d, *S = g->cov + k * d * d;
+        const double *mu = g->mean + k * d;
+        if (!g->rank) {
+            const double *S = g->cov + k * d * d;
+            for (size_t i = 0; i < d; i++)
+                for (size_t j = 0; j < d; j++)
+                    cov[i * d + j] += g->weight[k] * (S[i * d + j] + mu[i] * mu[j]);
+            continue;
+        }
+        const size_t r = g->rank;   /* w_k (D_k + F_k F_k^T + mu_k mu_k^T) */
+        const double *F = g->factor + k * d * r;
         for (size_t i = 0; i < d; i++)
-            for (size_t j = 0; j < d; j++)
-                cov[i * d + j] += g->weight[k] * (S[i * d + j] + mu[i] * mu[j]);
+            for (size_t j = 0; j < d; j++) {
+                double s = i == j ? g->diag[k * d + i] : 0.0;
+                for (size_t a = 0; a < r; a++)
+                    s += F[i * r + a] * F[j * r + a];
+                cov[i * d + j] += g->weight[k] * (s + mu[i] * mu[j]);
+            }
     }
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < d; j++)

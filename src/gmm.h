@@ -18,23 +18,35 @@ typedef struct {
     size_t K;          /* components */
     double *weight;    /* (K) w_k > 0, summing to 1 */
     double *mean;      /* (K, d) mu_k */
-    double *cov;       /* (K, d, d) Sigma_k, symmetric positive definite */
+    double *cov;       /* (K, d, d) Sigma_k, symmetric positive definite; NULL if rank > 0 */
     int *label;        /* (K) class y of component k (default: k) */
     int point_masses;  /* 1 for an empirical data set: every Sigma_k = 0 */
+    size_t rank;       /* r > 0: Sigma_k = diag(D_k) + F_k F_k^T, never formed (lowrank.h) */
+    double *diag;      /* (K, d) D_k > 0, if rank > 0 */
+    double *factor;    /* (K, d, r) F_k row-major, if rank > 0 */
     /* filled by fmd_gmm_prepare: */
-    double *chol;      /* (K, d, d) lower-triangular L_k, Sigma_k = L_k L_k^T */
+    double *chol;      /* (K, d, d) lower-triangular L_k, Sigma_k = L_k L_k^T; NULL if rank > 0 */
     double *log_norm;  /* (K) log w_k - sum_i log (L_k)_ii - (d/2) log(2 pi) */
 } fmd_gmm;
 
 /* A mixture with every array allocated and zeroed (labels 0..K-1). */
 int fmd_gmm_alloc(size_t d, size_t K, fmd_gmm **out);
+
+/* The same with covariances diag(D_k) + F_k F_k^T of rank r < d (diag and
+ * factor allocated; cov and chol NULL): a mixture at image dimension whose
+ * density, samples and marginal path cost O(d r) per point and component. */
+#define FMD_GMM_MAX_RANK 128   /* r x r work lives on the stack */
+int fmd_gmm_alloc_lowrank(size_t d, size_t K, size_t r, fmd_gmm **out);
+
+/* Sigma_k as a dense (d, d) matrix, whatever the form (tests, small d). */
+void fmd_gmm_covariance(const fmd_gmm *g, size_t k, double *S);
 void fmd_gmm_free(fmd_gmm *g);
 
 /* Check the parameters and factorise the covariances. Call after filling
  * weight, mean and cov, before anything below. Returns FMD_EDOM for a
  * non-finite number, FMD_EINVAL for a weight <= 0 or weights not summing to 1
  * within 1e-9, FMD_ECOV for a covariance that is not symmetric (to 1e-12
- * relative) or not positive definite. */
+ * relative) or not positive definite (low rank: a D_k entry <= 0). */
 int fmd_gmm_prepare(fmd_gmm *g);
 
 /* n draws z (n, d); component index of each draw into comp (n) if non-NULL. */

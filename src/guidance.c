@@ -21,7 +21,8 @@ int fmd_gmm_class(const fmd_gmm *g, int y, fmd_gmm **out, double *prior)
         return FMD_EINVAL;
     const size_t d = g->d;
     fmd_gmm *c;
-    int status = fmd_gmm_alloc(d, K, &c);
+    const size_t r = g->rank;
+    int status = r ? fmd_gmm_alloc_lowrank(d, K, r, &c) : fmd_gmm_alloc(d, K, &c);
     if (status != FMD_OK)
         return status;
     c->point_masses = g->point_masses;
@@ -31,7 +32,12 @@ int fmd_gmm_class(const fmd_gmm *g, int y, fmd_gmm **out, double *prior)
         c->weight[j] = g->weight[k] / total;   /* p_data(. | y): weights renormalised */
         c->label[j] = y;
         memcpy(c->mean + j * d, g->mean + k * d, d * sizeof(double));
-        memcpy(c->cov + j * d * d, g->cov + k * d * d, d * d * sizeof(double));
+        if (r) {
+            memcpy(c->diag + j * d, g->diag + k * d, d * sizeof(double));
+            memcpy(c->factor + j * d * r, g->factor + k * d * r, d * r * sizeof(double));
+        } else {
+            memcpy(c->cov + j * d * d, g->cov + k * d * d, d * d * sizeof(double));
+        }
         j++;
     }
     status = fmd_gmm_prepare(c);

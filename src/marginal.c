@@ -22,6 +22,29 @@ int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out)
     if (!m)
         return FMD_ENOMEM;
     m->g = g;
+    if (g->rank) {   /* no d x d matrix: one Woodbury factorisation per component */
+        const size_t r = g->rank, per = d + d * r + r * r;
+        m->lowrank = malloc(K * sizeof(fmd_lowrank));
+        /* per component: 1/Delta, W, L; then Delta, G and the traces' scratch (d r + r r) for set_point */
+        m->lowrank_mem = malloc((K * per + d + 2 * d * r + r * r) * sizeof(double));
+        m->log_norm = malloc(K * sizeof(double));
+        m->tr_cinv = malloc(K * sizeof(double));
+        m->tr_sig_cinv = malloc(K * sizeof(double));
+        m->iso_var = malloc(K * sizeof(double));
+        m->field_b = malloc(K * sizeof(double));
+        if (!m->lowrank || !m->lowrank_mem || !m->log_norm || !m->tr_cinv || !m->tr_sig_cinv || !m->iso_var ||
+            !m->field_b) {
+            fmd_marginal_free(m);
+            return FMD_ENOMEM;
+        }
+        for (size_t k = 0; k < K; k++) {
+            double *base = m->lowrank_mem + k * per;
+            m->lowrank[k] = (fmd_lowrank){d, r, base, base + d, base + d + d * r, 0.0};
+            m->iso_var[k] = -1.0, m->field_b[k] = NAN;
+        }
+        *out = m;
+        return FMD_OK;
+    }
     m->cinv = malloc(K * d * d * sizeof(double));
     m->log_norm = malloc(K * sizeof(double));
     m->tr_cinv = malloc(K * sizeof(double));
@@ -55,6 +78,8 @@ void fmd_marginal_free(fmd_marginal *m)
     free(m->work);
     free(m->field_cb);
     free(m->field_b);
+    free(m->lowrank);
+    free(m->lowrank_mem);
     free(m);
 }
 
@@ -91,6 +116,31 @@ int fmd_marginal_set_time(fmd_marginal *m, const fmd_schedule *sch, double t)
     return status;
 }
 
+/* C_k = Delta + G G^T with Delta = alpha^2 D_k + beta^2, G = alpha F_k: its
+ * Woodbury factorisation, log det, tr C^{-1} and tr(Sigma_k C^{-1}). */
+static int set_point_lowrank(fmd_marginal *m)
+{
+    const fmd_gmm *g = m->g;
+    const size_t d = g->d, K = g->K, r = g->rank;
+    const double a = m->s.alpha, a2 = a * a, b2 = m->s.beta * m->s.beta;
+    double *delta = m->lowrank_mem + K * (d + d * r + r * r), *G = delta + d, *work = G + d * r;
+    for (size_t k = 0; k < K; k++) {
+        const double *D = g->diag + k * d, *F = g->factor + k * d * r;
+        for (size_t i = 0; i < d; i++)
+            delta[i] = a2 * D[i] + b2;
+        for (size_t i = 0; i < d * r; i++)
+            G[i] = a * F[i];
+        fmd_lowrank *f = &m->lowrank[k];
+        int status = fmd_lowrank_factor(d, r, delta, G, f);
+        if (status != FMD_OK)
+            return status;
+        m->log_norm[k] = log(g->weight[k]) - 0.5 * f->logdet - 0.5 * (double)d * log(2.0 * M_PI);
+        m->tr_cinv[k] = fmd_lowrank_trace_inv(f, work);
+        m->tr_sig_cinv[k] = fmd_lowrank_trace_inv_times(f, D, F, work);
+    }
+    return FMD_OK;
+}
+
 int fmd_marginal_set_point(fmd_marginal *m, const fmd_sched_point *s)
 {
     if (!m || !s || !(s->alpha >= 0.0) || !(s->beta >= 0.0) || !isfinite(s->alpha) || !isfinite(s->beta))
@@ -100,6 +150,8 @@ int fmd_marginal_set_point(fmd_marginal *m, const fmd_sched_point *s)
     const fmd_gmm *g = m->g;
     const size_t d = g->d;
     const double a2 = m->s.alpha * m->s.alpha, b2 = m->s.beta * m->s.beta;
+    if (g->rank)
+        return set_point_lowrank(m);
     double *C = m->work, *L = m->work + d * d;
     for (size_t k = 0; k < g->K; k++) {
         const double *S = g->cov + k * d * d;
@@ -145,6 +197,27 @@ static void component_products(const fmd_marginal *m, size_t k, size_t cnt, cons
                                double *V, double *SV)
 {
     const size_t d = m->g->d;
+    if (m->g->rank) {   /* Woodbury: v = C^{-1} delta, then Sigma v = D v + F (F^T v) */
+        const size_t r = m->g->rank;
+        const double *Dg = m->g->diag + k * d, *F = m->g->factor + k * d * r;
+        double work[2 * r], c[r];
+        fmd_lowrank_solve(&m->lowrank[k], cnt, D, V, work);
+        for (size_t p = 0; p < cnt; p++) {
+            const double *vp = V + p * d;
+            for (size_t a = 0; a < r; a++)
+                c[a] = 0.0;
+            for (size_t i = 0; i < d; i++)
+                for (size_t a = 0; a < r; a++)
+                    c[a] += F[i * r + a] * vp[i];
+            for (size_t i = 0; i < d; i++) {
+                double sv = Dg[i] * vp[i];
+                for (size_t a = 0; a < r; a++)
+                    sv += F[i * r + a] * c[a];
+                SV[p * d + i] = sv;
+            }
+        }
+        return;
+    }
     const double *Ci = m->cinv + k * d * d, *S = m->g->cov + k * d * d;
     if (m->iso_var[k] >= 0.0) {   /* Sigma_k = s^2 I: C_k^{-1} = Ci[0] I, O(d) */
         for (size_t i = 0; i < cnt * d; i++) {
@@ -292,6 +365,23 @@ static void projected_moments(const fmd_marginal *m, const double *a, size_t k, 
     const size_t d = g->d;
     const double a2 = m->s.alpha * m->s.alpha, b2 = m->s.beta * m->s.beta;
     double mu = 0.0, v = 0.0;
+    if (g->rank) {   /* a^T Sigma a = sum D_i a_i^2 + |F^T a|^2 */
+        const size_t r = g->rank;
+        const double *F = g->factor + k * d * r;
+        for (size_t i = 0; i < d; i++) {
+            mu += a[i] * m->s.alpha * g->mean[k * d + i];
+            v += (b2 + a2 * g->diag[k * d + i]) * a[i] * a[i];
+        }
+        for (size_t c = 0; c < r; c++) {
+            double fa = 0.0;
+            for (size_t i = 0; i < d; i++)
+                fa += F[i * r + c] * a[i];
+            v += a2 * fa * fa;
+        }
+        *mean = mu;
+        *var = v;
+        return;
+    }
     for (size_t i = 0; i < d; i++) {
         mu += a[i] * m->s.alpha * g->mean[k * d + i];
         v += b2 * a[i] * a[i];

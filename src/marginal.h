@@ -15,12 +15,16 @@
  * every component (log-sum-exp; 1e3 standard deviations away is fine).
  * For an empirical data set (Sigma_k = 0) the same holds for t < 1; at
  * t = 1 the marginal is a sum of point masses and fmd_marginal_set_time
- * returns FMD_EDOM. */
+ * returns FMD_EDOM. A low-rank mixture (Sigma_k = diag(D_k) + F_k F_k^T)
+ * takes the same general path with C_k^{-1} applied by the Woodbury
+ * identity and log det C_k by the determinant lemma: O(d r) per point and
+ * component, O(d r^2 + r^3) per component and time, no d x d matrix. */
 #ifndef FMD_MARGINAL_H
 #define FMD_MARGINAL_H
 
 #include <stddef.h>
 #include "gmm.h"
+#include "lowrank.h"
 #include "schedule.h"
 
 /* The marginal path of one mixture at one time t (a time slice). */
@@ -38,6 +42,9 @@ typedef struct {
     double *field_cb;     /* (K, d, 2d) [C_k^{-1} | B_k^T] of the fast field path
                              (marginal_field.c); NULL if every component is isotropic */
     double *field_b;      /* (K) isotropic components: B_k = field_b[k] I */
+    fmd_lowrank *lowrank; /* (K) low-rank mixtures (g->rank > 0): C_k factorised by
+                             Woodbury (lowrank.h), cinv and field_cb unused (NULL) */
+    double *lowrank_mem;  /* their arrays, and scratch */
 } fmd_marginal;
 
 int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out);

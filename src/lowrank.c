@@ -1,0 +1,133 @@
+/* lowrank.c -- diagonal plus low rank covariances by the Woodbury identity
+ * and the matrix determinant lemma (lowrank.h). */
+#include "lowrank.h"
+#include "gmm.h"
+#include "status.h"
+
+#include <math.h>
+#include <string.h>
+
+int fmd_lowrank_factor(size_t d, size_t r, const double *delta, const double *G, fmd_lowrank *f)
+{
+    if (!delta || (r && !G) || !f || d == 0 || r >= d)
+        return FMD_EINVAL;
+    f->d = d, f->r = r;
+    double logdet = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        if (!(delta[i] > 0.0) || !isfinite(delta[i]))
+            return FMD_EDOM;
+        f->dinv[i] = 1.0 / delta[i];
+        logdet += log(delta[i]);
+        for (size_t a = 0; a < r; a++)
+            f->W[i * r + a] = f->dinv[i] * G[i * r + a];   /* W = Delta^{-1} G */
+    }
+    if (r > 0) {
+        double M[r * r];   /* M = I + G^T W, symmetric positive definite */
+        for (size_t a = 0; a < r; a++)
+            for (size_t b = 0; b <= a; b++) {
+                double s = a == b ? 1.0 : 0.0;
+                for (size_t i = 0; i < d; i++)
+                    s += G[i * r + a] * f->W[i * r + b];
+                M[a * r + b] = M[b * r + a] = s;
+            }
+        if (!fmd_cholesky(r, M, f->L))
+            return FMD_EDOM;   /* only if G is not finite */
+        for (size_t a = 0; a < r; a++)
+            logdet += 2.0 * log(f->L[a * r + a]);   /* det C = det Delta det M */
+    }
+    f->logdet = logdet;
+    return FMD_OK;
+}
+
+/* y = L^{-1} a (forward substitution), r numbers */
+static void lower_solve(size_t r, const double *L, const double *a, double *y)
+{
+    for (size_t i = 0; i < r; i++) {
+        double s = a[i];
+        for (size_t j = 0; j < i; j++)
+            s -= L[i * r + j] * y[j];
+        y[i] = s / L[i * r + i];
+    }
+}
+
+/* b = L^{-T} y (back substitution), r numbers */
+static void upper_solve(size_t r, const double *L, const double *y, double *b)
+{
+    for (size_t i = r; i-- > 0;) {
+        double s = y[i];
+        for (size_t j = i + 1; j < r; j++)
+            s -= L[j * r + i] * b[j];
+        b[i] = s / L[i * r + i];
+    }
+}
+
+void fmd_lowrank_solve(const fmd_lowrank *f, size_t n, const double *x, double *v, double *work)
+{
+    const size_t d = f->d, r = f->r;
+    double *a = work, *b = work + r;
+    for (size_t p = 0; p < n; p++) {
+        const double *xp = x + p * d;
+        double *vp = v + p * d;
+        for (size_t c = 0; c < r; c++)
+            a[c] = 0.0;
+        for (size_t i = 0; i < d; i++)   /* a = W^T x */
+            for (size_t c = 0; c < r; c++)
+                a[c] += f->W[i * r + c] * xp[i];
+        lower_solve(r, f->L, a, b);       /* b = M^{-1} a */
+        upper_solve(r, f->L, b, a);
+        for (size_t i = 0; i < d; i++) {  /* v = Delta^{-1} x - W M^{-1} W^T x */
+            double s = f->dinv[i] * xp[i];
+            for (size_t c = 0; c < r; c++)
+                s -= f->W[i * r + c] * a[c];
+            vp[i] = s;
+        }
+    }
+}
+
+/* Y = W L^{-T} (d, r): (W M^{-1} W^T)_ii = |Y_i|^2 */
+static void whitened_rows(const fmd_lowrank *f, double *Y)
+{
+    for (size_t i = 0; i < f->d; i++)
+        lower_solve(f->r, f->L, f->W + i * f->r, Y + i * f->r);
+}
+
+double fmd_lowrank_trace_inv(const fmd_lowrank *f, double *work)
+{
+    const size_t d = f->d, r = f->r;
+    whitened_rows(f, work);
+    double tr = 0.0;
+    for (size_t i = 0; i < d; i++) {   /* (C^{-1})_ii = 1/Delta_i - |Y_i|^2 */
+        double yy = 0.0;
+        for (size_t c = 0; c < r; c++)
+            yy += work[i * r + c] * work[i * r + c];
+        tr += f->dinv[i] - yy;
+    }
+    return tr;
+}
+
+double fmd_lowrank_trace_inv_times(const fmd_lowrank *f, const double *D, const double *F, double *work)
+{
+    const size_t d = f->d, r = f->r;
+    double *Y = work, *A = work + d * r, x[r > 0 ? r : 1], col[r > 0 ? r : 1];
+    whitened_rows(f, Y);
+    double tr = 0.0;
+    for (size_t i = 0; i < d; i++) {   /* tr(C^{-1} diag D) = sum_i D_i (C^{-1})_ii */
+        double yy = 0.0, ff = 0.0;
+        for (size_t c = 0; c < r; c++)
+            yy += Y[i * r + c] * Y[i * r + c], ff += F[i * r + c] * F[i * r + c];
+        tr += D[i] * (f->dinv[i] - yy) + f->dinv[i] * ff;   /* ... + tr(F^T Delta^{-1} F) */
+    }
+    memset(A, 0, r * r * sizeof(double));   /* A = W^T F */
+    for (size_t i = 0; i < d; i++)
+        for (size_t a = 0; a < r; a++)
+            for (size_t b = 0; b < r; b++)
+                A[a * r + b] += f->W[i * r + a] * F[i * r + b];
+    for (size_t b = 0; b < r; b++) {   /* - tr(F^T W M^{-1} W^T F) = - |L^{-1} A|_F^2, column by column */
+        for (size_t a = 0; a < r; a++)
+            col[a] = A[a * r + b];
+        lower_solve(r, f->L, col, x);
+        for (size_t a = 0; a < r; a++)
+            tr -= x[a] * x[a];
+    }
+    return tr;
+}
