@@ -91,39 +91,58 @@ static int blank_or_comment(const char *ls, const char *le)
     return ls == le || *ls == '#';
 }
 
-/* "gmm <d> <K>", or "gmm <d> <K> labelled" (then each component line ends
- * with its class label) */
-static int parse_header(const char *ls, const char *le, long line, size_t *d, size_t *K, int *labelled,
+/* "gmm <d> <K>", optionally followed by "lowrank <r>" (covariances
+ * diag(D) + F F^T of rank r) and then by "labelled" (each component line
+ * ends with its class label) */
+static int parse_header(const char *ls, const char *le, long line, size_t *d, size_t *K, size_t *rank, int *labelled,
                         fmd_parse_error *err)
 {
     while (ls < le && is_space(*ls))
         ls++;
     if (le - ls < 3 || memcmp(ls, "gmm", 3) != 0 || (le - ls > 3 && !is_space(ls[3])))
-        return fail(err, line, "expected the header 'gmm <d> <K>' or 'gmm <d> <K> labelled'");
+        return fail(err, line, "expected the header 'gmm <d> <K>', 'gmm <d> <K> labelled' or 'gmm <d> <K> lowrank <r>'");
     const char *tail = le;   /* strip an optional trailing word "labelled" */
     while (tail > ls && is_space(tail[-1]))
         tail--;
     *labelled = tail - ls >= 3 + 1 + 8 && memcmp(tail - 8, "labelled", 8) == 0 && is_space(tail[-9]);
     if (*labelled)
         le = tail - 8;
-    double v[2];
+    const char *lr = NULL;   /* the word "lowrank", if any, then one number */
+    for (const char *q = ls + 3; q + 7 <= le && !lr; q++)
+        if (memcmp(q, "lowrank", 7) == 0 && is_space(q[-1]) && (q + 7 == le || is_space(q[7])))
+            lr = q;
+    double v[2], rv = 0.0;
     size_t got;
-    if (fmd_parse_numbers(ls + 3, le, v, 2, &got, err) != 0) {
+    if (fmd_parse_numbers(ls + 3, lr ? lr : le, v, 2, &got, err) != 0) {
         if (err)
             err->line = line;
         return FMD_EINVAL;
     }
     if (got != 2)
         return fail(err, line, "header 'gmm <d> <K>' needs 2 numbers, found %zu", got);
-    if (v[0] != floor(v[0]) || v[1] != floor(v[1]))
-        return fail(err, line, "d and K must be whole numbers");
+    if (lr) {
+        if (fmd_parse_numbers(lr + 7, le, &rv, 1, &got, err) != 0) {
+            if (err)
+                err->line = line;
+            return FMD_EINVAL;
+        }
+        if (got != 1)
+            return fail(err, line, "'lowrank <r>' needs one number, the rank, found %zu", got);
+    }
+    if (v[0] != floor(v[0]) || v[1] != floor(v[1]) || rv != floor(rv))
+        return fail(err, line, "d, K and the rank must be whole numbers");
     if (v[0] <= 0 || v[1] <= 0)
         return fail(err, line, "d and K must be positive (got d = %g, K = %g)", v[0], v[1]);
-    if (v[0] > FMD_GMM_MAX_D || v[1] > FMD_GMM_MAX_K || v[1] * v[0] * v[0] > FMD_GMM_MAX_NUMBERS)
-        return fail(err, line, "mixture too large (d = %g, K = %g; limits d <= %d, K <= %d, K d^2 <= %d)",
-                    v[0], v[1], FMD_GMM_MAX_D, FMD_GMM_MAX_K, FMD_GMM_MAX_NUMBERS);
+    if (lr && !(rv >= 1 && rv < v[0] && rv <= FMD_GMM_MAX_RANK))
+        return fail(err, line, "the rank must be a whole number with 1 <= r < d and r <= %d (got r = %g, d = %g)",
+                    FMD_GMM_MAX_RANK, rv, v[0]);
+    const double numbers = lr ? v[1] * v[0] * (2.0 + rv) : v[1] * v[0] * v[0];
+    if (v[0] > FMD_GMM_MAX_D || v[1] > FMD_GMM_MAX_K || numbers > FMD_GMM_MAX_NUMBERS)
+        return fail(err, line, "mixture too large (d = %g, K = %g; limits d <= %d, K <= %d, %s <= %d)", v[0], v[1],
+                    FMD_GMM_MAX_D, FMD_GMM_MAX_K, lr ? "K d (r + 2)" : "K d^2", FMD_GMM_MAX_NUMBERS);
     *d = (size_t)v[0];
     *K = (size_t)v[1];
+    *rank = (size_t)rv;
     return FMD_OK;
 }
 
@@ -139,7 +158,7 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
     }
     const char *p = text, *end = text + len, *ls, *le;
     long line = 0;
-    size_t d = 0, K = 0, k = 0;
+    size_t d = 0, K = 0, k = 0, rank = 0;
     int labelled = 0;
     fmd_gmm *g = NULL;
     double *row = NULL;
@@ -149,11 +168,11 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
         if (blank_or_comment(ls, le))
             continue;
         if (!g) {
-            status = parse_header(ls, le, line, &d, &K, &labelled, err);
+            status = parse_header(ls, le, line, &d, &K, &rank, &labelled, err);
             if (status != FMD_OK)
                 break;
-            status = fmd_gmm_alloc(d, K, &g);
-            row = malloc((2 + d + d * d) * sizeof(double));
+            status = rank ? fmd_gmm_alloc_lowrank(d, K, rank, &g) : fmd_gmm_alloc(d, K, &g);
+            row = malloc((2 + (rank ? d * (2 + rank) : d + d * d)) * sizeof(double));
             if (status != FMD_OK || !row)
                 status = FMD_ENOMEM;
             continue;
@@ -162,11 +181,17 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
             status = fail(err, line, "unexpected line after the %zu components", K);
             break;
         }
-        size_t want = 1 + d + d * d + (size_t)labelled, got;
+        size_t want = 1 + (rank ? d * (2 + rank) : d + d * d) + (size_t)labelled, got;
         if (fmd_parse_numbers(ls, le, row, want, &got, err) != 0) {
             if (err)
                 err->line = line;
             status = FMD_EINVAL;
+            break;
+        }
+        if (got != want && rank) {
+            status = fail(err, line, "component %zu needs %zu numbers (weight, %zu for the mean, %zu for the diagonal D, "
+                                     "%zu for the factor F%s), found %zu",
+                          k + 1, want, d, d, d * rank, labelled ? ", the label" : "", got);
             break;
         }
         if (got != want) {
@@ -186,6 +211,20 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
         if (!(row[0] > 0.0)) {
             status = fail(err, line, "weight %g of component %zu must be > 0", row[0], k + 1);
             break;
+        }
+        if (rank) {   /* w, mean, D > 0, F */
+            for (size_t i = 0; i < d && status == FMD_OK; i++)
+                if (!(row[1 + d + i] > 0.0))
+                    status = fail(err, line, "diagonal entry %zu of component %zu is %g; D must be > 0", i + 1, k + 1,
+                                  row[1 + d + i]);
+            if (status != FMD_OK)
+                break;
+            g->weight[k] = row[0];
+            memcpy(g->mean + k * d, row + 1, d * sizeof(double));
+            memcpy(g->diag + k * d, row + 1 + d, d * sizeof(double));
+            memcpy(g->factor + k * d * rank, row + 1 + 2 * d, d * rank * sizeof(double));
+            k++;
+            continue;
         }
         const double *S = row + 1 + d;
         for (size_t i = 0; i < d && status == FMD_OK; i++)

@@ -7,7 +7,12 @@
  * or, for a labelled mixture (chapter 5: component k belongs to class y_k),
  *     gmm <d> <K> labelled
  *     <weight> <mean> <covariance> <label: a whole number in [0, 1023]>   (K lines)
- * Without labels, component k is its own class k.
+ * Without labels, component k is its own class k. A mixture at image
+ * dimension gives each covariance as a diagonal plus a rank-r factor,
+ * Sigma = diag(D) + F F^T (lowrank.h), never forming it:
+ *     gmm <d> <K> lowrank <r>            (optionally followed by "labelled")
+ *     <weight> <mean: d> <D: d numbers, all > 0> <F: d*r numbers, row-major>  [label]
+ * (1 <= r < d, r <= FMD_GMM_MAX_RANK, K d (r + 2) <= 1e7).
  * Promise: a malformed file is rejected with the file name, the line number
  * and the reason -- a wrong count of numbers, a weight <= 0, weights not
  * summing to 1 within 1e-9, a covariance not symmetric or not positive

@@ -34,6 +34,36 @@ Test(gmm_file, parses_a_valid_file)
 }
 
 /* Each malformed case: rejected, with the right line and a reason naming it. */
+/* A low-rank file: the numbers land where they belong, and the mixture is
+ * the dense one it stands for (the same log-density, 1e-13). */
+Test(gmm_file, parses_a_low_rank_file)
+{
+    const char *text = "# two components in R^3, rank 1, labelled\n"
+                       "gmm 3 2 lowrank 1 labelled\n"
+                       "0.25  1 2 3   0.5 0.6 0.7   1 -1 0.5   4\n"
+                       "0.75  0 0 0   1 1 1         0.2 0.3 0.4   7\n";
+    fmd_gmm *g;
+    fmd_parse_error e;
+    cr_assert_eq(parse(text, &g, &e), FMD_OK, "%s", e.reason);
+    cr_expect(g->d == 3 && g->K == 2 && g->rank == 1 && g->label[0] == 4 && g->label[1] == 7);
+    cr_expect(g->mean[2] == 3 && g->diag[1] == 0.6 && g->factor[1] == -1 && g->factor[5] == 0.4 && g->weight[1] == 0.75);
+    fmd_gmm *dense;
+    cr_assert_eq(fmd_gmm_alloc(3, 2, &dense), FMD_OK);
+    memcpy(dense->weight, g->weight, 2 * sizeof(double));
+    memcpy(dense->mean, g->mean, 6 * sizeof(double));
+    for (size_t k = 0; k < 2; k++)
+        fmd_gmm_covariance(g, k, dense->cov + 9 * k);
+    cr_assert_eq(fmd_gmm_prepare(dense), FMD_OK);
+    const double x[6] = {0.5, 1.5, 2.0, -0.3, 0.1, 0.9};
+    double a[2], b[2];
+    fmd_gmm_log_density(g, 2, x, a);
+    fmd_gmm_log_density(dense, 2, x, b);
+    for (int i = 0; i < 2; i++)
+        cr_expect(fabs(a[i] - b[i]) <= 1e-13 * (1 + fabs(b[i])), "log p %.17g vs dense %.17g", a[i], b[i]);
+    fmd_gmm_free(dense);
+    fmd_gmm_free(g);
+}
+
 Test(gmm_file, rejects_each_malformed_case_with_line_and_reason)
 {
     static const struct { const char *text; long line; const char *word; } cases[] = {
@@ -65,6 +95,18 @@ Test(gmm_file, rejects_each_malformed_case_with_line_and_reason)
         {"gmm 1 1 labelled\n1 0 1 5000\n", 2, "whole number"},
         {"gmm 1 1 labeled\n1 0 1\n", 1, "not a number"},
         {"gmm 1 1labelled\n1 0 1\n", 1, "not a number"},
+        /* low rank (issue 15): gmm d K lowrank r, then w, mean, D, F */
+        {"gmm 2 1 lowrank 1\n1 0 0 1 1 0.5\n", 2, "needs 7 numbers"},
+        {"gmm 2 1 lowrank 1\n1 0 0 1 0 0.5 0.5\n", 2, "D must be > 0"},
+        {"gmm 2 1 lowrank 1\n1 0 0 -1 1 0.5 0.5\n", 2, "D must be > 0"},
+        {"gmm 2 1 lowrank 2\n", 1, "1 <= r < d"},
+        {"gmm 2 1 lowrank 0\n", 1, "1 <= r < d"},
+        {"gmm 3 1 lowrank 1.5\n", 1, "whole"},
+        {"gmm 3 1 lowrank\n", 1, "needs one number"},
+        {"gmm 3 1 lowrank 1 2\n", 1, "needs one number"},
+        {"gmm 2 1 lowrank 1 labelled\n1 0 0 1 1 0.5 0.5\n", 2, "the label"},
+        {"gmm 2 1 lowrank 1\n1 0 0 1 1 0.5 nan\n", 2, "not a finite"},
+        {"gmm 1000 10000 lowrank 100\n", 1, "too large"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fmd_gmm *g = (void *)1;
