@@ -121,5 +121,6 @@ int fmd_cmd_sample(int argc, char **argv);
 int fmd_cmd_eval(int argc, char **argv);
 int fmd_cmd_likelihood(int argc, char **argv);
 int fmd_cmd_info(int argc, char **argv);
+int fmd_cmd_fit(int argc, char **argv);
 
 #endif

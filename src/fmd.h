@@ -9,6 +9,7 @@
 #include "path.h"      /* chapter 3: Gaussian conditional path */
 #include "marginal.h"  /* chapter 3: exact marginal path of a mixture */
 #include "lowrank.h"   /* chapter 6: diagonal plus low-rank covariances (Woodbury) */
+#include "fit.h"       /* chapter 6: a low-rank Gaussian fitted to data (PPCA) */
 #include "gmm_file.h"  /* chapter 3: mixture specification files */
 #include "matmul.h"    /* chapter 4: the one BLIS call site */
 #include "mlp.h"       /* chapter 4: the network */

@@ -117,6 +117,17 @@ expect 2 "unknown --precondition 'karras'" train --gmm "$G" --out x.st --objecti
 expect 2 "--weighting beta2 is for --objective dsm" train --gmm "$G" --out x.st --objective ddpm --weighting beta2
 expect 2 "would change the run saved in dsm.st" train --resume dsm.st --weighting uniform
 expect 2 "the two-headed network (cfm+dsm) takes no labels" train --gmm "$G" --out x.st --objective cfm+dsm --labels
+expect 2 "give one of --data fashion-mnist or --data-file FILE" fit-gmm --out x.gmm
+expect 2 "--per-class needs the data's classes" fit-gmm --data-file pts.txt --per-class --out x.gmm
+expect 2 "--rank 5 needs d > 5" fit-gmm --data-file pts.txt --rank 5 --out x.gmm
+printf '0 0 1 0\n1 0 0 0\n0 1 0 0\n2 2 2 1\n' > four.txt
+expect 2 "class 1 has 1 row" fit-gmm --data-file four.txt --labels --per-class --rank 1 --out x.gmm
+[ -e x.gmm ] && { echo "check_cli_errors: a refused fit-gmm left a file"; fail=1; }
+printf '0 0 1 0\n1 0 0 0\n0 1 0 0\n2 2 2 1\n2 1 2 1\n3 2 2 1\n' > six.txt
+expect 0 "" fit-gmm --data-file six.txt --labels --per-class --rank 1 --out six.gmm
+printf '0.5 0.5 0.5\n' > pt3.txt
+IN=pt3.txt expect 0 "" field --gmm six.gmm --schedule condot --t 0.5
+[ "$(grep -vc '^#' "$tmp/out")" = 1 ] || { echo "check_cli_errors: fmd field on a fitted low-rank mixture:"; cat "$tmp/out"; fail=1; }
 expect 2 "--levels has no effect without --objective ddpm-discrete" train --gmm "$G" --out x.st --levels 100
 expect 2 "trains on the schedule ddpm:200, not vp" train --gmm "$G" --out x.st --objective ddpm-discrete --levels 200 --schedule vp
 expect 2 "--weighting elbo weights the levels" train --gmm "$G" --out x.st --objective ddpm --weighting elbo

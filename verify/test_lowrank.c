@@ -9,6 +9,7 @@
 
 #include "fmd.h"
 #include "budget.h"
+#include <gsl/gsl_randist.h>
 
 /* K components in R^d of rank r: means uniform in [-2, 2]^d, D_k uniform in
  * [0.05, 0.5], F_k normal / sqrt(r), unequal weights; and its dense twin. */
@@ -184,4 +185,64 @@ Test(lowrank, image_dimension_matches_a_dense_evaluation)
     fmd_marginal_free(md);
     fmd_gmm_free(g);
     fmd_gmm_free(dense);
+}
+
+/* Probabilistic PCA in closed form (fmd_fit_lowrank) on 500 rows in R^10 of
+ * a Gaussian with a rank-2 structure, against the sample covariance S
+ * computed here by naive loops: the mean is the sample mean; D + F F^T has
+ * S's diagonal wherever D is above the floor; each column f_a of F is an
+ * eigenvector of S with eigenvalue |f_a|^2 + sigma^2, where sigma^2 = (tr S -
+ * |F|^2) / d is the mean of the discarded eigenvalues; all to 1e-10 relative
+ * (GSL's eigensolver, 1e-14 here, and the sums). */
+Test(lowrank, ppca_fit_has_the_data_moments_and_directions)
+{
+    enum { n = 500, d = 10, r = 2 };
+    static double X[n * d];
+    gsl_rng *rng;
+    fmd_rng_alloc(1801, 0, &rng);
+    for (size_t p = 0; p < n; p++) {
+        double e[r];
+        fmd_rng_gaussian(rng, r, e);
+        for (size_t i = 0; i < d; i++)
+            X[p * d + i] = 0.3 * (double)i + 2.0 * e[0] * sin((double)i) + 1.2 * e[1] * cos(0.7 * (double)i) +
+                           0.3 * gsl_ran_gaussian(rng, 1.0 + 0.1 * (double)i);
+    }
+    gsl_rng_free(rng);
+    double mean[d], D[d], F[d * r], S[d * d] = {0}, m[d] = {0}, explained;
+    cr_assert_eq(fmd_fit_lowrank(n, d, X, r, 1e-3, mean, D, F, &explained), FMD_OK);
+    for (size_t p = 0; p < n; p++)
+        for (size_t i = 0; i < d; i++)
+            m[i] += X[p * d + i] / n;
+    for (size_t p = 0; p < n; p++)
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++)
+                S[i * d + j] += (X[p * d + i] - m[i]) * (X[p * d + j] - m[j]) / n;
+    double trS = 0.0, FF = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        cr_expect(fabs(mean[i] - m[i]) <= 1e-13 * (1 + fabs(m[i])), "mean[%zu] %.17g vs %.17g", i, mean[i], m[i]);
+        double ff = 0.0;
+        for (size_t a = 0; a < r; a++)
+            ff += F[i * r + a] * F[i * r + a];
+        if (D[i] > 1e-3)
+            cr_expect(fabs(D[i] + ff - S[i * d + i]) <= 1e-10 * S[i * d + i], "coordinate %zu: D + (FF^T)_ii %.17g, S_ii %.17g", i,
+                      D[i] + ff, S[i * d + i]);
+        trS += S[i * d + i], FF += ff;
+    }
+    const double sigma2 = (trS - FF) / d;
+    double lead = 0.0;
+    for (size_t a = 0; a < r; a++) {
+        double f[d], Sf[d], ff = 0.0, worst = 0.0;
+        for (size_t i = 0; i < d; i++)
+            f[i] = F[i * r + a], ff += f[i] * f[i];
+        for (size_t i = 0; i < d; i++) {
+            Sf[i] = 0.0;
+            for (size_t j = 0; j < d; j++)
+                Sf[i] += S[i * d + j] * f[j];
+            worst = fmax(worst, fabs(Sf[i] - (ff + sigma2) * f[i]));
+        }
+        cr_expect(worst <= 1e-10 * (ff + sigma2) * sqrt(ff), "direction %zu: |S f - (|f|^2 + sigma^2) f| = %.3g", a, worst);
+        lead += ff + sigma2;
+    }
+    cr_expect(fabs(explained - lead / trS) <= 1e-12, "explained %.17g vs %.17g", explained, lead / trS);
+    cr_expect_eq(fmd_fit_lowrank(n, d, X, d, 1e-3, mean, D, F, NULL), FMD_EINVAL);   /* r < d */
 }
