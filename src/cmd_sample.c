@@ -11,7 +11,8 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: fmd sample --model MODEL [-n N] [--solver NAME] [--steps K] [--sigma S]\n"
+    "usage: fmd sample (--model MODEL | --gmm FILE --schedule NAME) [-n N] [--solver NAME]\n"
+    "                  [--steps K] [--sigma S]\n"
     "                  [--seed S] [--t0 T] [--t1 T] [--class Y [--guidance W]]\n"
     "                  [--form data|noise] [--grid logsnr|time|time:P] [--trajectories]\n"
     "                  [--threads N] [--precision f64|f32]\n"
@@ -30,6 +31,11 @@ static const char usage[] =
     "A denoiser (objective denoiser, D(x) = E[z | x]) gives the field\n"
     "alpha_dot D + beta_dot (x - alpha D) / beta, finite for beta > 0: it runs on\n"
     "[0, 1 - 1e-3] by default.\n"
+    "\n"
+    "With --gmm FILE --schedule NAME every sampler runs on the exact marginal field\n"
+    "of a mixture instead (chapter 3; a low-rank file too, exact at d = 784):\n"
+    "no training, no network error -- what is left is the sampler's. --class Y\n"
+    "--guidance W then follows the exact guided field of a labelled mixture.\n"
     "\n"
     "  -n N            samples; default 1000\n"
     "  --solver NAME   euler | midpoint | heun | rk4 | dopri5 (ODE), em | heun-sde (SDE),\n"
@@ -91,11 +97,18 @@ static int exp_method_by_name(const char *name, fmd_exp_method *method)
     return 0;
 }
 
+static void release(fmd_mlp *net, fmd_gmm *g)
+{
+    fmd_mlp_free(net);
+    fmd_gmm_free(g);
+}
+
 int fmd_cmd_sample(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --help' for usage.";
     int steps_given = 0;
     const char *model = NULL, *solver = NULL, *form_name = NULL, *grid_name = NULL, *precision = NULL;
+    const char *gmm_path = NULL, *sched_name = NULL;   /* --gmm: the exact mixture field instead of a model */
     double n = 1000, steps = 100, sigma = -1, seed = 0, t0 = -1, t1 = -1, cls = -1, guidance = 1, threads = fmd_cli_default_threads();
     int traj = 0, guidance_given = 0;
     int no_checksum = 0;
@@ -109,6 +122,8 @@ int fmd_cmd_sample(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--gmm"))) gmm_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) sched_name = v;
         else if (strcmp(argv[i], "--no-checksum") == 0) no_checksum = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--png"))) png_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--variance"))) variance_name = v;
@@ -133,8 +148,17 @@ int fmd_cmd_sample(int argc, char **argv)
         if (num && fmd_cli_number("sample", arg, v, lo, hi, whole, num) != 0)
             return 2;
     }
-    if (!model || !*model)
-        return fmd_cli_usage_error("sample", hint, "--model MODEL is required");
+    if ((!model || !*model) && (!gmm_path || !*gmm_path))
+        return fmd_cli_usage_error("sample", hint, "--model MODEL (or --gmm FILE --schedule NAME) is required");
+    if (model && gmm_path)
+        return fmd_cli_usage_error("sample", hint, "give --model or --gmm, not both");
+    if (gmm_path && !sched_name)
+        return fmd_cli_usage_error("sample", "Add --schedule NAME (condot, cosine, vp, ...): the path the exact field "
+                                             "follows.", "--gmm needs --schedule");
+    if (sched_name && !gmm_path)
+        return fmd_cli_usage_error("sample", hint, "--schedule goes with --gmm (a model carries its own)");
+    if (gmm_path && (precision || no_checksum))
+        return fmd_cli_usage_error("sample", hint, "--precision and --no-checksum are for models, not --gmm");
     if (guidance_given && cls < 0)
         return fmd_cli_usage_error("sample", "Add --class Y (the class to guide towards), or drop --guidance.",
                                    "--guidance has no effect without --class");
@@ -193,20 +217,37 @@ int fmd_cmd_sample(int argc, char **argv)
     if (precision && fmd_cli_precision("sample", precision, &dtype) != 0)
         return 2;
     const int nthreads = fmd_cli_threads("sample", threads);
-    fmd_mlp *net;
+    fmd_mlp *net = NULL;
+    fmd_gmm *g = NULL;
     fmd_run_info info;
+    memset(&info, 0, sizeof info);
     fmd_field u;
     fmd_flow_sde_params P = {&u, {{0}, NULL, 0}, sigma > 0 ? sigma : 0, FMD_PREDICTS_FIELD, NULL};
-    if (fmd_cli_load_model_unchecked("sample", model, 0, 0, no_checksum, &net, &info, &P.sch, &P.predicts) != 0)
+    if (gmm_path) {   /* the exact marginal field of a mixture (chapter 3): a flow "model" with no error */
+        fmd_parse_error perr;
+        if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK) {
+            fmd_cli_gmm_error("sample", &perr);
+            return 2;
+        }
+        if (fmd_cli_schedule("sample", sched_name, &P.sch) != 0) {
+            fmd_gmm_free(g);
+            return 2;
+        }
+        snprintf(info.objective, sizeof info.objective, "cfm");
+        info.t_max = 1.0;
+        model = gmm_path;
+    } else if (fmd_cli_load_model_unchecked("sample", model, 0, 0, no_checksum, &net, &info, &P.sch, &P.predicts) != 0) {
         return 2;
+    }
     if (precision && fmd_cli_convert_model("sample", &net, dtype) != 0) {
         fmd_mlp_free(net);
         return 1;
     }
+    const size_t d0 = g ? g->d : net->cfg.d;
     const int flow = P.predicts == FMD_PREDICTS_FIELD, denoiser = P.predicts == FMD_PREDICTS_DATA;
     const int t0_given = t0 >= 0, t1_given = t1 >= 0;
     double t0_default, t1_default;
-    fmd_model_time_range(P.predicts, net->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0_default, &t1_default);
+    fmd_model_time_range(P.predicts, net && net->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0_default, &t1_default);
     if (t0 < 0)
         t0 = t0_default;
     if (t1 < 0)
@@ -233,50 +274,57 @@ int fmd_cmd_sample(int argc, char **argv)
             fmd_schedule_at(&P.sch, t1, &b);
         }
         if (!(a.alpha > 0.0 && (b.beta > 0.0 || may_reach_data)) && t0 < t1) {
-            fmd_mlp_free(net);
+            release(net, g);
             return fmd_cli_usage_error("sample", "Choose 0 < --t0, and --t1 < 1 (or the data form on a time grid).",
                                        "the exponential integrator '%s' needs alpha > 0 and beta > 0 at t0 and t1 "
                                        "(alpha_t0 = %g, beta_t1 = %g)", solver, a.alpha, b.beta);
         }
     }
     if (!(t0 < t1)) {
-        fmd_mlp_free(net);
+        release(net, g);
         return fmd_cli_usage_error("sample", hint, "--t0 %g must be below --t1 %g", t0, t1);
     }
     fmd_sched_point s0, s1;
     fmd_schedule_at(&P.sch, t0, &s0);
     fmd_schedule_at(&P.sch, t1, &s1);
     if (denoiser && s1.beta == 0.0) {
-        fmd_mlp_free(net);
+        release(net, g);
         return fmd_cli_usage_error("sample", "Choose --t1 < 1.",
                                    "%s is a denoiser: at t = %g (beta = 0) its field divides by zero", model, t1);
     }
     if (!expo && !flow && !denoiser && (s0.alpha == 0.0 || !isfinite(s1.beta_dot))) {
-        fmd_mlp_free(net);
+        release(net, g);
         return fmd_cli_usage_error("sample", "Choose 0 < --t0, and --t1 < 1 for the lab and vp schedules.",
                                    "%s is a score model (%s): Prop 1 gives no field from a score at t = %g",
                                    model, info.objective, s0.alpha == 0.0 ? t0 : t1);
     }
     if (png_path) {
-        const size_t side = (size_t)lround(sqrt((double)net->cfg.d));
-        if (side * side != net->cfg.d || traj) {
-            const size_t dd = net->cfg.d;
-            fmd_mlp_free(net);
+        const size_t side = (size_t)lround(sqrt((double)d0));
+        if (side * side != d0 || traj) {
+            const size_t dd = d0;
+            release(net, g);
             return fmd_cli_usage_error("sample", "--png is for image models (d a square, e.g. 784 = 28 x 28), without "
                                                  "--trajectories.",
                                        "%s is %zu-dimensional: not a square image", model, dd);
         }
     }
     fmd_mlp_eval *ev = NULL;   /* the network's scratch, kept between evaluations */
-    if (fmd_mlp_eval_alloc(net, &ev) != FMD_OK) {
-        fmd_mlp_free(net);
+    if (net && fmd_mlp_eval_alloc(net, &ev) != FMD_OK) {
+        release(net, g);
         return fmd_cli_out_of_memory("sample", "the network's scratch", 0.0);
     }
     fmd_mlp_guidance G = {net, (int)cls, guidance, ev};
-    if (cls >= 0 && (cls != floor(cls) || cls >= (double)net->cfg.n_classes)) {
+    fmd_marginal_field_params exact = {g, &P.sch, NULL, NULL};
+    fmd_guidance_params exact_guided = {0};
+    if (g && cls >= 0 && fmd_guidance_init(&exact_guided, g, (int)cls, &P.sch, guidance) != FMD_OK) {
+        release(net, g);
+        return fmd_cli_usage_error("sample", "Give a class that a component of the mixture is labelled with.",
+                                   "--class %g: no component of %s has that label", cls, gmm_path);
+    }
+    if (net && cls >= 0 && (cls != floor(cls) || cls >= (double)net->cfg.n_classes)) {
         size_t C = net->cfg.n_classes;
         fmd_mlp_eval_free(ev);
-        fmd_mlp_free(net);
+        release(net, g);
         if (C == 0)
             return fmd_cli_usage_error("sample", "Train with `fmd train --labels` to sample a class.",
                                        "%s was trained without labels; --class needs a labelled model", model);
@@ -284,15 +332,18 @@ int fmd_cmd_sample(int argc, char **argv)
     }
     /* the network's output, guided or not; Prop 1 (fmd_flow_sde_drift) is affine
      * in it, so guiding the output guides the field, score or noise alike */
-    u = cls >= 0 ? (fmd_field){fmd_mlp_guided_field, net->cfg.d, &G} : (fmd_field){fmd_mlp_eval_field, net->cfg.d, ev};
-    fmd_field drift = {fmd_flow_sde_drift, net->cfg.d, &P};    /* the ODE's field when sigma = 0 */
+    if (g)
+        u = cls >= 0 ? (fmd_field){fmd_guided_field, d0, &exact_guided} : (fmd_field){fmd_marginal_field, d0, &exact};
+    else
+        u = cls >= 0 ? (fmd_field){fmd_mlp_guided_field, d0, &G} : (fmd_field){fmd_mlp_eval_field, d0, ev};
+    fmd_field drift = {fmd_flow_sde_drift, d0, &P};    /* the ODE's field when sigma = 0 */
     fmd_mlp_head score_head = {net, 1};   /* a cfm+dsm network: its SDE takes the score head as it is */
-    fmd_field score = {fmd_mlp_head_field, net->cfg.d, &score_head};
-    if (net->dims[net->nlayers] == 2 * net->cfg.d)
+    fmd_field score = {fmd_mlp_head_field, d0, &score_head};
+    if (net && net->dims[net->nlayers] == 2 * net->cfg.d)
         P.score = &score;
     if (ddpm && !steps_given && strcmp(info.objective, "ddpm-discrete") == 0)
         steps = P.sch.param;   /* a discrete model's own chain: its N levels (schedule ddpm:N) */
-    const size_t N = (size_t)n, K = (size_t)steps, d = net->cfg.d;
+    const size_t N = (size_t)n, K = (size_t)steps, d = d0;
     double *x = malloc(N * d * sizeof(double)), *ts = malloc((K + 1) * sizeof(double));
     double *path = traj ? malloc((K + 1) * N * d * sizeof(double)) : NULL;
     int rc = 0;
@@ -381,6 +432,7 @@ int fmd_cmd_sample(int argc, char **argv)
     free(ts);
     free(path);
     fmd_mlp_eval_free(ev);
-    fmd_mlp_free(net);
+    fmd_guidance_free(&exact_guided);
+    release(net, g);
     return rc;
 }

@@ -117,6 +117,10 @@ expect 2 "unknown --precondition 'karras'" train --gmm "$G" --out x.st --objecti
 expect 2 "--weighting beta2 is for --objective dsm" train --gmm "$G" --out x.st --objective ddpm --weighting beta2
 expect 2 "would change the run saved in dsm.st" train --resume dsm.st --weighting uniform
 expect 2 "the two-headed network (cfm+dsm) takes no labels" train --gmm "$G" --out x.st --objective cfm+dsm --labels
+expect 2 "--gmm needs --schedule" sample --gmm "$G"
+expect 2 "give --model or --gmm, not both" sample --gmm "$G" --schedule condot --model m.st
+expect 2 "--schedule goes with --gmm" sample --model m.st --schedule vp
+expect 2 "no component of" sample --gmm "$G" --schedule condot --class 7
 expect 2 "give one of --data fashion-mnist or --data-file FILE" fit-gmm --out x.gmm
 expect 2 "--per-class needs the data's classes" fit-gmm --data-file pts.txt --per-class --out x.gmm
 expect 2 "--rank 5 needs d > 5" fit-gmm --data-file pts.txt --rank 5 --out x.gmm
@@ -128,6 +132,7 @@ expect 0 "" fit-gmm --data-file six.txt --labels --per-class --rank 1 --out six.
 printf '0.5 0.5 0.5\n' > pt3.txt
 IN=pt3.txt expect 0 "" field --gmm six.gmm --schedule condot --t 0.5
 [ "$(grep -vc '^#' "$tmp/out")" = 1 ] || { echo "check_cli_errors: fmd field on a fitted low-rank mixture:"; cat "$tmp/out"; fail=1; }
+expect 0 "" sample --gmm six.gmm --schedule vp --solver dpm2m --steps 10 -n 5 --class 1
 expect 2 "--levels has no effect without --objective ddpm-discrete" train --gmm "$G" --out x.st --levels 100
 expect 2 "trains on the schedule ddpm:200, not vp" train --gmm "$G" --out x.st --objective ddpm-discrete --levels 200 --schedule vp
 expect 2 "--weighting elbo weights the levels" train --gmm "$G" --out x.st --objective ddpm --weighting elbo

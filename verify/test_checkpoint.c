@@ -10,6 +10,7 @@
 
 #include "fmd.h"
 #include "mixtures.h"
+#include "budget.h"
 
 /* precond: a DSM network with EDM's score read-out (else a plain one) */
 static fmd_mlp *make_net(fmd_dtype dtype, int precond)
@@ -509,4 +510,58 @@ Test(likelihood_command, exact_mixture_and_trained_model)
     unlink(pts);
     unlink(model);
     unlink(score);
+}
+
+/* `fmd sample --gmm FILE --schedule NAME` runs the samplers on the exact
+ * marginal field of a mixture (chapter 3) instead of a network: RK4, 100
+ * steps, on chapter 3's mixture, 4000 samples whose mean log p_data must
+ * match that of 4000 fresh data draws within 0.02 nats (RK4's own error on
+ * this field, measured 0.001) + Z_CHECK SE of the difference (1 check);
+ * and exact classifier-free guidance (--class Y) of a labelled mixture puts
+ * every sample in its class's region (the class posterior at t = 1 above
+ * 1/2 for at least 99% of 500 samples, w = 2). */
+Test(sample_command, exact_mixture_field_samples_p_data)
+{
+    const char *fmd = getenv("FMD_BIN") ? getenv("FMD_BIN") : "build/fmd";
+    const char *gmm = "chapters/03-constructing-a-training-target/five_modes.gmm";
+    char cmd[1024];
+    enum { N = 4000 };
+    static double x[2 * N], lp[N], z[2 * N];
+    snprintf(cmd, sizeof cmd, "%s sample --gmm %s --schedule condot --solver rk4 --steps 100 -n %d --seed 3", fmd, gmm, N);
+    cr_assert_eq(read_samples(cmd, x, N), 2 * N);
+    fmd_gmm *g;
+    fmd_parse_error perr;
+    cr_assert_eq(fmd_gmm_load(gmm, &g, &perr), FMD_OK);
+    double m1, s1, m0, s0;
+    fmd_gmm_log_density(g, N, x, lp);
+    fmd_mean_se(N, lp, 1, &m1, &s1);
+    gsl_rng *r;
+    fmd_rng_alloc(77, 0, &r);
+    fmd_gmm_sample(g, r, N, z, NULL);
+    gsl_rng_free(r);
+    fmd_gmm_log_density(g, N, z, lp);
+    fmd_mean_se(N, lp, 1, &m0, &s0);
+    cr_expect(fabs(m1 - m0) <= 0.02 + Z_CHECK * hypot(s0, s1), "exact field: mean log p %.4f vs data %.4f (SEs %.4f, %.4f)", m1,
+              m0, s1, s0);
+    fmd_gmm_free(g);
+    const char *lab = "chapters/05-conditional-generation/three_classes.gmm";
+    cr_assert_eq(fmd_gmm_load(lab, &g, &perr), FMD_OK);
+    snprintf(cmd, sizeof cmd, "%s sample --gmm %s --schedule condot --solver rk4 --steps 100 -n 500 --class 1 --guidance 2",
+             fmd, lab);
+    cr_assert_eq(read_samples(cmd, x, 500), 1000);
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
+    fmd_guidance_params P;
+    cr_assert_eq(fmd_guidance_init(&P, g, 1, &sch, 1.0), FMD_OK);
+    double logpy[500];
+    cr_assert_eq(fmd_class_posterior(&P, 1.0, 500, x, logpy, NULL), FMD_OK);
+    int inside = 0;
+    for (int i = 0; i < 500; i++)
+        inside += logpy[i] > log(0.5);
+    cr_expect(inside >= 495, "exact guidance towards class 1: %d of 500 samples in its region", inside);
+    fmd_guidance_free(&P);
+    fmd_gmm_free(g);
+    cr_expect(exit_status("%s sample --gmm %s > /dev/null 2>&1", gmm) == 2, "--gmm without --schedule accepted");
+    cr_expect(exit_status("%s sample --gmm %s --schedule condot --model x > /dev/null 2>&1", gmm) == 2,
+              "--gmm with --model accepted");
 }
