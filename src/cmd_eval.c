@@ -11,6 +11,7 @@
 static const char usage[] =
     "usage: fmd eval --model MODEL (--gmm FILE | --data NAME) [-n N] [--steps K] [--seed S]\n"
     "                [--threads N] [--precision f64|f32]\n"
+    "       fmd eval --gmm FILE --samples POINTS [--starts POINTS --schedule NAME] [--seed S]\n"
     "\n"
     "Report, each with its standard error, for a model and the mixture it was\n"
     "trained on (a score, noise or denoiser model is read as the field Prop 1\n"
@@ -22,6 +23,14 @@ static const char usage[] =
     "  sliced W1       sliced Wasserstein-1 distance, samples vs fresh data, next to\n"
     "                  fresh data vs more fresh data (the distance's noise floor)\n"
     "With --data NAME (a 2-D toy set, no closed-form density) only the sliced W1.\n"
+    "With --samples POINTS (d numbers a line, from any program: your own sampler,\n"
+    "say) instead of a model: the samples' mean exact log p_data and NLL gap to as\n"
+    "many exact draws, the sliced W1 to them next to its floor, and for a mixture\n"
+    "with classes each class's share of the samples (points whose class\n"
+    "posterior exceeds 1/2) next to the exact draws'. --starts POINTS (the noise\n"
+    "each sample started from, same order) with --schedule NAME adds the coupled\n"
+    "RMS error: each sample against the exact flow's image of its start.\n"
+    "\n"
     "  -n N      samples (default 4000)   --steps K  RK4 steps (default 100)\n"
     "  --seed S  default 0\n"
     "  --no-checksum   read a model file without fmd's checksum (written elsewhere in\n"
@@ -110,12 +119,125 @@ static int eval_toy(const char *model, const char *name, size_t N, size_t K, uin
     return rc;
 }
 
+/* `fmd eval --gmm FILE --samples POINTS`: score samples made by any program
+ * against the exact mixture (no model needed). With --starts and
+ * --schedule, also the coupled error: each sample against the exact flow's
+ * image of its own starting noise (Dormand-Prince, tolerance 1e-9). */
+static int eval_samples(const char *gmm_path, const char *samples_path, const char *starts_path, const char *sched_name,
+                        uint64_t seed, int threads)
+{
+    fmd_gmm *g;
+    fmd_parse_error perr;
+    if (fmd_gmm_load(gmm_path, &g, &perr) != FMD_OK)
+        return fmd_cli_gmm_error("eval", &perr);
+    const size_t d = g->d;
+    double *x = NULL, *x0 = NULL;
+    size_t n = 0, n0 = 0;
+    fmd_schedule sch;   /* the flow of --starts; the class posterior at t = 1 is the same on every schedule */
+    fmd_schedule_by_name("condot", &sch);
+    if (fmd_cli_read_points_at("eval", samples_path, d, &x, &n, NULL) != 0) {
+        fmd_gmm_free(g);
+        return 2;
+    }
+    int rc = 0;
+    if (n < 10)
+        rc = fmd_cli_usage_error("eval", "Give at least 10 samples.", "%s holds %zu sample%s", samples_path, n,
+                                 n == 1 ? "" : "s");
+    if (rc == 0 && starts_path) {
+        if (fmd_cli_schedule("eval", sched_name, &sch) != 0 ||
+            fmd_cli_read_points_at("eval", starts_path, d, &x0, &n0, NULL) != 0)
+            rc = 2;
+        else if (n0 != n)
+            rc = fmd_cli_usage_error("eval", "Give one start a line, in the samples' order.",
+                                     "%s holds %zu starts for %zu samples in %s", starts_path, n0, n, samples_path);
+    }
+    double *z = rc == 0 ? malloc(2 * n * d * sizeof(double)) : NULL, *lp = rc == 0 ? malloc(n * sizeof(double)) : NULL;
+    if (rc == 0 && (!z || !lp))
+        rc = fmd_cli_out_of_memory("eval", "the exact draws", (2.0 * d + 1.0) * n * sizeof(double));
+    gsl_rng *r = NULL;
+    double m_x = NAN, se_x = NAN, m_z = NAN, se_z = NAN, sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
+    double rms = NAN, rms_se = NAN;
+    if (rc == 0) {
+        fmd_rng_alloc(seed, 0xe7a2ULL, &r);
+        fmd_gmm_sample(g, r, 2 * n, z, NULL);   /* fresh exact draws: the reference and the floor's twin */
+        fmd_gmm_log_density(g, n, x, lp);
+        fmd_mean_se(n, lp, 1, &m_x, &se_x);
+        fmd_gmm_log_density(g, n, z, lp);
+        fmd_mean_se(n, lp, 1, &m_z, &se_z);
+        fmd_sliced_wasserstein(n, d, x, z, 200, r, &sw, &sw_se);
+        fmd_sliced_wasserstein(n, d, z + n * d, z, 200, r, &sw0, &sw0_se);
+    }
+    if (rc == 0 && x0) {   /* the exact flow's image of each start: X_1 of the ODE of u_t from X_0 */
+        fmd_marginal_field_params E = {g, &sch, NULL, NULL};
+        fmd_field u = {fmd_marginal_field, d, &E};
+        fmd_ode_workspace *ws;
+        fmd_ode_control ctl = {{1e-9, 1e-9}, 0.0, 0.0, 0};
+        int st = fmd_ode_workspace_alloc(fmd_ode_dopri5, n, d, &ws);
+        if (st == FMD_OK) {
+            ws->threads = threads;
+            st = fmd_ode_solve_adaptive(ws, &u, 0.0, 1.0, x0, &ctl);
+        }
+        fmd_ode_workspace_free(ws);
+        if (st != FMD_OK) {
+            fprintf(stderr, "fmd eval: error: the exact flow from the starts failed: %s\n", fmd_strerror(st));
+            rc = 1;
+        } else {
+            for (size_t i = 0; i < n; i++) {   /* squared distance to the exact image, per sample */
+                double e = 0.0;
+                for (size_t j = 0; j < d; j++)
+                    e += (x[i * d + j] - x0[i * d + j]) * (x[i * d + j] - x0[i * d + j]);
+                lp[i] = e;
+            }
+            double m, se;
+            fmd_mean_se(n, lp, 1, &m, &se);
+            rms = sqrt(m), rms_se = m > 0.0 ? se / (2.0 * rms) : 0.0;   /* delta method */
+        }
+    }
+    if (rc == 0) {
+        printf("samples %s (%zu) against %s (d = %zu)\n", samples_path, n, gmm_path, d);
+        printf("%-18s %12s %12s   %s\n", "quantity", "value", "std. error", "reference");
+        printf("%-18s %12.6g %12.3g   %.6g +- %.3g for %zu exact draws\n", "mean log p_data", m_x, se_x, m_z, se_z, n);
+        printf("%-18s %12.6g %12.3g   0 for exact samples\n", "NLL gap", m_z - m_x, hypot(se_x, se_z));
+        printf("%-18s %12.6g %12.3g   %.6g +- %.3g exact vs exact (the floor)\n", "sliced W1", sw, sw_se, sw0, sw0_se);
+        if (x0)
+            printf("%-18s %12.6g %12.3g   0 for the exact flow (%s)\n", "coupled RMS error", rms, rms_se, sched_name);
+        int classes[1024];
+        size_t nc = 0;
+        fmd_gmm_classes(g, classes, &nc);
+        for (size_t c = 0; c < nc && nc > 1 && nc < g->K + 1 && nc <= 64; c++) {   /* mass of each class */
+            double fx = 0.0, fz = 0.0;
+            fmd_guidance_params P;
+            if (fmd_guidance_init(&P, g, classes[c], &sch, 1.0) != FMD_OK)
+                break;
+            for (int which = 0; which < 2; which++) {   /* the share of points whose class posterior at t = 1 exceeds 1/2 */
+                fmd_class_posterior(&P, 1.0, n, which ? z : x, lp, NULL);
+                double f = 0.0;
+                for (size_t i = 0; i < n; i++)
+                    f += lp[i] > -M_LN2;
+                *(which ? &fz : &fx) = f / (double)n;
+            }
+            fmd_guidance_free(&P);
+            char label[32];   /* the share of points whose class posterior p(y | x) exceeds 1/2 */
+            snprintf(label, sizeof label, "class %d share", classes[c]);
+            printf("%-18s %12.6g %12.3g   %.6g +- %.3g for the exact draws\n", label, fx, sqrt(fx * (1 - fx) / (double)n),
+                   fz, sqrt(fz * (1 - fz) / (double)n));
+        }
+        rc = fmd_cli_output_done("eval", stdout, "standard output");
+    }
+    if (r)
+        gsl_rng_free(r);
+    free(x), free(x0), free(z), free(lp);
+    fmd_gmm_free(g);
+    return rc;
+}
+
 int fmd_cmd_eval(int argc, char **argv)
 {
     const char *hint = "Run 'fmd eval --help' for usage.";
     const char *model = NULL, *gmm_path = NULL, *data_name = NULL, *precision = NULL;
+    const char *samples_path = NULL, *starts_path = NULL, *sched_name = NULL;   /* --samples: anyone's samples */
     double n = 4000, steps = 100, seed = 0, threads = fmd_cli_default_threads();
-    int no_checksum = 0;
+    int no_checksum = 0, steps_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         double *num = NULL, lo = 0, hi = 0;
@@ -124,11 +246,14 @@ int fmd_cmd_eval(int argc, char **argv)
             fputs(usage, stdout);
             return 0;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--samples"))) samples_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--starts"))) starts_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) sched_name = v;
         else if (strcmp(argv[i], "--no-checksum") == 0) no_checksum = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--gmm"))) gmm_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) num = &n, lo = 10, hi = 1e7, whole = 1;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e6, whole = 1;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) num = &steps, lo = 1, hi = 1e6, whole = 1, steps_given = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) num = &seed, lo = 0, hi = 4294967295.0, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) num = &threads, lo = 1, hi = 64, whole = 1;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v;
@@ -139,6 +264,21 @@ int fmd_cmd_eval(int argc, char **argv)
         if (num && fmd_cli_number("eval", arg, v, lo, hi, whole, num) != 0)
             return 2;
     }
+    if (samples_path) {   /* anyone's samples against the exact mixture */
+        if (model || data_name || !gmm_path || !*gmm_path)
+            return fmd_cli_usage_error("eval", hint, "--samples goes with --gmm FILE (and no --model or --data)");
+        if (starts_path && !sched_name)
+            return fmd_cli_usage_error("eval", "Add --schedule NAME, the path the samples' flow follows.",
+                                       "--starts needs --schedule");
+        if (sched_name && !starts_path)
+            return fmd_cli_usage_error("eval", hint, "--schedule goes with --starts");
+        if (steps_given || precision || no_checksum)
+            return fmd_cli_usage_error("eval", hint, "--steps, --precision and --no-checksum are for models");
+        return eval_samples(gmm_path, samples_path, starts_path, sched_name, (uint64_t)seed,
+                            fmd_cli_threads("eval", threads));
+    }
+    if (starts_path || sched_name)
+        return fmd_cli_usage_error("eval", hint, "--starts and --schedule go with --samples");
     if (!model || !*model || (!gmm_path || !*gmm_path) == (!data_name || !*data_name))
         return fmd_cli_usage_error("eval", hint, "--model MODEL and one of --gmm FILE or --data NAME are required");
     fmd_dtype dtype = FMD_F64;
