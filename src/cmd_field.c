@@ -30,6 +30,10 @@ static const char usage[] =
     "  --schedule NAME  condot | cosine | lab | poly:N (N > 0) | vp | ddpm:N | ...\n"
     "  --t T            time in [0, 1] (0 = noise, 1 = data)\n"
     "  --points FILE    points, d numbers a line (default: standard input)\n"
+    "  --class Y        a labelled mixture's class: log p_t(x | y) in the first\n"
+    "                   column, and the rest guided (chapter 5, exactly):\n"
+    "                   (1 - W) f(x) + W f(x | y) for the score, u_t and E[z | x]\n"
+    "  --guidance W     the guidance scale with --class; default 1 (the conditional)\n"
     "\n"
     "Output: a header line naming the columns (starting with '#'), then one line\n"
     "per point, tab-separated, each number as %.17g:\n"
@@ -41,6 +45,8 @@ int fmd_cmd_field(int argc, char **argv)
 {
     const char *gmm_path = NULL, *sched_name = NULL, *t_text = NULL, *points_path = NULL;
     const char *hint = "Run 'fmd field --help' for usage.";
+    double cls = -1, w = 1;
+    int w_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;   /* the option as written (i moves past its value) */
         if (fmd_cli_is_help(argv[i])) {
@@ -54,7 +60,14 @@ int fmd_cmd_field(int argc, char **argv)
             t_text = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--points")))
             points_path = v;
-        else
+        else if ((v = fmd_cli_option(argc, argv, &i, "--class"))) {
+            if (*v && fmd_cli_number("field", arg, v, 0, 1023, 1, &cls) != 0)
+                return 2;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--guidance"))) {
+            w_given = 1;
+            if (*v && fmd_cli_number("field", arg, v, -1e3, 1e3, 0, &w) != 0)
+                return 2;
+        } else
             return fmd_cli_usage_error("field", hint, "unknown option '%s'", argv[i]);
         if (v && !*v)
             return fmd_cli_missing_value("field", hint, arg);
@@ -65,6 +78,8 @@ int fmd_cmd_field(int argc, char **argv)
         return fmd_cli_usage_error("field", hint, "--schedule NAME is required");
     if (!t_text)
         return fmd_cli_usage_error("field", hint, "--t T is required");
+    if (w_given && cls < 0)
+        return fmd_cli_usage_error("field", "Add --class Y, or drop --guidance.", "--guidance has no effect without --class");
     char *stop;
     errno = 0;
     double t = strtod(t_text, &stop);
@@ -81,9 +96,19 @@ int fmd_cmd_field(int argc, char **argv)
         fprintf(stderr, "Run 'fmd field --help' for the file format.\n");
         return 2;
     }
-    fmd_marginal *m;
-    if (fmd_marginal_alloc(g, &m) != FMD_OK || fmd_marginal_set_time(m, &sch, t) != FMD_OK) {
+    fmd_gmm *gy = NULL;   /* --class Y: p_data(. | y), the components labelled y */
+    if (cls >= 0 && fmd_gmm_class(g, (int)cls, &gy, NULL) != FMD_OK) {
+        fmd_gmm_free(g);
+        return fmd_cli_usage_error("field", "Give a class that a component of the mixture is labelled with.",
+                                   "--class %g: no component of %s has that label", cls, gmm_path);
+    }
+    fmd_marginal *m = NULL, *my = NULL;
+    if (fmd_marginal_alloc(g, &m) != FMD_OK || fmd_marginal_set_time(m, &sch, t) != FMD_OK ||
+        (gy && (fmd_marginal_alloc(gy, &my) != FMD_OK || fmd_marginal_set_time(my, &sch, t) != FMD_OK))) {
         fprintf(stderr, "fmd field: error: cannot set up the marginal path at t = %g\n", t);
+        fmd_marginal_free(m);
+        fmd_marginal_free(my);
+        fmd_gmm_free(gy);
         fmd_gmm_free(g);
         return 1;
     }
@@ -102,6 +127,22 @@ int fmd_cmd_field(int argc, char **argv)
         double *lp = out, *sc = out + n, *u = sc + n * d, *zm = u + n * d;
         fmd_marginal_out o = {.logp = lp, .score = sc, .u = u, .zmean = zm};
         fmd_marginal_eval(m, n, x, &o);
+        if (my) {   /* chapter 5: log p_t(x | y), and the guided score, field and posterior mean
+                       (1 - w) f(x) + w f(x | y) -- classifier-free guidance, exactly */
+            double *c = malloc(3 * n * d * sizeof(double));
+            if (!c) {
+                rc = fmd_cli_out_of_memory("field", "the class's results", 3.0 * n * d * sizeof(double));
+            } else {
+                fmd_marginal_out oy = {.logp = lp, .score = c, .u = c + n * d, .zmean = c + 2 * n * d};
+                fmd_marginal_eval(my, n, x, &oy);
+                for (size_t i = 0; i < n * d; i++) {
+                    sc[i] = (1.0 - w) * sc[i] + w * c[i];
+                    u[i] = (1.0 - w) * u[i] + w * c[n * d + i];
+                    zm[i] = (1.0 - w) * zm[i] + w * c[2 * n * d + i];
+                }
+                free(c);
+            }
+        }
         /* Never print NaN as if it were an answer: a point whose results are
          * not all finite is refused, with its line and the likely reason. */
         for (size_t k = 0; rc == 0 && k < n; k++) {
@@ -147,6 +188,8 @@ int fmd_cmd_field(int argc, char **argv)
     free(line_of);
     free(out);
     fmd_marginal_free(m);
+    fmd_marginal_free(my);
+    fmd_gmm_free(gy);
     fmd_gmm_free(g);
     if (rc == 0)
         rc = fmd_cli_output_done("field", stdout, "standard output");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fmd.h"
 #include <gsl/gsl_randist.h>
@@ -399,4 +400,51 @@ Test(field_command, agrees_with_an_independent_implementation)
     char rm[128];
     snprintf(rm, sizeof rm, "rm -rf %s", dir);
     cr_expect(system(rm) == 0);
+}
+
+/* `fmd field --class Y --guidance W` prints log p_t(x | y) and the exactly
+ * guided score, field and posterior mean: its u columns equal the library's
+ * exact classifier-free guided field (chapter 5, src/guidance.c) at every
+ * point, to the 17 printed digits (1e-13 (1 + |u|)). */
+Test(field_command, class_and_guidance_give_the_exact_guided_field)
+{
+    const char *fmd = getenv("FMD_BIN") ? getenv("FMD_BIN") : "build/fmd";
+    const char *gmm = "chapters/05-conditional-generation/three_classes.gmm";
+    const double x[6] = {0.3, 0.4, -1.2, 0.8, 2.0, -0.5}, w = 2.0, t = 0.6;
+    char pts[64], cmd[512];
+    snprintf(pts, sizeof pts, "/tmp/fmd-field-%d.txt", (int)getpid());
+    FILE *f = fopen(pts, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "%.17g %.17g\n", x[2 * i], x[2 * i + 1]);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s field --gmm %s --schedule condot --t %g --class 1 --guidance %g --points %s", fmd, gmm, t, w, pts);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char line[1024];
+    double row[3][7];
+    int rows = 0;
+    while (fgets(line, sizeof line, p))
+        if (line[0] != '#' && rows < 3 &&
+            sscanf(line, "%lg %lg %lg %lg %lg %lg %lg", &row[rows][0], &row[rows][1], &row[rows][2], &row[rows][3],
+                   &row[rows][4], &row[rows][5], &row[rows][6]) == 7)
+            rows++;
+    cr_assert_eq(pclose(p), 0);
+    cr_assert_eq(rows, 3);
+    unlink(pts);
+    fmd_gmm *g;
+    fmd_parse_error e;
+    cr_assert_eq(fmd_gmm_load(gmm, &g, &e), FMD_OK);
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
+    fmd_guidance_params P;
+    cr_assert_eq(fmd_guidance_init(&P, g, 1, &sch, w), FMD_OK);
+    double u[6];
+    cr_assert_eq(fmd_guided_field(t, 3, 2, x, u, &P), FMD_OK);
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 2; k++)
+            cr_expect(fabs(row[i][3 + k] - u[2 * i + k]) <= 1e-13 * (1 + fabs(u[2 * i + k])), "point %d: u_%d %.17g, library %.17g",
+                      i, k + 1, row[i][3 + k], u[2 * i + k]);
+    fmd_guidance_free(&P);
+    fmd_gmm_free(g);
 }
