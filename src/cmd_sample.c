@@ -46,6 +46,9 @@ static const char usage[] =
     "                  schedule, or a ddpm-discrete model's own N levels by default;\n"
     "                  --variance beta|posterior), langevin (NCSN's annealed\n"
     "                  Langevin: --steps noise levels from 10 to 0.01, 10 steps each),\n"
+    "                  heun-edm | lms | dpmpp-3m | euler-a | dpmpp-2s-a | dpmpp-sde:\n"
+    "                  k-diffusion's samplers (chapter 6) on Karras's --steps + 1\n"
+    "                  levels (sigma = beta/alpha from 80 to 0.002, rho 7, then 0);\n"
     "                  pc (predictor-corrector on the model's schedule, one corrector\n"
     "                  step each); these read any model as a noise predictor;\n"
     "                  default euler (Algorithm 1), or em with --sigma (Algorithm 2)\n"
@@ -83,6 +86,23 @@ static const char usage[] =
     "                  't x_1 .. x_d', blocks separated by blank lines\n";
 
 /* the exponential integrators by their command-line names; 0 if `name` is none */
+/* k-diffusion's samplers (src/ksampler.h) by their command-line names */
+static int kmethod_by_name(const char *name, fmd_kmethod *method)
+{
+    static const struct {
+        const char *name;
+        fmd_kmethod method;
+    } table[] = {{"heun-edm", FMD_K_HEUN},           {"lms", FMD_K_LMS},
+                 {"dpmpp-3m", FMD_K_DPMPP_3M},       {"euler-a", FMD_K_EULER_ANCESTRAL},
+                 {"dpmpp-2s-a", FMD_K_DPMPP_2S_ANCESTRAL}, {"dpmpp-sde", FMD_K_DPMPP_SDE}};
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(name, table[i].name) == 0) {
+            *method = table[i].method;
+            return 1;
+        }
+    return 0;
+}
+
 static int exp_method_by_name(const char *name, fmd_exp_method *method)
 {
     static const struct {
@@ -168,13 +188,18 @@ int fmd_cmd_sample(int argc, char **argv)
     const fmd_sde_stepper_type *sdet = fmd_sde_stepper_by_name(solver);
     fmd_exp_method method = FMD_EXP_ORDER1;
     const int expo = exp_method_by_name(solver, &method);
+    fmd_kmethod kmethod = FMD_K_HEUN;
+    const int kdiff = kmethod_by_name(solver, &kmethod);
     /* chapter 6's discrete samplers, on any model through its noise prediction */
     const int ddpm = strcmp(solver, "ddpm") == 0, langevin = strcmp(solver, "langevin") == 0, pc = strcmp(solver, "pc") == 0;
     const int discrete = ddpm || langevin || pc;
-    if (!ode && !sdet && !expo && !discrete)
+    if (!ode && !sdet && !expo && !discrete && !kdiff)
         return fmd_cli_usage_error("sample", "Solvers: euler, midpoint, heun, rk4, dopri5, em, heun-sde, ddim, dpm2, dpm2m, "
-                                             "ddpm, langevin, pc.",
+                                             "ddpm, langevin, pc, heun-edm, lms, dpmpp-3m, euler-a, dpmpp-2s-a, dpmpp-sde.",
                                    "unknown solver '%s'", solver);
+    if (kdiff && (sigma >= 0 || traj || t0 >= 0 || t1 >= 0))
+        return fmd_cli_usage_error("sample", hint, "the k-diffusion sampler '%s' runs Karras's levels (sigma 80 to 0.002, "
+                                                   "then 0): it takes none of --sigma, --trajectories, --t0, --t1", solver);
     if (discrete && (sigma >= 0 || traj))   /* --form and --grid: refused below for every non-exponential solver */
         return fmd_cli_usage_error("sample", hint, "the sampler '%s' takes neither --sigma nor --trajectories", solver);
     if ((ddpm || langevin) && (t0 >= 0 || t1 >= 0))
@@ -370,6 +395,18 @@ int fmd_cmd_sample(int argc, char **argv)
                 status = fmd_predictor_corrector(&P.sch, t0, t1, K, 1, 0.05, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
             }
             fmd_team_free(E.team);
+        } else if (kdiff) {   /* k-diffusion's samplers in sigma = beta/alpha, from sigma_max eps (ksampler.h) */
+            fmd_model_eps_params E = {&u, P.sch, P.predicts, NULL};
+            double *sig = malloc((K + 2) * sizeof(double));
+            status = sig ? fmd_team_ensure(&E.team, nthreads) : FMD_ENOMEM;
+            if (status == FMD_OK)
+                status = fmd_karras_sigmas(K + 1, 0.002, 80.0, 7.0, sig);   /* K + 1 levels and 0: K + 1 steps */
+            for (size_t i = 0; status == FMD_OK && i < N * d; i++)
+                x[i] *= 80.0 / s0.beta;   /* x~ = 80 eps (x held beta_t0 eps) */
+            if (status == FMD_OK)
+                status = fmd_ksample(kmethod, sig, K + 1, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
+            fmd_team_free(E.team);
+            free(sig);
         } else if (expo) {   /* chapter 6: the network as a noise predictor on the model's schedule */
             fmd_model_eps_params E = {&u, P.sch, P.predicts, NULL};
             status = fmd_team_ensure(&E.team, nthreads);

@@ -28,6 +28,7 @@
 #include "girsanov.h"  /* chapter 6: the path KL of a wrong score (Girsanov) */
 #include "likelihood.h" /* chapter 6: log-likelihoods by the change of variables */
 #include "diffusion.h"  /* chapter 6: DDPM, DDIM, annealed Langevin, PC, exponential integrators */
+#include "ksampler.h"   /* chapter 6: k-diffusion's samplers (Karras sigmas, Heun, LMS, DPM-Solver++ 3M, ancestral) */
 #include "field.h"     /* chapter 2: vector fields */
 #include "ode.h"       /* chapter 2: ODE steppers and drivers */
 #include "ode_gsl.h"   /* chapter 2: GSL's steppers as the reference */

@@ -1,0 +1,61 @@
+/* ksampler.h -- the samplers of k-diffusion (Crowson's library, the one most
+ * diffusion practitioners call), in the course's terms (issue 15).
+ *
+ * k-diffusion works in the variance-exploding frame of Karras et al. (2022):
+ * a state x~ at noise level sigma is z + sigma eps. The course's Gaussian
+ * path x_t = alpha_t z + beta_t eps is the same thing rescaled:
+ *     sigma(t) = beta_t / alpha_t,   x~ = x / alpha_t,
+ * so lambda = log(alpha/beta) = -log sigma, and every sampler below asks only
+ * for the denoiser D(x~, sigma) = E[z | x], which any noise predictor gives:
+ * D = x~ - sigma eps(x) (fmd_eps_fn at the path point of that lambda; a
+ * trained model through fmd_model_eps, a mixture exactly through
+ * fmd_mixture_eps). The probability-flow ODE there reads
+ *     dx~ / dsigma = (x~ - D(x~, sigma)) / sigma = eps.
+ *
+ * Methods, on a grid sigmas[0] > ... > sigmas[n] (the last may be 0, where a
+ * step ends at the denoised estimate):
+ *   HEUN        Karras et al.'s Algorithm 1 (no churn): Heun steps in sigma,
+ *               Euler for a last step to 0; order 2, 2 evaluations a step
+ *   LMS         linear multistep of order 4 in sigma (Adams-Bashforth on the
+ *               uneven grid: the last 4 slopes, weights the integrals of their
+ *               Lagrange polynomials over the step); 1 evaluation a step
+ *   DPMPP_3M    DPM-Solver++(3M) (Lu et al. 2022; k-diffusion's 3M with
+ *               eta = 0): x~' = (sigma'/sigma) x~ + (1 - e^-h) D + phi_2 D1 -
+ *               phi_3 D2 with D1, D2 finite differences of past D in
+ *               lambda, h = lambda' - lambda; order 3, 1 evaluation a step
+ *   EULER_ANCESTRAL   an Euler step to sigma_down, then fresh noise of size
+ *               sigma_up (sigma_down^2 + sigma_up^2 = sigma'^2, eta = 1)
+ *   DPMPP_2S_ANCESTRAL  DPM-Solver++(2S) (midpoint in lambda) to sigma_down,
+ *               then noise sigma_up
+ *   DPMPP_SDE   DPM-Solver++ (stochastic, r = 1/2): both stages ancestral
+ * The stochastic ones draw their noise from fmd's seeded streams (not a
+ * Brownian tree): a run is reproducible bit for bit, any thread count. */
+#ifndef FMD_KSAMPLER_H
+#define FMD_KSAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "diffusion.h"
+
+typedef enum {
+    FMD_K_HEUN,
+    FMD_K_LMS,
+    FMD_K_DPMPP_3M,
+    FMD_K_EULER_ANCESTRAL,
+    FMD_K_DPMPP_2S_ANCESTRAL,
+    FMD_K_DPMPP_SDE
+} fmd_kmethod;
+
+/* Karras et al.'s noise levels: n levels from sigma_max to sigma_min, evenly
+ * spaced in sigma^(1/rho) (rho = 7 in the paper), then sigmas[n] = 0. */
+int fmd_karras_sigmas(size_t n, double sigma_min, double sigma_max, double rho, double *sigmas);
+
+/* Run method on the grid sigmas[0..steps] (strictly decreasing, > 0 but
+ * for a last 0) from x (np, d) = x~ at sigmas[0] (e.g. sigmas[0] eps);
+ * x becomes x~ at sigmas[steps] -- the sample itself when that is 0.
+ * Noise from the streams of seed (stochastic methods only). *nfe (may be
+ * NULL) gets the evaluations per particle. */
+int fmd_ksample(fmd_kmethod method, const double *sigmas, size_t steps, fmd_eps_fn eps, void *params, size_t np,
+                size_t d, uint64_t seed, double *x, size_t *nfe);
+
+#endif
