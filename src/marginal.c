@@ -25,8 +25,8 @@ int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out)
     if (g->rank) {   /* no d x d matrix: one Woodbury factorisation per component */
         const size_t r = g->rank, per = d + d * r + r * r;
         m->lowrank = malloc(K * sizeof(fmd_lowrank));
-        /* per component: 1/Delta, W, L; then Delta, G and the traces' scratch (d r + r r) for set_point */
-        m->lowrank_mem = malloc((K * per + d + 2 * d * r + r * r) * sizeof(double));
+        /* per component: 1/Delta, W, L; then Delta and G for set_point */
+        m->lowrank_mem = malloc((K * per + d + d * r) * sizeof(double));
         m->log_norm = malloc(K * sizeof(double));
         m->tr_cinv = malloc(K * sizeof(double));
         m->tr_sig_cinv = malloc(K * sizeof(double));
@@ -117,13 +117,15 @@ int fmd_marginal_set_time(fmd_marginal *m, const fmd_schedule *sch, double t)
 }
 
 /* C_k = Delta + G G^T with Delta = alpha^2 D_k + beta^2, G = alpha F_k: its
- * Woodbury factorisation, log det, tr C^{-1} and tr(Sigma_k C^{-1}). */
+ * Woodbury factorisation and log det. tr C^{-1} and tr(Sigma_k C^{-1}) cost
+ * as much again and only d/dt log p, div u and the Laplacian need them:
+ * traces_of computes them when asked. */
 static int set_point_lowrank(fmd_marginal *m)
 {
     const fmd_gmm *g = m->g;
     const size_t d = g->d, K = g->K, r = g->rank;
     const double a = m->s.alpha, a2 = a * a, b2 = m->s.beta * m->s.beta;
-    double *delta = m->lowrank_mem + K * (d + d * r + r * r), *G = delta + d, *work = G + d * r;
+    double *delta = m->lowrank_mem + K * (d + d * r + r * r), *G = delta + d;
     for (size_t k = 0; k < K; k++) {
         const double *D = g->diag + k * d, *F = g->factor + k * d * r;
         for (size_t i = 0; i < d; i++)
@@ -135,8 +137,7 @@ static int set_point_lowrank(fmd_marginal *m)
         if (status != FMD_OK)
             return status;
         m->log_norm[k] = log(g->weight[k]) - 0.5 * f->logdet - 0.5 * (double)d * log(2.0 * M_PI);
-        m->tr_cinv[k] = fmd_lowrank_trace_inv(f, work);
-        m->tr_sig_cinv[k] = fmd_lowrank_trace_inv_times(f, D, F, work);
+        m->tr_cinv[k] = m->tr_sig_cinv[k] = NAN;   /* on demand (traces_of): a third of a sampler's time */
     }
     return FMD_OK;
 }
@@ -197,25 +198,56 @@ static void component_products(const fmd_marginal *m, size_t k, size_t cnt, cons
                                double *V, double *SV)
 {
     const size_t d = m->g->d;
-    if (m->g->rank) {   /* Woodbury: v = C^{-1} delta, then Sigma v = D v + F (F^T v) */
+    if (m->g->rank) {   /* Woodbury on the whole block: four products of (cnt x d) by (d x r) */
         const size_t r = m->g->rank;
+        const fmd_lowrank *f = &m->lowrank[k];
         const double *Dg = m->g->diag + k * d, *F = m->g->factor + k * d * r;
-        double work[2 * r], c[r];
-        fmd_lowrank_solve(&m->lowrank[k], cnt, D, V, work);
-        for (size_t p = 0; p < cnt; p++) {
-            const double *vp = V + p * d;
-            for (size_t a = 0; a < r; a++)
-                c[a] = 0.0;
-            for (size_t i = 0; i < d; i++)
+        double *A = malloc(3 * cnt * r * sizeof(double));
+        if (!A) {   /* no scratch: one point at a time (same numbers to rounding) */
+            double work[2 * r], c[r];
+            fmd_lowrank_solve(f, cnt, D, V, work);
+            for (size_t p = 0; p < cnt; p++) {
                 for (size_t a = 0; a < r; a++)
-                    c[a] += F[i * r + a] * vp[i];
-            for (size_t i = 0; i < d; i++) {
-                double sv = Dg[i] * vp[i];
-                for (size_t a = 0; a < r; a++)
-                    sv += F[i * r + a] * c[a];
-                SV[p * d + i] = sv;
+                    c[a] = 0.0;
+                for (size_t i = 0; i < d; i++)
+                    for (size_t a = 0; a < r; a++)
+                        c[a] += F[i * r + a] * V[p * d + i];
+                for (size_t i = 0; i < d; i++) {
+                    double sv = Dg[i] * V[p * d + i];
+                    for (size_t a = 0; a < r; a++)
+                        sv += F[i * r + a] * c[a];
+                    SV[p * d + i] = sv;
+                }
+            }
+            return;
+        }
+        double *B = A + cnt * r, *Cf = B + cnt * r;
+        fmd_matmul(cnt, r, d, D, f->W, A);                               /* A = delta W: rows W^T delta */
+        for (size_t p = 0; p < cnt; p++) {                               /* B = A M^{-1}, row by row */
+            double *a = A + p * r, *b = B + p * r;
+            for (size_t i = 0; i < r; i++) {                             /* L y = a */
+                double t = a[i];
+                for (size_t j = 0; j < i; j++)
+                    t -= f->L[i * r + j] * a[j];
+                a[i] = t / f->L[i * r + i];
+            }
+            for (size_t i = r; i-- > 0;) {                               /* L^T b = y */
+                double t = a[i];
+                for (size_t j = i + 1; j < r; j++)
+                    t -= f->L[j * r + i] * b[j];
+                b[i] = t / f->L[i * r + i];
             }
         }
+        fmd_gemm(0, 1, cnt, d, r, -1.0, B, r, f->W, r, 0.0, V, d);     /* V = -B W^T ... */
+        for (size_t p = 0; p < cnt; p++)
+            for (size_t i = 0; i < d; i++)
+                V[p * d + i] += f->dinv[i] * D[p * d + i];               /* ... + Delta^{-1} delta */
+        fmd_matmul(cnt, r, d, V, F, Cf);                                 /* rows F^T v */
+        fmd_gemm(0, 1, cnt, d, r, 1.0, Cf, r, F, r, 0.0, SV, d);       /* SV = F F^T v ... */
+        for (size_t p = 0; p < cnt; p++)
+            for (size_t i = 0; i < d; i++)
+                SV[p * d + i] += Dg[i] * V[p * d + i];                   /* ... + D v */
+        free(A);
         return;
     }
     const double *Ci = m->cinv + k * d * d, *S = m->g->cov + k * d * d;
@@ -231,6 +263,28 @@ static void component_products(const fmd_marginal *m, size_t k, size_t cnt, cons
         fmd_matmul_naive(cnt, d, d, D, Ci, V);
         fmd_matmul_naive(cnt, d, d, V, S, SV);
     }
+}
+
+/* tr C_k^{-1} and tr(Sigma_k C_k^{-1}) of every component into tr, trs (K
+ * each): stored for a dense mixture, computed here for a low-rank one. */
+static int traces_of(const fmd_marginal *m, double *tr, double *trs)
+{
+    const fmd_gmm *g = m->g;
+    const size_t d = g->d, K = g->K, r = g->rank;
+    if (!r) {
+        memcpy(tr, m->tr_cinv, K * sizeof(double));
+        memcpy(trs, m->tr_sig_cinv, K * sizeof(double));
+        return FMD_OK;
+    }
+    double *work = malloc((d * r + r * r) * sizeof(double));
+    if (!work)
+        return FMD_ENOMEM;
+    for (size_t k = 0; k < K; k++) {
+        tr[k] = fmd_lowrank_trace_inv(&m->lowrank[k], work);
+        trs[k] = fmd_lowrank_trace_inv_times(&m->lowrank[k], g->diag + k * d, g->factor + k * d * r, work);
+    }
+    free(work);
+    return FMD_OK;
 }
 
 int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fmd_marginal_out *out)
@@ -250,9 +304,20 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
     size_t P = ((size_t)1 << 18) / (K * d + 1);
     P = P < 1 ? 1 : P > 64 ? 64 : P;
     /* per block: D, SV (P, d); V, E (K, P, d); q, dlogN, vv (K, P); per point a (K), score, zmean (d) */
-    double *buf = malloc((2 * P * d + 2 * K * P * d + 3 * K * P + 2 * K + 2 * d) * sizeof(double));
+    double *buf = malloc((2 * P * d + 2 * K * P * d + 3 * K * P + 4 * K + 2 * d) * sizeof(double));
     if (!buf)
         return FMD_ENOMEM;
+    double *trc = buf + 2 * P * d + 2 * K * P * d + 3 * K * P + 2 * K + 2 * d, *trsc = trc + K;   /* the traces */
+    if (out->dlogp_dt || out->div_u || out->lap_over_p) {
+        const int st = traces_of(m, trc, trsc);
+        if (st != FMD_OK) {
+            free(buf);
+            return st;
+        }
+    } else {
+        for (size_t k = 0; k < K; k++)
+            trc[k] = trsc[k] = 0.0;   /* not asked for: the terms below that use them are not returned */
+    }
     double *D = buf, *SV = D + P * d, *V = SV + P * d, *E = V + K * P * d, *Q = E + K * P * d;
     double *DL = Q + K * P, *VV = DL + K * P, *a = VV + K * P, *e = a + K, *sc = e + K, *zm = sc + d;
     const double aad = s->alpha * s->alpha_dot, bbd = s->beta_beta_dot;
@@ -281,7 +346,7 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
                 VV[k * P + p] = vv;
                 /* d/dt log N(x; m, C) = -tr(C^-1 Cdot)/2 + v.mdot + v^T Cdot v / 2 with
                  * mdot = alpha_dot mu, Cdot = 2 alpha alpha_dot Sigma + 2 beta beta_dot I */
-                DL[k * P + p] = -(aad * m->tr_sig_cinv[k] + bbd * m->tr_cinv[k]) + s->alpha_dot * vmu +
+                DL[k * P + p] = -(aad * trsc[k] + bbd * trc[k]) + s->alpha_dot * vmu +
                                 aad * vSv + bbd * vv;
             }
         }
@@ -318,8 +383,8 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
                     zm[i] += r * ek[i];                /* E[z|x] = sum r_k E[z|x,k] */
                 }
                 dlp += r * DL[k * P + p];
-                sum_r_vv_tr += r * (VV[k * P + p] - m->tr_cinv[k]);
-                div_zm_part += r * s->alpha * m->tr_sig_cinv[k];
+                sum_r_vv_tr += r * (VV[k * P + p] - trc[k]);
+                div_zm_part += r * s->alpha * trsc[k];
             }
             /* div E[z|x] = sum_k [ r_k alpha tr(Sigma_k C_k^-1) + grad r_k . e_k ],
              * grad r_k = r_k (s_k - s) with s_k = -v_k */
