@@ -202,8 +202,11 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@$(MAKE) --no-print-directory deps PACKAGES="clang"
 	@mkdir -p build/fuzz/gmm
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Isrc -isystem $(BLIS_INC) -c src/matmul.c \
+	  -o build/fuzz/matmul.o
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_gmm_file.c \
-	  src/gmm_file.c src/gmm.c src/lowrank.c src/rng.c src/status.c src/field.c src/team.c -o build/fuzz/fuzz_gmm_file -pthread -lgsl -lgslcblas -lm
+	  src/gmm_file.c src/gmm.c src/lowrank.c src/rng.c src/status.c src/field.c src/team.c build/fuzz/matmul.o \
+	  -o build/fuzz/fuzz_gmm_file -pthread -lgsl -lgslcblas -lblis -lm
 	build/fuzz/fuzz_gmm_file -max_total_time=$(FUZZ_SECONDS) build/fuzz/gmm verify/fuzz/corpus/gmm
 	@mkdir -p build/fuzz/safetensors
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_safetensors.c \

@@ -2,6 +2,7 @@
  * and the matrix determinant lemma (lowrank.h). */
 #include "lowrank.h"
 #include "gmm.h"
+#include "matmul.h"
 #include "status.h"
 
 #include <math.h>
@@ -22,14 +23,13 @@ int fmd_lowrank_factor(size_t d, size_t r, const double *delta, const double *G,
             f->W[i * r + a] = f->dinv[i] * G[i * r + a];   /* W = Delta^{-1} G */
     }
     if (r > 0) {
-        double M[r * r];   /* M = I + G^T W, symmetric positive definite */
-        for (size_t a = 0; a < r; a++)
-            for (size_t b = 0; b <= a; b++) {
-                double s = a == b ? 1.0 : 0.0;
-                for (size_t i = 0; i < d; i++)
-                    s += G[i * r + a] * f->W[i * r + b];
-                M[a * r + b] = M[b * r + a] = s;
-            }
+        double M[r * r];   /* M = I + G^T W, symmetric positive definite: one product */
+        fmd_gemm(1, 0, r, r, d, 1.0, G, r, f->W, r, 0.0, M, r);
+        for (size_t a = 0; a < r; a++) {
+            M[a * r + a] += 1.0;
+            for (size_t b = 0; b < a; b++)   /* exactly symmetric for the factorisation */
+                M[a * r + b] = M[b * r + a] = 0.5 * (M[a * r + b] + M[b * r + a]);
+        }
         if (!fmd_cholesky(r, M, f->L))
             return FMD_EDOM;   /* only if G is not finite */
         for (size_t a = 0; a < r; a++)
