@@ -74,17 +74,8 @@ static int write_gmm(const fmd_gmm *g, const char *path)
     FILE *f = fopen(path, "w");
     if (!f)
         return 1;
-    const size_t d = g->d;
-    fprintf(f, "gmm %zu %zu\n", d, g->K);
-    for (size_t k = 0; k < g->K; k++) {
-        fprintf(f, "%.17g", g->weight[k]);
-        for (size_t i = 0; i < d; i++)
-            fprintf(f, " %.17g", g->mean[k * d + i]);
-        for (size_t i = 0; i < d * d; i++)
-            fprintf(f, " %.17g", g->cov[k * d * d + i]);
-        fprintf(f, "\n");
-    }
-    return fclose(f) != 0;
+    const int status = fmd_gmm_write(f, g, 0);
+    return (fclose(f) != 0) | (status != FMD_OK);
 }
 
 static int write_raw(const char *path, const double *x, size_t m)

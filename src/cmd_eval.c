@@ -204,7 +204,8 @@ static int eval_samples(const char *gmm_path, const char *samples_path, const ch
         int classes[1024];
         size_t nc = 0;
         fmd_gmm_classes(g, classes, &nc);
-        for (size_t c = 0; c < nc && nc > 1 && nc < g->K + 1 && nc <= 64; c++) {   /* mass of each class */
+        /* each class's share: at most 64 lines (an unlabelled mixture's classes are its components) */
+        for (size_t c = 0; c < nc && nc > 1 && nc <= 64; c++) {
             double fx = 0.0, fz = 0.0;
             fmd_guidance_params P;
             if (fmd_guidance_init(&P, g, classes[c], &sch, 1.0) != FMD_OK)
@@ -217,7 +218,7 @@ static int eval_samples(const char *gmm_path, const char *samples_path, const ch
                 *(which ? &fz : &fx) = f / (double)n;
             }
             fmd_guidance_free(&P);
-            char label[32];   /* the share of points whose class posterior p(y | x) exceeds 1/2 */
+            char label[32];
             snprintf(label, sizeof label, "class %d share", classes[c]);
             printf("%-18s %12.6g %12.3g   %.6g +- %.3g for the exact draws\n", label, fx, sqrt(fx * (1 - fx) / (double)n),
                    fz, sqrt(fz * (1 - fz) / (double)n));

@@ -102,21 +102,19 @@ int fmd_cmd_fit(int argc, char **argv)
         return fmd_cli_usage_error("fit-gmm", "Choose --rank below the data's dimension.", "--rank %zu needs d > %zu; "
                                    "the data have d = %zu", r, r, d);
     }
-    const size_t K = per_class ? classes : 1;
-    int ys[1024];
-    size_t count[1024] = {0}, Kused = 0;
+    int ys[1024];   /* the class of each component (-1: all the data) */
+    size_t count[1024] = {0}, K = 0;
     for (size_t p = 0; per_class && p < set.n; p++)
         count[set.y[p]]++;
     for (size_t y = 0; y < (per_class ? classes : 1); y++)
         if (!per_class || count[y] > 0)
-            ys[Kused++] = per_class ? (int)y : -1;
+            ys[K++] = per_class ? (int)y : -1;
     fmd_gmm *g = NULL;
     double *rows = malloc(set.n * d * sizeof(double));
     int rc = 0;
-    if (!rows || fmd_gmm_alloc_lowrank(d, Kused, r, &g) != FMD_OK)
+    if (!rows || fmd_gmm_alloc_lowrank(d, K, r, &g) != FMD_OK)
         rc = fmd_cli_out_of_memory("fit-gmm", "the data's copy and the mixture", (double)set.n * d * sizeof(double));
-    (void)K;
-    for (size_t k = 0; rc == 0 && k < Kused; k++) {
+    for (size_t k = 0; rc == 0 && k < K; k++) {
         const size_t m = rows_of(&set, ys[k], rows);
         double explained = 0.0;
         if (m < 2) {
@@ -147,19 +145,7 @@ int fmd_cmd_fit(int argc, char **argv)
                 data_file ? data_file : "fashion-mnist", per_class ? ", one component per class" : "");
         fprintf(f.fp, "# each line: weight, mean (%zu), D (%zu), F (%zu x %zu, row-major)%s\n", d, d, d, r,
                 per_class ? ", class" : "");
-        fprintf(f.fp, "gmm %zu %zu lowrank %zu%s\n", d, Kused, r, per_class ? " labelled" : "");
-        for (size_t k = 0; k < Kused; k++) {
-            fprintf(f.fp, "%.17g", g->weight[k]);
-            for (size_t i = 0; i < d; i++)
-                fprintf(f.fp, " %.17g", g->mean[k * d + i]);
-            for (size_t i = 0; i < d; i++)
-                fprintf(f.fp, " %.17g", g->diag[k * d + i]);
-            for (size_t i = 0; i < d * r; i++)
-                fprintf(f.fp, " %.17g", g->factor[k * d * r + i]);
-            if (per_class)
-                fprintf(f.fp, " %d", g->label[k]);
-            fprintf(f.fp, "\n");
-        }
+        fmd_gmm_write(f.fp, g, per_class);
         if (fmd_atomic_commit(&f) != FMD_OK) {
             fprintf(stderr, "fmd fit-gmm: error: writing %s failed\n", out_path);
             rc = 1;

@@ -85,17 +85,16 @@ static const char usage[] =
     "  --trajectories  print whole paths instead: per sample a block of lines\n"
     "                  't x_1 .. x_d', blocks separated by blank lines\n";
 
-/* the exponential integrators by their command-line names; 0 if `name` is none */
-/* k-diffusion's samplers (src/ksampler.h) by their command-line names */
-static int kmethod_by_name(const char *name, fmd_kmethod *method)
+/* A solver family's command-line names and their enum values. */
+typedef struct {
+    const char *name;
+    int method;
+} named_method;
+
+/* *method = the value of `name` in table (n entries); 0 if it is none of them */
+static int method_by_name(const char *name, const named_method *table, size_t n, int *method)
 {
-    static const struct {
-        const char *name;
-        fmd_kmethod method;
-    } table[] = {{"heun-edm", FMD_K_HEUN},           {"lms", FMD_K_LMS},
-                 {"dpmpp-3m", FMD_K_DPMPP_3M},       {"euler-a", FMD_K_EULER_ANCESTRAL},
-                 {"dpmpp-2s-a", FMD_K_DPMPP_2S_ANCESTRAL}, {"dpmpp-sde", FMD_K_DPMPP_SDE}};
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    for (size_t i = 0; i < n; i++)
         if (strcmp(name, table[i].name) == 0) {
             *method = table[i].method;
             return 1;
@@ -103,19 +102,11 @@ static int kmethod_by_name(const char *name, fmd_kmethod *method)
     return 0;
 }
 
-static int exp_method_by_name(const char *name, fmd_exp_method *method)
-{
-    static const struct {
-        const char *name;
-        fmd_exp_method method;
-    } table[] = {{"ddim", FMD_EXP_ORDER1}, {"dpm2", FMD_EXP_2S}, {"dpm2m", FMD_EXP_2M}};
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (strcmp(name, table[i].name) == 0) {
-            *method = table[i].method;
-            return 1;
-        }
-    return 0;
-}
+/* the exponential integrators (src/diffusion.h) and k-diffusion's samplers (src/ksampler.h) */
+static const named_method exp_methods[] = {{"ddim", FMD_EXP_ORDER1}, {"dpm2", FMD_EXP_2S}, {"dpm2m", FMD_EXP_2M}};
+static const named_method k_methods[] = {{"heun-edm", FMD_K_HEUN},         {"lms", FMD_K_LMS},
+                                         {"dpmpp-3m", FMD_K_DPMPP_3M},     {"euler-a", FMD_K_EULER_ANCESTRAL},
+                                         {"dpmpp-2s-a", FMD_K_DPMPP_2S_ANCESTRAL}, {"dpmpp-sde", FMD_K_DPMPP_SDE}};
 
 static void release(fmd_mlp *net, fmd_gmm *g)
 {
@@ -186,10 +177,9 @@ int fmd_cmd_sample(int argc, char **argv)
         solver = sigma >= 0 ? "em" : "euler";
     const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(solver);
     const fmd_sde_stepper_type *sdet = fmd_sde_stepper_by_name(solver);
-    fmd_exp_method method = FMD_EXP_ORDER1;
-    const int expo = exp_method_by_name(solver, &method);
-    fmd_kmethod kmethod = FMD_K_HEUN;
-    const int kdiff = kmethod_by_name(solver, &kmethod);
+    int method = FMD_EXP_ORDER1, kmethod = FMD_K_HEUN;
+    const int expo = method_by_name(solver, exp_methods, sizeof exp_methods / sizeof exp_methods[0], &method);
+    const int kdiff = method_by_name(solver, k_methods, sizeof k_methods / sizeof k_methods[0], &kmethod);
     /* chapter 6's discrete samplers, on any model through its noise prediction */
     const int ddpm = strcmp(solver, "ddpm") == 0, langevin = strcmp(solver, "langevin") == 0, pc = strcmp(solver, "pc") == 0;
     const int discrete = ddpm || langevin || pc;
@@ -400,11 +390,12 @@ int fmd_cmd_sample(int argc, char **argv)
             double *sig = malloc((K + 2) * sizeof(double));
             status = sig ? fmd_team_ensure(&E.team, nthreads) : FMD_ENOMEM;
             if (status == FMD_OK)
-                status = fmd_karras_sigmas(K + 1, 0.002, 80.0, 7.0, sig);   /* K + 1 levels and 0: K + 1 steps */
+                status = fmd_karras_sigmas(K + 1, FMD_KARRAS_SIGMA_MIN, FMD_KARRAS_SIGMA_MAX, FMD_KARRAS_RHO,
+                                           sig);   /* K + 1 levels and 0: K + 1 steps */
             for (size_t i = 0; status == FMD_OK && i < N * d; i++)
-                x[i] *= 80.0 / s0.beta;   /* x~ = 80 eps (x held beta_t0 eps) */
+                x[i] *= FMD_KARRAS_SIGMA_MAX / s0.beta;   /* x~ = sigma_max eps (x held beta_t0 eps) */
             if (status == FMD_OK)
-                status = fmd_ksample(kmethod, sig, K + 1, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
+                status = fmd_ksample((fmd_kmethod)kmethod, sig, K + 1, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
             fmd_team_free(E.team);
             free(sig);
         } else if (expo) {   /* chapter 6: the network as a noise predictor on the model's schedule */
@@ -413,7 +404,7 @@ int fmd_cmd_sample(int argc, char **argv)
             if (status == FMD_OK)
                 status = fmd_exp_grid(&P.sch, grid, power, t0, t1, K, ts);
             if (status == FMD_OK)
-                status = fmd_exponential_integrator(&P.sch, method, form, ts, K, fmd_model_eps, &E, N, d, 0, 1, x, NULL);
+                status = fmd_exponential_integrator(&P.sch, (fmd_exp_method)method, form, ts, K, fmd_model_eps, &E, N, d, 0, 1, x, NULL);
             fmd_team_free(E.team);
         } else if (ode) {
             fmd_time_grid(t0, t1, K, ts);

@@ -164,6 +164,13 @@ static int record_data(fmd_run_info *info, const char *gmm_path, const char *dat
     return n < (int)sizeof info->data ? 0 : -1;
 }
 
+/* --weighting's names; -1 for an unknown one */
+static int weighting_by_name(const char *name)
+{
+    return strcmp(name, "uniform") == 0 ? FMD_WEIGHT_UNIFORM : strcmp(name, "beta2") == 0 ? FMD_WEIGHT_BETA2
+         : strcmp(name, "elbo") == 0    ? FMD_WEIGHT_ELBO    : -1;
+}
+
 static int parse_widths(const char *s, fmd_mlp_config *cfg)
 {
     cfg->depth = 0;
@@ -316,12 +323,11 @@ int fmd_cmd_train(int argc, char **argv)
         if (precondition && strcmp(precondition, "edm") != 0 && strcmp(precondition, "none") != 0)
             return fmd_cli_usage_error("train", "Read-outs: edm (the default for dsm, ddpm and denoiser) or none.",
                                        "unknown --precondition '%s'", precondition);
-        if (weighting && strcmp(weighting, "uniform") != 0 && strcmp(weighting, "beta2") != 0 &&
-            strcmp(weighting, "elbo") != 0)
+        if (weighting && weighting_by_name(weighting) < 0)
             return fmd_cli_usage_error("train", "Weightings: beta2 (the default for dsm), elbo (ddpm-discrete) or uniform.",
                                        "unknown --weighting '%s'", weighting);
         const int discrete = strcmp(objective, "ddpm-discrete") == 0;
-        if (weighting && strcmp(weighting, "elbo") == 0 && !discrete)
+        if (weighting && weighting_by_name(weighting) == FMD_WEIGHT_ELBO && !discrete)
             return fmd_cli_usage_error("train", "Train with --objective ddpm-discrete --levels N, or drop --weighting.",
                                        "--weighting elbo weights the levels of a discrete DDPM chain");
         if (levels_given && !discrete)
@@ -337,7 +343,7 @@ int fmd_cmd_train(int argc, char **argv)
         if (discrete)
             schedule = level_schedule;
         const int scored = strcmp(objective, "dsm") == 0 || strcmp(objective, "cfm+dsm") == 0;
-        if (weighting && strcmp(weighting, "beta2") == 0 && !scored)
+        if (weighting && weighting_by_name(weighting) == FMD_WEIGHT_BETA2 && !scored)
             return fmd_cli_usage_error("train", "Drop --weighting: only dsm's target needs it (ddpm's noise target is "
                                                 "dsm's, weighted by beta^2, already).",
                                        "--weighting beta2 is for --objective dsm (or cfm+dsm)");
@@ -409,7 +415,7 @@ int fmd_cmd_train(int argc, char **argv)
         }
     } else {
         fmd_mlp_config mc = {.d = data_d, .n_fourier = (size_t)fourier, .dtype = dtype,
-                             .n_out = fmd_loss_width(cfg.objective, data_d) == data_d ? 0 : 2 * data_d};
+                             .n_out = fmd_loss_width(cfg.objective, data_d) == data_d ? 0 : 2 * data_d};   /* 0 = d */
         if (labels) {   /* one input slot per class of the data, plus "no label" */
             int top = 0;
             for (size_t k = 0; g && k < g->K; k++)
@@ -462,11 +468,13 @@ int fmd_cmd_train(int argc, char **argv)
         fmd_schedule_at(&cfg.schedule, 1.0, &end);
         cfg.t_min = 0.0;
         cfg.t_max = !isfinite(end.beta_dot) ? 0.999 : 1.0;
+        /* the loss weight as asked (checked above), else the objective's own: Song et al.'s beta^2 for a
+         * score target, 1 otherwise (for ddpm-discrete `003`'s L_simple: "in practice the coefficient
+         * is omitted") */
         const int scored = cfg.objective == FMD_LOSS_CSM || cfg.objective == FMD_LOSS_CFM_DSM;
-        if (scored)   /* Song et al.'s beta^2 weighting unless asked not to */
-            cfg.weighting = weighting && strcmp(weighting, "uniform") == 0 ? FMD_WEIGHT_UNIFORM : FMD_WEIGHT_BETA2;
-        if (scored)   /* the score target -eps/beta is infinite at t = 1; unweighted, its */
-            cfg.t_max = cfg.weighting == FMD_WEIGHT_UNIFORM ? 0.95 : 0.999;   /* variance swamps the gradient */
+        cfg.weighting = weighting ? (fmd_weighting)weighting_by_name(weighting) : scored ? FMD_WEIGHT_BETA2 : FMD_WEIGHT_UNIFORM;
+        if (scored)   /* the score target -eps/beta is infinite at t = 1; unweighted, its variance swamps the gradient */
+            cfg.t_max = cfg.weighting == FMD_WEIGHT_UNIFORM ? 0.95 : 0.999;
         if (t_max > 0)
             cfg.t_max = t_max;
         if (cfg.levels > 0)
@@ -482,8 +490,6 @@ int fmd_cmd_train(int argc, char **argv)
         }
         info.seed = (unsigned long)seed, info.batch = cfg.batch, info.lr = lr, info.clip = clip;
         info.ema_decay = ema, info.t_min = cfg.t_min, info.t_max = cfg.t_max, info.label_drop = cfg.label_drop;
-        if (cfg.levels > 0)   /* L_simple (`003`: "in practice the coefficient is omitted") unless elbo */
-            cfg.weighting = weighting && strcmp(weighting, "elbo") == 0 ? FMD_WEIGHT_ELBO : FMD_WEIGHT_UNIFORM;
         info.weighting = cfg.weighting;
     }
     cfg.threads = fmd_cli_threads("train", threads);

@@ -121,6 +121,19 @@ int fmd_reverse_diffusion(double tau, size_t n, size_t d, const double *x, doubl
     return fmd_forward_diffusion(P->F->T - tau, n, d, x, g, params);
 }
 
+int fmd_reverse_drift_shrunk(double tau, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    const fmd_shrunk_score *w = params;
+    double *g = malloc(n * d * sizeof(double));
+    int status = g ? fmd_reverse_drift(tau, n, d, x, out, (void *)w->P) : FMD_ENOMEM;
+    if (status == FMD_OK)
+        status = fmd_reverse_diffusion(tau, n, d, x, g, (void *)w->P);
+    for (size_t i = 0; status == FMD_OK && i < n * d; i++)
+        out[i] -= g[i] * g[i] * w->a * x[i];   /* + g^2 delta, delta = -a x */
+    free(g);
+    return status;
+}
+
 int fmd_probability_flow(double s, size_t n, size_t d, const double *x, double *out, void *params)
 {
     return drift_with_score(s, 1.0, -0.5, n, d, x, out, params);          /* f x - (g^2/2) grad log p */

@@ -62,6 +62,14 @@ int fmd_forward_diffusion(double s, size_t n, size_t d, const double *x, double 
 int fmd_reverse_drift(double tau, size_t n, size_t d, const double *x, double *out, void *params);
 int fmd_reverse_diffusion(double tau, size_t n, size_t d, const double *x, double *g, void *params);
 
+/* The reverse drift of a score off by delta(x) = -a x (row 6.6's worked
+ * case, Girsanov): -f x + g^2 (grad log p - a x). params: fmd_shrunk_score. */
+typedef struct {
+    const fmd_forward_params *P;
+    double a;
+} fmd_shrunk_score;
+int fmd_reverse_drift_shrunk(double tau, size_t n, size_t d, const double *x, double *out, void *params);
+
 /* Probability-flow ODE in s: f x - (g^2 / 2) grad log p_s(x). Integrate it
  * with decreasing s (T -> 0) to generate. */
 int fmd_probability_flow(double s, size_t n, size_t d, const double *x, double *out, void *params);

@@ -9,25 +9,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fmd_gmm_alloc(size_t d, size_t K, fmd_gmm **out)
+/* Both kinds of mixture: dense covariances and their Cholesky factors, or
+ * (rank r > 0) the diagonal D and factor F of diag(D) + F F^T. */
+static int alloc_mixture(size_t d, size_t K, size_t r, fmd_gmm **out)
 {
     if (!out)
         return FMD_EINVAL;
     *out = NULL;
-    if (d == 0 || K == 0 || d > 4096 || K > (1u << 20))
-        return FMD_EINVAL;
     fmd_gmm *g = calloc(1, sizeof *g);
     if (!g)
         return FMD_ENOMEM;
-    g->d = d;
-    g->K = K;
+    g->d = d, g->K = K, g->rank = r;
     g->weight = calloc(K, sizeof(double));
     g->mean = calloc(K * d, sizeof(double));
-    g->cov = calloc(K * d * d, sizeof(double));
     g->label = calloc(K, sizeof(int));
-    g->chol = calloc(K * d * d, sizeof(double));
     g->log_norm = calloc(K, sizeof(double));
-    if (!g->weight || !g->mean || !g->cov || !g->label || !g->chol || !g->log_norm) {
+    if (r) {
+        g->diag = calloc(K * d, sizeof(double));
+        g->factor = calloc(K * d * r, sizeof(double));
+    } else {
+        g->cov = calloc(K * d * d, sizeof(double));
+        g->chol = calloc(K * d * d, sizeof(double));
+    }
+    if (!g->weight || !g->mean || !g->label || !g->log_norm || (r ? !g->diag || !g->factor : !g->cov || !g->chol)) {
         fmd_gmm_free(g);
         return FMD_ENOMEM;
     }
@@ -37,32 +41,23 @@ int fmd_gmm_alloc(size_t d, size_t K, fmd_gmm **out)
     return FMD_OK;
 }
 
+int fmd_gmm_alloc(size_t d, size_t K, fmd_gmm **out)
+{
+    if (out)
+        *out = NULL;
+    if (d == 0 || K == 0 || d > 4096 || K > (1u << 20))
+        return FMD_EINVAL;
+    return alloc_mixture(d, K, 0, out);
+}
+
 int fmd_gmm_alloc_lowrank(size_t d, size_t K, size_t r, fmd_gmm **out)
 {
-    if (!out)
-        return FMD_EINVAL;
-    *out = NULL;
+    if (out)
+        *out = NULL;
     if (d == 0 || K == 0 || r == 0 || r >= d || r > FMD_GMM_MAX_RANK || d > 65536 || K > (1u << 20) ||
         K * d > ((size_t)1 << 30) / (r + 1))
         return FMD_EINVAL;
-    fmd_gmm *g = calloc(1, sizeof *g);
-    if (!g)
-        return FMD_ENOMEM;
-    g->d = d, g->K = K, g->rank = r;
-    g->weight = calloc(K, sizeof(double));
-    g->mean = calloc(K * d, sizeof(double));
-    g->diag = calloc(K * d, sizeof(double));
-    g->factor = calloc(K * d * r, sizeof(double));
-    g->label = calloc(K, sizeof(int));
-    g->log_norm = calloc(K, sizeof(double));
-    if (!g->weight || !g->mean || !g->diag || !g->factor || !g->label || !g->log_norm) {
-        fmd_gmm_free(g);
-        return FMD_ENOMEM;
-    }
-    for (size_t k = 0; k < K; k++)
-        g->label[k] = (int)k;
-    *out = g;
-    return FMD_OK;
+    return alloc_mixture(d, K, r, out);
 }
 
 void fmd_gmm_covariance(const fmd_gmm *g, size_t k, double *S)
@@ -154,21 +149,8 @@ int fmd_gmm_prepare(fmd_gmm *g)
     if (!g || !g->weight || !g->mean || (!g->cov && !g->rank))
         return FMD_EINVAL;
     const size_t d = g->d, K = g->K;
-    if (g->rank) {   /* weights as below, then D_k > 0 */
-        double total = 0.0;
-        for (size_t k = 0; k < K; k++) {
-            if (!isfinite(g->weight[k]))
-                return FMD_EDOM;
-            if (!(g->weight[k] > 0.0))
-                return FMD_EINVAL;
-            total += g->weight[k];
-        }
-        if (!fmd_all_finite(K * d, g->mean))
-            return FMD_EDOM;
-        return fabs(total - 1.0) > 1e-9 ? FMD_EINVAL : prepare_lowrank(g);
-    }
     if (!fmd_all_finite(K, g->weight) || !fmd_all_finite(K * d, g->mean) ||
-        !fmd_all_finite(K * d * d, g->cov))
+        (!g->rank && !fmd_all_finite(K * d * d, g->cov)))
         return FMD_EDOM;
     double total = 0.0;
     for (size_t k = 0; k < K; k++) {
@@ -178,6 +160,8 @@ int fmd_gmm_prepare(fmd_gmm *g)
     }
     if (fabs(total - 1.0) > 1e-9)
         return FMD_EINVAL;
+    if (g->rank)   /* D_k > 0 and the determinant lemma, below */
+        return prepare_lowrank(g);
     for (size_t k = 0; k < K; k++) {
         const double *S = g->cov + k * d * d;
         double *L = g->chol + k * d * d;
@@ -301,13 +285,13 @@ double fmd_logsumexp(size_t K, const double *a)
 static int lowrank_log_density(const fmd_gmm *g, size_t n, const double *x, double *out)
 {
     const size_t d = g->d, K = g->K, r = g->rank;
-    double *work = malloc((d + d * r + r * r + 2 * r + 2 * d) * sizeof(double)), *a = malloc(n * K * sizeof(double));
+    double *work = malloc((d + d * r + r * r + 3 * r + 2 * d) * sizeof(double)), *a = malloc(n * K * sizeof(double));
     if (!work || !a) {
         free(work);
         free(a);
         return FMD_ENOMEM;
     }
-    double *delta = work + d + d * r + r * r + 2 * r, *v = delta + d;
+    double *delta = work + d + d * r + r * r + 3 * r, *v = delta + d;
     int status = FMD_OK;
     for (size_t k = 0; k < K && status == FMD_OK; k++) {
         fmd_lowrank f;

@@ -276,6 +276,30 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
     return FMD_OK;
 }
 
+int fmd_gmm_write(FILE *f, const fmd_gmm *g, int labelled)
+{
+    if (!f || !g)
+        return FMD_EINVAL;
+    const size_t d = g->d, r = g->rank;
+    fprintf(f, "gmm %zu %zu", d, g->K);
+    if (r)
+        fprintf(f, " lowrank %zu", r);
+    fprintf(f, "%s\n", labelled ? " labelled" : "");
+    for (size_t k = 0; k < g->K; k++) {   /* weight, mean, then Sigma or D and F, then the label */
+        const size_t m = r ? d * (1 + r) : d * d;
+        const double *cov = r ? NULL : g->cov + k * d * d;
+        fprintf(f, "%.17g", g->weight[k]);
+        for (size_t i = 0; i < d; i++)
+            fprintf(f, " %.17g", g->mean[k * d + i]);
+        for (size_t i = 0; i < m; i++)
+            fprintf(f, " %.17g", r ? (i < d ? g->diag[k * d + i] : g->factor[k * d * r + i - d]) : cov[i]);
+        if (labelled)
+            fprintf(f, " %d", g->label[k]);
+        fprintf(f, "\n");
+    }
+    return ferror(f) ? FMD_EIO : FMD_OK;
+}
+
 int fmd_gmm_load(const char *path, fmd_gmm **out, fmd_parse_error *err)
 {
     if (!path || !out)

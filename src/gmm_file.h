@@ -23,6 +23,7 @@
 #define FMD_GMM_FILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "gmm.h"
 
 #define FMD_GMM_MAX_D 1024
@@ -41,6 +42,11 @@ typedef struct {
  * FMD_EINVAL (or FMD_ENOMEM). */
 int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **out,
                   fmd_parse_error *err);
+
+/* Write g in this format to f (%.17g, so a parse gives back every bit):
+ * dense or low-rank as g is, with the labels when `labelled`. FMD_EIO if a
+ * write fails (the caller owns f: an fmd_atomic_file's fp, say). */
+int fmd_gmm_write(FILE *f, const fmd_gmm *g, int labelled);
 
 /* Read and parse a file; FMD_EIO (with err filled) if it cannot be read. */
 int fmd_gmm_load(const char *path, fmd_gmm **out, fmd_parse_error *err);

@@ -46,6 +46,12 @@ typedef enum {
     FMD_K_DPMPP_SDE
 } fmd_kmethod;
 
+/* The levels Karras et al. use for images and `fmd sample` uses: sigma from
+ * 80 down to 0.002, rho = 7. */
+#define FMD_KARRAS_SIGMA_MAX 80.0
+#define FMD_KARRAS_SIGMA_MIN 0.002
+#define FMD_KARRAS_RHO 7.0
+
 /* Karras et al.'s noise levels: n levels from sigma_max to sigma_min, evenly
  * spaced in sigma^(1/rho) (rho = 7 in the paper), then sigmas[n] = 0. */
 int fmd_karras_sigmas(size_t n, double sigma_min, double sigma_max, double rho, double *sigmas);

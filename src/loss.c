@@ -51,7 +51,7 @@ int fmd_loss_batch_alloc(size_t M, size_t d, fmd_loss_batch *b)
 }
 
 int fmd_loss_batch_fill(fmd_sampler_fn sampler, void *params, const fmd_schedule *sch, double t_min,
-                        double t_max, gsl_rng *r, fmd_loss_batch *b)
+                        double t_max, size_t levels, gsl_rng *r, fmd_loss_batch *b)
 {
     if (!sampler || !sch || !r || !b || !(t_min >= 0.0 && t_max <= 1.0 && t_min <= t_max))
         return FMD_EINVAL;
@@ -60,9 +60,11 @@ int fmd_loss_batch_fill(fmd_sampler_fn sampler, void *params, const fmd_schedule
     fmd_rng_gaussian(r, M * d, b->eps);
     for (size_t i = 0; i < M && status == FMD_OK; i++) {
         b->t[i] = t_min + (t_max - t_min) * gsl_rng_uniform(r);
+        if (levels > 0)   /* discrete DDPM: t = j/N = 1 - k/N, k = N - j ~ U{1..N} on [0, 1) */
+            b->t[i] = floor(b->t[i] * (double)levels) / (double)levels;
         fmd_sched_point s;
         fmd_schedule_at(sch, b->t[i], &s);
-        for (size_t k = 0; k < d; k++)   /* Ex 9: x = alpha z + beta eps */
+        for (size_t k = 0; k < d; k++)   /* Ex 9: x = alpha z + beta eps (a level: sqrt(abar) z + sqrt(1 - abar) eps) */
             b->x[i * d + k] = s.alpha * b->z[i * d + k] + s.beta * b->eps[i * d + k];
     }
     return status;
@@ -81,7 +83,7 @@ int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, con
         return FMD_EINVAL;
     int status = fmd_loss_batch_alloc(M, d, b);
     if (status == FMD_OK)
-        status = fmd_loss_batch_fill(sampler, params, sch, t_min, t_max, r, b);
+        status = fmd_loss_batch_fill(sampler, params, sch, t_min, t_max, 0, r, b);
     if (status != FMD_OK)
         fmd_loss_batch_free(b);
     return status;
@@ -146,7 +148,7 @@ int fmd_loss_target(fmd_loss_kind kind, const fmd_gmm *g, const fmd_schedule *sc
         case FMD_LOSS_DENOISER:
             memcpy(y, z, d * sizeof(double));
             break;
-        case FMD_LOSS_CFM_DSM:   /* section 4.2: both heads' targets, side by side */
+        case FMD_LOSS_CFM_DSM:   /* section 4.2: both heads' targets side by side, Ex 19's field and Ex 14's score */
             if (s.beta == 0.0)
                 status = FMD_EDOM;
             for (size_t k = 0; k < d && status == FMD_OK; k++) {

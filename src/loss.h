@@ -50,10 +50,13 @@ int fmd_loss_batch_draw_from(fmd_sampler_fn sampler, void *params, size_t d, con
                              size_t M, double t_min, double t_max, gsl_rng *r, fmd_loss_batch *b);
 
 /* The two halves of a draw: room for M rows, then fresh rows from r into
- * every row of b (z and its class by sampler, then eps, then t, then x). */
+ * every row of b (z and its class by sampler, then eps, then t, then x).
+ * levels N > 0 (discrete DDPM, `003`): t ~ U[t_min, t_max) is floored to the
+ * grid j/N, the times of the chain's levels k = N - j (schedule ddpm:N);
+ * 0: t continuous. */
 int fmd_loss_batch_alloc(size_t M, size_t d, fmd_loss_batch *b);
 int fmd_loss_batch_fill(fmd_sampler_fn sampler, void *params, const fmd_schedule *sch, double t_min,
-                        double t_max, gsl_rng *r, fmd_loss_batch *b);
+                        double t_max, size_t levels, gsl_rng *r, fmd_loss_batch *b);
 
 /* Rows [row0, row0 + M) of b as a batch of their own (pointers into b, no
  * copy; not to be freed): a slice for one thread. */

@@ -61,10 +61,16 @@ static void upper_solve(size_t r, const double *L, const double *y, double *b)
     }
 }
 
+void fmd_lowrank_small_solve(const fmd_lowrank *f, const double *a, double *b, double *y)
+{
+    lower_solve(f->r, f->L, a, y);   /* L y = a */
+    upper_solve(f->r, f->L, y, b);   /* L^T b = y */
+}
+
 void fmd_lowrank_solve(const fmd_lowrank *f, size_t n, const double *x, double *v, double *work)
 {
     const size_t d = f->d, r = f->r;
-    double *a = work, *b = work + r;
+    double *a = work, *b = work + r, *y = work + 2 * r;
     for (size_t p = 0; p < n; p++) {
         const double *xp = x + p * d;
         double *vp = v + p * d;
@@ -73,12 +79,11 @@ void fmd_lowrank_solve(const fmd_lowrank *f, size_t n, const double *x, double *
         for (size_t i = 0; i < d; i++)   /* a = W^T x */
             for (size_t c = 0; c < r; c++)
                 a[c] += f->W[i * r + c] * xp[i];
-        lower_solve(r, f->L, a, b);       /* b = M^{-1} a */
-        upper_solve(r, f->L, b, a);
+        fmd_lowrank_small_solve(f, a, b, y);   /* b = M^{-1} a */
         for (size_t i = 0; i < d; i++) {  /* v = Delta^{-1} x - W M^{-1} W^T x */
             double s = f->dinv[i] * xp[i];
             for (size_t c = 0; c < r; c++)
-                s -= f->W[i * r + c] * a[c];
+                s -= f->W[i * r + c] * b[c];
             vp[i] = s;
         }
     }

@@ -28,7 +28,11 @@ typedef struct {
  * FMD_EDOM if some Delta_i is not positive and finite. */
 int fmd_lowrank_factor(size_t d, size_t r, const double *delta, const double *G, fmd_lowrank *f);
 
-/* v = C^{-1} x for n vectors x (n, d) into v (n, d); work holds 2 r numbers. */
+/* b = M^{-1} a (r numbers; b may not alias a; y holds r numbers of scratch):
+ * the r x r solve inside Woodbury, by the Cholesky factor L. */
+void fmd_lowrank_small_solve(const fmd_lowrank *f, const double *a, double *b, double *y);
+
+/* v = C^{-1} x for n vectors x (n, d) into v (n, d); work holds 3 r numbers. */
 void fmd_lowrank_solve(const fmd_lowrank *f, size_t n, const double *x, double *v, double *work);
 
 /* tr C^{-1}, and tr(C^{-1} S) for S = diag(D) + F F^T (F of size d x r);

@@ -193,51 +193,21 @@ int fmd_marginal_set_point(fmd_marginal *m, const fmd_sched_point *s)
 
 /* v_k = C_k^{-1} delta and Sigma_k v_k for a block of cnt points: rows of
  * D (cnt, d) in, rows of V and SV out. C_k^{-1} and Sigma_k are symmetric, so
- * the row-major products D C^{-1} and V Sigma are exactly what we need. */
+ * the row-major products D C^{-1} and V Sigma are exactly what we need. A
+ * low-rank mixture uses scratch (3 cnt r numbers). */
 static void component_products(const fmd_marginal *m, size_t k, size_t cnt, const double *D,
-                               double *V, double *SV)
+                               double *V, double *SV, double *scratch)
 {
     const size_t d = m->g->d;
     if (m->g->rank) {   /* Woodbury on the whole block: four products of (cnt x d) by (d x r) */
         const size_t r = m->g->rank;
         const fmd_lowrank *f = &m->lowrank[k];
         const double *Dg = m->g->diag + k * d, *F = m->g->factor + k * d * r;
-        double *A = malloc(3 * cnt * r * sizeof(double));
-        if (!A) {   /* no scratch: one point at a time (same numbers to rounding) */
-            double work[2 * r], c[r];
-            fmd_lowrank_solve(f, cnt, D, V, work);
-            for (size_t p = 0; p < cnt; p++) {
-                for (size_t a = 0; a < r; a++)
-                    c[a] = 0.0;
-                for (size_t i = 0; i < d; i++)
-                    for (size_t a = 0; a < r; a++)
-                        c[a] += F[i * r + a] * V[p * d + i];
-                for (size_t i = 0; i < d; i++) {
-                    double sv = Dg[i] * V[p * d + i];
-                    for (size_t a = 0; a < r; a++)
-                        sv += F[i * r + a] * c[a];
-                    SV[p * d + i] = sv;
-                }
-            }
-            return;
-        }
+        double *A = scratch;
         double *B = A + cnt * r, *Cf = B + cnt * r;
         fmd_matmul(cnt, r, d, D, f->W, A);                               /* A = delta W: rows W^T delta */
-        for (size_t p = 0; p < cnt; p++) {                               /* B = A M^{-1}, row by row */
-            double *a = A + p * r, *b = B + p * r;
-            for (size_t i = 0; i < r; i++) {                             /* L y = a */
-                double t = a[i];
-                for (size_t j = 0; j < i; j++)
-                    t -= f->L[i * r + j] * a[j];
-                a[i] = t / f->L[i * r + i];
-            }
-            for (size_t i = r; i-- > 0;) {                               /* L^T b = y */
-                double t = a[i];
-                for (size_t j = i + 1; j < r; j++)
-                    t -= f->L[j * r + i] * b[j];
-                b[i] = t / f->L[i * r + i];
-            }
-        }
+        for (size_t p = 0; p < cnt; p++)                                 /* B = A M^{-1}, row by row */
+            fmd_lowrank_small_solve(f, A + p * r, B + p * r, Cf);       /* (Cf: scratch until below) */
         fmd_gemm(0, 1, cnt, d, r, -1.0, B, r, f->W, r, 0.0, V, d);     /* V = -B W^T ... */
         for (size_t p = 0; p < cnt; p++)
             for (size_t i = 0; i < d; i++)
@@ -247,7 +217,6 @@ static void component_products(const fmd_marginal *m, size_t k, size_t cnt, cons
         for (size_t p = 0; p < cnt; p++)
             for (size_t i = 0; i < d; i++)
                 SV[p * d + i] += Dg[i] * V[p * d + i];                   /* ... + D v */
-        free(A);
         return;
     }
     const double *Ci = m->cinv + k * d * d, *S = m->g->cov + k * d * d;
@@ -304,10 +273,11 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
     size_t P = ((size_t)1 << 18) / (K * d + 1);
     P = P < 1 ? 1 : P > 64 ? 64 : P;
     /* per block: D, SV (P, d); V, E (K, P, d); q, dlogN, vv (K, P); per point a (K), score, zmean (d) */
-    double *buf = malloc((2 * P * d + 2 * K * P * d + 3 * K * P + 4 * K + 2 * d) * sizeof(double));
+    double *buf = malloc((2 * P * d + 2 * K * P * d + 3 * K * P + 4 * K + 2 * d + 3 * P * g->rank) * sizeof(double));
     if (!buf)
         return FMD_ENOMEM;
     double *trc = buf + 2 * P * d + 2 * K * P * d + 3 * K * P + 2 * K + 2 * d, *trsc = trc + K;   /* the traces */
+    double *lowrank_scratch = trsc + K;   /* (3 P r) for component_products, low rank only */
     if (out->dlogp_dt || out->div_u || out->lap_over_p) {
         const int st = traces_of(m, trc, trsc);
         if (st != FMD_OK) {
@@ -331,7 +301,7 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
             for (size_t p = 0; p < cnt; p++)
                 for (size_t i = 0; i < d; i++)
                     D[p * d + i] = xb[p * d + i] - s->alpha * mu[i];   /* x - alpha mu_k */
-            component_products(m, k, cnt, D, Vk, SV);
+            component_products(m, k, cnt, D, Vk, SV, lowrank_scratch);
             for (size_t p = 0; p < cnt; p++) {
                 const double *dp = D + p * d, *vp = Vk + p * d, *svp = SV + p * d;
                 double q = 0.0, vSv = 0.0, vv = 0.0, vmu = 0.0;

@@ -119,7 +119,7 @@ int fmd_flow_sde_drift(double t, size_t n, size_t d, const double *x, double *ou
         return score_model_drift(&s, P->S, P->predicts, n * d, x, out);
     if (s.beta == 0.0 || P->S == 0.0)
         return FMD_OK;   /* sigma_t = 0: the added drift vanishes */
-    if (P->score) {   /* section 4.2: u_theta + (sigma_t^2 / 2) s_theta, two heads, no conversion */
+    if (P->score) {   /* Thm 13 with two heads (section 4.2): u_theta + (sigma_t^2 / 2) s_theta, no conversion */
         double *sc = malloc(n * d * sizeof(double)), half = 0.5 * P->S * P->S * s.beta * s.beta;
         status = sc ? P->score->eval(t, n, d, x, sc, P->score->params) : FMD_ENOMEM;
         for (size_t i = 0; status == FMD_OK && i < n * d; i++)

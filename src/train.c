@@ -57,8 +57,19 @@ int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sample
     if (!tr)
         return FMD_ENOMEM;
     tr->cfg = *cfg;
-    for (size_t k = 1; cfg->weighting == FMD_WEIGHT_ELBO && k <= cfg->levels; k++)
-        tr->elbo_mean += fmd_ddpm_elbo_weight(&cfg->schedule, cfg->levels, k) / (double)cfg->levels;
+    if (cfg->weighting == FMD_WEIGHT_ELBO) {   /* each level's weight, divided by their mean, once */
+        double mean = 0.0;
+        tr->level_weight = malloc((cfg->levels + 1) * sizeof(double));
+        if (!tr->level_weight) {
+            free(tr);
+            return FMD_ENOMEM;
+        }
+        for (size_t k = 1; k <= cfg->levels; k++)
+            mean += fmd_ddpm_elbo_weight(&cfg->schedule, cfg->levels, k) / (double)cfg->levels;
+        tr->level_weight[0] = 0.0;
+        for (size_t k = 1; k <= cfg->levels; k++)
+            tr->level_weight[k] = fmd_ddpm_elbo_weight(&cfg->schedule, cfg->levels, k) / mean;
+    }
     tr->sampler = sampler;
     tr->sampler_params = params;
     tr->net = net;
@@ -107,6 +118,7 @@ void fmd_trainer_free(fmd_trainer *tr)
     if (!tr)
         return;
     fmd_team_free(tr->team);
+    free(tr->level_weight);
     fmd_mlp_workspace_free(tr->ws);
     fmd_adam_free(tr->opt);
     fmd_loss_batch_free(&tr->batch);
@@ -138,16 +150,7 @@ static int slice_task(void *ctx, size_t s, int thread)
     const size_t w = fmd_loss_width(tr->cfg.objective, d);   /* d, or 2d for two heads */
     double *target = tr->target + row0 * w, *pred = tr->pred + row0 * w;
     int status = fmd_loss_batch_fill(tr->sampler, tr->sampler_params, &tr->cfg.schedule, tr->cfg.t_min,
-                                     tr->cfg.t_max, r, &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
-    for (size_t i = 0; status == FMD_OK && tr->cfg.levels > 0 && i < M; i++) {
-        /* discrete DDPM: t ~ U[0, 1) down to the grid, t = j/N = 1 - k/N with k = N - j ~ U{1..N} */
-        const double N = (double)tr->cfg.levels, t = floor(b.t[i] * N) / N;
-        fmd_sched_point p;
-        status = fmd_schedule_at(&tr->cfg.schedule, t, &p);
-        b.t[i] = t;
-        for (size_t k = 0; k < d; k++)   /* x_k = sqrt(abar_k) z + sqrt(1 - abar_k) eps */
-            b.x[i * d + k] = p.alpha * b.z[i * d + k] + p.beta * b.eps[i * d + k];
-    }
+                                     tr->cfg.t_max, tr->cfg.levels, r, &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
     for (size_t i = 0; status == FMD_OK && C > 0 && i < M; i++) {
         if (b.y[i] < 0 || (size_t)b.y[i] >= C)
             status = FMD_EINVAL;   /* a class the network has no slot for */
@@ -171,7 +174,7 @@ static int slice_task(void *ctx, size_t s, int thread)
                 lambda = p.beta * p.beta;
             } else if (tr->cfg.weighting == FMD_WEIGHT_ELBO) {   /* `003`'s coefficient of level k */
                 const size_t k = (size_t)llround((1.0 - b.t[i]) * (double)tr->cfg.levels);
-                lambda = fmd_ddpm_elbo_weight(&tr->cfg.schedule, tr->cfg.levels, k) / tr->elbo_mean;
+                lambda = tr->level_weight[k];
             }
             for (size_t k = 0; k < w; k++) {
                 const double e = pred[i * w + k] - target[i * w + k], l = k >= score0 ? lambda : 1.0;

@@ -103,7 +103,7 @@ typedef struct {
     size_t nslices, nblocks;
     fmd_team *team;
     unsigned long step;        /* steps completed */
-    double elbo_mean;          /* mean ELBO weight over the levels (FMD_WEIGHT_ELBO) */
+    double *level_weight;      /* (levels + 1) FMD_WEIGHT_ELBO: level k's weight over their mean; else NULL */
 } fmd_trainer;
 
 int fmd_trainer_alloc(const fmd_train_config *cfg, const fmd_gmm *data, fmd_mlp *net,

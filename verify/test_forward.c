@@ -170,21 +170,6 @@ Test(forward, simulated_marginals_reversal_and_probability_flow)
     fmd_gmm_free(g);
 }
 
-/* A drift off by a score error delta(y) = -a y: b_Q = b_P + 2 a y (g^2 = 2). */
-typedef struct {
-    fmd_forward_params *P;
-    double a;
-} wrong_drift_params;
-
-static int wrong_drift(double tau, size_t n, size_t d, const double *y, double *out, void *params)
-{
-    const wrong_drift_params *w = params;
-    int status = fmd_reverse_drift(tau, n, d, y, out, w->P);
-    for (size_t i = 0; status == FMD_OK && i < n * d; i++)
-        out[i] += 2.0 * w->a * y[i];
-    return status;
-}
-
 /* Girsanov (src/girsanov.c:fmd_girsanov_kl): the reverse OU SDE (T = 3) with
  * the exact score (P) and with a score off by delta(y) = -a y, a = 0.3 (Q),
  * both with the lectures' sqrt(2) dB, from the same p_T. The exact path KL is
@@ -220,8 +205,8 @@ Test(forward, girsanov_kl_between_path_laws)
     fmd_rng_alloc(3001, 0, &r);
     fmd_marginal *mT = slice_at(g, "ou:3", 0.0);
     fmd_marginal_sample(mT, r, n, y);
-    wrong_drift_params W = {&P, a};
-    fmd_girsanov G = {{fmd_reverse_drift, 2, &P}, {wrong_drift, 2, &W}, {fmd_reverse_diffusion, 2, &P}};
+    fmd_shrunk_score W = {&P, a};   /* b_Q = b_P + g^2 delta = b_P - 2 a y */
+    fmd_girsanov G = {{fmd_reverse_drift, 2, &P}, {fmd_reverse_drift_shrunk, 2, &W}, {fmd_reverse_diffusion, 2, &P}};
     double m, se, half, half_se;
     cr_assert_eq(fmd_girsanov_kl(&G, T, steps, n, 2, y, r, &m, &se, &half, &half_se), FMD_OK);
     cr_log_info("Girsanov: E log dP/dQ = %.4f +- %.4f, 1/2 int g^2 E|delta|^2 = %.4f +- %.4f (MC), %.4f (exact)", m, se,
@@ -356,5 +341,32 @@ Test(forward, vp_is_ve_rescaled)
         fmd_marginal_free(m);
     }
     gsl_rng_free(r);
+    fmd_gmm_free(g);
+}
+
+/* The shrunk score's reverse drift differs from the exact one by exactly
+ * g^2 delta = -g^2 a x (ou:3, g^2 = 2 up to the rounding of sqrt(2)^2):
+ * 1e-14 (1 + |term|) at a few points and times. */
+Test(forward, shrunk_score_drift_adds_g2_delta)
+{
+    fmd_gmm *g = random_mixture(2, 3, 3002);
+    fmd_forward F;
+    cr_assert_eq(fmd_forward_by_name("ou:3", &F), FMD_OK);
+    fmd_forward_params P = {&F, g};
+    fmd_shrunk_score W = {&P, 0.3};
+    const double x[6] = {0.4, -1.1, 2.0, 0.3, -0.7, 0.9};
+    for (int j = 0; j < 3; j++) {
+        const double tau = 0.5 + j;
+        double b[6], bq[6], gg[6];
+        cr_assert_eq(fmd_reverse_drift(tau, 3, 2, x, b, &P), FMD_OK);
+        cr_assert_eq(fmd_reverse_drift_shrunk(tau, 3, 2, x, bq, &W), FMD_OK);
+        cr_assert_eq(fmd_reverse_diffusion(tau, 3, 2, x, gg, &P), FMD_OK);
+        for (int i = 0; i < 6; i++) {
+            const double want = -gg[i] * gg[i] * 0.3 * x[i];
+            cr_expect(fabs((bq[i] - b[i]) - want) <= 1e-14 * (1 + fabs(b[i])), "tau %g, %d: %.17g vs %.17g", tau, i,
+                      bq[i] - b[i], want);
+            cr_expect(fabs(gg[i] * gg[i] - 2.0) <= 1e-15, "ou:3's g^2 = %.17g, not 2", gg[i] * gg[i]);
+        }
+    }
     fmd_gmm_free(g);
 }

@@ -56,6 +56,19 @@ static double agree(size_t n, const double *a, const double *b, double tol, cons
     return worst;
 }
 
+/* Both forms' slices at time t of sch, and n points of p_t drawn by `from`
+ * (one of the two) from stream (seed, stream). */
+static void slices_at(fmd_marginal *ml, fmd_marginal *md, const fmd_schedule *sch, double t, const fmd_marginal *from,
+                      uint64_t seed, uint64_t stream, size_t n, double *x)
+{
+    cr_assert_eq(fmd_marginal_set_time(ml, sch, t), FMD_OK);
+    cr_assert_eq(fmd_marginal_set_time(md, sch, t), FMD_OK);
+    gsl_rng *rng;
+    fmd_rng_alloc(seed, stream, &rng);
+    fmd_marginal_sample(from, rng, n, x);
+    gsl_rng_free(rng);
+}
+
 /* Every quantity of the marginal path (log p_t, score, E[z|x], u_t,
  * d/dt log p_t, div u_t, Laplacian p / p), low rank against dense, at d = 12,
  * r = 3, K = 3, on 40 points of p_t, t = 0 and 1 included, two schedules.
@@ -78,12 +91,7 @@ Test(lowrank, marginal_path_matches_the_dense_formulas)
         for (int j = 0; j < 5; j++) {
             if (q == 1 && ts[j] == 1.0)
                 continue;   /* vp's beta_dot is infinite at t = 1 (u and div u need beta beta_dot only, but d/dt log p too) */
-            cr_assert_eq(fmd_marginal_set_time(ml, &sch, ts[j]), FMD_OK);
-            cr_assert_eq(fmd_marginal_set_time(md, &sch, ts[j]), FMD_OK);
-            gsl_rng *rng;
-            fmd_rng_alloc(1502, (uint64_t)j, &rng);
-            fmd_marginal_sample(md, rng, n, x);
-            gsl_rng_free(rng);
+            slices_at(ml, md, &sch, ts[j], md, 1502, (uint64_t)j, n, x);
             fmd_marginal_out ol = {A[0], A[1], A[2], A[3], A[4], A[5], A[6]}, od = {B[0], B[1], B[2], B[3], B[4], B[5], B[6]};
             cr_assert_eq(fmd_marginal_eval(ml, n, x, &ol), FMD_OK);
             cr_assert_eq(fmd_marginal_eval(md, n, x, &od), FMD_OK);
@@ -168,12 +176,7 @@ Test(lowrank, image_dimension_matches_a_dense_evaluation)
     cr_assert_eq(fmd_marginal_alloc(dense, &md), FMD_OK);
     const double ts[2] = {0.5, 1.0};
     for (int j = 0; j < 2; j++) {
-        cr_assert_eq(fmd_marginal_set_time(ml, &sch, ts[j]), FMD_OK);
-        cr_assert_eq(fmd_marginal_set_time(md, &sch, ts[j]), FMD_OK);
-        gsl_rng *rng;
-        fmd_rng_alloc(1702, (uint64_t)j, &rng);
-        fmd_marginal_sample(ml, rng, n, x);
-        gsl_rng_free(rng);
+        slices_at(ml, md, &sch, ts[j], ml, 1702, (uint64_t)j, n, x);
         fmd_marginal_out ol = {.logp = A[0], .score = A[1], .u = A[2]}, od = {.logp = B[0], .score = B[1], .u = B[2]};
         cr_assert_eq(fmd_marginal_eval(ml, n, x, &ol), FMD_OK);
         cr_assert_eq(fmd_marginal_eval(md, n, x, &od), FMD_OK);

@@ -9,16 +9,22 @@
 #include "budget.h"
 #include "mixtures.h"
 
-static fmd_mlp *net_for(size_t width, uint64_t seed)
+/* a network of configuration cfg, initialised from stream (seed, 0) */
+static fmd_mlp *net_with(const fmd_mlp_config *cfg, uint64_t seed)
 {
-    fmd_mlp_config cfg = {.d = 2, .n_fourier = 4, .depth = 3, .width = {width, width, width}, .act = FMD_SILU};
     fmd_mlp *net;
-    cr_assert_eq(fmd_mlp_alloc(&cfg, &net), FMD_OK);
+    cr_assert_eq(fmd_mlp_alloc(cfg, &net), FMD_OK);
     gsl_rng *r;
     fmd_rng_alloc(seed, 0, &r);
     fmd_mlp_init(net, r);
     gsl_rng_free(r);
     return net;
+}
+
+static fmd_mlp *net_for(size_t width, uint64_t seed)
+{
+    fmd_mlp_config cfg = {.d = 2, .n_fourier = 4, .depth = 3, .width = {width, width, width}, .act = FMD_SILU};
+    return net_with(&cfg, seed);
 }
 
 /* exact flow-matching loss E|u_theta - u_t|^2 on a fresh batch, with its SE */
@@ -285,12 +291,8 @@ Test(train, two_headed_network_agrees_with_itself_through_prop1)
 {
     fmd_gmm *g = random_mixture(2, 4, 1210);
     fmd_mlp_config mc = {.d = 2, .n_fourier = 4, .depth = 3, .width = {32, 32, 32}, .act = FMD_SILU, .n_out = 4};
-    fmd_mlp *net;
-    cr_assert_eq(fmd_mlp_alloc(&mc, &net), FMD_OK);
+    fmd_mlp *net = net_with(&mc, 3);
     gsl_rng *r;
-    fmd_rng_alloc(3, 0, &r);
-    fmd_mlp_init(net, r);
-    gsl_rng_free(r);
     fmd_train_config cfg = {.objective = FMD_LOSS_CFM_DSM, .weighting = FMD_WEIGHT_BETA2, .batch = 256, .lr = 3e-3,
                             .t_max = 0.999, .seed = 5};
     fmd_schedule_by_name("condot", &cfg.schedule);
@@ -395,12 +397,7 @@ Test(train, discrete_ddpm_samples_its_chain)
                          .output = FMD_OUT_NOISE};
     fmd_schedule_by_name("ddpm:100", &mc.schedule);
     fmd_gmm_rms(g, &mc.sigma_data);
-    fmd_mlp *net;
-    cr_assert_eq(fmd_mlp_alloc(&mc, &net), FMD_OK);
-    gsl_rng *r;
-    fmd_rng_alloc(3, 0, &r);
-    fmd_mlp_init(net, r);
-    gsl_rng_free(r);
+    fmd_mlp *net = net_with(&mc, 3);
     fmd_train_config cfg = {.objective = FMD_LOSS_DDPM, .schedule = mc.schedule, .levels = 100, .batch = 256,
                             .lr = 3e-3, .t_max = 1.0, .seed = 5};
     fmd_trainer *tr;

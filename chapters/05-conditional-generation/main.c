@@ -341,6 +341,26 @@ static void guided_images(const fmd_mlp *net, const fmd_schedule *sch, int y, do
     fmd_mlp_eval_free(ev);
 }
 
+/* A grid of 10 classes x 4 guidance scales as a 280 x 112 pixel matrix
+ * for gnuplot (pixels clipped to [-1, 1], as an image is shown). */
+static void write_grid(const char *name, const char *what, double cell[10][4][784])
+{
+    char header[200];
+    snprintf(header, sizeof header, "# a 280 x 112 pixel matrix: rows = classes (28 px each), columns = w = 0, 1, 2.5, 5%s%s",
+             *what ? " " : "", what);
+    fmd_atomic_file f;
+    FILE *out = data(name, &f, header);
+    for (int row = 0; out && row < 280; row++) {
+        for (int col = 0; col < 112; col++) {
+            double v = cell[row / 28][col / 28][(row % 28) * 28 + col % 28];
+            fprintf(out, "%s%.3f", col ? " " : "", fmin(1.0, fmax(-1.0, v)));
+        }
+        fprintf(out, "\n");
+    }
+    if (out)
+        done(&f);
+}
+
 /* The same grid with no network: the exact guided field of the low-rank
  * mixture fitted to Fashion-MNIST (fmd fit-gmm, one component per class,
  * rank 32; `make` writes it), sampled by RK4 (40 steps) from the same kind
@@ -370,18 +390,7 @@ static void exact_grid(const double grid_w[4], const fmd_mlp *clf)
             solve(&u, fmd_ode_rk4, 0.0, 1.0, 40, 1, cell[y][q]);
             fmd_guidance_free(&P);
         }
-    fmd_atomic_file f;
-    FILE *out = data("ch05_fmnist_exact_grid.tsv", &f, "# a 280 x 112 pixel matrix: rows = classes (28 px each), columns = w = 0, 1, 2.5, 5 "
-                                                         "(the exact guided field of the fitted mixture)");
-    for (int row = 0; out && row < 280; row++) {
-        for (int col = 0; col < 112; col++) {
-            double v = cell[row / 28][col / 28][(row % 28) * 28 + col % 28];
-            fprintf(out, "%s%.3f", col ? " " : "", fmin(1.0, fmax(-1.0, v)));
-        }
-        fprintf(out, "\n");
-    }
-    if (out)
-        done(&f);
+    write_grid("ch05_fmnist_exact_grid.tsv", "(the exact guided field of the fitted mixture)", cell);
     double x1[10 * 784];
     int pred[10], hits = 0;
     for (int y = 0; y < 10; y++)
@@ -469,25 +478,16 @@ static void fmnist_part(void)
     }
     /* the grid: one row per class, one column per w, the same noise along a row */
     const double grid_w[4] = {0.0, 1.0, 2.5, 5.0};
-    fmd_atomic_file f;
-    FILE *out = data("ch05_fmnist_grid.tsv", &f, "# a 280 x 112 pixel matrix: rows = classes (28 px each), columns = w = 0, 1, 2.5, 5");
     static double cell[10][4][784];
     for (int y = 0; y < 10; y++)
         for (int q = 0; q < 4; q++)
             guided_images(net, &sch, y, grid_w[q], 500 + y, 1, cell[y][q]);
-    for (int row = 0; out && row < 280; row++) {
-        for (int col = 0; col < 112; col++) {
-            double v = cell[row / 28][col / 28][(row % 28) * 28 + col % 28];
-            fprintf(out, "%s%.3f", col ? " " : "", fmin(1.0, fmax(-1.0, v)));
-        }
-        fprintf(out, "\n");
-    }
-    if (out)
-        done(&f);
+    write_grid("ch05_fmnist_grid.tsv", "", cell);
     exact_grid(grid_w, clf);
     /* accuracy of the classifier on guided samples, and diversity, against w */
     const double ws[6] = {0.0, 1.0, 1.5, 2.5, 3.5, 5.0};
-    out = data("ch05_fmnist_tradeoff.tsv", &f, "# w accuracy accuracy_se diversity diversity_se (mean pairwise distance within a class)");
+    fmd_atomic_file f;
+    FILE *out = data("ch05_fmnist_tradeoff.tsv", &f, "# w accuracy accuracy_se diversity diversity_se (mean pairwise distance within a class)");
     double *x = malloc(PER_CLASS * D * sizeof(double)), best = 0.0, best_se = 0.0, acc0 = 0.0, acc0_se = 0.0;
     int *p = malloc(PER_CLASS * sizeof(int));
     for (int q = 0; q < 6; q++) {

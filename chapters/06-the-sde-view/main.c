@@ -42,21 +42,6 @@ static void mean_logp(const fmd_gmm *g, size_t n, const double *x, double *m, do
 
 /* ---- 6.6 Girsanov: the path KL of a score off by delta(y) = -a y ---------- */
 
-typedef struct {
-    fmd_forward_params *P;
-    double a;
-} wrong_score;
-
-/* the reverse drift with the score s + delta, delta = -a y: b + g^2 delta = b - 2 a y */
-static int wrong_drift(double tau, size_t n, size_t d, const double *y, double *out, void *params)
-{
-    const wrong_score *w = params;
-    int status = fmd_reverse_drift(tau, n, d, y, out, w->P);
-    for (size_t i = 0; status == FMD_OK && i < n * d; i++)
-        out[i] -= 2.0 * w->a * y[i];
-    return status;
-}
-
 /* The reverse OU SDE (ou:3, the lectures' sqrt(2) dB) with the exact score
  * (P) and with the score off by -a y (Q): Girsanov's Monte Carlo KL and
  * 1/2 int g^2 E|delta|^2 on the same paths (src/girsanov.c), against the exact
@@ -85,8 +70,8 @@ static void girsanov(const fmd_gmm *g, gsl_rng *r)
         return;
     fmd_marginal_sample(mT, r, N, y);
     fmd_marginal_free(mT);
-    wrong_score W = {&P, a};
-    fmd_girsanov G = {{fmd_reverse_drift, 2, &P}, {wrong_drift, 2, &W}, {fmd_reverse_diffusion, 2, &P}};
+    fmd_shrunk_score W = {&P, a};   /* the score off by delta(y) = -a y */
+    fmd_girsanov G = {{fmd_reverse_drift, 2, &P}, {fmd_reverse_drift_shrunk, 2, &W}, {fmd_reverse_diffusion, 2, &P}};
     double kl, kl_se, half, half_se;
     if (fmd_girsanov_kl(&G, T, STEPS, N, 2, y, r, &kl, &kl_se, &half, &half_se) != FMD_OK)
         return;
