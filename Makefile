@@ -131,6 +131,7 @@ $(BUILD)/obj/vecmath_avx2.o: CFLAGS_ALL += -mavx2 -mfma
 # The exact field's fast path may fuse a * b + c into one rounding (FMA):
 # half the instructions in its inner loops (see src/marginal_field.c).
 $(BUILD)/obj/marginal_field.o: CFLAGS_ALL += -ffp-contract=fast
+$(BUILD)/obj/marginal_lowrank.o: CFLAGS_ALL += -ffp-contract=fast
 
 $(LIB): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 	@rm -f $@

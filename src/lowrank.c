@@ -67,6 +67,22 @@ void fmd_lowrank_small_solve(const fmd_lowrank *f, const double *a, double *b, d
     upper_solve(f->r, f->L, y, b);   /* L^T b = y */
 }
 
+void fmd_lowrank_small_inverse(const fmd_lowrank *f, double *Minv, double *work)
+{
+    const size_t r = f->r;
+    double *e = work, *col = work + r, *y = work + 2 * r;
+    for (size_t c = 0; c < r; c++) {   /* column c of M^{-1}: M col = e_c */
+        for (size_t i = 0; i < r; i++)
+            e[i] = i == c ? 1.0 : 0.0;
+        fmd_lowrank_small_solve(f, e, col, y);
+        for (size_t i = 0; i < r; i++)
+            Minv[i * r + c] = col[i];
+    }
+    for (size_t i = 0; i < r; i++)     /* exactly symmetric, as M is */
+        for (size_t j = 0; j < i; j++)
+            Minv[i * r + j] = Minv[j * r + i] = 0.5 * (Minv[i * r + j] + Minv[j * r + i]);
+}
+
 void fmd_lowrank_solve(const fmd_lowrank *f, size_t n, const double *x, double *v, double *work)
 {
     const size_t d = f->d, r = f->r;

@@ -32,7 +32,8 @@ int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out)
         m->tr_sig_cinv = malloc(K * sizeof(double));
         m->iso_var = malloc(K * sizeof(double));
         m->field_b = malloc(K * sizeof(double));
-        if (!m->lowrank || !m->lowrank_mem || !m->log_norm || !m->tr_cinv || !m->tr_sig_cinv || !m->iso_var ||
+        m->lowrank_field = malloc(fmd_marginal_lowrank_field_size(d, K, r) * sizeof(double));
+        if (!m->lowrank || !m->lowrank_mem || !m->lowrank_field || !m->log_norm || !m->tr_cinv || !m->tr_sig_cinv || !m->iso_var ||
             !m->field_b) {
             fmd_marginal_free(m);
             return FMD_ENOMEM;
@@ -80,6 +81,7 @@ void fmd_marginal_free(fmd_marginal *m)
     free(m->field_b);
     free(m->lowrank);
     free(m->lowrank_mem);
+    free(m->lowrank_field);
     free(m);
 }
 
@@ -139,7 +141,7 @@ static int set_point_lowrank(fmd_marginal *m)
         m->log_norm[k] = log(g->weight[k]) - 0.5 * f->logdet - 0.5 * (double)d * log(2.0 * M_PI);
         m->tr_cinv[k] = m->tr_sig_cinv[k] = NAN;   /* on demand (traces_of): a third of a sampler's time */
     }
-    return FMD_OK;
+    return fmd_marginal_lowrank_prepare(m);   /* the field path's matrices */
 }
 
 int fmd_marginal_set_point(fmd_marginal *m, const fmd_sched_point *s)
@@ -260,8 +262,8 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
 {
     if (!m || !x || !out || n == 0)
         return FMD_EINVAL;
-    int fast_ready = 1;   /* the fast path's matrices exist for every full component */
-    for (size_t k = 0; k < m->g->K && !m->field_cb; k++)
+    int fast_ready = 1;   /* the fast path's matrices exist for every full component (or low rank) */
+    for (size_t k = 0; k < m->g->K && !m->field_cb && !m->g->rank; k++)
         fast_ready &= m->iso_var[k] >= 0.0;
     if (fast_ready && !out->logp && !out->zmean && !out->dlogp_dt && !out->div_u && !out->lap_over_p &&
         (out->u || out->score))

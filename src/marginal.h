@@ -45,6 +45,8 @@ typedef struct {
     fmd_lowrank *lowrank; /* (K) low-rank mixtures (g->rank > 0): C_k factorised by
                              Woodbury (lowrank.h), cinv and field_cb unused (NULL) */
     double *lowrank_mem;  /* their arrays, and scratch */
+    double *lowrank_field;/* the field path's matrices of a low-rank mixture
+                             (src/marginal_lowrank.c) */
 } fmd_marginal;
 
 int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out);
@@ -79,6 +81,15 @@ int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fm
  * matrix B_k per component and time, vectorized along the points. Agrees with
  * the general path to rounding (verify/test_marginal.c). */
 int fmd_marginal_field_eval(const fmd_marginal *m, size_t n, const double *x, double *u, double *score);
+
+/* The same for a low-rank mixture (src/marginal_lowrank.c): two BLIS
+ * products per block of points; fmd_marginal_field_eval calls it. */
+int fmd_marginal_lowrank_field_eval(const fmd_marginal *m, size_t n, const double *x, double *u, double *score);
+
+/* Its matrices for the slice's time (called by fmd_marginal_set_point), and
+ * how many numbers they take. */
+int fmd_marginal_lowrank_prepare(fmd_marginal *m);
+size_t fmd_marginal_lowrank_field_size(size_t d, size_t K, size_t r);
 
 /* Make B_k for the slice's time (called by fmd_marginal_set_point). */
 int fmd_marginal_prepare_field(fmd_marginal *m);

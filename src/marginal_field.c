@@ -438,10 +438,8 @@ int fmd_marginal_field_eval(const fmd_marginal *m, size_t n, const double *x, do
 {
     if (!m || !x || n == 0 || (!u && !score))
         return FMD_EINVAL;
-    if (m->g->rank) {   /* low rank: the general path, by Woodbury (marginal.c) */
-        fmd_marginal_out out = {.u = u, .score = score};
-        return fmd_marginal_eval(m, n, x, &out);
-    }
+    if (m->g->rank)   /* low rank: Woodbury as two products a block (marginal_lowrank.c) */
+        return fmd_marginal_lowrank_field_eval(m, n, x, u, score);
     const size_t d = m->g->d, K = m->g->K;
     int gemm = d >= 2 * FMD_FIELD_GEMM_D;   /* the row path (block_rows): isotropic from d = 32 */
     for (size_t k = 0; k < K; k++)
@@ -484,7 +482,7 @@ int fmd_marginal_prepare_field(fmd_marginal *m)
 {
     const fmd_gmm *g = m->g;
     if (g->rank)
-        return FMD_OK;   /* low rank: no B_k, the general path serves */
+        return FMD_OK;   /* low rank: no B_k (marginal_lowrank.c has its own) */
     const size_t d = g->d;
     const double aad = m->s.alpha * m->s.alpha_dot, bbd = m->s.beta_beta_dot;
     for (size_t k = 0; k < g->K; k++) {

@@ -102,6 +102,7 @@ Test(lowrank, marginal_path_matches_the_dense_formulas)
             /* and the fast field path (what the samplers call) */
             cr_assert_eq(fmd_marginal_field_eval(ml, n, x, A[3], A[1]), FMD_OK);
             agree(n * d, A[3], B[3], 1e-12, "u_t (field path)", ts[j]);
+            agree(n * d, A[1], B[1], 1e-12, "score (field path)", ts[j]);
         }
         fmd_marginal_free(ml);
         fmd_marginal_free(md);
@@ -163,7 +164,8 @@ Test(lowrank, density_moments_and_samples)
 /* Image dimension: d = 784, r = 32, K = 3, at t = 0.5 and 1, on 4 points,
  * against the dense formulas (which factorise three 784 x 784 matrices):
  * log p_t, the score and u_t to 1e-10 (1 + |value|) -- the dense path's
- * Cholesky inverse at d = 784 loses a few more digits than at d = 12. */
+ * Cholesky inverse at d = 784 loses a few more digits than at d = 12 --
+ * through the general path and through the samplers' field path. */
 Test(lowrank, image_dimension_matches_a_dense_evaluation)
 {
     enum { d = 784, K = 3, r = 32, n = 4 };
@@ -174,8 +176,8 @@ Test(lowrank, image_dimension_matches_a_dense_evaluation)
     fmd_marginal *ml, *md;
     cr_assert_eq(fmd_marginal_alloc(g, &ml), FMD_OK);
     cr_assert_eq(fmd_marginal_alloc(dense, &md), FMD_OK);
-    const double ts[2] = {0.5, 1.0};
-    for (int j = 0; j < 2; j++) {
+    const double ts[3] = {0.0, 0.5, 1.0};
+    for (int j = 0; j < 3; j++) {
         slices_at(ml, md, &sch, ts[j], ml, 1702, (uint64_t)j, n, x);
         fmd_marginal_out ol = {.logp = A[0], .score = A[1], .u = A[2]}, od = {.logp = B[0], .score = B[1], .u = B[2]};
         cr_assert_eq(fmd_marginal_eval(ml, n, x, &ol), FMD_OK);
@@ -183,6 +185,10 @@ Test(lowrank, image_dimension_matches_a_dense_evaluation)
         agree(n, A[0], B[0], 1e-10, "log p_t (d = 784)", ts[j]);
         agree(n * d, A[1], B[1], 1e-10, "score (d = 784)", ts[j]);
         agree(n * d, A[2], B[2], 1e-10, "u_t (d = 784)", ts[j]);
+        /* the samplers' path: Woodbury as two products per block (src/marginal_lowrank.c) */
+        cr_assert_eq(fmd_marginal_field_eval(ml, n, x, A[2], A[1]), FMD_OK);
+        agree(n * d, A[1], B[1], 1e-10, "score (d = 784, field path)", ts[j]);
+        agree(n * d, A[2], B[2], 1e-10, "u_t (d = 784, field path)", ts[j]);
     }
     fmd_marginal_free(ml);
     fmd_marginal_free(md);
