@@ -191,7 +191,7 @@ _sanitize: $(VERIFY) $(FMD)
 	@$(SUITE_RUN)
 	@$(SUITE_ENV) FMD_THREADS=1 FMD_NO_ULIMIT=1 sh verify/check_cli_errors.sh $(FMD)
 
-_bench: $(BENCH_BINS)
+_bench: $(BENCH_BINS) $(BUILD)/data/fmnist_lowrank32.gmm
 	@mkdir -p bench/results
 	@set -e; for b in $(BENCH_BINS); do echo "==== $$b"; $$b bench/results; done
 	@echo "==== bench/suite_load.sh"; sh bench/suite_load.sh bench/results
