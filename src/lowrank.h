@@ -32,11 +32,12 @@ int fmd_lowrank_factor(size_t d, size_t r, const double *delta, const double *G,
  * the r x r solve inside Woodbury, by the Cholesky factor L. */
 void fmd_lowrank_small_solve(const fmd_lowrank *f, const double *a, double *b, double *y);
 
-/* Minv = M^{-1} (r x r, symmetric), for solving many right-hand sides as
- * one product (src/marginal_lowrank.c); work holds 3 r numbers. M >= I, so
- * its condition number is 1 + |G^T Delta^{-1/2}|^2 at most and the explicit
- * inverse costs no more accuracy than the solves. */
-void fmd_lowrank_small_inverse(const fmd_lowrank *f, double *Minv, double *work);
+/* Minv = M^{-1} (r x r) = L^{-T} L^{-1}, for solving many right-hand sides
+ * as one product (src/marginal_lowrank.c); Linv holds r r numbers (it
+ * receives L^{-1}). M >= I, so its condition number is 1 + |G^T
+ * Delta^{-1/2}|^2 at most and the explicit inverse costs no more accuracy
+ * than the solves. */
+void fmd_lowrank_small_inverse(const fmd_lowrank *f, double *Minv, double *Linv);
 
 /* v = C^{-1} x for n vectors x (n, d) into v (n, d); work holds 3 r numbers. */
 void fmd_lowrank_solve(const fmd_lowrank *f, size_t n, const double *x, double *v, double *work);

@@ -21,18 +21,20 @@
  * psi_k = alpha (alpha_dot beta^2 - beta beta_dot alpha) / Delta_k. Nothing
  * divides by alpha or beta: t = 0 and t = 1 need no special case.
  *
- * So, per block of P points X (P, d), with the K components side by side:
- *   1. A = X [Delta_1^{-1} F_1 | ... | Delta_K^{-1} F_K]    one product, (P, K r)
- *      and a_k = A_k - alpha mu_k^T Delta_k^{-1} F_k;
+ * Both F-terms are one product, up to a number: psi_k F_k = psi Delta_k^{-1} F_k
+ * with psi = alpha (alpha_dot beta^2 - beta beta_dot alpha), and alpha^2
+ * Delta_k^{-1} F_k likewise. So, per block of P points X (P, d), with the K
+ * components side by side in WF = [Delta_1^{-1} F_1 | ... | Delta_K^{-1} F_K] (d, K r):
+ *   1. A = X WF, one product (P, K r), and a_k = A_k - alpha mu_k^T Delta_k^{-1} F_k;
  *   2. c_k = M_k^{-1} a_k, one small product per component with M_k^{-1}
  *      (made from the Cholesky factor, lowrank.h), q_k, and the
  *      responsibilities r_k by the general path's log-sum-exp;
- *   3. u = [r_1 c_1 | ... | r_K c_K] [psi_1 F_1 | ... | psi_K F_K]^T    one product,
- *      plus the diagonal terms (O(K d) per point); the score likewise.
+ *   3. H = [r_1 c_1 | ... | r_K c_K] WF^T, one product (P, d): u = psi H and
+ *      score = alpha^2 H, plus the diagonal terms (O(K d) per point).
  * The products cost 2 K d r multiply-adds per point -- half of what applying
  * C_k^{-1} and Sigma_k separately costs -- in two products of inner size d
- * and K r, a shape BLIS runs near its peak. The matrices of step 1 and 3 are
- * made once per time (fmd_marginal_lowrank_prepare). verify/test_lowrank.c
+ * and K r, a shape BLIS runs near its peak. WF, the mu terms, omega_k and
+ * M_k^{-1} are made once per time (fmd_marginal_lowrank_prepare). verify/test_lowrank.c
  * checks this path against the dense formulas (1e-12 at d = 12, 1e-10 at
  * d = 784). */
 #include "marginal.h"
@@ -50,14 +52,12 @@
 
 size_t fmd_marginal_lowrank_field_size(size_t d, size_t K, size_t r)
 {
-    return 3 * d * K * r + K * r + K * d + K * r * r;
+    return d * K * r + K * r + K * d + K * r * r;
 }
 
 /* The slice's layout of lowrank_field (fmd_marginal_lowrank_field_size numbers). */
 typedef struct {
     double *WF;     /* (d, K r) [Delta_k^{-1} F_k], row-major */
-    double *PSI;    /* (d, K r) [psi_k F_k] (u) */
-    double *SC;     /* (d, K r) [alpha^2 Delta_k^{-1} F_k] (score) */
     double *b;      /* (K r) alpha mu_k^T Delta_k^{-1} F_k */
     double *omega;  /* (K, d) omega_k */
     double *Minv;   /* (K, r, r) M_k^{-1} */
@@ -67,35 +67,48 @@ static lowrank_field layout(const fmd_marginal *m)
 {
     const size_t d = m->g->d, K = m->g->K, r = m->g->rank;
     double *base = m->lowrank_field;
-    return (lowrank_field){base, base + d * K * r, base + 2 * d * K * r, base + 3 * d * K * r,
-                           base + 3 * d * K * r + K * r, base + 3 * d * K * r + K * r + K * d};
+    return (lowrank_field){base, base + d * K * r, base + d * K * r + K * r, base + d * K * r + K * r + K * d};
+}
+
+/* block k of WF, Delta_k^{-1} F_k, into columns k r .. (k + 1) r - 1 of
+ * rows of length Kr, and b_k = alpha mu_k^T Delta_k^{-1} F_k */
+FMD_VECTOR_LOOPS
+static void wf_block(size_t d, size_t r, size_t Kr, double alpha, const double *restrict dinv, const double *restrict mu,
+                     const double *restrict F, double *restrict WF, double *restrict b)
+{
+    for (size_t c = 0; c < r; c++)
+        b[c] = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        const double *Fi = F + i * r;
+        double *wf = WF + i * Kr;
+        const double di = dinv[i], a_mu = alpha * mu[i];
+        for (size_t c = 0; c < r; c++) {
+            wf[c] = di * Fi[c];
+            b[c] += a_mu * wf[c];
+        }
+    }
+}
+
+FMD_VECTOR_LOOPS
+static void omega_of(size_t d, double aad, double bbd, const double *restrict D, const double *restrict dinv,
+                     double *restrict omega)
+{
+    for (size_t i = 0; i < d; i++)
+        omega[i] = (aad * D[i] + bbd) * dinv[i];
 }
 
 int fmd_marginal_lowrank_prepare(fmd_marginal *m)
 {
     const fmd_gmm *g = m->g;
     const size_t d = g->d, K = g->K, r = g->rank, Kr = K * r;
-    const double a = m->s.alpha, a2 = a * a, b2 = m->s.beta * m->s.beta;
-    const double aad = a * m->s.alpha_dot, bbd = m->s.beta_beta_dot;
-    const double psi = a * (m->s.alpha_dot * b2 - bbd * a);   /* psi_k = psi / Delta_k */
+    const double a = m->s.alpha, aad = a * m->s.alpha_dot, bbd = m->s.beta_beta_dot;
     const lowrank_field L = layout(m);
+    double Linv[r * r];
     for (size_t k = 0; k < K; k++) {
-        const double *dinv = m->lowrank[k].dinv, *D = g->diag + k * d, *F = g->factor + k * d * r;
-        const double *mu = g->mean + k * d;
-        double *b = L.b + k * r, work[3 * r];
-        fmd_lowrank_small_inverse(&m->lowrank[k], L.Minv + k * r * r, work);
-        for (size_t c = 0; c < r; c++)
-            b[c] = 0.0;
-        for (size_t i = 0; i < d; i++) {
-            L.omega[k * d + i] = (aad * D[i] + bbd) * dinv[i];
-            for (size_t c = 0; c < r; c++) {
-                const double f = F[i * r + c], wf = dinv[i] * f;
-                L.WF[i * Kr + k * r + c] = wf;
-                L.PSI[i * Kr + k * r + c] = psi * dinv[i] * f;
-                L.SC[i * Kr + k * r + c] = a2 * wf;
-                b[c] += a * mu[i] * wf;
-            }
-        }
+        const double *dinv = m->lowrank[k].dinv;
+        fmd_lowrank_small_inverse(&m->lowrank[k], L.Minv + k * r * r, Linv);
+        omega_of(d, aad, bbd, g->diag + k * d, dinv, L.omega + k * d);
+        wf_block(d, r, Kr, a, dinv, g->mean + k * d, g->factor + k * d * r, L.WF + k * r, L.b + k * r);
     }
     return FMD_OK;
 }
@@ -190,21 +203,27 @@ int fmd_marginal_lowrank_field_eval(const fmd_marginal *m, size_t n, const doubl
     const fmd_gmm *g = m->g;
     const size_t d = g->d, K = g->K, r = g->rank, Kr = K * r, P = FMD_LOWRANK_BLOCK_POINTS;
     const lowrank_field L = layout(m);
-    double *buf = malloc((2 * P * Kr + P * K) * sizeof(double));
+    double *buf = malloc((2 * P * Kr + P * K + (u && score ? P * d : 0)) * sizeof(double));
     if (!buf)
         return FMD_ENOMEM;
-    double *A = buf, *C = A + P * Kr, *R = C + P * Kr;
-    const double alpha = m->s.alpha, adot = m->s.alpha_dot;
+    double *A = buf, *C = A + P * Kr, *R = C + P * Kr, *H = R + P * K;
+    const double alpha = m->s.alpha, adot = m->s.alpha_dot, b2 = m->s.beta * m->s.beta;
+    const double psi = alpha * (adot * b2 - m->s.beta_beta_dot * alpha), a2 = alpha * alpha;
     for (size_t c0 = 0; c0 < n; c0 += P) {
         const size_t cnt = c0 + P <= n ? P : n - c0;
         const double *xb = x + c0 * d;
         fmd_matmul(cnt, Kr, d, xb, L.WF, A);                        /* step 1 */
         responsibilities(m, &L, cnt, xb, A, C, R);               /* step 2 */
         double *ub = u ? u + c0 * d : NULL, *sb = score ? score + c0 * d : NULL;
-        if (ub)                                                     /* step 3 */
-            fmd_gemm(0, 1, cnt, d, Kr, 1.0, C, Kr, L.PSI, Kr, 0.0, ub, d);
-        if (sb)
-            fmd_gemm(0, 1, cnt, d, Kr, 1.0, C, Kr, L.SC, Kr, 0.0, sb, d);
+        if (ub && sb) {                                             /* step 3: one product */
+            fmd_gemm(0, 1, cnt, d, Kr, 1.0, C, Kr, L.WF, Kr, 0.0, H, d);
+            for (size_t i = 0; i < cnt * d; i++)
+                ub[i] = psi * H[i], sb[i] = a2 * H[i];
+        } else if (ub) {
+            fmd_gemm(0, 1, cnt, d, Kr, psi, C, Kr, L.WF, Kr, 0.0, ub, d);
+        } else {
+            fmd_gemm(0, 1, cnt, d, Kr, a2, C, Kr, L.WF, Kr, 0.0, sb, d);
+        }
         for (size_t p = 0; p < cnt; p++)                            /* the diagonal terms */
             for (size_t k = 0; k < K; k++) {
                 const double rk = R[p * K + k], *mu = g->mean + k * d, *om = L.omega + k * d;
