@@ -27,9 +27,11 @@
  *     annealed Langevin (NFE / 5 levels from sigma = 10 to 0.01, 5 steps each), and the
  *     exponential integrators of order 1 and 2 (2S and 2M, noise and data
  *     form, log-SNR and time^2 grids) on [0, 1 - 1e-3], and 2M to t = 1.
- * Goal reported: the second-order exponential integrator matches
- * Euler-with-1000-steps' error in at most 20 NFE.
- * usage: sampler_bench RESULTS_DIR   (writes sampler_error.tsv, sampler_goals.tsv) */
+ * Issue 6's goal (a second-order exponential integrator matching
+ * Euler-with-1000-steps' error in 20 NFE) is retired (issue 15): on this
+ * smooth flow it was met only on the two-sample noise floor. The goals now
+ * live in bench/exact_sampler_bench.c, on this mixture and at d = 784.
+ * usage: sampler_bench RESULTS_DIR   (writes sampler_error.tsv) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,32 +110,6 @@ static const struct {
     {FMD_EXP_2M, FMD_EXP_DATA, FMD_GRID_TIME, 1.0 - 1e-3, "DPM-Solver++(2M), time^2 grid"},
     {FMD_EXP_2M, FMD_EXP_DATA, FMD_GRID_TIME, 1.0, "DPM-Solver++(2M), time^2 grid to t = 1"},
 };
-
-/* measure m of a row: 0 |NLL gap|, 1 sliced W1 to the reference, 2 to fresh data */
-static double value(const result *r, int m)
-{
-    return m == 0 ? fabs(r->nll) : m == 1 ? r->w1 : r->w1f;
-}
-
-static double std_err(const result *r, int m)
-{
-    return m == 0 ? r->nll_se : m == 1 ? r->w1_se : r->w1f_se;
-}
-
-/* r matches the reference row on measure m: not worse by more than 2 standard errors of the difference */
-static int matches(const result *r, const result *ref, int m)
-{
-    return value(r, m) - value(ref, m) <= 2.0 * hypot(std_err(r, m), std_err(ref, m));
-}
-
-/* the row of sampler `name` at `nfe` NFE, or NULL */
-static const result *find(const bench *B, const char *name, double nfe)
-{
-    for (size_t i = 0; i < B->nrows; i++)
-        if (strcmp(B->rows[i].name, name) == 0 && B->rows[i].nfe == nfe)
-            return &B->rows[i];
-    return NULL;
-}
 
 /* Euler, Heun and RK4 on the field u from the starts x0 (scratch x), one row
  * per NFE of the sweep, named by the stepper and suffix. */
@@ -377,36 +353,6 @@ int main(int argc, char **argv)
         fprintf(tsv.fp, "\n\n");
     }
     int io = fmd_atomic_commit(&tsv) != FMD_OK;
-    /* The goal: a second-order exponential integrator matches Euler-with-1000-steps'
-     * error in at most 20 NFE. "Matches" on a measure: not worse than Euler-1000 by
-     * more than 2 standard errors of the difference. Reported per measure and
-     * per second-order integrator, with the smallest NFE of the sweep that matches. */
-    fmd_atomic_file goals;
-    snprintf(path, sizeof path, "%s/sampler_goals.tsv", dir);
-    const result *e1000 = find(&B, "euler", 1000);
-    if (e1000 && fmd_atomic_open(path, &goals) == FMD_OK) {
-        fprintf(goals.fp, "measure\tsampler\teuler_1000\teuler_1000_se\tat_20_nfe\tat_20_nfe_se\tmet_at_20\tfirst_matching_nfe\n");
-        const char *measures[3] = {"abs_nll_gap", "sliced_w1_ref", "sliced_w1_fresh"};
-        for (int m = 0; m < 3; m++)
-            for (size_t e = 1; e < sizeof exps / sizeof exps[0]; e++) {   /* the second-order ones */
-                const result *r20 = find(&B, exps[e].name, 20);
-                double first = NAN;
-                for (size_t j = 0; j < NN && isnan(first); j++) {
-                    const result *r = find(&B, exps[e].name, (double)nfes[j]);
-                    if (r && matches(r, e1000, m))
-                        first = (double)nfes[j];
-                }
-                if (!r20)
-                    continue;
-                const int met = matches(r20, e1000, m);
-                fprintf(goals.fp, "%s\t\"%s\"\t%.6f\t%.6f\t%.6f\t%.6f\t%s\t%g\n", measures[m], exps[e].name,
-                        value(e1000, m), std_err(e1000, m), value(r20, m), std_err(r20, m), met ? "yes" : "no", first);
-                printf("goal, %-15s %-32s Euler-1000 %.5f +- %.5f, at 20 NFE %.5f +- %.5f: %s (matches from NFE %g)\n",
-                       measures[m], exps[e].name, value(e1000, m), std_err(e1000, m), value(r20, m), std_err(r20, m),
-                       met ? "met" : "not met", first);
-            }
-        io |= fmd_atomic_commit(&goals) != FMD_OK;
-    }
     free(x), free(x0), free(B.z), free(B.ref), free(B.ref_logp);
     gsl_rng_free(B.r);
     fmd_gmm_free(g);

@@ -9,7 +9,8 @@
 # Dashed gray: fresh p_data measured the same way (mean of 5), the floor of
 # samplers that do not share the reference's starts (ancestral, DDIM,
 # predictor-corrector draw their own). Dotted black: Euler with 1000 steps,
-# the yardstick of issue 6 (a sampler "matches Euler-1000" below it).
+# a yardstick (bench/exact_sampler_bench.c asks what NFE each method needs
+# to reach it).
 if (!exists("dir")) dir = "bench/results"
 set terminal pngcairo size 1500,1100 font "Sans,10"
 set output dir."/sampler_error.png"

@@ -48,9 +48,11 @@ static const char usage[] =
     "                  Langevin: --steps noise levels from 10 to 0.01, 10 steps each),\n"
     "                  pc (predictor-corrector on the model's schedule, one corrector\n"
     "                  step each); heun-edm | lms | dpmpp-3m | euler-a | dpmpp-2s-a |\n"
-    "                  dpmpp-sde: k-diffusion's samplers (chapter 6) on Karras's\n"
-    "                  --steps + 1 levels (sigma = beta/alpha from 80 to 0.002, rho 7,\n"
-    "                  then 0); these read any model as a noise predictor;\n"
+    "                  dpmpp-sde: k-diffusion's samplers (chapter 6), and\n"
+    "                  dpmpp-3m-corrected (3M with its whole third-order term),\n"
+    "                  on Karras's --steps + 1 levels (sigma = beta/alpha from 80\n"
+    "                  to 0.002, rho 7, then 0); they read any model as a noise\n"
+    "                  predictor;\n"
     "                  default euler (Algorithm 1), or em with --sigma (Algorithm 2)\n"
     "  --steps K       steps of the grid; default 100 (uniform on [t0, t1] for ODE\n"
     "                  and SDE solvers)\n"
@@ -105,7 +107,8 @@ static int method_by_name(const char *name, const named_method *table, size_t n,
 /* the exponential integrators (src/diffusion.h) and k-diffusion's samplers (src/ksampler.h) */
 static const named_method exp_methods[] = {{"ddim", FMD_EXP_ORDER1}, {"dpm2", FMD_EXP_2S}, {"dpm2m", FMD_EXP_2M}};
 static const named_method k_methods[] = {{"heun-edm", FMD_K_HEUN},         {"lms", FMD_K_LMS},
-                                         {"dpmpp-3m", FMD_K_DPMPP_3M},     {"euler-a", FMD_K_EULER_ANCESTRAL},
+                                         {"dpmpp-3m", FMD_K_DPMPP_3M},     {"dpmpp-3m-corrected", FMD_K_DPMPP_3M_CORRECTED},
+                                         {"euler-a", FMD_K_EULER_ANCESTRAL},
                                          {"dpmpp-2s-a", FMD_K_DPMPP_2S_ANCESTRAL}, {"dpmpp-sde", FMD_K_DPMPP_SDE}};
 
 static void release(fmd_mlp *net, fmd_gmm *g)
@@ -185,7 +188,7 @@ int fmd_cmd_sample(int argc, char **argv)
     const int discrete = ddpm || langevin || pc;
     if (!ode && !sdet && !expo && !discrete && !kdiff)
         return fmd_cli_usage_error("sample", "Solvers: euler, midpoint, heun, rk4, dopri5, em, heun-sde, ddim, dpm2, dpm2m, "
-                                             "ddpm, langevin, pc, heun-edm, lms, dpmpp-3m, euler-a, dpmpp-2s-a, dpmpp-sde.",
+                                             "ddpm, langevin, pc, heun-edm, lms, dpmpp-3m, dpmpp-3m-corrected, euler-a, dpmpp-2s-a, dpmpp-sde.",
                                    "unknown solver '%s'", solver);
     if (kdiff && (sigma >= 0 || traj || t0 >= 0 || t1 >= 0))
         return fmd_cli_usage_error("sample", hint, "the k-diffusion sampler '%s' runs Karras's levels (sigma 80 to 0.002, "

@@ -138,12 +138,17 @@ int fmd_ksample(fmd_kmethod method, const double *sigmas, size_t steps, fmd_eps_
             }
             break;
         }
-        case FMD_K_DPMPP_3M: {   /* DPM-Solver++(3M), eta = 0: exponential integrator in lambda = -log sigma */
+        case FMD_K_DPMPP_3M:
+        case FMD_K_DPMPP_3M_CORRECTED: {   /* DPM-Solver++(3M), eta = 0: exponential integrator in lambda = -log sigma */
             if (sn == 0.0) {
                 memcpy(x, w.D, m * sizeof(double));   /* a last step into sigma = 0 is the denoised estimate */
                 break;
             }
-            const double h = log(s / sn), phi1 = -expm1(-h), phi2 = expm1(-h) / h + 1.0, phi3 = phi2 / h - 0.5;
+            const double h = log(s / sn), phi1 = -expm1(-h), phi2 = expm1(-h) / h + 1.0;
+            /* D2 ~ h^2 D''/2, and the integral of e^{-(h - tau)} tau^2 D''/2 over the step is
+             * -2 phi3 D2: k-diffusion (and DPM-Solver's reference code) take -phi3 D2,
+             * which leaves the method second order; CORRECTED takes the whole term */
+            const double phi3 = (phi2 / h - 0.5) * (method == FMD_K_DPMPP_3M_CORRECTED ? 2.0 : 1.0);
             const double *D1 = w.hist, *D2 = w.hist + m;   /* the last two D */
             for (size_t k = 0; k < m; k++) {
                 double v = (sn / s) * x[k] + phi1 * w.D[k];

@@ -22,7 +22,11 @@
  *   DPMPP_3M    DPM-Solver++(3M) (Lu et al. 2022; k-diffusion's 3M with
  *               eta = 0): x~' = (sigma'/sigma) x~ + (1 - e^-h) D + phi_2 D1 -
  *               phi_3 D2 with D1, D2 finite differences of past D in
- *               lambda, h = lambda' - lambda; order 3, 1 evaluation a step
+ *               lambda, h = lambda' - lambda; 1 evaluation a step. Meant
+ *               to be order 3, it is order 2 as written there: D2 ~ h^2
+ *               D''/2, and the step's integral asks for -2 phi_3 D2
+ *   DPMPP_3M_CORRECTED  the same with -2 phi_3 D2 (fmd's correction):
+ *               order 3 (verify/test_diffusion.c measures both)
  *   EULER_ANCESTRAL   an Euler step to sigma_down, then fresh noise of size
  *               sigma_up (sigma_down^2 + sigma_up^2 = sigma'^2, eta = 1)
  *   DPMPP_2S_ANCESTRAL  DPM-Solver++(2S) (midpoint in lambda) to sigma_down,
@@ -41,6 +45,7 @@ typedef enum {
     FMD_K_HEUN,
     FMD_K_LMS,
     FMD_K_DPMPP_3M,
+    FMD_K_DPMPP_3M_CORRECTED,
     FMD_K_EULER_ANCESTRAL,
     FMD_K_DPMPP_2S_ANCESTRAL,
     FMD_K_DPMPP_SDE

@@ -120,6 +120,7 @@ expect 2 "the two-headed network (cfm+dsm) takes no labels" train --gmm "$G" --o
 expect 2 "--guidance has no effect without --class" field --gmm "$G" --schedule condot --t 0.5 --guidance 2
 expect 2 "runs Karras's levels" sample --model m.st --solver heun-edm --t0 0.1
 expect 0 "" sample --gmm "$G" --schedule condot --solver dpmpp-3m --steps 10 -n 5
+expect 0 "" sample --gmm "$G" --schedule condot --solver dpmpp-3m-corrected --steps 10 -n 5
 expect 2 "--gmm needs --schedule" sample --gmm "$G"
 expect 2 "give --model or --gmm, not both" sample --gmm "$G" --schedule condot --model m.st
 expect 2 "--schedule goes with --gmm" sample --model m.st --schedule vp
