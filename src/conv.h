@@ -1,0 +1,57 @@
+/* conv.h -- the image layers of the U-Net (issue 16, lecture 002's
+ * "neural architecture"): a 3 x 3 convolution, nearest-neighbour
+ * upsampling, forward and backward side by side.
+ *
+ * Layout. A batch of feature maps is (n, H, W, C) row-major -- channels
+ * last -- so that a pixel's C channels are contiguous. Then the convolution
+ * is one matrix product for the whole batch (im2col, the choice of Caffe and
+ * of most CPU libraries): each output pixel's 3 x 3 x C_in input patch is
+ * copied into a row of `cols` (P, 9 C_in), P = n H_out W_out, and
+ *     y (P, C_out) = cols W + b,        W (9 C_in, C_out),
+ * row (ky 3 + kx) C_in + c of W weighting input channel c at offset
+ * (ky - 1, kx - 1). Backward is two more products, dW += cols^T dy and
+ * dcols = dy W^T, and col2im adds dcols back into dx. im2col costs 9x the
+ * input in memory, small at 28 x 28, and turns all the arithmetic into
+ * BLIS products, which run near the machine's peak; an implicit GEMM
+ * saves the copy but needs a hand-written kernel per shape.
+ * Zero padding 1; stride 1 (same size) or 2 (H_out = ceil(H / 2), the
+ * U-Net's downsampling).
+ * A direct convolution by loops (fmd_conv3x3_naive) is the reference the
+ * suite compares with (verify/test_conv.c). */
+#ifndef FMD_CONV_H
+#define FMD_CONV_H
+
+#include <stddef.h>
+
+/* The output side for input side h: (h + 2 - 3) / stride + 1. */
+size_t fmd_conv_out_side(size_t h, size_t stride);
+
+/* cols (n Ho Wo, 9 c_in) from x (n, h, w, c_in): the 3 x 3 patches, zeros
+ * outside the image. */
+void fmd_im2col(size_t n, size_t h, size_t w, size_t c_in, size_t stride, const double *x, double *cols);
+
+/* dx (n, h, w, c_in) += the patches dcols put back where they came from. */
+void fmd_col2im(size_t n, size_t h, size_t w, size_t c_in, size_t stride, const double *dcols, double *dx);
+
+/* y (n, Ho, Wo, c_out) = conv3x3(x) + b. cols (n Ho Wo, 9 c_in) is filled
+ * (backward needs it). FMD_EINVAL for a stride other than 1 or 2. */
+int fmd_conv3x3_forward(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, size_t stride, const double *x,
+                        const double *W, const double *b, double *cols, double *y);
+
+/* After forward (cols as it left it): dW (9 c_in, c_out) += d loss / d W,
+ * db (c_out) += d loss / d b, and, if dx is not NULL, dx (n, h, w, c_in) =
+ * d loss / d x, for dy (n, Ho, Wo, c_out) = d loss / d y. dcols is scratch
+ * (n Ho Wo, 9 c_in). */
+int fmd_conv3x3_backward(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, size_t stride, const double *cols,
+                         const double *W, const double *dy, double *dW, double *db, double *dcols, double *dx);
+
+/* The same forward as a direct sum over the 3 x 3 neighbourhood: the reference. */
+void fmd_conv3x3_naive(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, size_t stride, const double *x,
+                       const double *W, const double *b, double *y);
+
+/* Nearest-neighbour upsampling by 2: y (n, 2h, 2w, c), each pixel copied to
+ * a 2 x 2 block; backward sums the block's four gradients. */
+void fmd_upsample2_forward(size_t n, size_t h, size_t w, size_t c, const double *x, double *y);
+void fmd_upsample2_backward(size_t n, size_t h, size_t w, size_t c, const double *dy, double *dx);
+
+#endif

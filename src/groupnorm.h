@@ -1,0 +1,30 @@
+/* groupnorm.h -- group normalization (Wu & He 2018), the U-Net's
+ * normalization (issue 16): a batch's statistics never mix images, so a
+ * sample's output does not depend on what else is in the batch.
+ *
+ * Over channels-last maps x (n, hw, c) with the c channels cut into
+ * `groups` groups of c / groups consecutive channels: for image i and group
+ * g, over its m = hw c / groups numbers,
+ *     mu = mean x,  var = mean (x - mu)^2,  xhat = (x - mu) / sqrt(var + eps),
+ *     y = gamma_ch xhat + beta_ch   (one gamma, beta per channel).
+ * Backward, with g_k = dy_k gamma_ch(k) over the same m numbers:
+ *     dx = (g - mean g - xhat mean(g xhat)) / sqrt(var + eps),
+ *     dgamma_ch += sum dy xhat,  dbeta_ch += sum dy. */
+#ifndef FMD_GROUPNORM_H
+#define FMD_GROUPNORM_H
+
+#include <stddef.h>
+
+/* PyTorch's default eps. */
+#define FMD_GROUPNORM_EPS 1e-5
+
+/* y (n, hw, c) from x; xhat (n, hw, c) and inv_std (n, groups) are kept
+ * for backward. FMD_EINVAL unless groups divides c. */
+int fmd_groupnorm_forward(size_t n, size_t hw, size_t c, size_t groups, const double *x, const double *gamma,
+                          const double *beta, double *xhat, double *inv_std, double *y);
+
+/* dx (n, hw, c) = d loss / d x; dgamma, dbeta (c) += their gradients. */
+int fmd_groupnorm_backward(size_t n, size_t hw, size_t c, size_t groups, const double *xhat, const double *inv_std,
+                           const double *gamma, const double *dy, double *dgamma, double *dbeta, double *dx);
+
+#endif
