@@ -1,0 +1,109 @@
+/* test_unet.c -- the U-Net's blocks (src/resblock.h) against finite
+ * differences in float64. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmd.h"
+#include "resblock.h"
+
+/* Fourth-order central differences of L = sum_k v_k out_k^2 / 2 (v fixed
+ * random weights), h = 1e-3: truncation h^4/30 |d^5 L| ~ 1e-13 |d^5 L|,
+ * rounding ~ eps |L| / h ~ 1e-12. Every analytic entry must agree to 1e-7
+ * relative, floor 1e-9 -- the MLP's standard (verify/test_mlp.c). */
+typedef struct {
+    const fmd_resblock *rb;
+    fmd_resblock_work *w;
+    size_t n, h, wd;
+    double *params, *x, *s_e, *v, *out;
+} rb_ctx;
+
+static double rb_loss(rb_ctx *c, double *dout)
+{
+    fmd_resblock_forward(c->rb, c->w, c->n, c->h, c->wd, c->params, c->x, c->s_e, c->out);
+    const size_t m = c->n * c->h * c->wd * c->rb->c_out;
+    double L = 0.0;
+    for (size_t k = 0; k < m; k++) {
+        L += 0.5 * c->v[k] * c->out[k] * c->out[k];
+        if (dout)
+            dout[k] = c->v[k] * c->out[k];
+    }
+    return L;
+}
+
+static void check(const char *what, size_t m, double *p, const double *analytic, rb_ctx *c, size_t *checked)
+{
+    const double h = 1e-3;
+    double worst = 0.0;
+    for (size_t k = 0; k < m; k++) {
+        const double keep = p[k], off[4] = {2 * h, h, -h, -2 * h};
+        double L[4];
+        for (int j = 0; j < 4; j++) {
+            p[k] = keep + off[j];
+            L[j] = rb_loss(c, NULL);
+        }
+        p[k] = keep;
+        const double fd = (-L[0] + 8 * L[1] - 8 * L[2] + L[3]) / (12 * h);
+        worst = fmax(worst, fabs(fd - analytic[k]) / fmax(fabs(fd), 1e-2));
+        cr_expect(fabs(fd - analytic[k]) <= 1e-7 * fabs(fd) + 1e-9, "%s, entry %zu: analytic %.12g, finite difference %.12g",
+                  what, k, analytic[k], fd);
+    }
+    *checked += m;
+    cr_log_info("%s: %zu entries, worst relative difference %.2e", what, m, worst);
+}
+
+/* The residual block, with and without a 1 x 1 skip (3 -> 4 and 4 -> 4
+ * channels), 2 images of 4 x 5 pixels, embedding width 6, groups 2: every
+ * parameter, every input pixel and every embedding entry. */
+static void resblock_check(size_t ci, size_t co, uint64_t seed)
+{
+    enum { N = 2, Hh = 4, Ww = 5, E = 6 };
+    fmd_resblock rb;
+    size_t next = 0;
+    cr_assert_eq(fmd_resblock_layout(ci, co, E, 2, &next, &rb), FMD_OK);
+    cr_assert_eq(rb.nparams, next);
+    fmd_resblock_work *w;
+    cr_assert_eq(fmd_resblock_work_alloc(&rb, N, Hh * Ww, &w), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(seed, 0, &r);
+    const size_t mx = N * Hh * Ww * ci, mo = N * Hh * Ww * co;
+    double *params = malloc(rb.nparams * sizeof(double)), *u = malloc(rb.nparams * sizeof(double));
+    double *grad = calloc(rb.nparams, sizeof(double)), *x = malloc(mx * sizeof(double)), *dx = malloc(mx * sizeof(double));
+    double *s_e = malloc(N * E * sizeof(double)), *ds_e = calloc(N * E, sizeof(double)), *v = malloc(mo * sizeof(double));
+    double *out = malloc(mo * sizeof(double)), *dout = malloc(mo * sizeof(double));
+    for (size_t i = 0; i < rb.nparams; i++)
+        u[i] = gsl_rng_uniform(r);
+    fmd_resblock_init(&rb, params, u);
+    for (size_t c = 0; c < ci; c++)   /* group-norm scales and shifts away from 1 and 0 */
+        params[rb.g1 + c] = 0.7 + 0.2 * (double)c, params[rb.b1 + c] = 0.1 * (double)c - 0.15;
+    for (size_t c = 0; c < co; c++)
+        params[rb.g2 + c] = 1.3 - 0.1 * (double)c, params[rb.b2 + c] = 0.05 * (double)c + 0.2;
+    for (size_t i = 0; i < mx; i++)
+        x[i] = 2.0 * gsl_rng_uniform(r) - 1.0 + 0.3 * (double)(i % 3);
+    for (size_t i = 0; i < N * E; i++)
+        s_e[i] = 2.0 * gsl_rng_uniform(r) - 1.0;
+    for (size_t i = 0; i < mo; i++)
+        v[i] = 0.5 + gsl_rng_uniform(r);
+    rb_ctx c = {&rb, w, N, Hh, Ww, params, x, s_e, v, out};
+    rb_loss(&c, dout);
+    cr_assert_eq(fmd_resblock_backward(&rb, w, N, Hh, Ww, params, x, s_e, dout, grad, dx, ds_e), FMD_OK);
+    size_t checked = 0;
+    char what[64];
+    snprintf(what, sizeof what, "%zu -> %zu: parameters", ci, co);
+    check(what, rb.nparams, params, grad, &c, &checked);
+    snprintf(what, sizeof what, "%zu -> %zu: input", ci, co);
+    check(what, mx, x, dx, &c, &checked);
+    snprintf(what, sizeof what, "%zu -> %zu: embedding", ci, co);
+    check(what, N * E, s_e, ds_e, &c, &checked);
+    cr_expect_eq(checked, rb.nparams + mx + N * E);
+    free(params), free(u), free(grad), free(x), free(dx), free(s_e), free(ds_e), free(v), free(out), free(dout);
+    fmd_resblock_work_free(w);
+    gsl_rng_free(r);
+}
+
+Test(unet, resblock_backward_matches_finite_differences)
+{
+    resblock_check(3, 4, 1611);   /* a 1 x 1 skip */
+    resblock_check(4, 4, 1612);   /* the identity skip */
+}
