@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fmd.h"
+#include "attention.h"
 #include "resblock.h"
 
 /* Fourth-order central differences of L = sum_k v_k out_k^2 / 2 (v fixed
@@ -32,7 +33,13 @@ static double rb_loss(rb_ctx *c, double *dout)
     return L;
 }
 
-static void check(const char *what, size_t m, double *p, const double *analytic, rb_ctx *c, size_t *checked)
+static double rb_loss_only(void *c)
+{
+    return rb_loss(c, NULL);
+}
+
+static void check(const char *what, size_t m, double *p, const double *analytic, double (*loss)(void *), void *c,
+                  size_t *checked)
 {
     const double h = 1e-3;
     double worst = 0.0;
@@ -41,7 +48,7 @@ static void check(const char *what, size_t m, double *p, const double *analytic,
         double L[4];
         for (int j = 0; j < 4; j++) {
             p[k] = keep + off[j];
-            L[j] = rb_loss(c, NULL);
+            L[j] = loss(c);
         }
         p[k] = keep;
         const double fd = (-L[0] + 8 * L[1] - 8 * L[2] + L[3]) / (12 * h);
@@ -91,11 +98,11 @@ static void resblock_check(size_t ci, size_t co, uint64_t seed)
     size_t checked = 0;
     char what[64];
     snprintf(what, sizeof what, "%zu -> %zu: parameters", ci, co);
-    check(what, rb.nparams, params, grad, &c, &checked);
+    check(what, rb.nparams, params, grad, rb_loss_only, &c, &checked);
     snprintf(what, sizeof what, "%zu -> %zu: input", ci, co);
-    check(what, mx, x, dx, &c, &checked);
+    check(what, mx, x, dx, rb_loss_only, &c, &checked);
     snprintf(what, sizeof what, "%zu -> %zu: embedding", ci, co);
-    check(what, N * E, s_e, ds_e, &c, &checked);
+    check(what, N * E, s_e, ds_e, rb_loss_only, &c, &checked);
     cr_expect_eq(checked, rb.nparams + mx + N * E);
     free(params), free(u), free(grad), free(x), free(dx), free(s_e), free(ds_e), free(v), free(out), free(dout);
     fmd_resblock_work_free(w);
@@ -106,4 +113,64 @@ Test(unet, resblock_backward_matches_finite_differences)
 {
     resblock_check(3, 4, 1611);   /* a 1 x 1 skip */
     resblock_check(4, 4, 1612);   /* the identity skip */
+}
+
+/* Self-attention: 2 images of 3 x 3 pixels (9 tokens), 4 channels in 2
+ * groups; every parameter and input entry, by the same differences. */
+typedef struct {
+    const fmd_attention *at;
+    fmd_attention_work *w;
+    size_t n, T;
+    double *params, *x, *v, *out;
+} at_ctx;
+
+static double at_loss(at_ctx *c, double *dout)
+{
+    fmd_attention_forward(c->at, c->w, c->n, c->T, c->params, c->x, c->out);
+    double L = 0.0;
+    for (size_t k = 0; k < c->n * c->T * c->at->c; k++) {
+        L += 0.5 * c->v[k] * c->out[k] * c->out[k];
+        if (dout)
+            dout[k] = c->v[k] * c->out[k];
+    }
+    return L;
+}
+
+static double at_loss_only(void *c)
+{
+    return at_loss(c, NULL);
+}
+
+Test(unet, attention_backward_matches_finite_differences)
+{
+    enum { N = 2, T = 9, C = 4 };
+    fmd_attention at;
+    size_t next = 5;   /* not at 0: the offsets must be used */
+    cr_assert_eq(fmd_attention_layout(C, 2, &next, &at), FMD_OK);
+    fmd_attention_work *w;
+    cr_assert_eq(fmd_attention_work_alloc(&at, N, T, &w), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(1613, 0, &r);
+    static double params[5 + 2 * C + 4 * C * C + 4 * C], u[sizeof params / sizeof params[0]], grad[sizeof params / sizeof params[0]];
+    static double x[N * T * C], dx[N * T * C], v[N * T * C], out[N * T * C], dout[N * T * C];
+    cr_assert_eq(next, sizeof params / sizeof params[0]);
+    for (size_t i = 0; i < next; i++)
+        u[i] = gsl_rng_uniform(r);
+    fmd_attention_init(&at, params, u);
+    for (size_t k = 0; k < C; k++)
+        params[at.g + k] = 0.8 + 0.15 * (double)k, params[at.b + k] = 0.1 - 0.07 * (double)k;
+    for (size_t i = 0; i < N * T * C; i++)
+        x[i] = 2.0 * gsl_rng_uniform(r) - 1.0 + 0.25 * (double)(i % 5), v[i] = 0.5 + gsl_rng_uniform(r);
+    for (size_t i = at.wqkv; i < at.wqkv + 3 * C * C; i++)   /* sharper attention: larger Q, K, V weights */
+        params[i] *= 3.0;
+    at_ctx c = {&at, w, N, T, params, x, v, out};
+    at_loss(&c, dout);
+    cr_assert_eq(fmd_attention_backward(&at, w, N, T, params, dout, grad, dx), FMD_OK);
+    size_t checked = 0;
+    check("attention: parameters", at.nparams, params + at.g, grad + at.g, at_loss_only, &c, &checked);
+    check("attention: input", N * T * C, x, dx, at_loss_only, &c, &checked);
+    for (size_t i = 0; i < 5; i++)   /* nothing written outside the block's parameters */
+        cr_expect_eq(grad[i], 0.0);
+    fmd_attention_work_free(w);
+    gsl_rng_free(r);
 }
