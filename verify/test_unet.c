@@ -8,6 +8,7 @@
 #include "fmd.h"
 #include "attention.h"
 #include "resblock.h"
+#include "unet.h"
 
 /* Fourth-order central differences of L = sum_k v_k out_k^2 / 2 (v fixed
  * random weights), h = 1e-3: truncation h^4/30 |d^5 L| ~ 1e-13 |d^5 L|,
@@ -172,5 +173,73 @@ Test(unet, attention_backward_matches_finite_differences)
     for (size_t i = 0; i < 5; i++)   /* nothing written outside the block's parameters */
         cr_expect_eq(grad[i], 0.0);
     fmd_attention_work_free(w);
+    gsl_rng_free(r);
+}
+
+/* The whole U-Net: side 8, 4 base channels, two levels (8 and 4 pixels,
+ * multipliers 1 and 2), attention on, 2 groups, 3 time frequencies, an
+ * embedding of 8, 3 classes; 2 images, one labelled and one "no label".
+ * Every parameter and every input pixel, by the same 4th-order
+ * differences, to 1e-7 relative (floor 1e-9). */
+typedef struct {
+    const fmd_unet *net;
+    fmd_unet_work *w;
+    size_t n;
+    const double *x, *t;
+    const int *y;
+    double *v, *out;
+} un_ctx;
+
+static double un_loss(un_ctx *c, double *dout)
+{
+    fmd_unet_forward(c->net, c->w, c->n, c->x, c->t, c->y, c->out);
+    const size_t m = c->n * c->net->cfg.side * c->net->cfg.side;
+    double L = 0.0;
+    for (size_t k = 0; k < m; k++) {
+        L += 0.5 * c->v[k] * c->out[k] * c->out[k];
+        if (dout)
+            dout[k] = c->v[k] * c->out[k];
+    }
+    return L;
+}
+
+static double un_loss_only(void *c)
+{
+    return un_loss(c, NULL);
+}
+
+Test(unet, whole_network_backward_matches_finite_differences)
+{
+    enum { N = 2, S = 8, D = S * S };
+    fmd_unet_config cfg = {.side = S, .channels = 4, .levels = 2, .mult = {1, 2}, .attention = 1, .groups = 2,
+                           .n_fourier = 3, .emb = 8, .n_classes = 3};
+    fmd_unet *net;
+    cr_assert_eq(fmd_unet_alloc(&cfg, &net), FMD_OK);
+    fmd_unet_work *w;
+    cr_assert_eq(fmd_unet_work_alloc(net, N, &w), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(1614, 0, &r);
+    fmd_unet_init(net, r);
+    for (size_t i = 0; i < net->nparams; i++)   /* move the group norms off 1 and 0, keep the rest */
+        net->params[i] += 0.05 * (2.0 * gsl_rng_uniform(r) - 1.0);
+    static double x[N * D], dx[N * D], v[N * D], out[N * D], dout[N * D];
+    const double t[N] = {0.237, 0.861};
+    const int y[N] = {1, 3};
+    for (size_t i = 0; i < N * D; i++)
+        x[i] = 2.0 * gsl_rng_uniform(r) - 1.0, v[i] = 0.5 + gsl_rng_uniform(r);
+    double *grad = calloc(net->nparams, sizeof(double));
+    un_ctx c = {net, w, N, x, t, y, v, out};
+    un_loss(&c, dout);
+    cr_assert_eq(fmd_unet_backward(net, w, N, dout, grad, dx), FMD_OK);
+    size_t checked = 0;
+    check("U-Net: parameters", net->nparams, net->params, grad, un_loss_only, &c, &checked);
+    check("U-Net: input", N * D, x, dx, un_loss_only, &c, &checked);
+    cr_log_info("U-Net: %zu parameters and %d inputs checked", net->nparams, N * D);
+    /* a label out of range is refused */
+    const int bad[N] = {1, 4};
+    cr_expect_eq(fmd_unet_forward(net, w, N, x, t, bad, out), FMD_EINVAL);
+    free(grad);
+    fmd_unet_work_free(w);
+    fmd_unet_free(net);
     gsl_rng_free(r);
 }

@@ -1,0 +1,98 @@
+/* unet.h -- the U-Net of lecture 002 ("Practical matters: neural
+ * architecture") for square one-channel images, forward and backward over a
+ * batch in float64 (issue 16).
+ *
+ * Promise: out (n, d) = f_theta(x (n, d), t (n), y (n)), d = side^2, the
+ * same contract as the MLP's (src/mlp.h), so that the objectives of chapter
+ * 4 can train it; backward gives d loss / d theta (and d loss / d x) for a
+ * given d loss / d out, checked against finite differences
+ * (verify/test_unet.c).
+ *
+ * Architecture (Ronneberger et al. 2015, as Ho et al. 2020 adapt it):
+ *   time   t -> sin(w_j t), cos(w_j t), w_j = 1000^(j / (F - 1)), j < F
+ *          (frequencies from 1 to 1000: t in [0, 1] needs both the slow
+ *          and the fast ones), then Linear -> SiLU -> Linear to the
+ *          embedding e (E numbers); with labels, e += row y of a table of
+ *          C + 1 rows (row C = "no label", for classifier-free guidance);
+ *          every residual block gets SiLU(e) (src/resblock.h): the time is
+ *          embedded at each scale;
+ *   down   stem conv3x3 (1 -> c_0); at level l = 0 .. L-1 a residual block
+ *          to c_l channels, kept as the skip h_l, then (except at the
+ *          last level) a stride-2 conv3x3 halving the side;
+ *   middle a residual block, self-attention (src/attention.h, optional),
+ *          a residual block;
+ *   up     at level l = L-1 .. 0: concatenate h_l's channels, a residual
+ *          block to c_l channels, then (l > 0) nearest upsampling and a
+ *          conv3x3;
+ *   out    group norm, SiLU, conv3x3 (c_0 -> 1).
+ * c_l = channels * mult[l]. The side must be divisible by 2^(L-1). */
+#ifndef FMD_UNET_H
+#define FMD_UNET_H
+
+#include <stddef.h>
+#include <gsl/gsl_rng.h>
+#include "attention.h"
+#include "resblock.h"
+
+#define FMD_UNET_MAX_LEVELS 4
+
+typedef struct {
+    size_t side;                        /* image side (28 for Fashion-MNIST) */
+    size_t channels;                    /* base channels */
+    size_t levels;                      /* resolutions, 1..FMD_UNET_MAX_LEVELS */
+    size_t mult[FMD_UNET_MAX_LEVELS];   /* channel multiplier of each level */
+    int attention;                      /* self-attention at the lowest resolution */
+    size_t groups;                      /* group-norm groups */
+    size_t n_fourier;                   /* F: time frequencies (2F features) */
+    size_t emb;                         /* E: embedding width */
+    size_t n_classes;                   /* C: 0 = no label input */
+} fmd_unet_config;
+
+/* Sensible defaults for 28 x 28: 32 channels, levels 28, 14, 7 with
+ * multipliers 1, 2, 2, attention on, 8 groups, F = 16, E = 128. */
+void fmd_unet_default_config(size_t side, size_t n_classes, fmd_unet_config *cfg);
+
+typedef struct {
+    size_t w, b;   /* offsets of a conv3x3's W (9 c_in, c_out) and bias, or a linear map's */
+} fmd_affine;
+
+typedef struct {
+    fmd_unet_config cfg;
+    size_t ch[FMD_UNET_MAX_LEVELS];     /* c_l */
+    size_t sides[FMD_UNET_MAX_LEVELS];  /* side at level l */
+    fmd_affine emb1, emb2;              /* (2F, E), (E, E) */
+    size_t class_table;                 /* (C + 1, E), if labelled */
+    fmd_affine stem;                    /* conv 1 -> c_0 */
+    fmd_resblock down[FMD_UNET_MAX_LEVELS];
+    fmd_affine downsample[FMD_UNET_MAX_LEVELS];   /* stride-2 convs (levels 0 .. L-2) */
+    fmd_resblock mid1, mid2;
+    fmd_attention attn;
+    fmd_resblock up[FMD_UNET_MAX_LEVELS];
+    fmd_affine upconv[FMD_UNET_MAX_LEVELS];       /* after upsampling (levels 1 .. L-1) */
+    size_t out_g, out_b;                /* output group norm (c_0) */
+    fmd_affine out;                     /* conv c_0 -> 1 */
+    size_t nparams;
+    double *params;
+} fmd_unet;
+
+int fmd_unet_alloc(const fmd_unet_config *cfg, fmd_unet **out);
+void fmd_unet_free(fmd_unet *net);
+/* PyTorch-like initialisation: group norms 1 and 0, every weight and bias
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the class table N(0, 1). */
+void fmd_unet_init(fmd_unet *net, gsl_rng *r);
+
+typedef struct fmd_unet_work fmd_unet_work;
+int fmd_unet_work_alloc(const fmd_unet *net, size_t n_max, fmd_unet_work **out);
+void fmd_unet_work_free(fmd_unet_work *w);
+
+/* out (n, d) = f(x (n, d), t (n), labels (n) or NULL; a label lies in
+ * 0..C, C = no label). */
+int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const double *x, const double *t,
+                     const int *labels, double *out);
+
+/* After forward on the same batch: grad (nparams) += d loss / d theta, and,
+ * if dx is not NULL, dx (n, d) = d loss / d x, for dout (n, d). */
+int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const double *dout, double *grad,
+                      double *dx);
+
+#endif
