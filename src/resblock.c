@@ -65,29 +65,48 @@ void fmd_resblock_init(const fmd_resblock *rb, double *params, const double *u)
         uniform_fill(params, u, rb->ws, ci * co + co, ci);
 }
 
-int fmd_resblock_work_alloc(const fmd_resblock *rb, size_t n_max, size_t hw, fmd_resblock_work **out)
+int fmd_layer_scratch_alloc(size_t map, fmd_layer_scratch *sc)
+{
+    sc->cols = malloc(9 * map * sizeof(double));
+    sc->dcols = malloc(9 * map * sizeof(double));
+    sc->a = malloc(map * sizeof(double));
+    sc->da = malloc(map * sizeof(double));
+    sc->dh = malloc(map * sizeof(double));
+    if (!sc->cols || !sc->dcols || !sc->a || !sc->da || !sc->dh) {
+        fmd_layer_scratch_free(sc);
+        return FMD_ENOMEM;
+    }
+    return FMD_OK;
+}
+
+void fmd_layer_scratch_free(fmd_layer_scratch *sc)
+{
+    free(sc->cols), free(sc->dcols), free(sc->a), free(sc->da), free(sc->dh);
+    sc->cols = sc->dcols = sc->a = sc->da = sc->dh = NULL;
+}
+
+size_t fmd_resblock_scratch_map(const fmd_resblock *rb, size_t n_max, size_t hw)
+{
+    return n_max * hw * (rb->c_in > rb->c_out ? rb->c_in : rb->c_out);
+}
+
+int fmd_resblock_work_alloc(const fmd_resblock *rb, size_t n_max, size_t hw, fmd_layer_scratch *sc,
+                            fmd_resblock_work **out)
 {
     fmd_resblock_work *w = calloc(1, sizeof *w);
     if (!w)
         return FMD_ENOMEM;
-    const size_t ci = rb->c_in, co = rb->c_out, P = n_max * hw, cmax = ci > co ? ci : co;
-    w->n_max = n_max, w->hw = hw;
+    const size_t ci = rb->c_in, co = rb->c_out, P = n_max * hw;
+    w->n_max = n_max, w->hw = hw, w->sc = sc;
     w->xhat1 = malloc(P * ci * sizeof(double));
     w->is1 = malloc(n_max * rb->groups * sizeof(double));
     w->y1 = malloc(P * ci * sizeof(double));
-    w->cols1 = malloc(P * 9 * ci * sizeof(double));
     w->h1 = malloc(P * co * sizeof(double));
     w->xhat2 = malloc(P * co * sizeof(double));
     w->is2 = malloc(n_max * rb->groups * sizeof(double));
     w->y2 = malloc(P * co * sizeof(double));
-    w->cols2 = malloc(P * 9 * co * sizeof(double));
-    w->a = malloc(P * cmax * sizeof(double));
-    w->da = malloc(P * cmax * sizeof(double));
-    w->dh = malloc(P * cmax * sizeof(double));
-    w->dcols = malloc(P * 9 * cmax * sizeof(double));
     w->proj = malloc(n_max * co * sizeof(double));
-    if (!w->xhat1 || !w->is1 || !w->y1 || !w->cols1 || !w->h1 || !w->xhat2 || !w->is2 || !w->y2 || !w->cols2 || !w->a ||
-        !w->da || !w->dh || !w->dcols || !w->proj) {
+    if (!w->xhat1 || !w->is1 || !w->y1 || !w->h1 || !w->xhat2 || !w->is2 || !w->y2 || !w->proj) {
         fmd_resblock_work_free(w);
         return FMD_ENOMEM;
     }
@@ -99,9 +118,8 @@ void fmd_resblock_work_free(fmd_resblock_work *w)
 {
     if (!w)
         return;
-    free(w->xhat1), free(w->is1), free(w->y1), free(w->cols1), free(w->h1);
-    free(w->xhat2), free(w->is2), free(w->y2), free(w->cols2);
-    free(w->a), free(w->da), free(w->dh), free(w->dcols), free(w->proj);
+    free(w->xhat1), free(w->is1), free(w->y1), free(w->h1);
+    free(w->xhat2), free(w->is2), free(w->y2), free(w->proj);
     free(w);
 }
 
@@ -130,8 +148,9 @@ int fmd_resblock_forward(const fmd_resblock *rb, fmd_resblock_work *w, size_t n,
     int st = fmd_groupnorm_forward(n, hw, ci, g1, x, p + rb->g1, p + rb->b1, w->xhat1, w->is1, w->y1);
     if (st != FMD_OK)
         return st;
-    fmd_silu(P * ci, w->y1, w->a);
-    fmd_conv3x3_forward(n, h, wd, ci, co, 1, w->a, p + rb->w1, p + rb->c1, w->cols1, w->h1);
+    fmd_layer_scratch *sc = w->sc;
+    fmd_silu(P * ci, w->y1, sc->a);
+    fmd_conv3x3_forward(n, h, wd, ci, co, 1, sc->a, p + rb->w1, p + rb->c1, sc->cols, w->h1);
     for (size_t i = 0; i < n; i++)   /* proj = s_e W_e + b_e, added to every pixel of image i */
         memcpy(w->proj + i * co, p + rb->be, co * sizeof(double));
     fmd_gemm(0, 0, n, co, rb->emb, 1.0, s_e, rb->emb, p + rb->we, co, 1.0, w->proj, co);
@@ -142,8 +161,8 @@ int fmd_resblock_forward(const fmd_resblock *rb, fmd_resblock_work *w, size_t n,
     st = fmd_groupnorm_forward(n, hw, co, g2, w->h1, p + rb->g2, p + rb->b2, w->xhat2, w->is2, w->y2);
     if (st != FMD_OK)
         return st;
-    fmd_silu(P * co, w->y2, w->a);
-    fmd_conv3x3_forward(n, h, wd, co, co, 1, w->a, p + rb->w2, p + rb->c2, w->cols2, out);
+    fmd_silu(P * co, w->y2, sc->a);
+    fmd_conv3x3_forward(n, h, wd, co, co, 1, sc->a, p + rb->w2, p + rb->c2, sc->cols, out);
     if (ci == co) {   /* out += skip(x) */
         for (size_t i = 0; i < P * co; i++)
             out[i] += x[i];
@@ -175,26 +194,32 @@ int fmd_resblock_backward(const fmd_resblock *rb, fmd_resblock_work *w, size_t n
                 grad[rb->bs + c] += dout[q * co + c];
         fmd_gemm(0, 1, P, ci, co, 1.0, dout, co, p + rb->ws, co, 0.0, dx, ci);
     }
-    /* conv2: da = d loss / d SiLU(y2); then through SiLU and GN2 into dh = d loss / d h1 */
-    fmd_conv3x3_backward(n, h, wd, co, co, 1, w->cols2, p + rb->w2, dout, grad + rb->w2, grad + rb->c2, w->dcols, w->da);
-    fmd_silu_backward(P * co, w->y2, w->da, w->da);
-    fmd_groupnorm_backward(n, hw, co, g2, w->xhat2, w->is2, p + rb->g2, w->da, grad + rb->g2, grad + rb->b2, w->dh);
+    /* conv2 (its patches made again from SiLU(y2)): da = d loss / d SiLU(y2);
+     * then through SiLU and GN2 into dh = d loss / d h1 */
+    fmd_layer_scratch *sc = w->sc;
+    fmd_silu(P * co, w->y2, sc->a);
+    fmd_im2col(n, h, wd, co, 1, sc->a, sc->cols);
+    fmd_conv3x3_backward(n, h, wd, co, co, 1, sc->cols, p + rb->w2, dout, grad + rb->w2, grad + rb->c2, sc->dcols, sc->da);
+    fmd_silu_backward(P * co, w->y2, sc->da, sc->da);
+    fmd_groupnorm_backward(n, hw, co, g2, w->xhat2, w->is2, p + rb->g2, sc->da, grad + rb->g2, grad + rb->b2, sc->dh);
     /* the embedding's bias: dproj (n, co) = the sum of dh over each image's pixels */
     memset(w->proj, 0, n * co * sizeof(double));
     for (size_t i = 0; i < n; i++)
         for (size_t q = 0; q < hw; q++)
             for (size_t c = 0; c < co; c++)
-                w->proj[i * co + c] += w->dh[(i * hw + q) * co + c];
+                w->proj[i * co + c] += sc->dh[(i * hw + q) * co + c];
     fmd_gemm(1, 0, rb->emb, co, n, 1.0, s_e, rb->emb, w->proj, co, 1.0, grad + rb->we, co);   /* dW_e += s_e^T dproj */
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < co; c++)
             grad[rb->be + c] += w->proj[i * co + c];
     fmd_gemm(0, 1, n, rb->emb, co, 1.0, w->proj, co, p + rb->we, co, 1.0, ds_e, rb->emb);   /* ds_e += dproj W_e^T */
-    /* conv1, SiLU, GN1: into the main path's dx, added to the skip's */
-    fmd_conv3x3_backward(n, h, wd, ci, co, 1, w->cols1, p + rb->w1, w->dh, grad + rb->w1, grad + rb->c1, w->dcols, w->da);
-    fmd_silu_backward(P * ci, w->y1, w->da, w->da);
-    fmd_groupnorm_backward(n, hw, ci, g1, w->xhat1, w->is1, p + rb->g1, w->da, grad + rb->g1, grad + rb->b1, w->dh);
+    /* conv1 (patches of SiLU(y1)), SiLU, GN1: into the main path's dx, added to the skip's */
+    fmd_silu(P * ci, w->y1, sc->a);
+    fmd_im2col(n, h, wd, ci, 1, sc->a, sc->cols);
+    fmd_conv3x3_backward(n, h, wd, ci, co, 1, sc->cols, p + rb->w1, sc->dh, grad + rb->w1, grad + rb->c1, sc->dcols, sc->da);
+    fmd_silu_backward(P * ci, w->y1, sc->da, sc->da);
+    fmd_groupnorm_backward(n, hw, ci, g1, w->xhat1, w->is1, p + rb->g1, sc->da, grad + rb->g1, grad + rb->b1, sc->dh);
     for (size_t i = 0; i < P * ci; i++)
-        dx[i] += w->dh[i];
+        dx[i] += sc->dh[i];
     return FMD_OK;
 }

@@ -151,19 +151,17 @@ struct fmd_unet_work {
     double *tf;                           /* (n, 2F) time features */
     double *z1, *a1, *e, *s_e, *ds_e;     /* (n, E) the embedding's stages, and d loss / d SiLU(e) */
     double *x_in;                         /* (n, d) the input */
-    double *stem_cols;                    /* (n d, 9) */
     double *h_in[FMD_UNET_MAX_LEVELS];    /* input of down block l (level 0: the stem's output) */
     double *H[FMD_UNET_MAX_LEVELS];       /* down block outputs: the skips */
-    double *down_cols[FMD_UNET_MAX_LEVELS];
     double *m1, *m2, *m3;                 /* middle: after block 1, attention, block 2 */
     double *cat[FMD_UNET_MAX_LEVELS];     /* up block l's input: [from below | H_l] */
     double *U[FMD_UNET_MAX_LEVELS];       /* up block outputs */
     double *Up[FMD_UNET_MAX_LEVELS];      /* U_l upsampled (l > 0) */
-    double *up_cols[FMD_UNET_MAX_LEVELS];
     double *C[FMD_UNET_MAX_LEVELS];       /* the conv after upsampling: input from below of level l - 1 */
-    double *o_xhat, *o_is, *o_y, *o_a, *o_cols;   /* the output head */
+    double *o_xhat, *o_is, *o_y, *o_a;    /* the output head */
     double *dH[FMD_UNET_MAX_LEVELS];      /* backward: d loss / d H_l, from two paths */
-    double *g1, *g2, *dcols;              /* backward scratch, as large as the largest map / patches */
+    double *g1, *g2;                      /* backward: the gradient flowing down, as large as the largest map */
+    fmd_layer_scratch sc;                 /* every convolution's patches (made again in backward) */
     fmd_resblock_work *rd[FMD_UNET_MAX_LEVELS], *ru[FMD_UNET_MAX_LEVELS], *rm1, *rm2;
     fmd_attention_work *aw;
 };
@@ -173,16 +171,17 @@ void fmd_unet_work_free(fmd_unet_work *w)
     if (!w)
         return;
     free(w->labels), free(w->tf), free(w->z1), free(w->a1), free(w->e), free(w->s_e), free(w->ds_e);
-    free(w->x_in), free(w->stem_cols);
+    free(w->x_in);
     for (size_t l = 0; l < FMD_UNET_MAX_LEVELS; l++) {
-        free(w->h_in[l]), free(w->H[l]), free(w->down_cols[l]), free(w->cat[l]), free(w->U[l]), free(w->Up[l]);
-        free(w->up_cols[l]), free(w->C[l]), free(w->dH[l]);
+        free(w->h_in[l]), free(w->H[l]), free(w->cat[l]), free(w->U[l]), free(w->Up[l]);
+        free(w->C[l]), free(w->dH[l]);
         fmd_resblock_work_free(w->rd[l]);
         fmd_resblock_work_free(w->ru[l]);
     }
     free(w->m1), free(w->m2), free(w->m3);
-    free(w->o_xhat), free(w->o_is), free(w->o_y), free(w->o_a), free(w->o_cols);
-    free(w->g1), free(w->g2), free(w->dcols);
+    free(w->o_xhat), free(w->o_is), free(w->o_y), free(w->o_a);
+    free(w->g1), free(w->g2);
+    fmd_layer_scratch_free(&w->sc);
     fmd_resblock_work_free(w->rm1);
     fmd_resblock_work_free(w->rm2);
     fmd_attention_work_free(w->aw);
@@ -202,45 +201,40 @@ int fmd_unet_work_alloc(const fmd_unet *net, size_t n_max, fmd_unet_work **out)
     ALLOC(w->labels, n);
     ALLOC(w->tf, n * 2 * c->n_fourier);
     ALLOC(w->z1, n * E), ALLOC(w->a1, n * E), ALLOC(w->e, n * E), ALLOC(w->s_e, n * E), ALLOC(w->ds_e, n * E);
-    ALLOC(w->x_in, n * d), ALLOC(w->stem_cols, n * d * 9);
-    size_t biggest = 0, biggest_cols = 0;   /* for the backward scratch */
+    ALLOC(w->x_in, n * d);
+    size_t biggest = 0;   /* the largest map: the backward's gradients and the shared scratch */
     for (size_t l = 0; l < L; l++) {
         const size_t P = n * net->sides[l] * net->sides[l], cin = l ? net->ch[l - 1] : net->ch[0];
         const size_t below = l + 1 < L ? net->ch[l + 1] : net->ch[L - 1], ccat = below + net->ch[l];
         ALLOC(w->h_in[l], P * cin), ALLOC(w->H[l], P * net->ch[l]), ALLOC(w->dH[l], P * net->ch[l]);
         ALLOC(w->cat[l], P * ccat), ALLOC(w->U[l], P * net->ch[l]);
-        if (l + 1 < L) {
-            const size_t Pn = n * net->sides[l + 1] * net->sides[l + 1];
-            ALLOC(w->down_cols[l], Pn * 9 * net->ch[l]);
-        }
         if (l > 0) {
             const size_t Pu = n * net->sides[l - 1] * net->sides[l - 1];
-            ALLOC(w->Up[l], Pu * net->ch[l]), ALLOC(w->up_cols[l], Pu * 9 * net->ch[l]), ALLOC(w->C[l], Pu * net->ch[l]);
+            ALLOC(w->Up[l], Pu * net->ch[l]), ALLOC(w->C[l], Pu * net->ch[l]);
             biggest = biggest > Pu * net->ch[l] ? biggest : Pu * net->ch[l];
-            biggest_cols = biggest_cols > Pu * 9 * net->ch[l] ? biggest_cols : Pu * 9 * net->ch[l];
         }
-        biggest = biggest > P * ccat ? biggest : P * ccat;
-        biggest_cols = biggest_cols > P * 9 * ccat ? biggest_cols : P * 9 * ccat;
-        if (ok)
-            ok &= fmd_resblock_work_alloc(&net->down[l], n, net->sides[l] * net->sides[l], &w->rd[l]) == FMD_OK;
-        if (ok)
-            ok &= fmd_resblock_work_alloc(&net->up[l], n, net->sides[l] * net->sides[l], &w->ru[l]) == FMD_OK;
+        biggest = biggest > P * ccat ? biggest : P * ccat;   /* the up block's input, the widest map of a level */
     }
     const size_t Pl = n * net->sides[L - 1] * net->sides[L - 1], cl = net->ch[L - 1];
     ALLOC(w->m1, Pl * cl), ALLOC(w->m2, Pl * cl), ALLOC(w->m3, Pl * cl);
-    if (ok)
-        ok &= fmd_resblock_work_alloc(&net->mid1, n, Pl / n, &w->rm1) == FMD_OK;
-    if (ok)
-        ok &= fmd_resblock_work_alloc(&net->mid2, n, Pl / n, &w->rm2) == FMD_OK;
-    if (ok && c->attention)
-        ok &= fmd_attention_work_alloc(&net->attn, n, Pl / n, &w->aw) == FMD_OK;
     const size_t c0 = net->ch[0];
     ALLOC(w->o_xhat, n * d * c0), ALLOC(w->o_is, n * c->groups), ALLOC(w->o_y, n * d * c0), ALLOC(w->o_a, n * d * c0);
-    ALLOC(w->o_cols, n * d * 9 * c0);
     biggest = biggest > n * d * c0 ? biggest : n * d * c0;
     biggest = biggest > 2 * n * E ? biggest : 2 * n * E;   /* the embedding's backward uses g2 too */
-    biggest_cols = biggest_cols > n * d * 9 * c0 ? biggest_cols : n * d * 9 * c0;
-    ALLOC(w->g1, biggest), ALLOC(w->g2, biggest), ALLOC(w->dcols, biggest_cols);
+    ALLOC(w->g1, biggest), ALLOC(w->g2, biggest);
+    if (ok)
+        ok &= fmd_layer_scratch_alloc(biggest, &w->sc) == FMD_OK;
+    for (size_t l = 0; ok && l < L; l++) {
+        const size_t hw = net->sides[l] * net->sides[l];
+        ok &= fmd_resblock_work_alloc(&net->down[l], n, hw, &w->sc, &w->rd[l]) == FMD_OK;
+        ok &= ok && fmd_resblock_work_alloc(&net->up[l], n, hw, &w->sc, &w->ru[l]) == FMD_OK;
+    }
+    if (ok)
+        ok &= fmd_resblock_work_alloc(&net->mid1, n, Pl / n, &w->sc, &w->rm1) == FMD_OK;
+    if (ok)
+        ok &= fmd_resblock_work_alloc(&net->mid2, n, Pl / n, &w->sc, &w->rm2) == FMD_OK;
+    if (ok && c->attention)
+        ok &= fmd_attention_work_alloc(&net->attn, n, Pl / n, &w->aw) == FMD_OK;
 #undef ALLOC
     if (!ok) {
         fmd_unet_work_free(w);
@@ -302,7 +296,7 @@ int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const doub
     fmd_silu(n * E, w->e, w->s_e);
     /* down */
     memcpy(w->x_in, x, n * d * sizeof(double));
-    fmd_conv3x3_forward(n, s0, s0, 1, net->ch[0], 1, w->x_in, p + net->stem.w, p + net->stem.b, w->stem_cols,
+    fmd_conv3x3_forward(n, s0, s0, 1, net->ch[0], 1, w->x_in, p + net->stem.w, p + net->stem.b, w->sc.cols,
                         w->h_in[0]);
     for (size_t l = 0; l < L; l++) {
         const size_t s = net->sides[l];
@@ -311,7 +305,7 @@ int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const doub
             return st;
         if (l + 1 < L)
             fmd_conv3x3_forward(n, s, s, net->ch[l], net->ch[l], 2, w->H[l], p + net->downsample[l].w,
-                                p + net->downsample[l].b, w->down_cols[l], w->h_in[l + 1]);
+                                p + net->downsample[l].b, w->sc.cols, w->h_in[l + 1]);
     }
     /* middle */
     const size_t sl = net->sides[L - 1], cl = net->ch[L - 1];
@@ -335,7 +329,7 @@ int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const doub
         if (l > 0) {
             fmd_upsample2_forward(n, s, s, net->ch[l], w->U[l], w->Up[l]);
             fmd_conv3x3_forward(n, 2 * s, 2 * s, net->ch[l], net->ch[l], 1, w->Up[l], p + net->upconv[l].w,
-                                p + net->upconv[l].b, w->up_cols[l], w->C[l]);
+                                p + net->upconv[l].b, w->sc.cols, w->C[l]);
         }
     }
     /* out */
@@ -344,7 +338,7 @@ int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const doub
     if (st != FMD_OK)
         return st;
     fmd_silu(n * d * net->ch[0], w->o_y, w->o_a);
-    return fmd_conv3x3_forward(n, s0, s0, net->ch[0], 1, 1, w->o_a, p + net->out.w, p + net->out.b, w->o_cols, out);
+    return fmd_conv3x3_forward(n, s0, s0, net->ch[0], 1, 1, w->o_a, p + net->out.w, p + net->out.b, w->sc.cols, out);
 }
 
 /* ---- backward ------------------------------------------------------------- */
@@ -359,8 +353,9 @@ int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const dou
         return FMD_EINVAL;
     memset(w->ds_e, 0, n * E * sizeof(double));
     /* out: conv, SiLU, group norm, into g1 = d loss / d U_0 */
-    fmd_conv3x3_backward(n, s0, s0, c0, 1, 1, w->o_cols, p + net->out.w, dout, grad + net->out.w, grad + net->out.b,
-                         w->dcols, w->g2);
+    fmd_im2col(n, s0, s0, c0, 1, w->o_a, w->sc.cols);   /* every conv's patches made again from its input */
+    fmd_conv3x3_backward(n, s0, s0, c0, 1, 1, w->sc.cols, p + net->out.w, dout, grad + net->out.w, grad + net->out.b,
+                         w->sc.dcols, w->g2);
     fmd_silu_backward(n * d * c0, w->o_y, w->g2, w->g2);
     fmd_groupnorm_backward(n, d, c0, out_groups(net), w->o_xhat, w->o_is, p + net->out_g, w->g2, grad + net->out_g,
                            grad + net->out_b, w->g1);
@@ -369,8 +364,9 @@ int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const dou
     for (size_t l = 0; l < L; l++) {
         const size_t s = net->sides[l], P = n * s * s, below = l + 1 < L ? net->ch[l + 1] : cl;
         if (l > 0) {   /* U_l -> upsample -> conv: g1 holds d loss / d C_l */
-            fmd_conv3x3_backward(n, 2 * s, 2 * s, net->ch[l], net->ch[l], 1, w->up_cols[l], p + net->upconv[l].w, w->g1,
-                                 grad + net->upconv[l].w, grad + net->upconv[l].b, w->dcols, w->g2);
+            fmd_im2col(n, 2 * s, 2 * s, net->ch[l], 1, w->Up[l], w->sc.cols);
+            fmd_conv3x3_backward(n, 2 * s, 2 * s, net->ch[l], net->ch[l], 1, w->sc.cols, p + net->upconv[l].w, w->g1,
+                                 grad + net->upconv[l].w, grad + net->upconv[l].b, w->sc.dcols, w->g2);
             fmd_upsample2_backward(n, s, s, net->ch[l], w->g2, w->g1);
         }
         int st = fmd_resblock_backward(&net->up[l], w->ru[l], n, s, s, p, w->cat[l], w->s_e, w->g1, grad, w->g2,
@@ -404,16 +400,18 @@ int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const dou
             return st;
         if (l > 0) {   /* h_in[l] = stride-2 conv of H_{l-1} */
             const size_t sp = net->sides[l - 1], Pp = n * sp * sp;
-            fmd_conv3x3_backward(n, sp, sp, net->ch[l - 1], net->ch[l - 1], 2, w->down_cols[l - 1],
+            fmd_im2col(n, sp, sp, net->ch[l - 1], 2, w->H[l - 1], w->sc.cols);
+            fmd_conv3x3_backward(n, sp, sp, net->ch[l - 1], net->ch[l - 1], 2, w->sc.cols,
                                  p + net->downsample[l - 1].w, w->g1, grad + net->downsample[l - 1].w,
-                                 grad + net->downsample[l - 1].b, w->dcols, w->g2);
+                                 grad + net->downsample[l - 1].b, w->sc.dcols, w->g2);
             for (size_t i = 0; i < Pp * net->ch[l - 1]; i++)
                 w->dH[l - 1][i] += w->g2[i];
         }
     }
     /* the stem: g1 holds d loss / d h_in[0] */
-    fmd_conv3x3_backward(n, s0, s0, 1, c0, 1, w->stem_cols, p + net->stem.w, w->g1, grad + net->stem.w,
-                         grad + net->stem.b, w->dcols, dx);
+    fmd_im2col(n, s0, s0, 1, 1, w->x_in, w->sc.cols);
+    fmd_conv3x3_backward(n, s0, s0, 1, c0, 1, w->sc.cols, p + net->stem.w, w->g1, grad + net->stem.w,
+                         grad + net->stem.b, w->sc.dcols, dx);
     /* the embedding: d loss / d e = ds_e SiLU'(e), then the class rows and the two linear maps */
     double *de = w->g2, *da1 = w->g2 + n * E;
     fmd_silu_backward(n * E, w->e, w->ds_e, de);

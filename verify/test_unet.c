@@ -72,7 +72,9 @@ static void resblock_check(size_t ci, size_t co, uint64_t seed)
     cr_assert_eq(fmd_resblock_layout(ci, co, E, 2, &next, &rb), FMD_OK);
     cr_assert_eq(rb.nparams, next);
     fmd_resblock_work *w;
-    cr_assert_eq(fmd_resblock_work_alloc(&rb, N, Hh * Ww, &w), FMD_OK);
+    fmd_layer_scratch sc;
+    cr_assert_eq(fmd_layer_scratch_alloc(fmd_resblock_scratch_map(&rb, N, Hh * Ww), &sc), FMD_OK);
+    cr_assert_eq(fmd_resblock_work_alloc(&rb, N, Hh * Ww, &sc, &w), FMD_OK);
     gsl_rng *r;
     fmd_rng_alloc(seed, 0, &r);
     const size_t mx = N * Hh * Ww * ci, mo = N * Hh * Ww * co;
@@ -107,6 +109,7 @@ static void resblock_check(size_t ci, size_t co, uint64_t seed)
     cr_expect_eq(checked, rb.nparams + mx + N * E);
     free(params), free(u), free(grad), free(x), free(dx), free(s_e), free(ds_e), free(v), free(out), free(dout);
     fmd_resblock_work_free(w);
+    fmd_layer_scratch_free(&sc);
     gsl_rng_free(r);
 }
 
