@@ -95,4 +95,24 @@ int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const doub
 int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const double *dout, double *grad,
                       double *dx);
 
+/* ---- the network as a vector field (src/unet_field.c) --------------------- */
+
+/* Scratch kept between calls: each thread that evaluates the field gets its
+ * own workspace (FMD_UNET_FIELD_ROWS rows; a block of points goes through in
+ * chunks of that many) on its first call, until fmd_unet_eval_free. */
+#define FMD_UNET_FIELD_ROWS 16
+typedef struct fmd_unet_eval fmd_unet_eval;
+int fmd_unet_eval_alloc(const fmd_unet *net, fmd_unet_eval **out);
+void fmd_unet_eval_free(fmd_unet_eval *ev);
+
+/* The network's output as an fmd_field_fn: unconditional (y < 0, or a
+ * network without labels), or with classifier-free guidance (chapter 5):
+ * (1 - w) f(x, t, no label) + w f(x, t, y). params: an fmd_unet_guidance. */
+typedef struct {
+    fmd_unet_eval *eval;
+    int y;       /* the class asked for, or -1 */
+    double w;    /* guidance scale (1: the conditional output) */
+} fmd_unet_guidance;
+int fmd_unet_guided_field(double t, size_t n, size_t d, const double *x, double *out, void *params);
+
 #endif

@@ -1,0 +1,93 @@
+/* unet_field.c -- the U-Net as a vector field for the samplers, with
+ * classifier-free guidance (unet.h). Each thread keeps its own workspace:
+ * a U-Net's is hundreds of megabytes, too much to allocate per call. */
+#include "unet.h"
+#include "status.h"
+#include "team.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct fmd_unet_eval {
+    const fmd_unet *net;
+    pthread_mutex_t lock;   /* guards the table, not the workspaces */
+    size_t used;
+    pthread_t owner[FMD_MAX_THREADS + 1];
+    fmd_unet_work *work[FMD_MAX_THREADS + 1];
+};
+
+int fmd_unet_eval_alloc(const fmd_unet *net, fmd_unet_eval **out)
+{
+    if (!net || !out)
+        return FMD_EINVAL;
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return FMD_ENOMEM;
+    (*out)->net = net;
+    pthread_mutex_init(&(*out)->lock, NULL);
+    return FMD_OK;
+}
+
+void fmd_unet_eval_free(fmd_unet_eval *ev)
+{
+    if (!ev)
+        return;
+    for (size_t i = 0; i < ev->used; i++)
+        fmd_unet_work_free(ev->work[i]);
+    pthread_mutex_destroy(&ev->lock);
+    free(ev);
+}
+
+/* The calling thread's workspace (made on its first call); NULL if the
+ * table is full or memory ran out. */
+static fmd_unet_work *work_of_thread(fmd_unet_eval *ev)
+{
+    const pthread_t self = pthread_self();
+    fmd_unet_work **W = NULL;
+    pthread_mutex_lock(&ev->lock);
+    for (size_t i = 0; i < ev->used && !W; i++)
+        if (pthread_equal(ev->owner[i], self))
+            W = &ev->work[i];
+    if (!W && ev->used < FMD_MAX_THREADS + 1) {
+        ev->owner[ev->used] = self;
+        W = &ev->work[ev->used++];
+    }
+    pthread_mutex_unlock(&ev->lock);
+    if (W && !*W && fmd_unet_work_alloc(ev->net, FMD_UNET_FIELD_ROWS, W) != FMD_OK)
+        return NULL;
+    return W ? *W : NULL;
+}
+
+int fmd_unet_guided_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
+{
+    const fmd_unet_guidance *G = params;
+    if (!G || !G->eval || n == 0 || d != G->eval->net->cfg.side * G->eval->net->cfg.side)
+        return FMD_EINVAL;
+    const fmd_unet *net = G->eval->net;
+    const int C = (int)net->cfg.n_classes, guided = C > 0 && G->y >= 0;
+    if (guided && G->y >= C)
+        return FMD_EINVAL;
+    fmd_unet_work *w = work_of_thread(G->eval);
+    if (!w)
+        return FMD_ENOMEM;
+    double ts[FMD_UNET_FIELD_ROWS];
+    int none[FMD_UNET_FIELD_ROWS], ys[FMD_UNET_FIELD_ROWS];
+    for (size_t i = 0; i < FMD_UNET_FIELD_ROWS; i++)
+        ts[i] = t, none[i] = C, ys[i] = G->y;
+    double *fy = guided ? malloc(FMD_UNET_FIELD_ROWS * d * sizeof(double)) : NULL;
+    if (guided && !fy)
+        return FMD_ENOMEM;
+    int status = FMD_OK;
+    for (size_t c0 = 0; status == FMD_OK && c0 < n; c0 += FMD_UNET_FIELD_ROWS) {
+        const size_t cnt = c0 + FMD_UNET_FIELD_ROWS <= n ? FMD_UNET_FIELD_ROWS : n - c0;
+        double *o = out + c0 * d;
+        status = fmd_unet_forward(net, w, cnt, x + c0 * d, ts, C ? none : NULL, o);   /* f(x, t, no label) */
+        if (status == FMD_OK && guided) {   /* (1 - w) f(x, t, no label) + w f(x, t, y) */
+            status = fmd_unet_forward(net, w, cnt, x + c0 * d, ts, ys, fy);
+            for (size_t i = 0; status == FMD_OK && i < cnt * d; i++)
+                o[i] = (1.0 - G->w) * o[i] + G->w * fy[i];
+        }
+    }
+    free(fy);
+    return status;
+}
