@@ -171,6 +171,28 @@ int fmd_classifier_predict(const fmd_mlp *net, double t, size_t n, const double 
     return status;
 }
 
+size_t fmd_classifier_feature_width(const fmd_mlp *net)
+{
+    return net ? net->dims[net->nlayers - 1] : 0;
+}
+
+int fmd_classifier_features(const fmd_mlp *net, double t, size_t n, const double *x, double *features)
+{
+    if (!net || !x || !features || n == 0 || net->cfg.n_out < 2 || net->nlayers < 2)
+        return FMD_EINVAL;
+    const size_t C = net->cfg.n_out, k = fmd_classifier_feature_width(net);
+    double *l = malloc(n * C * sizeof(double));
+    fmd_mlp_workspace *ws = NULL;
+    int status = l ? logits_at(net, t, n, x, l, &ws) : FMD_ENOMEM;
+    /* H[nlayers - 1]: the last hidden layer's activations, the input of the last affine map */
+    for (size_t i = 0; status == FMD_OK && i < n * k; i++)
+        features[i] = ws->dtype == FMD_F32 ? (double)((const float *)ws->H[net->nlayers - 1])[i]
+                                           : ((const double *)ws->H[net->nlayers - 1])[i];
+    fmd_mlp_workspace_free(ws);
+    free(l);
+    return status;
+}
+
 int fmd_classifier_guided_net_field(double t, size_t n, size_t d, const double *x, double *out, void *params)
 {
     const fmd_classifier_guidance *G = params;

@@ -51,6 +51,13 @@ int fmd_classifier_train_step(fmd_classifier_trainer *tr, double *loss);
 int fmd_classifier_log_prob(const fmd_mlp *net, double t, size_t n, const double *x, const int *y,
                             double *logp, double *grad);
 
+/* The classifier's features: the last hidden layer's activations at time
+ * t, (n, fmd_classifier_feature_width) -- the space in which the Fréchet
+ * distance of image samples is measured (src/frechet.h, issue 16), as FID
+ * uses Inception's last pooling layer. */
+size_t fmd_classifier_feature_width(const fmd_mlp *net);
+int fmd_classifier_features(const fmd_mlp *net, double t, size_t n, const double *x, double *features);
+
 /* The most probable class of each of n points at time t into pred (n). */
 int fmd_classifier_predict(const fmd_mlp *net, double t, size_t n, const double *x, int *pred);
 

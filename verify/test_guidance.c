@@ -338,6 +338,43 @@ Test(classifier, input_gradient_matches_finite_differences)
     fmd_mlp_free(net);
 }
 
+/* The classifier's features are the input of its last affine map: the
+ * logits are features W + b with the network's own last W and b (1e-12), and
+ * there are as many as the last hidden width. */
+Test(classifier, features_are_the_last_hidden_layer)
+{
+    fmd_mlp_config mc = {.d = 3, .n_fourier = 2, .n_out = 4, .depth = 2, .width = {16, 8}, .act = FMD_SILU};
+    fmd_mlp *net;
+    cr_assert_eq(fmd_mlp_alloc(&mc, &net), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(2101, 0, &r);
+    fmd_mlp_init(net, r);
+    double x[15], f[5 * 8], lp[5];
+    fmd_rng_gaussian(r, 15, x);
+    cr_assert_eq(fmd_classifier_feature_width(net), 8u);
+    cr_assert_eq(fmd_classifier_features(net, 0.61, 5, x, f), FMD_OK);
+    const int y[5] = {2, 0, 3, 1, 2};
+    cr_assert_eq(fmd_classifier_log_prob(net, 0.61, 5, x, y, lp, NULL), FMD_OK);
+    const size_t L = net->nlayers - 1;
+    const double *W = net->params + net->w_off[L], *b = net->params + net->b_off[L];
+    for (int i = 0; i < 5; i++) {   /* log softmax of features W + b at the label */
+        double z[4], mx = -INFINITY, s = 0.0;
+        for (int c = 0; c < 4; c++) {
+            z[c] = b[c];
+            for (int k = 0; k < 8; k++)
+                z[c] += f[i * 8 + k] * W[k * 4 + c];
+            mx = fmax(mx, z[c]);
+        }
+        for (int c = 0; c < 4; c++)
+            s += exp(z[c] - mx);
+        const double lpi = z[y[i]] - mx - log(s);
+        cr_expect(fabs(lpi - lp[i]) <= 1e-12 * (1 + fabs(lp[i])), "point %d: from the features %.15f, the network %.15f", i,
+                  lpi, lp[i]);
+    }
+    gsl_rng_free(r);
+    fmd_mlp_free(net);
+}
+
 /* A time-conditioned classifier trained on noisy draws of the overlapping
  * two-class mixture: (a) its cross-entropy on fresh noisy draws comes within
  * 0.03 nats of the exact classifier's (the least any classifier can reach;
