@@ -8,6 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+double fmd_ema_warmup(double decay, unsigned long step)
+{
+    const double ramp = (1.0 + (double)step) / (10.0 + (double)step);
+    return ramp < decay ? ramp : decay;
+}
+
 int fmd_unet_trainer_alloc(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params, fmd_unet *net,
                            fmd_unet_trainer **out)
 {
@@ -137,8 +143,8 @@ int fmd_unet_train_step(fmd_unet_trainer *tr, double *loss)
             fmd_scale(FMD_F64, P, tr->grad, tr->cfg.clip / norm);
     }
     fmd_adam_step(tr->opt, tr->net->params, tr->grad);
-    if (tr->ema)
-        fmd_ema_update_typed(FMD_F64, P, tr->ema, tr->net->params, tr->cfg.ema_decay);
+    if (tr->ema)   /* warm-up: the first steps' average must not keep the random initial weights */
+        fmd_ema_update_typed(FMD_F64, P, tr->ema, tr->net->params, fmd_ema_warmup(tr->cfg.ema_decay, tr->step));
     tr->step++;
     return FMD_OK;
 }

@@ -2,7 +2,7 @@
  * the same step as src/train.h -- draw a batch (z ~ p_data, t ~ Unif, eps ~
  * N(0, I), labels dropped to "no label" with probability label_drop),
  * regress the network's output on the objective's target, clip, Adam, EMA
- * -- with the same random streams (step k, slice s), so a run is the same
+ * (with a warm-up, fmd_ema_warmup) -- with the same random streams (step k, slice s), so a run is the same
  * bit for bit on any number of threads.
  *
  * Threads: each takes whole slices of FMD_UNET_SLICE rows (draw, forward,
@@ -45,6 +45,13 @@ typedef struct {
 int fmd_unet_trainer_alloc(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params, fmd_unet *net,
                            fmd_unet_trainer **out);
 void fmd_unet_trainer_free(fmd_unet_trainer *tr);
+
+/* The EMA's decay at step k (0, 1, ...): min(decay, (1 + k) / (10 + k)).
+ * A plain EMA of decay 0.999 still holds 0.999^k of the random initial
+ * weights after k steps -- 42% after 861 -- so a short run would sample a
+ * blend of trained and random networks; with the warm-up the first steps
+ * are averaged nearly equally, and the full decay applies from k = 8991 on. */
+double fmd_ema_warmup(double decay, unsigned long step);
 
 /* One step; *loss is the batch's mean squared error per row. */
 int fmd_unet_train_step(fmd_unet_trainer *tr, double *loss);

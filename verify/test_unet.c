@@ -365,3 +365,30 @@ Test(unet, training_closes_half_the_reducible_loss)
     fmd_unet_free(net);
     fmd_gmm_free(g);
 }
+
+/* The EMA's warm-up: min(decay, (1 + k)/(10 + k)), so after the first step
+ * the average is 0.1 theta_0 + 0.9 theta_1 (to rounding), not 0.999 theta_0
+ * + 0.001 theta_1; and the full decay from step 8991 on. */
+Test(unet, ema_warms_up)
+{
+    cr_expect(fabs(fmd_ema_warmup(0.999, 0) - 0.1) < 1e-16);
+    cr_expect(fabs(fmd_ema_warmup(0.999, 8990) - 8991.0 / 9000.0) < 1e-16);
+    cr_expect(fmd_ema_warmup(0.999, 8991) == 0.999);
+    fmd_gmm *g = two_patterns();
+    fmd_unet *net = tiny_unet(1619);
+    fmd_train_config tc = tiny_training(1);
+    tc.ema_decay = 0.999;
+    double *theta0 = malloc(net->nparams * sizeof(double)), loss;
+    memcpy(theta0, net->params, net->nparams * sizeof(double));
+    fmd_unet_trainer *tr;
+    cr_assert_eq(fmd_unet_trainer_alloc(&tc, fmd_gmm_sampler, g, net, &tr), FMD_OK);
+    cr_assert_eq(fmd_unet_train_step(tr, &loss), FMD_OK);
+    double worst = 0.0;
+    for (size_t i = 0; i < net->nparams; i++)
+        worst = fmax(worst, fabs(tr->ema[i] - (0.1 * theta0[i] + 0.9 * net->params[i])));
+    cr_expect(worst <= 1e-15, "EMA after one step differs from 0.1 theta_0 + 0.9 theta_1 by %.3e", worst);
+    fmd_unet_trainer_free(tr);
+    free(theta0);
+    fmd_unet_free(net);
+    fmd_gmm_free(g);
+}
