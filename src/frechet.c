@@ -1,5 +1,6 @@
 /* frechet.c -- the Fréchet distance between Gaussians (frechet.h). */
 #include "frechet.h"
+#include "matmul.h"
 #include "status.h"
 
 #include <math.h>
@@ -72,29 +73,14 @@ int fmd_frechet_distance(size_t k, const double *mu1, const double *S1, const do
     double *R = malloc(k * k * sizeof(double)), *T = malloc(k * k * sizeof(double)), *M = malloc(k * k * sizeof(double));
     int status = lambda && V && R && T && M ? eigen(k, S1, lambda, V) : FMD_ENOMEM;
     if (status == FMD_OK) {
-        /* R = S1^{1/2} = V diag(sqrt(lambda)) V^T */
+        /* R = S1^{1/2} = (V diag(sqrt(lambda))) V^T, the scaled columns in T first */
         for (size_t a = 0; a < k; a++)
-            for (size_t b = 0; b < k; b++) {
-                double s = 0.0;
-                for (size_t j = 0; j < k; j++)
-                    s += V[a * k + j] * sqrt(fmax(lambda[j], 0.0)) * V[b * k + j];
-                R[a * k + b] = s;
-            }
+            for (size_t j = 0; j < k; j++)
+                T[a * k + j] = V[a * k + j] * sqrt(fmax(lambda[j], 0.0));
+        fmd_gemm(0, 1, k, k, k, 1.0, T, k, V, k, 0.0, R, k);
         /* M = R S2 R, symmetrised against rounding */
-        for (size_t a = 0; a < k; a++)
-            for (size_t b = 0; b < k; b++) {
-                double s = 0.0;
-                for (size_t j = 0; j < k; j++)
-                    s += S2[a * k + j] * R[j * k + b];
-                T[a * k + b] = s;
-            }
-        for (size_t a = 0; a < k; a++)
-            for (size_t b = 0; b < k; b++) {
-                double s = 0.0;
-                for (size_t j = 0; j < k; j++)
-                    s += R[a * k + j] * T[j * k + b];
-                M[a * k + b] = s;
-            }
+        fmd_matmul(k, k, k, S2, R, T);
+        fmd_matmul(k, k, k, R, T, M);
         for (size_t a = 0; a < k; a++)
             for (size_t b = 0; b < a; b++)
                 M[a * k + b] = M[b * k + a] = 0.5 * (M[a * k + b] + M[b * k + a]);

@@ -6,15 +6,15 @@
 #include <string.h>
 
 #include "fmd.h"
+#include "fd_check.h"
 #include "attention.h"
 #include "resblock.h"
 #include "unet.h"
 #include "unet_train.h"
 
-/* Fourth-order central differences of L = sum_k v_k out_k^2 / 2 (v fixed
- * random weights), h = 1e-3: truncation h^4/30 |d^5 L| ~ 1e-13 |d^5 L|,
- * rounding ~ eps |L| / h ~ 1e-12. Every analytic entry must agree to 1e-7
- * relative, floor 1e-9 -- the MLP's standard (verify/test_mlp.c). */
+/* Every block is checked by fd_check (verify/fd_check.h): 4th-order
+ * differences of L = sum_k v_k out_k^2 / 2 (v fixed random weights), 1e-7
+ * relative, floor 1e-9. */
 typedef struct {
     const fmd_resblock *rb;
     fmd_resblock_work *w;
@@ -25,41 +25,12 @@ typedef struct {
 static double rb_loss(rb_ctx *c, double *dout)
 {
     fmd_resblock_forward(c->rb, c->w, c->n, c->h, c->wd, c->params, c->x, c->s_e, c->out);
-    const size_t m = c->n * c->h * c->wd * c->rb->c_out;
-    double L = 0.0;
-    for (size_t k = 0; k < m; k++) {
-        L += 0.5 * c->v[k] * c->out[k] * c->out[k];
-        if (dout)
-            dout[k] = c->v[k] * c->out[k];
-    }
-    return L;
+    return weighted_square_loss(c->n * c->h * c->wd * c->rb->c_out, c->v, c->out, dout);
 }
 
 static double rb_loss_only(void *c)
 {
     return rb_loss(c, NULL);
-}
-
-static void check(const char *what, size_t m, double *p, const double *analytic, double (*loss)(void *), void *c,
-                  size_t *checked)
-{
-    const double h = 1e-3;
-    double worst = 0.0;
-    for (size_t k = 0; k < m; k++) {
-        const double keep = p[k], off[4] = {2 * h, h, -h, -2 * h};
-        double L[4];
-        for (int j = 0; j < 4; j++) {
-            p[k] = keep + off[j];
-            L[j] = loss(c);
-        }
-        p[k] = keep;
-        const double fd = (-L[0] + 8 * L[1] - 8 * L[2] + L[3]) / (12 * h);
-        worst = fmax(worst, fabs(fd - analytic[k]) / fmax(fabs(fd), 1e-2));
-        cr_expect(fabs(fd - analytic[k]) <= 1e-7 * fabs(fd) + 1e-9, "%s, entry %zu: analytic %.12g, finite difference %.12g",
-                  what, k, analytic[k], fd);
-    }
-    *checked += m;
-    cr_log_info("%s: %zu entries, worst relative difference %.2e", what, m, worst);
 }
 
 /* The residual block, with and without a 1 x 1 skip (3 -> 4 and 4 -> 4
@@ -102,11 +73,11 @@ static void resblock_check(size_t ci, size_t co, uint64_t seed)
     size_t checked = 0;
     char what[64];
     snprintf(what, sizeof what, "%zu -> %zu: parameters", ci, co);
-    check(what, rb.nparams, params, grad, rb_loss_only, &c, &checked);
+    fd_check(what, rb.nparams, params, grad, rb_loss_only, &c, &checked);
     snprintf(what, sizeof what, "%zu -> %zu: input", ci, co);
-    check(what, mx, x, dx, rb_loss_only, &c, &checked);
+    fd_check(what, mx, x, dx, rb_loss_only, &c, &checked);
     snprintf(what, sizeof what, "%zu -> %zu: embedding", ci, co);
-    check(what, N * E, s_e, ds_e, rb_loss_only, &c, &checked);
+    fd_check(what, N * E, s_e, ds_e, rb_loss_only, &c, &checked);
     cr_expect_eq(checked, rb.nparams + mx + N * E);
     free(params), free(u), free(grad), free(x), free(dx), free(s_e), free(ds_e), free(v), free(out), free(dout);
     fmd_resblock_work_free(w);
@@ -132,13 +103,7 @@ typedef struct {
 static double at_loss(at_ctx *c, double *dout)
 {
     fmd_attention_forward(c->at, c->w, c->n, c->T, c->params, c->x, c->out);
-    double L = 0.0;
-    for (size_t k = 0; k < c->n * c->T * c->at->c; k++) {
-        L += 0.5 * c->v[k] * c->out[k] * c->out[k];
-        if (dout)
-            dout[k] = c->v[k] * c->out[k];
-    }
-    return L;
+    return weighted_square_loss(c->n * c->T * c->at->c, c->v, c->out, dout);
 }
 
 static double at_loss_only(void *c)
@@ -172,8 +137,8 @@ Test(unet, attention_backward_matches_finite_differences)
     at_loss(&c, dout);
     cr_assert_eq(fmd_attention_backward(&at, w, N, T, params, dout, grad, dx), FMD_OK);
     size_t checked = 0;
-    check("attention: parameters", at.nparams, params + at.g, grad + at.g, at_loss_only, &c, &checked);
-    check("attention: input", N * T * C, x, dx, at_loss_only, &c, &checked);
+    fd_check("attention: parameters", at.nparams, params + at.g, grad + at.g, at_loss_only, &c, &checked);
+    fd_check("attention: input", N * T * C, x, dx, at_loss_only, &c, &checked);
     for (size_t i = 0; i < 5; i++)   /* nothing written outside the block's parameters */
         cr_expect_eq(grad[i], 0.0);
     fmd_attention_work_free(w);
@@ -197,14 +162,7 @@ typedef struct {
 static double un_loss(un_ctx *c, double *dout)
 {
     fmd_unet_forward(c->net, c->w, c->n, c->x, c->t, c->y, c->out);
-    const size_t m = c->n * c->net->cfg.side * c->net->cfg.side;
-    double L = 0.0;
-    for (size_t k = 0; k < m; k++) {
-        L += 0.5 * c->v[k] * c->out[k] * c->out[k];
-        if (dout)
-            dout[k] = c->v[k] * c->out[k];
-    }
-    return L;
+    return weighted_square_loss(c->n * c->net->cfg.side * c->net->cfg.side, c->v, c->out, dout);
 }
 
 static double un_loss_only(void *c)
@@ -236,8 +194,8 @@ Test(unet, whole_network_backward_matches_finite_differences)
     un_loss(&c, dout);
     cr_assert_eq(fmd_unet_backward(net, w, N, dout, grad, dx), FMD_OK);
     size_t checked = 0;
-    check("U-Net: parameters", net->nparams, net->params, grad, un_loss_only, &c, &checked);
-    check("U-Net: input", N * D, x, dx, un_loss_only, &c, &checked);
+    fd_check("U-Net: parameters", net->nparams, net->params, grad, un_loss_only, &c, &checked);
+    fd_check("U-Net: input", N * D, x, dx, un_loss_only, &c, &checked);
     cr_log_info("U-Net: %zu parameters and %d inputs checked", net->nparams, N * D);
     /* a label out of range is refused */
     const int bad[N] = {1, 4};
