@@ -70,6 +70,17 @@ int fmd_loss_batch_fill(fmd_sampler_fn sampler, void *params, const fmd_schedule
     return status;
 }
 
+int fmd_loss_batch_drop_labels(fmd_loss_batch *b, size_t C, double p, gsl_rng *r)
+{
+    for (size_t i = 0; C > 0 && i < b->M; i++) {
+        if (b->y[i] < 0 || (size_t)b->y[i] >= C)
+            return FMD_EINVAL;    /* a class the network has no slot for */
+        if (gsl_rng_uniform(r) < p)
+            b->y[i] = (int)C;     /* dropped: the "no label" slot */
+    }
+    return FMD_OK;
+}
+
 fmd_loss_batch fmd_loss_batch_rows(const fmd_loss_batch *b, size_t row0, size_t M)
 {
     const size_t d = b->d;

@@ -58,6 +58,12 @@ int fmd_loss_batch_alloc(size_t M, size_t d, fmd_loss_batch *b);
 int fmd_loss_batch_fill(fmd_sampler_fn sampler, void *params, const fmd_schedule *sch, double t_min,
                         double t_max, size_t levels, gsl_rng *r, fmd_loss_batch *b);
 
+/* Classifier-free guidance training (chapter 5): every row's class must be
+ * one of the network's C (FMD_EINVAL otherwise); each is then replaced by
+ * "no label" (C) with probability p, one uniform draw from r per row in
+ * order. Nothing happens when C = 0 (a network without labels). */
+int fmd_loss_batch_drop_labels(fmd_loss_batch *b, size_t C, double p, gsl_rng *r);
+
 /* Rows [row0, row0 + M) of b as a batch of their own (pointers into b, no
  * copy; not to be freed): a slice for one thread. */
 fmd_loss_batch fmd_loss_batch_rows(const fmd_loss_batch *b, size_t row0, size_t M);

@@ -151,12 +151,8 @@ static int slice_task(void *ctx, size_t s, int thread)
     double *target = tr->target + row0 * w, *pred = tr->pred + row0 * w;
     int status = fmd_loss_batch_fill(tr->sampler, tr->sampler_params, &tr->cfg.schedule, tr->cfg.t_min,
                                      tr->cfg.t_max, tr->cfg.levels, r, &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
-    for (size_t i = 0; status == FMD_OK && C > 0 && i < M; i++) {
-        if (b.y[i] < 0 || (size_t)b.y[i] >= C)
-            status = FMD_EINVAL;   /* a class the network has no slot for */
-        else if (gsl_rng_uniform(r) < tr->cfg.label_drop)
-            b.y[i] = (int)C;       /* dropped: the "no label" slot (CFG training) */
-    }
+    if (status == FMD_OK)
+        status = fmd_loss_batch_drop_labels(&b, C, tr->cfg.label_drop, r);   /* CFG training */
     if (status == FMD_OK)
         status = fmd_loss_target(tr->cfg.objective, tr->data, &tr->cfg.schedule, &b, target);
     if (status == FMD_OK)
