@@ -4,8 +4,8 @@
 #include "mlp.h"
 #include "status.h"
 #include "team.h"
+#include "thread_slot.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,10 +71,8 @@ static int forward_label(const fmd_mlp *net, field_scratch *S, double t, size_t 
 
 struct fmd_mlp_eval {
     const fmd_mlp *net;
-    pthread_mutex_t lock;              /* guards the table, not the scratch */
-    size_t used;
-    pthread_t owner[FMD_MAX_THREADS + 1];
-    field_scratch slot[FMD_MAX_THREADS + 1];
+    fmd_thread_slots slots;                   /* which thread has which scratch */
+    field_scratch slot[FMD_THREAD_SLOTS];
 };
 
 int fmd_mlp_eval_alloc(const fmd_mlp *net, fmd_mlp_eval **out)
@@ -85,7 +83,7 @@ int fmd_mlp_eval_alloc(const fmd_mlp *net, fmd_mlp_eval **out)
     if (!*out)
         return FMD_ENOMEM;
     (*out)->net = net;
-    pthread_mutex_init(&(*out)->lock, NULL);
+    fmd_thread_slots_init(&(*out)->slots);
     return FMD_OK;
 }
 
@@ -93,30 +91,21 @@ void fmd_mlp_eval_free(fmd_mlp_eval *ev)
 {
     if (!ev)
         return;
-    for (size_t i = 0; i < ev->used; i++)
+    for (size_t i = 0; i < ev->slots.used; i++)
         scratch_free(&ev->slot[i]);
-    pthread_mutex_destroy(&ev->lock);
+    fmd_thread_slots_destroy(&ev->slots);
     free(ev);
 }
 
-/* The calling thread's scratch, for at least n rows; NULL if the table is
- * full (more threads than FMD_MAX_THREADS + 1) or memory ran out. Only the
- * table is shared: a slot is used by its owner alone. A slot of a thread
- * that has ended may be taken over by a new thread that gets its id. */
+/* The calling thread's scratch (src/thread_slot.h), for at least n rows;
+ * NULL if every slot is taken or memory ran out. */
 static field_scratch *scratch_of_thread(fmd_mlp_eval *ev, size_t n)
 {
-    const pthread_t self = pthread_self();
-    field_scratch *S = NULL;
-    pthread_mutex_lock(&ev->lock);
-    for (size_t i = 0; i < ev->used && !S; i++)
-        if (pthread_equal(ev->owner[i], self))
-            S = &ev->slot[i];
-    if (!S && ev->used < FMD_MAX_THREADS + 1) {
-        ev->owner[ev->used] = self;
-        S = &ev->slot[ev->used++];
-    }
-    pthread_mutex_unlock(&ev->lock);
-    if (S && S->n < n) {   /* first call, or a larger block */
+    const long i = fmd_thread_slot(&ev->slots);
+    if (i < 0)
+        return NULL;
+    field_scratch *S = &ev->slot[i];
+    if (S->n < n) {   /* first call, or a larger block */
         scratch_free(S);
         if (scratch_alloc(ev->net, n, S) != FMD_OK)
             return NULL;

@@ -3,17 +3,14 @@
  * a U-Net's is hundreds of megabytes, too much to allocate per call. */
 #include "unet.h"
 #include "status.h"
-#include "team.h"
+#include "thread_slot.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
 struct fmd_unet_eval {
     const fmd_unet *net;
-    pthread_mutex_t lock;   /* guards the table, not the workspaces */
-    size_t used;
-    pthread_t owner[FMD_MAX_THREADS + 1];
-    fmd_unet_work *work[FMD_MAX_THREADS + 1];
+    fmd_thread_slots slots;                  /* which thread has which workspace */
+    fmd_unet_work *work[FMD_THREAD_SLOTS];
 };
 
 int fmd_unet_eval_alloc(const fmd_unet *net, fmd_unet_eval **out)
@@ -24,7 +21,7 @@ int fmd_unet_eval_alloc(const fmd_unet *net, fmd_unet_eval **out)
     if (!*out)
         return FMD_ENOMEM;
     (*out)->net = net;
-    pthread_mutex_init(&(*out)->lock, NULL);
+    fmd_thread_slots_init(&(*out)->slots);
     return FMD_OK;
 }
 
@@ -32,30 +29,22 @@ void fmd_unet_eval_free(fmd_unet_eval *ev)
 {
     if (!ev)
         return;
-    for (size_t i = 0; i < ev->used; i++)
+    for (size_t i = 0; i < ev->slots.used; i++)
         fmd_unet_work_free(ev->work[i]);
-    pthread_mutex_destroy(&ev->lock);
+    fmd_thread_slots_destroy(&ev->slots);
     free(ev);
 }
 
-/* The calling thread's workspace (made on its first call); NULL if the
- * table is full or memory ran out. */
+/* The calling thread's workspace (src/thread_slot.h; made on its first
+ * call); NULL if every slot is taken or memory ran out. */
 static fmd_unet_work *work_of_thread(fmd_unet_eval *ev)
 {
-    const pthread_t self = pthread_self();
-    fmd_unet_work **W = NULL;
-    pthread_mutex_lock(&ev->lock);
-    for (size_t i = 0; i < ev->used && !W; i++)
-        if (pthread_equal(ev->owner[i], self))
-            W = &ev->work[i];
-    if (!W && ev->used < FMD_MAX_THREADS + 1) {
-        ev->owner[ev->used] = self;
-        W = &ev->work[ev->used++];
-    }
-    pthread_mutex_unlock(&ev->lock);
-    if (W && !*W && fmd_unet_work_alloc(ev->net, FMD_UNET_FIELD_ROWS, W) != FMD_OK)
+    const long i = fmd_thread_slot(&ev->slots);
+    if (i < 0)
         return NULL;
-    return W ? *W : NULL;
+    if (!ev->work[i] && fmd_unet_work_alloc(ev->net, FMD_UNET_FIELD_ROWS, &ev->work[i]) != FMD_OK)
+        return NULL;
+    return ev->work[i];
 }
 
 int fmd_unet_guided_field(double t, size_t n, size_t d, const double *x, double *out, void *params)

@@ -350,3 +350,43 @@ Test(unet, ema_warms_up)
     fmd_unet_free(net);
     fmd_gmm_free(g);
 }
+
+/* The U-Net as a guided field (src/unet_field.c): 20 points (more than one
+ * chunk of FMD_UNET_FIELD_ROWS), w = 2.5, equals (1 - w) f(x, t, no label) +
+ * w f(x, t, y) computed by two forward passes here (1e-13); y = -1 gives
+ * the unconditional output exactly; a class out of range is refused. */
+Test(unet, guided_field_is_the_guidance_formula)
+{
+    enum { N = 20, D = 64 };
+    fmd_unet *net = tiny_unet(1621);
+    fmd_unet_eval *ev;
+    cr_assert_eq(fmd_unet_eval_alloc(net, &ev), FMD_OK);
+    fmd_unet_work *w;
+    cr_assert_eq(fmd_unet_work_alloc(net, N, &w), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(1622, 0, &r);
+    static double x[N * D], u[N * D], f0[N * D], f1[N * D];
+    for (size_t i = 0; i < N * D; i++)
+        x[i] = 2.0 * gsl_rng_uniform(r) - 1.0;
+    double t[N];
+    int none[N], ys[N];
+    for (int i = 0; i < N; i++)
+        t[i] = 0.43, none[i] = 2, ys[i] = 1;
+    cr_assert_eq(fmd_unet_forward(net, w, N, x, t, none, f0), FMD_OK);
+    cr_assert_eq(fmd_unet_forward(net, w, N, x, t, ys, f1), FMD_OK);
+    fmd_unet_guidance G = {ev, 1, 2.5};
+    cr_assert_eq(fmd_unet_guided_field(0.43, N, D, x, u, &G), FMD_OK);
+    double worst = 0.0;
+    for (size_t i = 0; i < N * D; i++)
+        worst = fmax(worst, fabs(u[i] - (-1.5 * f0[i] + 2.5 * f1[i])));
+    cr_expect(worst <= 1e-13, "guided field vs (1 - w) f0 + w f1: max |diff| %.3e", worst);
+    G.y = -1;
+    cr_assert_eq(fmd_unet_guided_field(0.43, N, D, x, u, &G), FMD_OK);
+    cr_expect(memcmp(u, f0, sizeof u) == 0, "y = -1 is not the unconditional output");
+    G.y = 2;
+    cr_expect_eq(fmd_unet_guided_field(0.43, N, D, x, u, &G), FMD_EINVAL);
+    fmd_unet_work_free(w);
+    fmd_unet_eval_free(ev);
+    gsl_rng_free(r);
+    fmd_unet_free(net);
+}
