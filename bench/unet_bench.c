@@ -1,0 +1,160 @@
+/* unet_bench.c -- the U-Net's training step (issue 16): images per second of
+ * fmd_unet_train_step (CFM, batch 64, the default 28 x 28 network of
+ * src/unet.h, 795,105 parameters) on 1 and 2 threads, against the same
+ * network in PyTorch (bench/unet_peer.py: Conv2d, GroupNorm, Linear; float64
+ * and float32) in the same run, and the share of the product roofline.
+ *
+ * The roofline counts the step's matrix products in multiply-adds per image
+ * (below: each convolution's P 9 c_in c_out, the skips, attention, the
+ * embedding), forward once and backward twice (the weights' and the inputs'
+ * gradients), at BLIS's dgemm rate measured now; the other work (group norm,
+ * SiLU, copies) is left out, so the roofline is optimistic and the share a
+ * lower bound.
+ *
+ * Goal (issue 16): at least 1.0x PyTorch float32 at 1 and 2 threads, with
+ * the share of the sgemm roofline reported. fmd's U-Net has no float32 path
+ * yet, so this bench reports float64 against both of PyTorch's precisions,
+ * and the goal as not met until it has one.
+ *
+ * usage: unet_bench RESULTS_DIR   (writes unet_throughput.tsv, unet_bars.tsv, unet_goals.tsv) */
+#include "bench.h"
+#include "unet_train.h"
+
+enum { BATCH = 64 };
+
+/* random images in [-1, 1] with random labels: the step's cost does not depend on the data */
+static int noise_images(void *params, gsl_rng *r, size_t n, double *z, int *labels)
+{
+    (void)params;
+    for (size_t i = 0; i < n * 784; i++)
+        z[i] = 2.0 * gsl_rng_uniform(r) - 1.0;
+    for (size_t i = 0; labels && i < n; i++)
+        labels[i] = (int)gsl_rng_uniform_int(r, 10);
+    return FMD_OK;
+}
+
+/* multiply-adds of one image's forward products */
+static double conv_macs(size_t side, size_t ci, size_t co)
+{
+    return (double)(side * side) * 9.0 * (double)ci * (double)co;
+}
+
+static double block_macs(const fmd_resblock *rb, size_t side)
+{
+    double m = conv_macs(side, rb->c_in, rb->c_out) + conv_macs(side, rb->c_out, rb->c_out) + (double)(rb->emb * rb->c_out);
+    if (rb->c_in != rb->c_out)
+        m += (double)(side * side * rb->c_in * rb->c_out);
+    return m;
+}
+
+static double forward_macs(const fmd_unet *net)
+{
+    const fmd_unet_config *c = &net->cfg;
+    const size_t L = c->levels, E = c->emb;
+    double m = (double)(2 * c->n_fourier * E + E * E) + conv_macs(c->side, 1, net->ch[0]);
+    for (size_t l = 0; l < L; l++) {
+        m += block_macs(&net->down[l], net->sides[l]) + block_macs(&net->up[l], net->sides[l]);
+        if (l + 1 < L)
+            m += conv_macs(net->sides[l + 1], net->ch[l], net->ch[l]);   /* stride 2: output pixels */
+        if (l > 0)
+            m += conv_macs(net->sides[l - 1], net->ch[l], net->ch[l]);
+    }
+    const double T = (double)(net->sides[L - 1] * net->sides[L - 1]), cl = (double)net->ch[L - 1];
+    m += block_macs(&net->mid1, net->sides[L - 1]) + block_macs(&net->mid2, net->sides[L - 1]);
+    if (c->attention)
+        m += T * cl * 3.0 * cl + 2.0 * T * T * cl + T * cl * cl;
+    return m + conv_macs(c->side, net->ch[0], 1);
+}
+
+typedef struct {
+    fmd_unet_trainer *tr;
+} step_arg;
+
+static void one_step(void *p)
+{
+    double loss;
+    fmd_unet_train_step(((step_arg *)p)->tr, &loss);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "bench/results";
+    const char *py = getenv("FMD_PYTHON") ? getenv("FMD_PYTHON") : "/usr/bin/python3";
+    fmd_unet_config cfg;
+    fmd_unet_default_config(28, 10, &cfg);
+    fmd_unet *net;
+    if (fmd_unet_alloc(&cfg, &net) != FMD_OK)
+        return 1;
+    gsl_rng *r;
+    fmd_rng_alloc(0, 0, &r);
+    fmd_unet_init(net, r);
+    gsl_rng_free(r);
+    const double flops = 2.0 * 3.0 * forward_macs(net);   /* forward once, backward twice; 2 flops a multiply-add */
+    printf("U-Net: %zu parameters, %.3g GFlop of products per image and step\n", net->nparams, flops / 1e9);
+    char path[4096];
+    fmd_atomic_file tsv, bars, goals;
+    snprintf(path, sizeof path, "%s/unet_throughput.tsv", dir);
+    if (fmd_atomic_open(path, &tsv) != FMD_OK)
+        return 1;
+    snprintf(path, sizeof path, "%s/unet_bars.tsv", dir);
+    if (fmd_atomic_open(path, &bars) != FMD_OK)
+        return 1;
+    snprintf(path, sizeof path, "%s/unet_goals.tsv", dir);
+    if (fmd_atomic_open(path, &goals) != FMD_OK)
+        return 1;
+    fprintf(tsv.fp, "threads\timplementation\timages_per_s\tours_over_this\n");
+    fprintf(bars.fp, "# threads\tours_f64\ttorch_f64\ttorch_f32\troofline_f64\n");
+    fprintf(goals.fp, "threads\tours_f64_images_per_s\ttorch_f32_images_per_s\tours_over_torch_f32\tgoal_1.0_met\t"
+                      "torch_f64_images_per_s\tours_over_torch_f64\tdgemm_roofline_images_per_s\troofline_share\tnote\n");
+    for (int threads = 1; threads <= 2; threads++) {
+        fmd_train_config tc = {.objective = FMD_LOSS_CFM, .batch = BATCH, .lr = 1e-3, .t_min = 0.0, .t_max = 1.0,
+                               .label_drop = 0.1, .seed = 1, .threads = threads};
+        fmd_schedule_by_name("condot", &tc.schedule);
+        fmd_unet_trainer *tr;
+        if (fmd_unet_trainer_alloc(&tc, noise_images, NULL, net, &tr) != FMD_OK)
+            return 1;
+        step_arg a = {tr};
+        one_step(&a);
+        const double ours = best_rate(one_step, &a, 3.0) * BATCH;
+        fmd_unet_trainer_free(tr);
+        const double peak = gemm_peak(FMD_F64, threads), roof = peak / flops;
+        printf("%d thread%s: ours (float64) %.1f images/s; dgemm %.1f GFlop/s, roofline %.1f images/s, share %.2f\n", threads,
+               threads > 1 ? "s" : " ", ours, peak / 1e9, roof, ours / roof);
+        fprintf(tsv.fp, "%d\tours (C, float64)\t%.4g\t1\n", threads, ours);
+        char cmd[8192], line[256], name[32];
+        snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d %s bench/unet_peer.py %zu %zu %d 3 %d", threads, py, cfg.channels,
+                 cfg.emb, BATCH, threads);
+        FILE *p = popen(cmd, "r");
+        double t64 = 0.0, t32 = 0.0;
+        while (p && fgets(line, sizeof line, p)) {
+            double rate;
+            size_t nparams;
+            if (sscanf(line, "%31s %lf %zu", name, &rate, &nparams) != 3)
+                continue;
+            if (nparams != net->nparams) {
+                fprintf(stderr, "unet_bench: the peer's network has %zu parameters, ours %zu\n", nparams, net->nparams);
+                return 1;
+            }
+            fprintf(tsv.fp, "%d\t%s\t%.4g\t%.2f\n", threads, name, rate, ours / rate);
+            printf("%d thread%s: %s %.1f images/s (ours / %s = %.2f)\n", threads, threads > 1 ? "s" : " ", name, rate, name,
+                   ours / rate);
+            if (strcmp(name, "torch-f64") == 0)
+                t64 = rate;
+            else
+                t32 = rate;
+        }
+        if (!p || pclose(p) != 0 || t64 == 0.0 || t32 == 0.0) {
+            fprintf(stderr, "unet_bench: the PyTorch peer did not run (%s); install python3-torch\n", py);
+            return 1;
+        }
+        fprintf(bars.fp, "\"%d thread%s\"\t%.4g\t%.4g\t%.4g\t%.4g\n", threads, threads > 1 ? "s" : "", ours, t64, t32, roof);
+        fprintf(goals.fp, "%d\t%.4g\t%.4g\t%.2f\t%s\t%.4g\t%.2f\t%.4g\t%.3f\t%s\n", threads, ours, t32, ours / t32,
+                ours >= t32 ? "yes" : "no", t64, ours / t64, roof, ours / roof,
+                "float64 only so far: the goal is against float32, which the U-Net does not have yet");
+    }
+    fmd_unet_free(net);
+    int io = fmd_atomic_commit(&tsv) != FMD_OK;
+    io |= fmd_atomic_commit(&bars) != FMD_OK;
+    io |= fmd_atomic_commit(&goals) != FMD_OK;
+    return io;
+}
