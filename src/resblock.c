@@ -4,6 +4,7 @@
 #include "groupnorm.h"
 #include "matmul.h"
 #include "status.h"
+#include "vecmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -123,17 +124,35 @@ void fmd_resblock_work_free(fmd_resblock_work *w)
     free(w);
 }
 
+/* SiLU by SLEEF's vector exp (src/vecmath.h), in chunks of 256 on the
+ * stack: the libm exp of every activation was 4% of a U-Net step. */
+enum { SILU_CHUNK = 256 };
+
 void fmd_silu(size_t m, const double *z, double *y)
 {
-    for (size_t i = 0; i < m; i++)
-        y[i] = z[i] / (1.0 + exp(-z[i]));
+    double e[SILU_CHUNK];
+    for (size_t i0 = 0; i0 < m; i0 += SILU_CHUNK) {
+        const size_t cnt = i0 + SILU_CHUNK <= m ? SILU_CHUNK : m - i0;
+        for (size_t i = 0; i < cnt; i++)
+            e[i] = -z[i0 + i];
+        fmd_vexp(cnt, e, e);   /* exp(-z) */
+        for (size_t i = 0; i < cnt; i++)
+            y[i0 + i] = z[i0 + i] / (1.0 + e[i]);
+    }
 }
 
 void fmd_silu_backward(size_t m, const double *z, const double *dy, double *dz)
 {
-    for (size_t i = 0; i < m; i++) {
-        const double s = 1.0 / (1.0 + exp(-z[i]));
-        dz[i] = dy[i] * s * (1.0 + z[i] * (1.0 - s));
+    double e[SILU_CHUNK];
+    for (size_t i0 = 0; i0 < m; i0 += SILU_CHUNK) {
+        const size_t cnt = i0 + SILU_CHUNK <= m ? SILU_CHUNK : m - i0;
+        for (size_t i = 0; i < cnt; i++)
+            e[i] = -z[i0 + i];
+        fmd_vexp(cnt, e, e);
+        for (size_t i = 0; i < cnt; i++) {   /* s = sigmoid(z); dz = dy s (1 + z (1 - s)) */
+            const double s = 1.0 / (1.0 + e[i]), zi = z[i0 + i];
+            dz[i0 + i] = dy[i0 + i] * s * (1.0 + zi * (1.0 - s));
+        }
     }
 }
 
