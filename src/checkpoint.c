@@ -1,5 +1,6 @@
 /* checkpoint.c -- the model file: safetensors with fmd's names and metadata. */
 #include "checkpoint.h"
+#include "model_file.h"
 #include "safetensors.h"
 #include "status.h"
 
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 const char *fmd_readout_name(fmd_mlp_output k)
 {
@@ -121,7 +121,7 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
      * network, uniformly weighted, has the file it had before they existed */
     const char *meta[] = {"readout", fmd_readout_name(c->output), "sigma_data", v[15],
                           "weighting", info->weighting == FMD_WEIGHT_BETA2 ? "beta2" : info->weighting == FMD_WEIGHT_ELBO ? "elbo" : "uniform",
-                          "format", "fmd-mlp-1", "d", v[0], "fourier", v[1], "classes", v[2],
+                          "format", FMD_MLP_FORMAT, "d", v[0], "fourier", v[1], "classes", v[2],
                           "hidden", widths, "activation", fmd_activation_name(c->act),
                           "objective", info->objective, "schedule", info->schedule, "data", info->data,
                           "steps", v[3], "target_steps", v[12], "seed", v[4], "batch", v[5], "lr", v[6], "clip", v[7],
@@ -147,78 +147,6 @@ static void *params_of(fmd_mlp *m)
 }
 
 
-/* An unsigned integer metadata value in [lo, hi]. */
-static int meta_uint(const fmd_st_file *f, const char *key, unsigned long lo, unsigned long hi,
-                     unsigned long *out, char *why, size_t n)
-{
-    const char *s = fmd_st_meta(f, key);
-    if (!s)
-        return fmd_reason(why, n, "metadata '%s' is missing", key);
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (end == s || *end || errno || s[0] == '-' || v < lo || v > hi)
-        return fmd_reason(why, n, "metadata '%s' = '%s' is not a whole number in [%lu, %lu]", key, s, lo, hi);
-    *out = v;
-    return FMD_OK;
-}
-
-static int meta_double(const fmd_st_file *f, const char *key, double *out, char *why, size_t n)
-{
-    const char *s = fmd_st_meta(f, key);
-    if (!s)
-        return fmd_reason(why, n, "metadata '%s' is missing", key);
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end)
-        return fmd_reason(why, n, "metadata '%s' = '%s' is not a number", key, s);
-    *out = v;
-    return FMD_OK;
-}
-
-static int meta_string(const fmd_st_file *f, const char *key, char *out, size_t cap, char *why, size_t n)
-{
-    const char *s = fmd_st_meta(f, key);
-    if (!s)
-        return fmd_reason(why, n, "metadata '%s' is missing", key);
-    if (strlen(s) >= cap)
-        return fmd_reason(why, n, "metadata '%s' is too long", key);
-    strcpy(out, s);
-    return FMD_OK;
-}
-
-/* Copy a tensor with the given shape and type into dst (numbers of type ty). */
-static int take(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,
-                void *dst, char *why, size_t n)
-{
-    const fmd_st_tensor *t = fmd_st_find(f, name);
-    if (!t)
-        return fmd_reason(why, n, "tensor '%s' is missing", name);
-    if (t->ndim != ndim)
-        return fmd_reason(why, n, "tensor '%s' has %zu dimensions, expected %zu", name, t->ndim, ndim);
-    for (size_t k = 0; k < ndim; k++)
-        if (t->shape[k] != shape[k])
-            return fmd_reason(why, n, "tensor '%s' dimension %zu is %llu, expected %llu", name, k,
-                       (unsigned long long)t->shape[k], (unsigned long long)shape[k]);
-    if (t->dtype != ty)
-        return fmd_reason(why, n, "tensor '%s' is %s, but the model's dtype is %s", name,
-                          t->dtype == FMD_F32 ? "F32" : "F64", fmd_dtype_name(ty));
-    const uint8_t *p = f->payload + t->begin;
-    const size_t size = fmd_dtype_size(ty);
-    for (uint64_t i = 0; i < (t->end - t->begin) / size; i++) {   /* little-endian, whatever the host */
-        uint64_t bits = 0;
-        for (size_t b = size; b-- > 0;)
-            bits = (bits << 8) | p[size * i + b];
-        if (size == 8) {
-            memcpy((double *)dst + i, &bits, 8);
-        } else {
-            uint32_t b32 = (uint32_t)bits;
-            memcpy((float *)dst + i, &b32, 4);
-        }
-    }
-    return FMD_OK;
-}
-
 int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
                         char *why, size_t why_len)
 {
@@ -232,77 +160,31 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
         return FMD_EINVAL;
     *net = NULL;
     memset(info, 0, sizeof *info);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        fmd_reason(why, why_len, "cannot open: %s", strerror(errno));
-        return FMD_EIO;
-    }
-    struct stat st;
-    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(fp);
-        fmd_reason(why, why_len, "is a directory, not a model file");
-        return FMD_EIO;
-    }
     uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    int status = FMD_OK;
-    while (status == FMD_OK) {
-        if (len == cap) {
-            if (cap > ((size_t)1 << 34)) {
-                status = fmd_reason(why, why_len, "file larger than 16 GiB");
-                break;
-            }
-            cap = cap ? 2 * cap : 1 << 16;
-            uint8_t *nb = realloc(buf, cap);
-            if (!nb) {
-                status = FMD_ENOMEM;
-                break;
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + len, 1, cap - len, fp);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    if (status == FMD_OK && ferror(fp)) {
-        fmd_reason(why, why_len, "read error: %s", strerror(errno));
-        status = FMD_EIO;
-    }
-    fclose(fp);
     fmd_st_file f;
-    memset(&f, 0, sizeof f);
-    if (status == FMD_OK)
-        status = fmd_st_parse(buf, len, &f, why, why_len);
-    const int present = status == FMD_OK && fmd_st_meta(&f, "fmd_checksum_fnv1a64") != NULL;
-    if (has_checksum)
-        *has_checksum = present;
-    if (status == FMD_OK && !present && allow_no_checksum)
-        ;   /* a file written elsewhere, read on the caller's word (--no-checksum) */
-    else if (status == FMD_OK && !present)
-        status = fmd_reason(why, why_len, "a safetensors file without fmd's checksum: not written by fmd (give "
-                                          "--no-checksum to read one written elsewhere in fmd's layout)");
-    else if (status == FMD_OK && !fmd_st_checksum_ok(buf, len, &f))
-        status = fmd_reason(why, why_len, "checksum mismatch: the file was changed or truncated");
+    int status = fmd_model_file_read(path, allow_no_checksum, &buf, &f, has_checksum, why, why_len);
     const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;
-    if (status == FMD_OK && (!fmt || strcmp(fmt, "fmd-mlp-1") != 0))
+    if (status == FMD_OK && fmt && strcmp(fmt, FMD_UNET_FORMAT) == 0)
+        status = fmd_reason(why, why_len, "a U-Net model (format %s): this reads the MLP models of chapters 4-5 "
+                                          "(format fmd-mlp-1) only", fmt);
+    else if (status == FMD_OK && (!fmt || strcmp(fmt, FMD_MLP_FORMAT) != 0))
         status = fmd_reason(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
     fmd_mlp_config cfg;
     memset(&cfg, 0, sizeof cfg);
     unsigned long d = 0, F = 0, C = 0, n_out = 0, steps = 0, target = 0, seed = 0, batch = 0, adam_step = 0;
     char widths[256] = "", act[16] = "";
     if (status == FMD_OK)
-        status = meta_uint(&f, "d", 1, 4096, &d, why, why_len);
+        status = fmd_meta_uint(&f, "d", 1, 4096, &d, why, why_len);
     if (status == FMD_OK)
-        status = meta_uint(&f, "fourier", 0, 64, &F, why, why_len);
+        status = fmd_meta_uint(&f, "fourier", 0, 64, &F, why, why_len);
     if (status == FMD_OK)
-        status = meta_uint(&f, "classes", 0, 4096, &C, why, why_len);
+        status = fmd_meta_uint(&f, "classes", 0, 4096, &C, why, why_len);
     if (status == FMD_OK && fmd_st_meta(&f, "outputs"))   /* optional: 0 (= d) before chapter 5 */
-        status = meta_uint(&f, "outputs", 0, 65536, &n_out, why, why_len);
+        status = fmd_meta_uint(&f, "outputs", 0, 65536, &n_out, why, why_len);
     if (status == FMD_OK)
-        status = meta_string(&f, "hidden", widths, sizeof widths, why, why_len);
+        status = fmd_meta_string(&f, "hidden", widths, sizeof widths, why, why_len);
     if (status == FMD_OK)
-        status = meta_string(&f, "activation", act, sizeof act, why, why_len);
+        status = fmd_meta_string(&f, "activation", act, sizeof act, why, why_len);
     if (status == FMD_OK && fmd_activation_by_name(act, &cfg.act) != FMD_OK)
         status = fmd_reason(why, why_len, "unknown activation '%s'", act);
     if (status == FMD_OK) {   /* "64,64,64": depth and widths */
@@ -321,37 +203,37 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
             status = fmd_reason(why, why_len, "metadata 'hidden' is empty");
     }
     if (status == FMD_OK)
-        status = meta_string(&f, "objective", info->objective, sizeof info->objective, why, why_len);
+        status = fmd_meta_string(&f, "objective", info->objective, sizeof info->objective, why, why_len);
     if (status == FMD_OK)
-        status = meta_string(&f, "schedule", info->schedule, sizeof info->schedule, why, why_len);
+        status = fmd_meta_string(&f, "schedule", info->schedule, sizeof info->schedule, why, why_len);
     if (status == FMD_OK)
-        status = meta_string(&f, "data", info->data, sizeof info->data, why, why_len);
+        status = fmd_meta_string(&f, "data", info->data, sizeof info->data, why, why_len);
     if (status == FMD_OK)
-        status = meta_uint(&f, "steps", 0, (unsigned long)-1, &steps, why, why_len);
+        status = fmd_meta_uint(&f, "steps", 0, (unsigned long)-1, &steps, why, why_len);
     if (status == FMD_OK)
-        status = meta_uint(&f, "target_steps", 0, (unsigned long)-1, &target, why, why_len);
+        status = fmd_meta_uint(&f, "target_steps", 0, (unsigned long)-1, &target, why, why_len);
     if (status == FMD_OK)
-        status = meta_uint(&f, "seed", 0, (unsigned long)-1, &seed, why, why_len);
+        status = fmd_meta_uint(&f, "seed", 0, (unsigned long)-1, &seed, why, why_len);
     if (status == FMD_OK)
-        status = meta_uint(&f, "batch", 0, (unsigned long)1 << 30, &batch, why, why_len);
+        status = fmd_meta_uint(&f, "batch", 0, (unsigned long)1 << 30, &batch, why, why_len);
     if (status == FMD_OK)
-        status = meta_uint(&f, "adam_step", 0, (unsigned long)-1, &adam_step, why, why_len);
+        status = fmd_meta_uint(&f, "adam_step", 0, (unsigned long)-1, &adam_step, why, why_len);
     const char *dkeys[5] = {"lr", "clip", "ema_decay", "t_min", "t_max"};
     double *dvals[5] = {&info->lr, &info->clip, &info->ema_decay, &info->t_min, &info->t_max};
     for (int i = 0; i < 5 && status == FMD_OK; i++)
-        status = meta_double(&f, dkeys[i], dvals[i], why, why_len);
+        status = fmd_meta_double(&f, dkeys[i], dvals[i], why, why_len);
     info->label_drop = 0.0;   /* optional: files written before chapter 5 have none */
     if (status == FMD_OK && fmd_st_meta(&f, "label_drop"))
-        status = meta_double(&f, "label_drop", &info->label_drop, why, why_len);
+        status = fmd_meta_double(&f, "label_drop", &info->label_drop, why, why_len);
     char dtype[8] = "f64";   /* optional: files written before float32 models have none */
     if (status == FMD_OK && fmd_st_meta(&f, "dtype"))
-        status = meta_string(&f, "dtype", dtype, sizeof dtype, why, why_len);
+        status = fmd_meta_string(&f, "dtype", dtype, sizeof dtype, why, why_len);
     if (status == FMD_OK && strcmp(dtype, "f64") != 0 && strcmp(dtype, "f32") != 0)
         status = fmd_reason(why, why_len, "metadata 'dtype' = '%s' is neither f64 nor f32", dtype);
     cfg.dtype = strcmp(dtype, "f32") == 0 ? FMD_F32 : FMD_F64;
     char weighting[16] = "uniform";   /* optional: uniformly weighted runs have none */
     if (status == FMD_OK && fmd_st_meta(&f, "weighting"))
-        status = meta_string(&f, "weighting", weighting, sizeof weighting, why, why_len);
+        status = fmd_meta_string(&f, "weighting", weighting, sizeof weighting, why, why_len);
     if (status == FMD_OK && strcmp(weighting, "uniform") != 0 && strcmp(weighting, "beta2") != 0 &&
         strcmp(weighting, "elbo") != 0)
         status = fmd_reason(why, why_len, "metadata 'weighting' = '%s' is not uniform, beta2 or elbo", weighting);
@@ -359,14 +241,14 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
                     : strcmp(weighting, "elbo") == 0  ? FMD_WEIGHT_ELBO : FMD_WEIGHT_UNIFORM;
     char readout[16] = "plain";   /* optional: files of plain networks have none */
     if (status == FMD_OK && fmd_st_meta(&f, "readout"))
-        status = meta_string(&f, "readout", readout, sizeof readout, why, why_len);
+        status = fmd_meta_string(&f, "readout", readout, sizeof readout, why, why_len);
     if (status == FMD_OK && fmd_readout_by_name(readout, &cfg.output) != FMD_OK)
         status = fmd_reason(why, why_len, "metadata 'readout' = '%s' is not plain, noise, data or score", readout);
     if (status == FMD_OK && cfg.output != FMD_OUT_PLAIN) {
         fmd_loss_kind k;
         static const fmd_mlp_output fits[] = {[FMD_LOSS_CSM] = FMD_OUT_SCORE, [FMD_LOSS_DDPM] = FMD_OUT_NOISE,
                                               [FMD_LOSS_DENOISER] = FMD_OUT_DATA};
-        status = meta_double(&f, "sigma_data", &cfg.sigma_data, why, why_len);
+        status = fmd_meta_double(&f, "sigma_data", &cfg.sigma_data, why, why_len);
         if (status == FMD_OK && !(cfg.sigma_data > 0.0 && isfinite(cfg.sigma_data)))
             status = fmd_reason(why, why_len, "metadata 'sigma_data' = %g is not a positive number", cfg.sigma_data);
         if (status == FMD_OK && fmd_schedule_by_name(info->schedule, &cfg.schedule) != FMD_OK)
@@ -392,10 +274,10 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
         char name[32];
         uint64_t shW[2] = {m->dims[l], m->dims[l + 1]}, shb[1] = {m->dims[l + 1]};
         snprintf(name, sizeof name, "net.%zu.W", l);
-        status = take(&f, name, 2, shW, cfg.dtype, (char *)params_of(m) + m->w_off[l] * es, why, why_len);
+        status = fmd_take_tensor(&f, name, 2, shW, cfg.dtype, (char *)params_of(m) + m->w_off[l] * es, why, why_len);
         snprintf(name, sizeof name, "net.%zu.b", l);
         if (status == FMD_OK)
-            status = take(&f, name, 1, shb, cfg.dtype, (char *)params_of(m) + m->b_off[l] * es, why, why_len);
+            status = fmd_take_tensor(&f, name, 1, shb, cfg.dtype, (char *)params_of(m) + m->b_off[l] * es, why, why_len);
         expected += 2;
     }
     int has_adam = status == FMD_OK && fmd_st_find(&f, "adam.m");
@@ -409,11 +291,11 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
         if (state->net->nparams != m->nparams || state->net->cfg.dtype != cfg.dtype)
             status = fmd_reason(why, why_len, "the training state does not match this architecture");
         if (status == FMD_OK && has_adam)
-            status = take(&f, "adam.m", 1, sh, cfg.dtype, state->opt->m, why, why_len);
+            status = fmd_take_tensor(&f, "adam.m", 1, sh, cfg.dtype, state->opt->m, why, why_len);
         if (status == FMD_OK && has_adam)
-            status = take(&f, "adam.v", 1, sh, cfg.dtype, state->opt->v, why, why_len);
+            status = fmd_take_tensor(&f, "adam.v", 1, sh, cfg.dtype, state->opt->v, why, why_len);
         if (status == FMD_OK && has_ema && state->ema)
-            status = take(&f, "ema", 1, sh, cfg.dtype, state->ema, why, why_len);
+            status = fmd_take_tensor(&f, "ema", 1, sh, cfg.dtype, state->ema, why, why_len);
         if (status == FMD_OK) {
             state->opt->step = adam_step;
             state->step = steps;

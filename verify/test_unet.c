@@ -11,6 +11,8 @@
 #include "resblock.h"
 #include "unet.h"
 #include "unet_train.h"
+#include "unet_checkpoint.h"
+#include <unistd.h>
 
 /* Every block is checked by fd_check (verify/fd_check.h): 4th-order
  * differences of L = sum_k v_k out_k^2 / 2 (v fixed random weights), 1e-7
@@ -389,4 +391,64 @@ Test(unet, guided_field_is_the_guidance_formula)
     fmd_unet_eval_free(ev);
     gsl_rng_free(r);
     fmd_unet_free(net);
+}
+
+/* The model file: 2 steps, saved with the training state, loaded into a new
+ * network and trainer; one more step on each side gives the same parameters
+ * bit for bit (the architecture, the Adam moments, the EMA and the step
+ * all came back). Each reader refuses the other kind of model by name. */
+Test(unet, checkpoint_resumes_bit_for_bit_and_readers_refuse_the_other_kind)
+{
+    char path[256], mlp_path[256], why[256];
+    snprintf(path, sizeof path, "/tmp/fmd-unet-%d.safetensors", (int)getpid());
+    snprintf(mlp_path, sizeof mlp_path, "/tmp/fmd-unet-mlp-%d.safetensors", (int)getpid());
+    fmd_gmm *g = two_patterns();
+    fmd_unet *net = tiny_unet(1623);
+    fmd_train_config tc = tiny_training(1);
+    tc.ema_decay = 0.99;
+    fmd_unet_trainer *tr;
+    cr_assert_eq(fmd_unet_trainer_alloc(&tc, fmd_gmm_sampler, g, net, &tr), FMD_OK);
+    double loss;
+    for (int k = 0; k < 2; k++)
+        cr_assert_eq(fmd_unet_train_step(tr, &loss), FMD_OK);
+    fmd_run_info info;
+    memset(&info, 0, sizeof info);
+    snprintf(info.objective, sizeof info.objective, "cfm");
+    snprintf(info.schedule, sizeof info.schedule, "condot");
+    snprintf(info.data, sizeof info.data, "two patterns");
+    info.steps = 2, info.target_steps = 3, info.batch = 40, info.lr = tc.lr, info.ema_decay = 0.99, info.t_max = 1.0;
+    info.label_drop = 0.1, info.seed = tc.seed;
+    cr_assert_eq(fmd_unet_checkpoint_save(path, net, tr, &info), FMD_OK);
+    fmd_unet *net2, *tmp;
+    fmd_run_info info2;
+    cr_assert_eq(fmd_unet_checkpoint_load(path, &net2, &info2, NULL, why, sizeof why), FMD_OK, "%s", why);
+    cr_expect_eq(net2->nparams, net->nparams);
+    cr_expect(memcmp(net2->params, net->params, net->nparams * sizeof(double)) == 0, "parameters differ after loading");
+    cr_expect(strcmp(info2.data, "two patterns") == 0 && info2.steps == 2 && info2.label_drop == 0.1);
+    fmd_unet_trainer *tr2;
+    cr_assert_eq(fmd_unet_trainer_alloc(&tc, fmd_gmm_sampler, g, net2, &tr2), FMD_OK);
+    cr_assert_eq(fmd_unet_checkpoint_load(path, &tmp, &info2, tr2, why, sizeof why), FMD_OK, "%s", why);
+    fmd_unet_free(tmp);
+    cr_assert_eq(fmd_unet_train_step(tr, &loss), FMD_OK);
+    cr_assert_eq(fmd_unet_train_step(tr2, &loss), FMD_OK);
+    cr_expect(memcmp(net2->params, net->params, net->nparams * sizeof(double)) == 0, "the resumed step differs");
+    cr_expect(memcmp(tr2->ema, tr->ema, net->nparams * sizeof(double)) == 0, "the resumed EMA differs");
+    /* each reader names the other kind */
+    fmd_mlp *m;
+    fmd_run_info mi;
+    cr_expect_neq(fmd_checkpoint_load(path, &m, &mi, NULL, why, sizeof why), FMD_OK);
+    cr_log_info("the MLP reader on a U-Net file: %s", why);
+    cr_expect(strstr(why, "U-Net") != NULL, "the MLP reader said: %s", why);
+    fmd_mlp_config mc = {.d = 2, .depth = 1, .width = {8}, .act = FMD_SILU};
+    cr_assert_eq(fmd_mlp_alloc(&mc, &m), FMD_OK);
+    cr_assert_eq(fmd_checkpoint_save(mlp_path, m, NULL, &info), FMD_OK);
+    fmd_mlp_free(m);
+    cr_expect_neq(fmd_unet_checkpoint_load(mlp_path, &tmp, &info2, NULL, why, sizeof why), FMD_OK);
+    cr_log_info("the U-Net reader on an MLP file: %s", why);
+    cr_expect(strstr(why, "MLP") != NULL, "the U-Net reader said: %s", why);
+    unlink(path);
+    unlink(mlp_path);
+    fmd_unet_trainer_free(tr), fmd_unet_trainer_free(tr2);
+    fmd_unet_free(net), fmd_unet_free(net2);
+    fmd_gmm_free(g);
 }

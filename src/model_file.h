@@ -1,0 +1,34 @@
+/* model_file.h -- what fmd's model readers share (src/checkpoint.c for the
+ * MLP, src/unet_checkpoint.c for the U-Net): read a safetensors file whole,
+ * check its checksum, and take metadata values and tensors with every value
+ * and shape checked, each failure a sentence in why. */
+#ifndef FMD_MODEL_FILE_H
+#define FMD_MODEL_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dtype.h"
+#include "safetensors.h"
+
+/* The metadata "format" of each kind of model file. */
+#define FMD_MLP_FORMAT "fmd-mlp-1"
+#define FMD_UNET_FORMAT "fmd-unet-1"
+
+/* Read path whole into *buf and parse it into f, checking fmd's checksum
+ * (a file without one is refused unless allow_no_checksum; one that is
+ * present must match). *has_checksum (may be NULL) says whether it had one.
+ * Whatever the status, the caller frees *buf and fmd_st_free(f). */
+int fmd_model_file_read(const char *path, int allow_no_checksum, uint8_t **buf, fmd_st_file *f, int *has_checksum,
+                        char *why, size_t why_len);
+
+/* Metadata values: a whole number in [lo, hi], a number, a string of fewer than cap bytes. */
+int fmd_meta_uint(const fmd_st_file *f, const char *key, unsigned long lo, unsigned long hi, unsigned long *out,
+                  char *why, size_t n);
+int fmd_meta_double(const fmd_st_file *f, const char *key, double *out, char *why, size_t n);
+int fmd_meta_string(const fmd_st_file *f, const char *key, char *out, size_t cap, char *why, size_t n);
+
+/* Copy tensor `name`, which must have exactly this shape and type, into dst. */
+int fmd_take_tensor(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,
+                    void *dst, char *why, size_t n);
+
+#endif

@@ -1,0 +1,160 @@
+/* unet_checkpoint.c -- the U-Net's model file (unet_checkpoint.h). */
+#include "unet_checkpoint.h"
+#include "model_file.h"
+#include "safetensors.h"
+#include "status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_unet_trainer *tr,
+                             const fmd_run_info *info)
+{
+    if (!path || !net || !info)
+        return FMD_EINVAL;
+    for (const char *p = info->data; *p; p++)   /* metadata values may not hold '"' or '\\' */
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+            return FMD_EINVAL;
+    const fmd_unet_config *c = &net->cfg;
+    fmd_st_out t[4];
+    size_t nt = 0;
+    t[nt++] = (fmd_st_out){"unet.params", 1, {net->nparams}, net->params, FMD_F64};
+    if (tr) {
+        t[nt++] = (fmd_st_out){"adam.m", 1, {net->nparams}, tr->opt->m, FMD_F64};
+        t[nt++] = (fmd_st_out){"adam.v", 1, {net->nparams}, tr->opt->v, FMD_F64};
+        if (tr->ema)
+            t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema, FMD_F64};
+    }
+    char v[20][64], mult[64] = "";
+    for (size_t l = 0; l < c->levels; l++)
+        snprintf(mult + strlen(mult), sizeof mult - strlen(mult), "%s%zu", l ? "," : "", c->mult[l]);
+    snprintf(v[0], 64, "%zu", c->side);
+    snprintf(v[1], 64, "%zu", c->channels);
+    snprintf(v[2], 64, "%zu", c->levels);
+    snprintf(v[3], 64, "%d", c->attention ? 1 : 0);
+    snprintf(v[4], 64, "%zu", c->groups);
+    snprintf(v[5], 64, "%zu", c->n_fourier);
+    snprintf(v[6], 64, "%zu", c->emb);
+    snprintf(v[7], 64, "%zu", c->n_classes);
+    snprintf(v[8], 64, "%lu", info->steps);
+    snprintf(v[9], 64, "%lu", info->target_steps);
+    snprintf(v[10], 64, "%lu", info->seed);
+    snprintf(v[11], 64, "%zu", info->batch);
+    snprintf(v[12], 64, "%.17g", info->lr);
+    snprintf(v[13], 64, "%.17g", info->clip);
+    snprintf(v[14], 64, "%.17g", info->ema_decay);
+    snprintf(v[15], 64, "%.17g", info->t_min);
+    snprintf(v[16], 64, "%.17g", info->t_max);
+    snprintf(v[17], 64, "%.17g", info->label_drop);
+    snprintf(v[18], 64, "%lu", tr ? tr->opt->step : 0UL);
+    const char *meta[] = {"format", FMD_UNET_FORMAT, "side", v[0], "channels", v[1], "levels", v[2], "mult", mult,
+                          "attention", v[3], "groups", v[4], "fourier", v[5], "emb", v[6], "classes", v[7],
+                          "objective", info->objective, "schedule", info->schedule, "data", info->data,
+                          "steps", v[8], "target_steps", v[9], "seed", v[10], "batch", v[11], "lr", v[12],
+                          "clip", v[13], "ema_decay", v[14], "t_min", v[15], "t_max", v[16], "label_drop", v[17],
+                          "adam_step", v[18], "dtype", "f64"};
+    return fmd_st_write(path, t, nt, meta, sizeof meta / sizeof meta[0] / 2);
+}
+
+/* "1,2,2" into cfg->mult, as many as cfg->levels */
+static int parse_mult(const char *s, fmd_unet_config *cfg, char *why, size_t why_len)
+{
+    size_t l = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        unsigned long m = strtoul(p, &end, 10);
+        if (end == p || errno || m == 0 || m > 64 || l == FMD_UNET_MAX_LEVELS || (*end && *end != ','))
+            return fmd_reason(why, why_len, "metadata 'mult' = '%s' is not a list of channel multipliers", s);
+        cfg->mult[l++] = m;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (l != cfg->levels)
+        return fmd_reason(why, why_len, "metadata 'mult' = '%s' has %zu multipliers for %zu levels", s, l, cfg->levels);
+    return FMD_OK;
+}
+
+int fmd_unet_checkpoint_load(const char *path, fmd_unet **net, fmd_run_info *info, fmd_unet_trainer *state,
+                             char *why, size_t why_len)
+{
+    if (!path || !net || !info)
+        return FMD_EINVAL;
+    *net = NULL;
+    memset(info, 0, sizeof *info);
+    uint8_t *buf = NULL;
+    fmd_st_file f;
+    int status = fmd_model_file_read(path, 0, &buf, &f, NULL, why, why_len);
+    const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;
+    if (status == FMD_OK && fmt && strcmp(fmt, FMD_MLP_FORMAT) == 0)
+        status = fmd_reason(why, why_len, "an MLP model (format %s), not a U-Net (%s)", fmt, FMD_UNET_FORMAT);
+    else if (status == FMD_OK && (!fmt || strcmp(fmt, FMD_UNET_FORMAT) != 0))
+        status = fmd_reason(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
+    fmd_unet_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    unsigned long side = 0, channels = 0, levels = 0, att = 0, groups = 0, F = 0, E = 0, C = 0;
+    unsigned long steps = 0, target = 0, seed = 0, batch = 0, adam_step = 0;
+    char mult[64] = "", dtype[8] = "";
+    const struct { const char *key; unsigned long lo, hi, *out; } u[] = {
+        {"side", 1, 1024, &side},    {"channels", 1, 4096, &channels}, {"levels", 1, FMD_UNET_MAX_LEVELS, &levels},
+        {"attention", 0, 1, &att},   {"groups", 1, 4096, &groups},     {"fourier", 2, 1024, &F},
+        {"emb", 1, 65536, &E},       {"classes", 0, 4096, &C},         {"steps", 0, (unsigned long)-1, &steps},
+        {"target_steps", 0, (unsigned long)-1, &target},               {"seed", 0, (unsigned long)-1, &seed},
+        {"batch", 0, (unsigned long)1 << 30, &batch},                  {"adam_step", 0, (unsigned long)-1, &adam_step}};
+    for (size_t i = 0; status == FMD_OK && i < sizeof u / sizeof u[0]; i++)
+        status = fmd_meta_uint(&f, u[i].key, u[i].lo, u[i].hi, u[i].out, why, why_len);
+    const char *dkeys[6] = {"lr", "clip", "ema_decay", "t_min", "t_max", "label_drop"};
+    double *dvals[6] = {&info->lr, &info->clip, &info->ema_decay, &info->t_min, &info->t_max, &info->label_drop};
+    for (int i = 0; i < 6 && status == FMD_OK; i++)
+        status = fmd_meta_double(&f, dkeys[i], dvals[i], why, why_len);
+    if (status == FMD_OK)
+        status = fmd_meta_string(&f, "objective", info->objective, sizeof info->objective, why, why_len);
+    if (status == FMD_OK)
+        status = fmd_meta_string(&f, "schedule", info->schedule, sizeof info->schedule, why, why_len);
+    if (status == FMD_OK)
+        status = fmd_meta_string(&f, "data", info->data, sizeof info->data, why, why_len);
+    if (status == FMD_OK)
+        status = fmd_meta_string(&f, "dtype", dtype, sizeof dtype, why, why_len);
+    if (status == FMD_OK && strcmp(dtype, "f64") != 0)
+        status = fmd_reason(why, why_len, "metadata 'dtype' = '%s': U-Net files are f64", dtype);
+    cfg.side = side, cfg.channels = channels, cfg.levels = levels, cfg.attention = (int)att, cfg.groups = groups;
+    cfg.n_fourier = F, cfg.emb = E, cfg.n_classes = C;
+    if (status == FMD_OK)
+        status = fmd_meta_string(&f, "mult", mult, sizeof mult, why, why_len);
+    if (status == FMD_OK)
+        status = parse_mult(mult, &cfg, why, why_len);
+    fmd_unet *m = NULL;
+    if (status == FMD_OK && (status = fmd_unet_alloc(&cfg, &m)) != FMD_OK)
+        fmd_reason(why, why_len, "the architecture in the metadata is not valid (the side must be divisible by "
+                                 "2^(levels - 1))");
+    const int has_adam = status == FMD_OK && fmd_st_find(&f, "adam.m"), has_ema = status == FMD_OK && fmd_st_find(&f, "ema");
+    const size_t expected = 1 + (has_adam ? 2 : 0) + (has_ema ? 1 : 0);
+    if (status == FMD_OK && f.ntensors != expected)
+        status = fmd_reason(why, why_len, "%zu tensors, expected %zu", f.ntensors, expected);
+    uint64_t sh[1] = {m ? m->nparams : 0};
+    if (status == FMD_OK)
+        status = fmd_take_tensor(&f, "unet.params", 1, sh, FMD_F64, m->params, why, why_len);
+    if (status == FMD_OK && state) {
+        if (state->net->nparams != m->nparams)
+            status = fmd_reason(why, why_len, "the training state does not match this architecture");
+        if (status == FMD_OK && has_adam)
+            status = fmd_take_tensor(&f, "adam.m", 1, sh, FMD_F64, state->opt->m, why, why_len);
+        if (status == FMD_OK && has_adam)
+            status = fmd_take_tensor(&f, "adam.v", 1, sh, FMD_F64, state->opt->v, why, why_len);
+        if (status == FMD_OK && has_ema && state->ema)
+            status = fmd_take_tensor(&f, "ema", 1, sh, FMD_F64, state->ema, why, why_len);
+        if (status == FMD_OK)
+            state->opt->step = adam_step, state->step = steps;
+    }
+    info->steps = steps, info->target_steps = target, info->seed = seed, info->batch = batch;
+    fmd_st_free(&f);
+    free(buf);
+    if (status != FMD_OK) {
+        fmd_unet_free(m);
+        return status;
+    }
+    *net = m;
+    return FMD_OK;
+}

@@ -1,0 +1,28 @@
+/* unet_checkpoint.h -- a U-Net and its training state in a safetensors file
+ * (issue 16), beside the MLP's (src/checkpoint.h).
+ *
+ * Promise: one tensor unet.params (nparams, F64) in the order of
+ * src/unet.c's layout, and with training state adam.m, adam.v (and ema);
+ * metadata format = "fmd-unet-1", the architecture (side, channels, levels,
+ * mult, attention, groups, fourier, emb, classes) and the run (as the
+ * MLP's). Loading checks the checksum, the format -- an MLP file is refused
+ * by name, as the MLP reader refuses this one -- every value's range and
+ * every tensor's shape before copying a byte; a resumed run continues bit
+ * for bit. */
+#ifndef FMD_UNET_CHECKPOINT_H
+#define FMD_UNET_CHECKPOINT_H
+
+#include <stddef.h>
+#include "checkpoint.h"
+#include "unet_train.h"
+
+/* Save net (and, if tr is non-NULL, its Adam moments, EMA and step). */
+int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_unet_trainer *tr,
+                             const fmd_run_info *info);
+
+/* Load; *net is allocated. With state non-NULL (a trainer made for the same
+ * architecture), its Adam moments, EMA and step come from the file. */
+int fmd_unet_checkpoint_load(const char *path, fmd_unet **net, fmd_run_info *info, fmd_unet_trainer *state,
+                             char *why, size_t why_len);
+
+#endif
