@@ -401,3 +401,35 @@ int fmd_cli_read_points_at(const char *cmd, const char *path, size_t d, double *
     }
     return rc;
 }
+
+/* ---- training progress (fmd train, both architectures) -------------------- */
+
+double fmd_cli_window_rate(fmd_cli_rate_window *w, double now_s, unsigned long step)
+{
+    if (w->count == 0 || now_s - w->last >= 0.25) {
+        w->t[w->next] = now_s;
+        w->step[w->next] = step;
+        w->next = (w->next + 1) % 40;
+        w->count += w->count < 40;
+        w->last = now_s;
+    }
+    size_t oldest = w->count < 40 ? 0 : w->next;
+    double dt = now_s - w->t[oldest];
+    return dt > 0 ? (double)(step - w->step[oldest]) / dt : 0.0;
+}
+
+void fmd_cli_progress(int tty, unsigned long step, unsigned long total, double loss, double rate, int final)
+{
+    double eta = rate > 0 ? (double)(total - step) / rate : 0.0;
+    if (tty) {
+        int filled = total ? (int)(30.0 * (double)step / (double)total) : 30;
+        fprintf(stderr, "\r[%.*s%.*s] step %lu/%lu  loss %.4g  %.3g steps/s  %.0fs left ", filled,
+                "##############################", 30 - filled, "..............................", step,
+                total, loss, rate, eta);
+        if (final)
+            fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "step %lu/%lu (%.0f%%): loss %.4g, %.3g steps/s, %.0fs left\n", step, total,
+                100.0 * (double)step / (double)total, loss, rate, eta);
+    }
+}

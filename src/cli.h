@@ -113,10 +113,27 @@ int fmd_cli_gmm_error(const char *cmd, const fmd_parse_error *e);
 /* 1 if arg is "-h" or "--help". */
 int fmd_cli_is_help(const char *arg);
 
+/* Training progress. The step rate over the last ten seconds or so: (time,
+ * step) is recorded every quarter second in a ring of 40, and the rate is
+ * measured from the oldest entry, so a slow start (or a busy spell) soon
+ * stops counting. Zero-initialise the window. */
+typedef struct {
+    double t[40];
+    unsigned long step[40];
+    size_t count, next;
+    double last;
+} fmd_cli_rate_window;
+double fmd_cli_window_rate(fmd_cli_rate_window *w, double now_s, unsigned long step);
+
+/* A live bar on a terminal (tty), else one line; final ends the bar's line. */
+void fmd_cli_progress(int tty, unsigned long step, unsigned long total, double loss, double rate, int final);
+
 int fmd_cmd_version(int argc, char **argv);
 int fmd_cmd_steppers(int argc, char **argv);
 int fmd_cmd_field(int argc, char **argv);
 int fmd_cmd_train(int argc, char **argv);
+int fmd_cmd_train_unet(int argc, char **argv);   /* fmd train --arch unet (src/cmd_train_unet.c) */
+int fmd_cli_is_unet_file(const char *path);      /* 1 if path is a U-Net model file */
 int fmd_cmd_sample(int argc, char **argv);
 int fmd_cmd_eval(int argc, char **argv);
 int fmd_cmd_likelihood(int argc, char **argv);

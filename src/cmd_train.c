@@ -18,6 +18,8 @@ static const char usage[] =
     "\n"
     "Train the network of chapter 4 towards a Gaussian mixture (Algorithm 3 or 4).\n"
     "\n"
+    "  --arch NAME           mlp (this network, the default) | unet (lecture 002's\n"
+    "                        U-Net for images: see `fmd train --arch unet --help`)\n"
     "  --gmm FILE            data distribution (mixture file, see `fmd field --help`)\n"
     "  --data NAME           or a 2-D toy set: moons | circles | checkerboard | spiral,\n"
     "                        or fashion-mnist (the 60000 training images, 784 pixels\n"
@@ -100,47 +102,6 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The step rate over the last ten seconds or so: (time, step) is recorded
- * every quarter second in a ring of 40, and the rate is measured from the
- * oldest entry, so a slow start (or a busy spell) soon stops counting. */
-typedef struct {
-    double t[40];
-    unsigned long step[40];
-    size_t count, next;
-    double last;
-} rate_window;
-
-static double window_rate(rate_window *w, double now_s, unsigned long step)
-{
-    if (w->count == 0 || now_s - w->last >= 0.25) {
-        w->t[w->next] = now_s;
-        w->step[w->next] = step;
-        w->next = (w->next + 1) % 40;
-        w->count += w->count < 40;
-        w->last = now_s;
-    }
-    size_t oldest = w->count < 40 ? 0 : w->next;
-    double dt = now_s - w->t[oldest];
-    return dt > 0 ? (double)(step - w->step[oldest]) / dt : 0.0;
-}
-
-static void progress(int tty, unsigned long step, unsigned long total, double loss, double rate, int final)
-{
-    double eta = rate > 0 ? (double)(total - step) / rate : 0.0;
-    if (tty) {
-        int filled = total ? (int)(30.0 * (double)step / (double)total) : 30;
-        fprintf(stderr, "\r[%.*s%.*s] step %lu/%lu  loss %.4g  %.0f steps/s  %.0fs left ", filled,
-                "##############################", 30 - filled, "..............................", step,
-                total, loss, rate, eta);
-        if (final)
-            fputc('\n', stderr);
-    } else {
-        fprintf(stderr, "step %lu/%lu (%.0f%%): loss %.4g, %.0f steps/s, %.0fs left\n", step, total,
-                100.0 * (double)step / (double)total, loss, rate, eta);
-    }
-}
-
-
 /* The data a checkpoint records: "toy:NAME", "fashion-mnist" or a mixture
  * file's path (absolute since it is resolved when the run starts). */
 static int same_data(const char *recorded, const char *gmm_path, const char *data_name)
@@ -187,6 +148,13 @@ static int parse_widths(const char *s, fmd_mlp_config *cfg)
 
 int fmd_cmd_train(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) {   /* the U-Net has its own trainer: --arch unet, or resuming a U-Net file */
+        const char *v;
+        if ((v = fmd_cli_option(argc, argv, &i, "--arch")) && strcmp(v, "unet") == 0)
+            return fmd_cmd_train_unet(argc, argv);
+        if ((v = fmd_cli_option(argc, argv, &i, "--resume")) && *v && fmd_cli_is_unet_file(v))
+            return fmd_cmd_train_unet(argc, argv);
+    }
     const char *hint = "Run 'fmd train --help' for usage.";
     const char *gmm_path = NULL, *data_name = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm", *schedule = "condot";
     const char *hidden = "64,64,64,64", *activation = "silu", *precondition = NULL, *weighting = NULL;
@@ -207,6 +175,9 @@ int fmd_cmd_train(int argc, char **argv)
         if (fmd_cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return 0;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--arch"))) {
+            if (strcmp(v, "mlp") != 0)   /* unet went to its own trainer above */
+                return fmd_cli_usage_error("train", hint, "--arch '%s': mlp (the default) or unet", v);
         } else if ((v = fmd_cli_option(argc, argv, &i, "--gmm"))) gmm_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--data-file"))) data_file = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v;
@@ -524,9 +495,9 @@ int fmd_cmd_train(int argc, char **argv)
     const int tty = isatty(2);
     const unsigned long total = (unsigned long)steps;
     double smooth = NAN, t0 = now(), last_draw = 0.0;
-    rate_window window = {{0}, {0}, 0, 0, 0.0};
+    fmd_cli_rate_window window = {{0}, {0}, 0, 0, 0.0};
     unsigned long next_line = tr->step;
-    window_rate(&window, 0.0, tr->step);   /* the window starts here */
+    fmd_cli_window_rate(&window, 0.0, tr->step);   /* the window starts here */
     int rc = 0;
     /* the loss history (--log): written whole at the end, like every output */
     fmd_atomic_file logf = {0};
@@ -566,7 +537,7 @@ int fmd_cmd_train(int argc, char **argv)
             break;
         }
         smooth = isnan(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
-        double el = now() - t0, rate = window_rate(&window, el, tr->step);
+        double el = now() - t0, rate = fmd_cli_window_rate(&window, el, tr->step);
         if (logf.fp) {
             fprintf(logf.fp, "%lu\t%.9g\t", tr->step, loss);
             double fm, fm_se;
@@ -587,7 +558,7 @@ int fmd_cmd_train(int argc, char **argv)
         if (quiet)
             continue;
         if (tty ? (el - last_draw > 0.1 || tr->step == total) : (tr->step >= next_line || tr->step == total)) {
-            progress(tty, tr->step, total, smooth, rate, tr->step == total);
+            fmd_cli_progress(tty, tr->step, total, smooth, rate, tr->step == total);
             last_draw = el;
             next_line = tr->step + (total / 20 ? total / 20 : 1);
         }

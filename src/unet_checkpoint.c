@@ -77,8 +77,8 @@ static int parse_mult(const char *s, fmd_unet_config *cfg, char *why, size_t why
     return FMD_OK;
 }
 
-int fmd_unet_checkpoint_load(const char *path, fmd_unet **net, fmd_run_info *info, fmd_unet_trainer *state,
-                             char *why, size_t why_len)
+int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_run_info *info,
+                             fmd_unet_trainer *state, char *why, size_t why_len)
 {
     if (!path || !net || !info)
         return FMD_EINVAL;
@@ -135,7 +135,7 @@ int fmd_unet_checkpoint_load(const char *path, fmd_unet **net, fmd_run_info *inf
         status = fmd_reason(why, why_len, "%zu tensors, expected %zu", f.ntensors, expected);
     uint64_t sh[1] = {m ? m->nparams : 0};
     if (status == FMD_OK)
-        status = fmd_take_tensor(&f, "unet.params", 1, sh, FMD_F64, m->params, why, why_len);
+        status = fmd_take_tensor(&f, use_ema && has_ema ? "ema" : "unet.params", 1, sh, FMD_F64, m->params, why, why_len);
     if (status == FMD_OK && state) {
         if (state->net->nparams != m->nparams)
             status = fmd_reason(why, why_len, "the training state does not match this architecture");

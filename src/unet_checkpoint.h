@@ -21,8 +21,10 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
                              const fmd_run_info *info);
 
 /* Load; *net is allocated. With state non-NULL (a trainer made for the same
- * architecture), its Adam moments, EMA and step come from the file. */
-int fmd_unet_checkpoint_load(const char *path, fmd_unet **net, fmd_run_info *info, fmd_unet_trainer *state,
-                             char *why, size_t why_len);
+ * architecture), its Adam moments, EMA and step come from the file. With
+ * use_ema, the network gets the EMA weights when the file has them (what a
+ * sampler wants), else the trained weights (what a resumed run continues). */
+int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_run_info *info,
+                             fmd_unet_trainer *state, char *why, size_t why_len);
 
 #endif

@@ -121,6 +121,17 @@ expect 2 "--guidance has no effect without --class" field --gmm "$G" --schedule 
 expect 2 "runs Karras's levels" sample --model m.st --solver heun-edm --t0 0.1
 expect 0 "" sample --gmm "$G" --schedule condot --solver dpmpp-3m --steps 10 -n 5
 expect 0 "" sample --gmm "$G" --schedule condot --solver dpmpp-3m-corrected --steps 10 -n 5
+# the U-Net's trainer (issue 16): bad architecture, non-image data, a non-square row, and a run that trains, resumes and
+# is refused by name by the MLP's readers
+expect 2 "--arch 'resnet': mlp (the default) or unet" train --arch resnet --gmm "$G" --out x.st
+expect 2 "--data moons is not an image set" train --arch unet --data moons --out x.st
+printf '0.1 0.2 0.3\n0.4 0.5 0.6\n' > rows3.txt
+expect 2 "not a square of a side divisible by 4" train --arch unet --data-file rows3.txt --out x.st
+awk 'BEGIN { srand(3); for (i = 0; i < 40; i++) { s = ""; for (j = 0; j < 64; j++) s = s sprintf("%.3f ", rand() - 0.5); print s (i % 2) } }' > img8.txt
+expect 0 "" train --arch unet --data-file img8.txt --labels --channels 4 --batch 8 --steps 2 --quiet --out u.st
+expect 0 "" train --resume u.st --steps 3 --quiet
+expect 2 "with --resume only --steps" train --resume u.st --steps 4 --lr 0.1
+expect 2 "a U-Net model (format fmd-unet-1)" info u.st
 expect 2 "--gmm needs --schedule" sample --gmm "$G"
 expect 2 "give --model or --gmm, not both" sample --gmm "$G" --schedule condot --model m.st
 expect 2 "--schedule goes with --gmm" sample --model m.st --schedule vp

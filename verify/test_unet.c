@@ -421,13 +421,13 @@ Test(unet, checkpoint_resumes_bit_for_bit_and_readers_refuse_the_other_kind)
     cr_assert_eq(fmd_unet_checkpoint_save(path, net, tr, &info), FMD_OK);
     fmd_unet *net2, *tmp;
     fmd_run_info info2;
-    cr_assert_eq(fmd_unet_checkpoint_load(path, &net2, &info2, NULL, why, sizeof why), FMD_OK, "%s", why);
+    cr_assert_eq(fmd_unet_checkpoint_load(path, 0, &net2, &info2, NULL, why, sizeof why), FMD_OK, "%s", why);
     cr_expect_eq(net2->nparams, net->nparams);
     cr_expect(memcmp(net2->params, net->params, net->nparams * sizeof(double)) == 0, "parameters differ after loading");
     cr_expect(strcmp(info2.data, "two patterns") == 0 && info2.steps == 2 && info2.label_drop == 0.1);
     fmd_unet_trainer *tr2;
     cr_assert_eq(fmd_unet_trainer_alloc(&tc, fmd_gmm_sampler, g, net2, &tr2), FMD_OK);
-    cr_assert_eq(fmd_unet_checkpoint_load(path, &tmp, &info2, tr2, why, sizeof why), FMD_OK, "%s", why);
+    cr_assert_eq(fmd_unet_checkpoint_load(path, 0, &tmp, &info2, tr2, why, sizeof why), FMD_OK, "%s", why);
     fmd_unet_free(tmp);
     cr_assert_eq(fmd_unet_train_step(tr, &loss), FMD_OK);
     cr_assert_eq(fmd_unet_train_step(tr2, &loss), FMD_OK);
@@ -443,7 +443,7 @@ Test(unet, checkpoint_resumes_bit_for_bit_and_readers_refuse_the_other_kind)
     cr_assert_eq(fmd_mlp_alloc(&mc, &m), FMD_OK);
     cr_assert_eq(fmd_checkpoint_save(mlp_path, m, NULL, &info), FMD_OK);
     fmd_mlp_free(m);
-    cr_expect_neq(fmd_unet_checkpoint_load(mlp_path, &tmp, &info2, NULL, why, sizeof why), FMD_OK);
+    cr_expect_neq(fmd_unet_checkpoint_load(mlp_path, 0, &tmp, &info2, NULL, why, sizeof why), FMD_OK);
     cr_log_info("the U-Net reader on an MLP file: %s", why);
     cr_expect(strstr(why, "MLP") != NULL, "the U-Net reader said: %s", why);
     unlink(path);

@@ -1,0 +1,305 @@
+/* cmd_train_unet.c -- `fmd train --arch unet`: the U-Net of lecture 002 on
+ * square images (issue 16), with progress, Ctrl-C that keeps the last
+ * completed step, and --resume that continues a run exactly. `fmd train`
+ * hands over here for --arch unet, or for --resume of a U-Net model file. */
+#include "cli.h"
+#include "fmd.h"
+#include "model_file.h"
+#include "unet_checkpoint.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: fmd train --arch unet (--data fashion-mnist | --data-file FILE) --out MODEL [options]\n"
+    "       fmd train --resume MODEL [--steps N] [--out MODEL2] [--threads N]\n"
+    "\n"
+    "Train the U-Net of lecture 002 (src/unet.h: residual blocks with the time\n"
+    "embedded at every scale, self-attention at the lowest resolution) on square\n"
+    "images, float64.\n"
+    "\n"
+    "  --data fashion-mnist  the 60000 training images (28 x 28, pixels in [-1, 1])\n"
+    "  --data-file FILE      or rows of d = side^2 numbers (side divisible by 4)\n"
+    "  --labels              condition on the classes (Fashion-MNIST's, or the last\n"
+    "                        column of --data-file); \"no label\" with probability\n"
+    "                        --label-drop P (default 0.1): classifier-free guidance\n"
+    "  --objective NAME      cfm (the field, default) | ddpm (the noise) | denoiser\n"
+    "                        (the clean image)\n"
+    "  --schedule NAME       condot (default) | cosine | lab | poly:N | vp\n"
+    "  --channels C          base channels (levels have C, 2C, 2C); default 32\n"
+    "  --attention on|off    self-attention at the lowest resolution; default on\n"
+    "  --steps N             default 2000\n"
+    "  --batch B             default 64\n"
+    "  --lr LR               Adam step size; default 1e-3\n"
+    "  --clip C              gradient-norm clipping (0 = off); default 1\n"
+    "  --ema D               weight EMA decay, with a warm-up (0 = off); default 0.999\n"
+    "  --seed S              default 0; with the other options it fixes every bit\n"
+    "  --threads N           default: the CPUs this process may use (same bits on any)\n"
+    "  --out MODEL           model file to write (safetensors, format fmd-unet-1; atomic)\n"
+    "  --save-every N        also save every N steps\n"
+    "  --quiet               no progress lines\n"
+    "  --resume MODEL        continue the run saved in MODEL, exactly\n"
+    "\n"
+    "Progress goes to standard error. Ctrl-C (or SIGTERM) stops after the current\n"
+    "step and saves it (exit status 130).\n";
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int fmd_cli_is_unet_file(const char *path)
+{
+    uint8_t *buf = NULL;
+    fmd_st_file f;
+    char why[16];
+    const int ok = fmd_model_file_read(path, 1, &buf, &f, NULL, why, sizeof why) == FMD_OK && fmd_st_meta(&f, "format") &&
+                   strcmp(fmd_st_meta(&f, "format"), FMD_UNET_FORMAT) == 0;
+    fmd_st_free(&f);
+    free(buf);
+    return ok;
+}
+
+/* The training images: Fashion-MNIST or a data file; *classes their count. */
+static int load_data(const char *data_name, const char *data_file, int labels, fmd_image_set *set, size_t *classes)
+{
+    char why[512];
+    if (data_file)
+        return fmd_cli_read_data_file("train", data_file, labels, set, classes);
+    if (fmd_fmnist_load(NULL, 1, set, why, sizeof why) != FMD_OK) {
+        fprintf(stderr, "fmd train: error: %s: %s\n  Install Debian's dataset-fashion-mnist (make does).\n", data_name, why);
+        return 2;
+    }
+    *classes = 10;
+    return 0;
+}
+
+int fmd_cmd_train_unet(int argc, char **argv)
+{
+    const char *hint = "Run 'fmd train --arch unet --help' for usage.";
+    const char *data_name = NULL, *data_file = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm";
+    const char *schedule = "condot", *attention = "on";
+    double steps = 2000, batch = 64, lr = 1e-3, clip = 1.0, ema = 0.999, seed = 0, channels = 32, label_drop = 0.1;
+    double save_every = 0, threads = fmd_cli_default_threads();
+    int labels = 0, quiet = 0, steps_given = 0, others = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v, *a = argv[i];
+        if (fmd_cli_is_help(a)) {
+            fputs(usage, stdout);
+            return 0;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--arch"))) {
+            if (strcmp(v, "unet") != 0)
+                return fmd_cli_usage_error("train", hint, "--arch %s: this is the U-Net's trainer", v);
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v, others++;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--data-file"))) data_file = v, others++;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) objective = v, others++;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) schedule = v, others++;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--attention"))) attention = v, others++;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--channels"))) {
+            if (fmd_cli_number("train", a, v, 1, 1024, 1, &channels)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) {
+            if (fmd_cli_number("train", a, v, 1, 1e9, 1, &steps)) return 2;
+            steps_given = 1;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--batch"))) {
+            if (fmd_cli_number("train", a, v, 2, 65536, 1, &batch)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--lr"))) {
+            if (fmd_cli_number("train", a, v, 1e-12, 10, 0, &lr)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--clip"))) {
+            if (fmd_cli_number("train", a, v, 0, 1e12, 0, &clip)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--ema"))) {
+            if (fmd_cli_number("train", a, v, 0, 0.999999, 0, &ema)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) {
+            if (fmd_cli_number("train", a, v, 0, 1e15, 1, &seed)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--label-drop"))) {
+            if (fmd_cli_number("train", a, v, 0, 1, 0, &label_drop)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) {
+            if (fmd_cli_number("train", a, v, 1, FMD_MAX_THREADS, 1, &threads)) return 2;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--save-every"))) {
+            if (fmd_cli_number("train", a, v, 1, 1e9, 1, &save_every)) return 2;
+        } else if (strcmp(a, "--labels") == 0) labels = 1, others++;
+        else if (strcmp(a, "--quiet") == 0) quiet = 1;
+        else
+            return fmd_cli_usage_error("train", hint, "unknown option '%s' for --arch unet", a);
+    }
+    fmd_run_info info;
+    memset(&info, 0, sizeof info);
+    fmd_unet *net = NULL;
+    fmd_train_config tc;
+    memset(&tc, 0, sizeof tc);
+    fmd_image_set set = {0};
+    size_t classes = 0;
+    if (resume) {
+        char why[512];
+        if (others)
+            return fmd_cli_usage_error("train", hint, "with --resume only --steps, --out, --threads, --save-every and "
+                                                      "--quiet may be given: the rest is the run's own");
+        if (fmd_unet_checkpoint_load(resume, 0, &net, &info, NULL, why, sizeof why) != FMD_OK) {
+            fprintf(stderr, "fmd train: error: %s: %s\n", resume, why);
+            return 2;
+        }
+        if (!steps_given)
+            steps = (double)info.target_steps;
+        if (steps <= (double)info.steps) {
+            fmd_unet_free(net);
+            return fmd_cli_usage_error("train", "Give --steps N above the steps done to continue.",
+                                       "%s has done %lu of %.0f steps: nothing to continue", resume, info.steps, steps);
+        }
+        if (fmd_objective_by_name(info.objective, &tc.objective) != FMD_OK ||
+            fmd_cli_schedule("train", info.schedule, &tc.schedule) != 0) {
+            fmd_unet_free(net);
+            return 2;
+        }
+        labels = net->cfg.n_classes > 0;
+        const int is_file = strncmp(info.data, "file:", 5) == 0;
+        const int rc = load_data(info.data, is_file ? info.data + 5 : NULL, labels, &set, &classes);
+        if (rc) {
+            fmd_unet_free(net);
+            return rc;
+        }
+        tc.batch = info.batch, tc.lr = info.lr, tc.clip = info.clip, tc.ema_decay = info.ema_decay;
+        tc.t_min = info.t_min, tc.t_max = info.t_max, tc.label_drop = info.label_drop, tc.seed = info.seed;
+        if (!out_path)
+            out_path = resume;
+    } else {
+        if (!data_name == !data_file)
+            return fmd_cli_usage_error("train", hint, "give one of --data fashion-mnist or --data-file FILE");
+        if (data_name && strcmp(data_name, "fashion-mnist") != 0)
+            return fmd_cli_usage_error("train", "The U-Net trains on images: --data fashion-mnist, or --data-file.",
+                                       "--data %s is not an image set", data_name);
+        if (!out_path)
+            return fmd_cli_usage_error("train", hint, "--out MODEL is required");
+        if (fmd_objective_by_name(objective, &tc.objective) != FMD_OK ||
+            (tc.objective != FMD_LOSS_CFM && tc.objective != FMD_LOSS_DDPM && tc.objective != FMD_LOSS_DENOISER) ||
+            strcmp(objective, "ddpm-discrete") == 0)
+            return fmd_cli_usage_error("train", hint, "--objective %s: the U-Net trains cfm, ddpm or denoiser", objective);
+        if (strcmp(attention, "on") != 0 && strcmp(attention, "off") != 0)
+            return fmd_cli_usage_error("train", hint, "--attention %s: give on or off", attention);
+        if (fmd_cli_schedule("train", schedule, &tc.schedule) != 0)
+            return 2;
+        const int rc = load_data(data_name, data_file, labels, &set, &classes);
+        if (rc)
+            return rc;
+        const size_t d = set.rows * set.cols, side = (size_t)lround(sqrt((double)d));
+        if (side * side != d || side % 4 != 0) {
+            fmd_image_set_free(&set);
+            return fmd_cli_usage_error("train", "Give square images whose side is divisible by 4 (28 x 28, say).",
+                                       "the data have d = %zu numbers a row: not a square of a side divisible by 4", d);
+        }
+        fmd_unet_config cfg;
+        fmd_unet_default_config(side, labels ? classes : 0, &cfg);
+        cfg.channels = (size_t)channels, cfg.attention = strcmp(attention, "on") == 0;
+        cfg.emb = 4 * cfg.channels;
+        cfg.groups = cfg.channels % 8 == 0 ? 8 : cfg.channels % 4 == 0 ? 4 : 1;
+        gsl_rng *r;
+        if (fmd_unet_alloc(&cfg, &net) != FMD_OK || fmd_rng_alloc((uint64_t)seed, 1, &r) != FMD_OK) {
+            fmd_image_set_free(&set);
+            return fmd_cli_out_of_memory("train", "the U-Net", 0.0);
+        }
+        fmd_unet_init(net, r);
+        gsl_rng_free(r);
+        tc.batch = (size_t)batch, tc.lr = lr, tc.clip = clip, tc.ema_decay = ema, tc.t_min = 0.0, tc.t_max = 1.0;
+        tc.label_drop = labels ? label_drop : 0.0, tc.seed = (uint64_t)seed;
+        snprintf(info.objective, sizeof info.objective, "%s", objective);
+        snprintf(info.schedule, sizeof info.schedule, "%s", schedule);
+        if (data_file) {
+            char *full = realpath(data_file, NULL);
+            snprintf(info.data, sizeof info.data, "file:%s", full ? full : data_file);
+            free(full);
+        } else {
+            snprintf(info.data, sizeof info.data, "fashion-mnist");
+        }
+        info.batch = tc.batch, info.lr = lr, info.clip = clip, info.ema_decay = ema, info.t_max = 1.0;
+        info.label_drop = tc.label_drop, info.seed = tc.seed;
+    }
+    tc.threads = fmd_cli_threads("train", threads);
+    info.target_steps = (unsigned long)steps;
+    fmd_unet_trainer *tr;
+    int rc = 0;
+    if (fmd_unet_trainer_alloc(&tc, fmd_image_set_sampler, &set, net, &tr) != FMD_OK) {
+        rc = fmd_cli_out_of_memory("train", "the U-Net's training workspaces", 0.0);
+    } else if (resume) {
+        char why[512];
+        fmd_unet *tmp;
+        fmd_run_info again;
+        if (fmd_unet_checkpoint_load(resume, 0, &tmp, &again, tr, why, sizeof why) != FMD_OK) {
+            fprintf(stderr, "fmd train: error: %s: %s\n", resume, why);
+            rc = 2;
+        } else {
+            fmd_unet_free(tmp);
+        }
+    }
+    if (rc) {
+        fmd_unet_trainer_free(tr);
+        fmd_unet_free(net);
+        fmd_image_set_free(&set);
+        return rc;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    const int tty = !quiet && isatty(STDERR_FILENO);
+    const unsigned long total = (unsigned long)steps;
+    fmd_cli_rate_window window = {{0}, {0}, 0, 0, 0.0};
+    const double t0 = now();
+    fmd_cli_window_rate(&window, 0.0, tr->step);
+    double loss = 0.0, smooth = NAN, last_print = -1e9;   /* smooth: this session's running mean of the loss */
+    unsigned long next_line = tr->step + (total - tr->step + 19) / 20;
+    while (tr->step < total && !interrupted && rc == 0) {
+        if (fmd_unet_train_step(tr, &loss) != FMD_OK) {
+            fprintf(stderr, "fmd train: error: a training step failed\n");
+            rc = 1;
+            break;
+        }
+        smooth = isnan(smooth) ? loss : 0.95 * smooth + 0.05 * loss;
+        const double el = now() - t0, rate = fmd_cli_window_rate(&window, el, tr->step);
+        if (!quiet && ((tty && el - last_print > 0.2) || (!tty && tr->step >= next_line) || tr->step == total)) {
+            fmd_cli_progress(tty, tr->step, total, smooth, rate, tr->step == total);
+            last_print = el;
+            next_line += (total + 19) / 20;
+        }
+        if (save_every > 0 && tr->step % (unsigned long)save_every == 0) {
+            info.steps = tr->step;
+            if (fmd_unet_checkpoint_save(out_path, net, tr, &info) != FMD_OK)
+                rc = 1;
+        }
+    }
+    info.steps = tr->step;
+    if (rc == 0 && fmd_unet_checkpoint_save(out_path, net, tr, &info) != FMD_OK) {
+        fprintf(stderr, "fmd train: error: cannot write %s\n", out_path);
+        rc = 1;
+    }
+    if (rc == 0 && interrupted) {
+        fprintf(stderr, "\nfmd train: interrupted; saved step %lu to %s (continue with --resume %s)\n", tr->step, out_path,
+                out_path);
+        rc = 130;
+    }
+    fmd_unet_trainer_free(tr);
+    fmd_unet_free(net);
+    fmd_image_set_free(&set);
+    return rc;
+}
