@@ -119,6 +119,11 @@ static void release(fmd_mlp *net, fmd_gmm *g)
 
 int fmd_cmd_sample(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) {   /* a U-Net model file has its own sampler (src/cmd_sample_unet.c) */
+        const char *v = fmd_cli_option(argc, argv, &i, "--model");
+        if (v && *v && fmd_cli_is_unet_file(v))
+            return fmd_cmd_sample_unet(argc, argv);
+    }
     const char *hint = "Run 'fmd sample --help' for usage.";
     int steps_given = 0;
     const char *model = NULL, *solver = NULL, *form_name = NULL, *grid_name = NULL, *precision = NULL;

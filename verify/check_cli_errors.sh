@@ -132,6 +132,10 @@ expect 0 "" train --arch unet --data-file img8.txt --labels --channels 4 --batch
 expect 0 "" train --resume u.st --steps 3 --quiet
 expect 2 "with --resume only --steps" train --resume u.st --steps 4 --lr 0.1
 expect 2 "a U-Net model (format fmd-unet-1)" info u.st
+expect 0 "" sample --model u.st -n 3 --steps 4 --class 1 --guidance 2
+expect 0 "" sample --model u.st -n 4 --steps 3 --solver rk4 --png u.png
+expect 2 "the model knows classes 0..1" sample --model u.st --class 2
+expect 2 "a U-Net model takes euler, midpoint, heun or rk4" sample --model u.st --solver dpm2m
 expect 2 "--gmm needs --schedule" sample --gmm "$G"
 expect 2 "give --model or --gmm, not both" sample --gmm "$G" --schedule condot --model m.st
 expect 2 "--schedule goes with --gmm" sample --model m.st --schedule vp
