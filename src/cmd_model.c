@@ -2,6 +2,7 @@
  * as JSON. */
 #include "cli.h"
 #include "fmd.h"
+#include "unet_checkpoint.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -48,6 +49,59 @@ static void json_string(const char *s)
     putchar('"');
 }
 
+/* A U-Net model file (issue 16), described like an MLP's. */
+static int info_unet(const char *path, int json)
+{
+    fmd_unet *net;
+    fmd_run_info info;
+    char why[256], mult[64] = "";
+    if (fmd_unet_checkpoint_load(path, 0, &net, &info, NULL, why, sizeof why) != FMD_OK) {
+        fprintf(stderr, "fmd info: error: %s: %s\n", path, why);
+        return 2;
+    }
+    const fmd_unet_config *c = &net->cfg;
+    for (size_t l = 0, at = 0; l < c->levels && at < sizeof mult; l++)
+        at += (size_t)snprintf(mult + at, sizeof mult - at, "%s%zu", l ? "," : "", c->mult[l]);
+    if (json) {
+        printf("{\"file\": ");
+        json_string(path);
+        printf(", \"kind\": ");
+        json_string(kind_of(info.objective));
+        printf(", \"architecture\": \"unet\", \"objective\": ");
+        json_string(info.objective);
+        printf(", \"schedule\": ");
+        json_string(info.schedule);
+        printf(", \"side\": %zu, \"channels\": %zu, \"mult\": [%s], \"attention\": %s, \"groups\": %zu, "
+               "\"fourier\": %zu, \"emb\": %zu, \"classes\": %zu, \"parameters\": %zu, \"precision\": \"f64\", \"data\": ",
+               c->side, c->channels, mult, c->attention ? "true" : "false", c->groups, c->n_fourier, c->emb, c->n_classes,
+               net->nparams);
+        json_string(info.data);
+        printf(", \"steps\": %lu, \"target_steps\": %lu, \"seed\": %lu, \"batch\": %zu, \"lr\": %.17g, \"clip\": %.17g, "
+               "\"ema_decay\": %.17g, \"label_drop\": %.17g, \"checksum\": true}\n",
+               info.steps, info.target_steps, info.seed, info.batch, info.lr, info.clip, info.ema_decay, info.label_drop);
+    } else {
+        printf("%-14s %s\n", "file", path);
+        printf("%-14s %s\n", "kind", kind_of(info.objective));
+        printf("%-14s %s\n", "objective", info.objective);
+        printf("%-14s %s\n", "schedule", info.schedule);
+        printf("%-14s U-Net on %zu x %zu images: %zu base channels, multipliers %s, %s; %zu groups; time as %zu "
+               "frequencies into an embedding of %zu; %s\n", "architecture", c->side, c->side, c->channels, mult,
+               c->attention ? "self-attention at the lowest resolution" : "no attention", c->groups, c->n_fourier, c->emb,
+               c->n_classes ? "labelled" : "no labels");
+        if (c->n_classes)
+            printf("%-14s %zu (and \"no label\"; label drop-out %g in training)\n", "classes", c->n_classes, info.label_drop);
+        printf("%-14s %zu\n", "parameters", net->nparams);
+        printf("%-14s f64\n", "precision");
+        printf("%-14s %s\n", "data", info.data);
+        printf("%-14s %lu of %lu\n", "steps", info.steps, info.target_steps);
+        printf("%-14s seed %lu, batch %zu, lr %g, clip %g, EMA %g (sampled with the EMA weights)\n", "training", info.seed,
+               info.batch, info.lr, info.clip, info.ema_decay);
+        printf("%-14s present and matches (fnv1a64 over the file)\n", "checksum");
+    }
+    fmd_unet_free(net);
+    return fmd_cli_output_done("info", stdout, "standard output");
+}
+
 int fmd_cmd_info(int argc, char **argv)
 {
     const char *hint = "Run 'fmd info --help' for usage.";
@@ -70,6 +124,8 @@ int fmd_cmd_info(int argc, char **argv)
     }
     if (!path)
         return fmd_cli_usage_error("info", hint, "give a model file");
+    if (fmd_cli_is_unet_file(path))
+        return info_unet(path, json);
     fmd_mlp *net;
     fmd_run_info info;
     char why[256];

@@ -131,7 +131,9 @@ awk 'BEGIN { srand(3); for (i = 0; i < 40; i++) { s = ""; for (j = 0; j < 64; j+
 expect 0 "" train --arch unet --data-file img8.txt --labels --channels 4 --batch 8 --steps 2 --quiet --out u.st
 expect 0 "" train --resume u.st --steps 3 --quiet
 expect 2 "with --resume only --steps" train --resume u.st --steps 4 --lr 0.1
-expect 2 "a U-Net model (format fmd-unet-1)" info u.st
+expect 0 "" info u.st
+expect 0 "" info --json u.st
+expect 2 "a U-Net model (format fmd-unet-1)" eval --model u.st --gmm "$G"
 expect 0 "" sample --model u.st -n 3 --steps 4 --class 1 --guidance 2
 expect 0 "" sample --model u.st -n 4 --steps 3 --solver rk4 --png u.png
 expect 2 "the model knows classes 0..1" sample --model u.st --class 2
