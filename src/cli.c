@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <math.h>
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int fmd_cli_usage_error(const char *cmd, const char *hint, const char *fmt, ...)
@@ -432,4 +434,33 @@ void fmd_cli_progress(int tty, unsigned long step, unsigned long total, double l
         fprintf(stderr, "step %lu/%lu (%.0f%%): loss %.4g, %.3g steps/s, %.0fs left\n", step, total,
                 100.0 * (double)step / (double)total, loss, rate, eta);
     }
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+void fmd_cli_catch_stop(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);   /* a job scheduler's stop: save like Ctrl-C */
+}
+
+int fmd_cli_stop_requested(void)
+{
+    return stop_requested != 0;
+}
+
+double fmd_cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

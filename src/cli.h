@@ -125,6 +125,13 @@ typedef struct {
 } fmd_cli_rate_window;
 double fmd_cli_window_rate(fmd_cli_rate_window *w, double now_s, unsigned long step);
 
+/* Ctrl-C and SIGTERM set a flag instead of ending the process, so a
+ * trainer can stop after its current step and save it; and a monotonic
+ * clock in seconds for the progress lines. */
+void fmd_cli_catch_stop(void);
+int fmd_cli_stop_requested(void);
+double fmd_cli_now(void);
+
 /* A live bar on a terminal (tty), else one line; final ends the bar's line. */
 void fmd_cli_progress(int tty, unsigned long step, unsigned long total, double loss, double rate, int final);
 

@@ -88,20 +88,6 @@ static const char usage[] =
     "every 5%. Ctrl-C (or SIGTERM) stops after the current step and saves it (exit\n"
     "status 130).\n";
 
-static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The data a checkpoint records: "toy:NAME", "fashion-mnist" or a mixture
  * file's path (absolute since it is resolved when the run starts). */
 static int same_data(const char *recorded, const char *gmm_path, const char *data_name)
@@ -487,14 +473,10 @@ int fmd_cmd_train(int argc, char **argv)
         }
         fmd_mlp_free(scratch);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);   /* a job scheduler's stop: save like Ctrl-C */
+    fmd_cli_catch_stop();   /* Ctrl-C and SIGTERM: stop after the current step and save it */
     const int tty = isatty(2);
     const unsigned long total = (unsigned long)steps;
-    double smooth = NAN, t0 = now(), last_draw = 0.0;
+    double smooth = NAN, t0 = fmd_cli_now(), last_draw = 0.0;
     fmd_cli_rate_window window = {{0}, {0}, 0, 0, 0.0};
     unsigned long next_line = tr->step;
     fmd_cli_window_rate(&window, 0.0, tr->step);   /* the window starts here */
@@ -529,7 +511,7 @@ int fmd_cmd_train(int argc, char **argv)
             gsl_rng_free(r);
         }
     }
-    while (tr->step < total && !interrupted) {
+    while (tr->step < total && !fmd_cli_stop_requested()) {
         double loss;
         if (fmd_train_step(tr, &loss) != FMD_OK) {
             fprintf(stderr, "\nfmd train: error: step %lu failed (a non-finite target or loss)\n", tr->step + 1);
@@ -537,7 +519,7 @@ int fmd_cmd_train(int argc, char **argv)
             break;
         }
         smooth = isnan(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
-        double el = now() - t0, rate = fmd_cli_window_rate(&window, el, tr->step);
+        double el = fmd_cli_now() - t0, rate = fmd_cli_window_rate(&window, el, tr->step);
         if (logf.fp) {
             fprintf(logf.fp, "%lu\t%.9g\t", tr->step, loss);
             double fm, fm_se;
@@ -568,7 +550,7 @@ int fmd_cmd_train(int argc, char **argv)
     if (fmd_checkpoint_save(out_path, net, tr, &info) != FMD_OK) {
         fprintf(stderr, "fmd train: error: cannot write %s\n", out_path);
         rc = 1;
-    } else if (interrupted) {
+    } else if (fmd_cli_stop_requested()) {
         fprintf(stderr, "\nfmd train: interrupted; saved step %lu to %s (continue with --resume %s)\n",
                 tr->step, out_path, out_path);
         rc = 130;

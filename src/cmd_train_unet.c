@@ -48,20 +48,6 @@ static const char usage[] =
     "Progress goes to standard error. Ctrl-C (or SIGTERM) stops after the current\n"
     "step and saves it (exit status 130).\n";
 
-static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int fmd_cli_is_unet_file(const char *path)
 {
     uint8_t *buf = NULL;
@@ -257,26 +243,22 @@ int fmd_cmd_train_unet(int argc, char **argv)
         fmd_image_set_free(&set);
         return rc;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    fmd_cli_catch_stop();   /* Ctrl-C and SIGTERM: stop after the current step and save it */
     const int tty = !quiet && isatty(STDERR_FILENO);
     const unsigned long total = (unsigned long)steps;
     fmd_cli_rate_window window = {{0}, {0}, 0, 0, 0.0};
-    const double t0 = now();
+    const double t0 = fmd_cli_now();
     fmd_cli_window_rate(&window, 0.0, tr->step);
     double loss = 0.0, smooth = NAN, last_print = -1e9;   /* smooth: this session's running mean of the loss */
     unsigned long next_line = tr->step + (total - tr->step + 19) / 20;
-    while (tr->step < total && !interrupted && rc == 0) {
+    while (tr->step < total && !fmd_cli_stop_requested() && rc == 0) {
         if (fmd_unet_train_step(tr, &loss) != FMD_OK) {
             fprintf(stderr, "fmd train: error: a training step failed\n");
             rc = 1;
             break;
         }
         smooth = isnan(smooth) ? loss : 0.95 * smooth + 0.05 * loss;
-        const double el = now() - t0, rate = fmd_cli_window_rate(&window, el, tr->step);
+        const double el = fmd_cli_now() - t0, rate = fmd_cli_window_rate(&window, el, tr->step);
         if (!quiet && ((tty && el - last_print > 0.2) || (!tty && tr->step >= next_line) || tr->step == total)) {
             fmd_cli_progress(tty, tr->step, total, smooth, rate, tr->step == total);
             last_print = el;
@@ -293,7 +275,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
         fprintf(stderr, "fmd train: error: cannot write %s\n", out_path);
         rc = 1;
     }
-    if (rc == 0 && interrupted) {
+    if (rc == 0 && fmd_cli_stop_requested()) {
         fprintf(stderr, "\nfmd train: interrupted; saved step %lu to %s (continue with --resume %s)\n", tr->step, out_path,
                 out_path);
         rc = 130;
