@@ -12,6 +12,7 @@
 #include "unet.h"
 #include "unet_train.h"
 #include "unet_checkpoint.h"
+#include "model_file.h"
 #include <unistd.h>
 
 /* Every block is checked by fd_check (verify/fd_check.h): 4th-order
@@ -451,4 +452,74 @@ Test(unet, checkpoint_resumes_bit_for_bit_and_readers_refuse_the_other_kind)
     fmd_unet_trainer_free(tr), fmd_unet_trainer_free(tr2);
     fmd_unet_free(net), fmd_unet_free(net2);
     fmd_gmm_free(g);
+}
+
+/* The U-Net reader checks every value before it uses one: a valid file
+ * rewritten (with a valid checksum, by the same writer) with one metadata
+ * value out of range or malformed, or a parameter tensor one number short,
+ * is refused, and the reason names what is wrong. (The file's network has
+ * 2 levels: side 31 is not divisible by 2^(2 - 1), and 3 multipliers do not
+ * fit 2 levels.) */
+Test(unet, reader_refuses_each_bad_value_by_name)
+{
+    char path[256], bad[256], why[256];
+    snprintf(path, sizeof path, "/tmp/fmd-unet-ok-%d.safetensors", (int)getpid());
+    snprintf(bad, sizeof bad, "/tmp/fmd-unet-bad-%d.safetensors", (int)getpid());
+    fmd_unet *net = tiny_unet(1624), *back;
+    fmd_run_info info;
+    memset(&info, 0, sizeof info);
+    snprintf(info.objective, sizeof info.objective, "cfm");
+    snprintf(info.schedule, sizeof info.schedule, "condot");
+    snprintf(info.data, sizeof info.data, "fashion-mnist");
+    cr_assert_eq(fmd_unet_checkpoint_save(path, net, NULL, &info), FMD_OK);
+    uint8_t *buf;
+    fmd_st_file f;
+    cr_assert_eq(fmd_model_file_read(path, 0, &buf, &f, NULL, why, sizeof why), FMD_OK, "%s", why);
+    const struct { const char *key, *value, *phrase; } cases[] = {
+        {"format", "fmd-unet-2", "not an fmd model"},     {"side", "0", "'side'"},
+        {"side", "99999", "'side'"},                      {"side", "31", "not valid"},
+        {"channels", "0", "'channels'"},                  {"levels", "9", "'levels'"},
+        {"attention", "2", "'attention'"},                {"groups", "0", "'groups'"},
+        {"fourier", "1", "'fourier'"},                    {"emb", "0", "'emb'"},
+        {"classes", "two", "'classes'"},                  {"mult", "1,2,2", "'mult'"},
+        {"mult", "0,1,1", "'mult'"},                      {"dtype", "f32", "'dtype'"},
+        {"steps", "-1", "'steps'"},                       {"lr", "fast", "'lr'"},
+        {"batch", "2000000000", "'batch'"},
+    };
+    const char *meta[64];
+    size_t nmeta = 0;
+    for (size_t i = 0; i < f.nmeta; i++)
+        if (strcmp(f.meta_key[i], "fmd_checksum_fnv1a64") != 0)
+            meta[2 * nmeta] = f.meta_key[i], meta[2 * nmeta + 1] = f.meta_value[i], nmeta++;
+    const fmd_st_tensor *T = fmd_st_find(&f, "unet.params");
+    cr_assert(T != NULL);
+    double *params = malloc(net->nparams * sizeof(double));
+    memcpy(params, f.payload + T->begin, net->nparams * sizeof(double));   /* little-endian host */
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *m2[64];
+        memcpy(m2, meta, 2 * nmeta * sizeof(char *));
+        int found = 0;
+        for (size_t i = 0; i < nmeta; i++)
+            if (strcmp(m2[2 * i], cases[c].key) == 0)
+                m2[2 * i + 1] = cases[c].value, found = 1;
+        cr_assert(found, "no metadata key %s", cases[c].key);
+        fmd_st_out t = {"unet.params", 1, {net->nparams}, params, FMD_F64};
+        cr_assert_eq(fmd_st_write(bad, &t, 1, m2, nmeta), FMD_OK);
+        why[0] = 0;
+        cr_expect_neq(fmd_unet_checkpoint_load(bad, 0, &back, &info, NULL, why, sizeof why), FMD_OK, "%s = %s was read",
+                      cases[c].key, cases[c].value);
+        cr_expect(strstr(why, cases[c].phrase) != NULL, "%s = %s: the reason '%s' does not say %s", cases[c].key,
+                  cases[c].value, why, cases[c].phrase);
+    }
+    fmd_st_out shortT = {"unet.params", 1, {net->nparams - 1}, params, FMD_F64};   /* one number short */
+    cr_assert_eq(fmd_st_write(bad, &shortT, 1, meta, nmeta), FMD_OK);
+    cr_expect_neq(fmd_unet_checkpoint_load(bad, 0, &back, &info, NULL, why, sizeof why), FMD_OK);
+    cr_expect(strstr(why, "unet.params") != NULL, "a short tensor: '%s'", why);
+    cr_log_info("a short tensor: %s", why);
+    free(params);
+    fmd_st_free(&f);
+    free(buf);
+    unlink(path);
+    unlink(bad);
+    fmd_unet_free(net);
 }
