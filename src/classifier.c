@@ -178,10 +178,10 @@ size_t fmd_classifier_feature_width(const fmd_mlp *net)
 
 int fmd_classifier_features(const fmd_mlp *net, double t, size_t n, const double *x, double *features)
 {
-    if (!net || !x || !features || n == 0 || net->cfg.n_out < 2 || net->nlayers < 2)
+    if (!net || !x || !features || n == 0 || net->nlayers < 2)
         return FMD_EINVAL;
-    const size_t C = net->cfg.n_out, k = fmd_classifier_feature_width(net);
-    double *l = malloc(n * C * sizeof(double));
+    const size_t out = net->dims[net->nlayers], k = fmd_classifier_feature_width(net);
+    double *l = malloc(n * out * sizeof(double));   /* the outputs, whatever their width */
     fmd_mlp_workspace *ws = NULL;
     int status = l ? logits_at(net, t, n, x, l, &ws) : FMD_ENOMEM;
     /* H[nlayers - 1]: the last hidden layer's activations, the input of the last affine map */

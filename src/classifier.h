@@ -54,7 +54,9 @@ int fmd_classifier_log_prob(const fmd_mlp *net, double t, size_t n, const double
 /* The classifier's features: the last hidden layer's activations at time
  * t, (n, fmd_classifier_feature_width) -- the space in which the Fréchet
  * distance of image samples is measured (src/frechet.h, issue 16), as FID
- * uses Inception's last pooling layer. */
+ * uses Inception's last pooling layer. Any network of two or more layers
+ * has them (a generative one is read unlabelled); chapter 5's clean-image
+ * classifier is the one fmd's distances use. */
 size_t fmd_classifier_feature_width(const fmd_mlp *net);
 int fmd_classifier_features(const fmd_mlp *net, double t, size_t n, const double *x, double *features);
 

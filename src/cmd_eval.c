@@ -234,6 +234,11 @@ static int eval_samples(const char *gmm_path, const char *samples_path, const ch
 
 int fmd_cmd_eval(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) {   /* a U-Net model file: the Fréchet distance (src/cmd_eval_unet.c) */
+        const char *v = fmd_cli_option(argc, argv, &i, "--model");
+        if (v && *v && fmd_cli_is_unet_file(v))
+            return fmd_cmd_eval_unet(argc, argv);
+    }
     const char *hint = "Run 'fmd eval --help' for usage.";
     const char *model = NULL, *gmm_path = NULL, *data_name = NULL, *precision = NULL;
     const char *samples_path = NULL, *starts_path = NULL, *sched_name = NULL;   /* --samples: anyone's samples */

@@ -1,0 +1,196 @@
+/* cmd_eval_unet.c -- `fmd eval --model UNET`: the Fréchet distance of a
+ * U-Net's samples to held-out images, in the feature space of a classifier
+ * (issue 16; FID's recipe with chapter 5's classifier in Inception's place),
+ * beside the same distance between two sets of real images, its floor.
+ * `fmd eval` hands U-Net model files over here. */
+#include "cli.h"
+#include "fmd.h"
+#include "frechet.h"
+#include "unet_checkpoint.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: fmd eval --model UNET --classifier MODEL (--data fashion-mnist | --data-file FILE)\n"
+    "                [-n N] [--steps K] [--solver NAME] [--guidance W] [--seed S] [--threads N]\n"
+    "\n"
+    "The Fréchet distance between N samples of a U-Net model and N held-out\n"
+    "images, both mapped to the last hidden layer of --classifier (an fmd MLP on\n"
+    "the same images: chapter 5 writes build/data/ch05_fmnist_classifier.safetensors),\n"
+    "with its floor: the same distance between the N held-out images and N\n"
+    "training images. A labelled model samples its classes in turn with\n"
+    "classifier-free guidance W (default 1).\n"
+    "\n"
+    "  --data fashion-mnist  held out: the test set; floor: the first N training images\n"
+    "  --data-file FILE      or rows of images (labels last with a labelled model):\n"
+    "                        the first N rows held out, the next N for the floor\n"
+    "  -n N                  default 1000\n"
+    "  --steps K, --solver   the sampler (default heun, 25 steps)\n"
+    "  --seed S              the samples' noise; default 0\n";
+
+/* mean and covariance of the classifier's features of n images */
+static int moments(const fmd_mlp *clf, size_t n, const double *x, double *mean, double *cov)
+{
+    const size_t k = fmd_classifier_feature_width(clf);
+    double *f = malloc(n * k * sizeof(double));
+    int status = f ? fmd_classifier_features(clf, 1.0, n, x, f) : FMD_ENOMEM;
+    if (status == FMD_OK)
+        status = fmd_feature_moments(n, k, f, mean, cov);
+    free(f);
+    return status;
+}
+
+int fmd_cmd_eval_unet(int argc, char **argv)
+{
+    const char *hint = "Run 'fmd eval --model UNET --help' for usage.";
+    const char *model = NULL, *clf_path = NULL, *data_name = NULL, *data_file = NULL, *solver = "heun";
+    double n = 1000, steps = 25, guidance = 1, seed = 0, threads = fmd_cli_default_threads();
+    for (int i = 1; i < argc; i++) {
+        const char *v, *a = argv[i];
+        if (fmd_cli_is_help(a)) {
+            fputs(usage, stdout);
+            return 0;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--classifier"))) clf_path = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--data-file"))) data_file = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--solver"))) solver = v;
+        else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) {
+            if (fmd_cli_number("eval", a, v, 2, 1e6, 1, &n)) return 2;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) {
+            if (fmd_cli_number("eval", a, v, 1, 1e6, 1, &steps)) return 2;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--guidance"))) {
+            if (fmd_cli_number("eval", a, v, -1e3, 1e3, 0, &guidance)) return 2;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) {
+            if (fmd_cli_number("eval", a, v, 0, 1e15, 1, &seed)) return 2;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) {
+            if (fmd_cli_number("eval", a, v, 1, FMD_MAX_THREADS, 1, &threads)) return 2;
+        } else {
+            return fmd_cli_usage_error("eval", hint, "'%s' is not an option for a U-Net model", a);
+        }
+    }
+    if (!clf_path)
+        return fmd_cli_usage_error("eval", hint, "--classifier MODEL is required: the features the distance is measured in");
+    if (!data_name == !data_file)
+        return fmd_cli_usage_error("eval", hint, "give one of --data fashion-mnist or --data-file FILE");
+    if (data_name && strcmp(data_name, "fashion-mnist") != 0)
+        return fmd_cli_usage_error("eval", hint, "--data %s: only fashion-mnist (or --data-file)", data_name);
+    const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(solver);
+    if (!ode || ode == fmd_ode_dopri5)
+        return fmd_cli_usage_error("eval", hint, "--solver %s: a U-Net model takes euler, midpoint, heun or rk4", solver);
+    char why[512];
+    fmd_unet *net = NULL;
+    fmd_mlp *clf = NULL;
+    fmd_run_info info;
+    if (fmd_unet_checkpoint_load(model, 1, &net, &info, NULL, why, sizeof why) != FMD_OK) {
+        fprintf(stderr, "fmd eval: error: %s: %s\n", model, why);
+        return 2;
+    }
+    const size_t d = net->cfg.side * net->cfg.side, N = (size_t)n, C = net->cfg.n_classes;
+    fmd_run_info clf_info;
+    fmd_schedule clf_sch;
+    if (fmd_cli_load_model("eval", clf_path, d, 0, &clf, &clf_info, &clf_sch, NULL) != 0) {
+        fmd_unet_free(net);
+        return 2;
+    }
+    /* the held-out images and the floor's: Fashion-MNIST's test and training sets, or a file's first 2N rows */
+    fmd_image_set held = {0}, floor_set = {0};
+    int rc = 0;
+    size_t classes = 0;
+    if (data_file) {
+        rc = fmd_cli_read_data_file("eval", data_file, C > 0, &held, &classes);
+        if (rc == 0 && (held.rows * held.cols != d || held.n < 2 * N))
+            rc = fmd_cli_usage_error("eval", "Give at least 2N rows of the model's image size (or a smaller -n).",
+                                     "%s: %zu rows of %zu numbers; the model's images have %zu, and -n %zu needs %zu rows",
+                                     data_file, held.n, held.rows * held.cols, d, N, 2 * N);
+    } else if (fmd_fmnist_load(NULL, 0, &held, why, sizeof why) != FMD_OK ||
+               fmd_fmnist_load(NULL, 1, &floor_set, why, sizeof why) != FMD_OK) {
+        fprintf(stderr, "fmd eval: error: fashion-mnist: %s\n  Install Debian's dataset-fashion-mnist (make does).\n", why);
+        rc = 2;
+    } else if (d != 784 || held.n < N) {
+        rc = fmd_cli_usage_error("eval", hint, "the model's images have %zu pixels, Fashion-MNIST's 784 (and -n <= %zu)", d,
+                                 held.n);
+    }
+    const double *held_x = held.x, *floor_x = data_file ? held.x + N * d : floor_set.x;
+    const size_t k = fmd_classifier_feature_width(clf);
+    double *x = malloc(N * d * sizeof(double)), *mu[3], *S[3];
+    for (int j = 0; j < 3; j++)
+        mu[j] = malloc(k * sizeof(double)), S[j] = malloc(k * k * sizeof(double));
+    fmd_unet_eval *ev = NULL;
+    if (rc == 0 && (!x || !mu[2] || !S[2] || fmd_unet_eval_alloc(net, &ev) != FMD_OK))
+        rc = fmd_cli_out_of_memory("eval", "the samples and their features", (double)N * (double)d * sizeof(double));
+    /* the samples: classes in turn with guidance w (labelled model), from beta_t0 eps, Prop 1's field */
+    fmd_flow_sde_params P;
+    memset(&P, 0, sizeof P);
+    fmd_loss_kind objective = FMD_LOSS_CFM;
+    if (rc == 0 && (fmd_objective_by_name(info.objective, &objective) != FMD_OK ||
+                    fmd_cli_schedule("eval", info.schedule, &P.sch) != 0))
+        rc = 2;
+    P.predicts = objective == FMD_LOSS_DDPM ? FMD_PREDICTS_NOISE : objective == FMD_LOSS_DENOISER ? FMD_PREDICTS_DATA
+                                                                                                  : FMD_PREDICTS_FIELD;
+    double t0, t1;
+    fmd_model_time_range(P.predicts, 0, info.t_max, &t0, &t1);
+    double *ts = malloc(((size_t)steps + 1) * sizeof(double));
+    if (rc == 0 && ts) {
+        fmd_sample_init((uint64_t)seed, N, d, x);
+        fmd_sched_point s0;
+        fmd_schedule_at(&P.sch, t0, &s0);
+        for (size_t i = 0; i < N * d; i++)
+            x[i] *= s0.beta;
+        fmd_time_grid(t0, t1, (size_t)steps, ts);
+        const size_t groups = C ? C : 1;
+        for (size_t y = 0; rc == 0 && y < groups; y++) {   /* class y: samples y, y + C, y + 2C, ... gathered */
+            const size_t m = N / groups + (y < N % groups);
+            double *xy = malloc(m * d * sizeof(double));
+            for (size_t j = 0; xy && j < m; j++)
+                memcpy(xy + j * d, x + (y + j * groups) * d, d * sizeof(double));
+            fmd_unet_guidance G = {ev, C ? (int)y : -1, guidance};
+            fmd_field u = {fmd_unet_guided_field, d, &G};
+            P.u = &u;
+            fmd_field drift = {fmd_flow_sde_drift, d, &P};
+            fmd_ode_workspace *ws = NULL;
+            int status = xy ? fmd_ode_workspace_alloc(ode, m, d, &ws) : FMD_ENOMEM;
+            if (status == FMD_OK) {
+                ws->threads = fmd_cli_threads("eval", threads);
+                status = fmd_ode_solve_grid(ws, &drift, ts, (size_t)steps + 1, xy, NULL);
+            }
+            for (size_t j = 0; status == FMD_OK && j < m; j++)
+                memcpy(x + (y + j * groups) * d, xy + j * d, d * sizeof(double));
+            fmd_ode_workspace_free(ws);
+            free(xy);
+            if (status != FMD_OK) {
+                fprintf(stderr, "fmd eval: error: sampling failed: %s\n", fmd_strerror(status));
+                rc = 1;
+            }
+        }
+    } else if (rc == 0) {
+        rc = fmd_cli_out_of_memory("eval", "the time grid", (double)steps * sizeof(double));
+    }
+    double fd = NAN, floor_fd = NAN;
+    if (rc == 0 && (moments(clf, N, x, mu[0], S[0]) != FMD_OK || moments(clf, N, held_x, mu[1], S[1]) != FMD_OK ||
+                    moments(clf, N, floor_x, mu[2], S[2]) != FMD_OK ||
+                    fmd_frechet_distance(k, mu[0], S[0], mu[1], S[1], &fd) != FMD_OK ||
+                    fmd_frechet_distance(k, mu[2], S[2], mu[1], S[1], &floor_fd) != FMD_OK)) {
+        fprintf(stderr, "fmd eval: error: the features' moments or their distance failed\n");
+        rc = 1;
+    }
+    if (rc == 0) {
+        printf("# %zu samples of %s (%s, %zu steps%s) against %zu held-out images, in the %zu features of %s\n", N, model,
+               solver, (size_t)steps, C ? ", classes in turn" : "", N, k, clf_path);
+        printf("frechet_distance\t%.6g\n", fd);
+        printf("floor (real vs real)\t%.6g\n", floor_fd);
+        rc = fmd_cli_output_done("eval", stdout, "standard output");
+    }
+    for (int j = 0; j < 3; j++)
+        free(mu[j]), free(S[j]);
+    free(x), free(ts);
+    fmd_unet_eval_free(ev);
+    fmd_image_set_free(&held);
+    fmd_image_set_free(&floor_set);
+    fmd_mlp_free(clf);
+    fmd_unet_free(net);
+    return rc;
+}
