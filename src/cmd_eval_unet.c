@@ -90,9 +90,14 @@ int fmd_cmd_eval_unet(int argc, char **argv)
         return 2;
     }
     const size_t d = net->cfg.side * net->cfg.side, N = (size_t)n, C = net->cfg.n_classes;
-    fmd_run_info clf_info;
-    fmd_schedule clf_sch;
-    if (fmd_cli_load_model("eval", clf_path, d, 0, &clf, &clf_info, &clf_sch, NULL) != 0) {
+    fmd_run_info clf_info;   /* any fmd MLP: a classifier (objective "classifier") or a generative model */
+    if (fmd_checkpoint_load(clf_path, &clf, &clf_info, NULL, why, sizeof why) != FMD_OK || clf->cfg.d != d) {
+        if (clf)
+            fprintf(stderr, "fmd eval: error: %s reads %zu-dimensional images, the model makes %zu-dimensional ones\n",
+                    clf_path, clf->cfg.d, d);
+        else
+            fprintf(stderr, "fmd eval: error: %s: %s\n", clf_path, why);
+        fmd_mlp_free(clf);
         fmd_unet_free(net);
         return 2;
     }

@@ -138,7 +138,7 @@ expect 2 "--classifier MODEL is required" eval --model u.st --data-file img8.txt
 "$fmd" train --data-file img8.txt --labels --hidden 8,8 --steps 2 --batch 8 --out feat8.st >/dev/null 2>&1
 expect 0 "" eval --model u.st --classifier feat8.st --data-file img8.txt -n 10 --steps 2
 expect 2 "-n 30 needs 60 rows" eval --model u.st --classifier feat8.st --data-file img8.txt -n 30 --steps 2
-expect 2 "m.st is 2-dimensional, the data 64-dimensional" eval --model u.st --classifier m.st --data-file img8.txt -n 10
+expect 2 "m.st reads 2-dimensional images, the model makes 64-dimensional ones" eval --model u.st --classifier m.st --data-file img8.txt -n 10
 expect 0 "" sample --model u.st -n 3 --steps 4 --class 1 --guidance 2
 expect 0 "" sample --model u.st -n 4 --steps 3 --solver rk4 --png u.png
 expect 2 "the model knows classes 0..1" sample --model u.st --class 2
