@@ -142,7 +142,7 @@ int fmd_cmd_train(int argc, char **argv);
 int fmd_cmd_train_unet(int argc, char **argv);   /* fmd train --arch unet (src/cmd_train_unet.c) */
 int fmd_cli_is_unet_file(const char *path);      /* 1 if path is a U-Net model file */
 int fmd_cmd_sample_unet(int argc, char **argv);  /* fmd sample --model UNET (src/cmd_sample_unet.c) */
-int fmd_cmd_eval_unet(int argc, char **argv);    /* fmd eval --model UNET (src/cmd_eval_unet.c) */
+int fmd_cmd_eval_images(int argc, char **argv);  /* fmd eval's Fréchet distance (src/cmd_eval_images.c) */
 int fmd_cmd_sample(int argc, char **argv);
 int fmd_cmd_eval(int argc, char **argv);
 int fmd_cmd_likelihood(int argc, char **argv);

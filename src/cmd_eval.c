@@ -234,10 +234,10 @@ static int eval_samples(const char *gmm_path, const char *samples_path, const ch
 
 int fmd_cmd_eval(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {   /* a U-Net model file: the Fréchet distance (src/cmd_eval_unet.c) */
+    for (int i = 1; i < argc; i++) {   /* image models' Fréchet distance (src/cmd_eval_images.c): U-Net files, --classifier */
         const char *v = fmd_cli_option(argc, argv, &i, "--model");
-        if (v && *v && fmd_cli_is_unet_file(v))
-            return fmd_cmd_eval_unet(argc, argv);
+        if ((v && *v && fmd_cli_is_unet_file(v)) || (!v && strncmp(argv[i], "--classifier", 12) == 0))
+            return fmd_cmd_eval_images(argc, argv);
     }
     const char *hint = "Run 'fmd eval --help' for usage.";
     const char *model = NULL, *gmm_path = NULL, *data_name = NULL, *precision = NULL;

@@ -133,10 +133,11 @@ expect 0 "" train --resume u.st --steps 3 --quiet
 expect 2 "with --resume only --steps" train --resume u.st --steps 4 --lr 0.1
 expect 0 "" info u.st
 expect 0 "" info --json u.st
-expect 2 "'--gmm' is not an option for a U-Net model" eval --model u.st --gmm "$G"
+expect 2 "'--gmm' is not an option for a Fréchet distance" eval --model u.st --gmm "$G"
 expect 2 "--classifier MODEL is required" eval --model u.st --data-file img8.txt
 "$fmd" train --data-file img8.txt --labels --hidden 8,8 --steps 2 --batch 8 --out feat8.st >/dev/null 2>&1
 expect 0 "" eval --model u.st --classifier feat8.st --data-file img8.txt -n 10 --steps 2
+expect 0 "" eval --model feat8.st --classifier feat8.st --data-file img8.txt -n 10 --steps 2   # an MLP model's distance too
 expect 2 "-n 30 needs 60 rows" eval --model u.st --classifier feat8.st --data-file img8.txt -n 30 --steps 2
 expect 2 "m.st reads 2-dimensional images, the model makes 64-dimensional ones" eval --model u.st --classifier m.st --data-file img8.txt -n 10
 expect 0 "" sample --model u.st -n 3 --steps 4 --class 1 --guidance 2

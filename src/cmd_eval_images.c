@@ -1,8 +1,9 @@
-/* cmd_eval_unet.c -- `fmd eval --model UNET`: the Fréchet distance of a
- * U-Net's samples to held-out images, in the feature space of a classifier
- * (issue 16; FID's recipe with chapter 5's classifier in Inception's place),
- * beside the same distance between two sets of real images, its floor.
- * `fmd eval` hands U-Net model files over here. */
+/* cmd_eval_images.c -- `fmd eval --model MODEL --classifier CLF`: the
+ * Fréchet distance of an image model's samples (a U-Net's, or an MLP's) to
+ * held-out images, in the feature space of a classifier (issue 16; FID's
+ * recipe with chapter 5's classifier in Inception's place), beside the same
+ * distance between two sets of real images, its floor. `fmd eval` hands
+ * U-Net model files, and any model given --classifier, over here. */
 #include "cli.h"
 #include "fmd.h"
 #include "frechet.h"
@@ -14,11 +15,11 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: fmd eval --model UNET --classifier MODEL (--data fashion-mnist | --data-file FILE)\n"
+    "usage: fmd eval --model MODEL --classifier CLF (--data fashion-mnist | --data-file FILE)\n"
     "                [-n N] [--steps K] [--solver NAME] [--guidance W] [--seed S] [--threads N]\n"
     "\n"
-    "The Fréchet distance between N samples of a U-Net model and N held-out\n"
-    "images, both mapped to the last hidden layer of --classifier (an fmd MLP on\n"
+    "The Fréchet distance between N samples of an image model (a U-Net or an MLP)\n"
+    "and N held-out images, both mapped to the last hidden layer of CLF (an fmd MLP on\n"
     "the same images: chapter 5 writes build/data/ch05_fmnist_classifier.safetensors),\n"
     "with its floor: the same distance between the N held-out images and N\n"
     "training images. A labelled model samples its classes in turn with\n"
@@ -43,9 +44,9 @@ static int moments(const fmd_mlp *clf, size_t n, const double *x, double *mean, 
     return status;
 }
 
-int fmd_cmd_eval_unet(int argc, char **argv)
+int fmd_cmd_eval_images(int argc, char **argv)
 {
-    const char *hint = "Run 'fmd eval --model UNET --help' for usage.";
+    const char *hint = "Run 'fmd eval --model MODEL --classifier CLF --help' for usage.";
     const char *model = NULL, *clf_path = NULL, *data_name = NULL, *data_file = NULL, *solver = "heun";
     double n = 1000, steps = 25, guidance = 1, seed = 0, threads = fmd_cli_default_threads();
     for (int i = 1; i < argc; i++) {
@@ -69,7 +70,7 @@ int fmd_cmd_eval_unet(int argc, char **argv)
         } else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) {
             if (fmd_cli_number("eval", a, v, 1, FMD_MAX_THREADS, 1, &threads)) return 2;
         } else {
-            return fmd_cli_usage_error("eval", hint, "'%s' is not an option for a U-Net model", a);
+            return fmd_cli_usage_error("eval", hint, "'%s' is not an option for a Fréchet distance (--classifier)", a);
         }
     }
     if (!clf_path)
@@ -80,16 +81,24 @@ int fmd_cmd_eval_unet(int argc, char **argv)
         return fmd_cli_usage_error("eval", hint, "--data %s: only fashion-mnist (or --data-file)", data_name);
     const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(solver);
     if (!ode || ode == fmd_ode_dopri5)
-        return fmd_cli_usage_error("eval", hint, "--solver %s: a U-Net model takes euler, midpoint, heun or rk4", solver);
+        return fmd_cli_usage_error("eval", hint, "--solver %s: the distance's sampler is euler, midpoint, heun or rk4", solver);
     char why[512];
-    fmd_unet *net = NULL;
-    fmd_mlp *clf = NULL;
+    fmd_unet *net = NULL;   /* the model: a U-Net, or an MLP (exactly one of the two) */
+    fmd_mlp *mlp = NULL, *clf = NULL;
     fmd_run_info info;
-    if (fmd_unet_checkpoint_load(model, 1, &net, &info, NULL, why, sizeof why) != FMD_OK) {
+    const int unet = model && fmd_cli_is_unet_file(model);
+    if (!model)
+        return fmd_cli_usage_error("eval", hint, "give --model MODEL");
+    if (unet && fmd_unet_checkpoint_load(model, 1, &net, &info, NULL, why, sizeof why) != FMD_OK) {
         fprintf(stderr, "fmd eval: error: %s: %s\n", model, why);
         return 2;
     }
-    const size_t d = net->cfg.side * net->cfg.side, N = (size_t)n, C = net->cfg.n_classes;
+    if (!unet && fmd_checkpoint_load(model, &mlp, &info, NULL, why, sizeof why) != FMD_OK) {
+        fprintf(stderr, "fmd eval: error: %s: %s\n", model, why);
+        return 2;
+    }
+    const size_t d = unet ? net->cfg.side * net->cfg.side : mlp->cfg.d, N = (size_t)n;
+    const size_t C = unet ? net->cfg.n_classes : mlp->cfg.n_classes;
     fmd_run_info clf_info;   /* any fmd MLP: a classifier (objective "classifier") or a generative model */
     if (fmd_checkpoint_load(clf_path, &clf, &clf_info, NULL, why, sizeof why) != FMD_OK || clf->cfg.d != d) {
         if (clf)
@@ -99,6 +108,7 @@ int fmd_cmd_eval_unet(int argc, char **argv)
             fprintf(stderr, "fmd eval: error: %s: %s\n", clf_path, why);
         fmd_mlp_free(clf);
         fmd_unet_free(net);
+        fmd_mlp_free(mlp);
         return 2;
     }
     /* the held-out images and the floor's: Fashion-MNIST's test and training sets, or a file's first 2N rows */
@@ -125,7 +135,8 @@ int fmd_cmd_eval_unet(int argc, char **argv)
     for (int j = 0; j < 3; j++)
         mu[j] = malloc(k * sizeof(double)), S[j] = malloc(k * k * sizeof(double));
     fmd_unet_eval *ev = NULL;
-    if (rc == 0 && (!x || !mu[2] || !S[2] || fmd_unet_eval_alloc(net, &ev) != FMD_OK))
+    fmd_mlp_eval *mev = NULL;
+    if (rc == 0 && (!x || !mu[2] || !S[2] || (unet ? fmd_unet_eval_alloc(net, &ev) : fmd_mlp_eval_alloc(mlp, &mev)) != FMD_OK))
         rc = fmd_cli_out_of_memory("eval", "the samples and their features", (double)N * (double)d * sizeof(double));
     /* the samples: classes in turn with guidance w (labelled model), from beta_t0 eps, Prop 1's field */
     fmd_flow_sde_params P;
@@ -137,7 +148,7 @@ int fmd_cmd_eval_unet(int argc, char **argv)
     P.predicts = objective == FMD_LOSS_DDPM ? FMD_PREDICTS_NOISE : objective == FMD_LOSS_DENOISER ? FMD_PREDICTS_DATA
                                                                                                   : FMD_PREDICTS_FIELD;
     double t0, t1;
-    fmd_model_time_range(P.predicts, 0, info.t_max, &t0, &t1);
+    fmd_model_time_range(P.predicts, !unet && mlp->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0, &t1);
     double *ts = malloc(((size_t)steps + 1) * sizeof(double));
     if (rc == 0 && ts) {
         fmd_sample_init((uint64_t)seed, N, d, x);
@@ -153,7 +164,9 @@ int fmd_cmd_eval_unet(int argc, char **argv)
             for (size_t j = 0; xy && j < m; j++)
                 memcpy(xy + j * d, x + (y + j * groups) * d, d * sizeof(double));
             fmd_unet_guidance G = {ev, C ? (int)y : -1, guidance};
-            fmd_field u = {fmd_unet_guided_field, d, &G};
+            fmd_mlp_guidance MG = {mlp, (int)y, guidance, mev};
+            fmd_field u = unet ? (fmd_field){fmd_unet_guided_field, d, &G}
+                        : C    ? (fmd_field){fmd_mlp_guided_field, d, &MG} : (fmd_field){fmd_mlp_eval_field, d, mev};
             P.u = &u;
             fmd_field drift = {fmd_flow_sde_drift, d, &P};
             fmd_ode_workspace *ws = NULL;
@@ -193,6 +206,8 @@ int fmd_cmd_eval_unet(int argc, char **argv)
         free(mu[j]), free(S[j]);
     free(x), free(ts);
     fmd_unet_eval_free(ev);
+    fmd_mlp_eval_free(mev);
+    fmd_mlp_free(mlp);
     fmd_image_set_free(&held);
     fmd_image_set_free(&floor_set);
     fmd_mlp_free(clf);
