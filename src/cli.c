@@ -149,6 +149,49 @@ int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_onl
     return fmd_cli_load_model_unchecked(cmd, path, d, flow_only, 0, net, info, sch, predicts);
 }
 
+int fmd_cli_prediction(const char *objective, fmd_prediction *pred)
+{
+    if (strcmp(objective, "dsm") == 0)
+        *pred = FMD_PREDICTS_SCORE;
+    else if (strcmp(objective, "ddpm") == 0 || strcmp(objective, "ddpm-discrete") == 0)
+        *pred = FMD_PREDICTS_NOISE;
+    else if (strcmp(objective, "denoiser") == 0)
+        *pred = FMD_PREDICTS_DATA;
+    else if (strcmp(objective, "cfm") == 0 || strcmp(objective, "cfm+dsm") == 0)
+        *pred = FMD_PREDICTS_FIELD;   /* (cfm+dsm: its first head is the field) */
+    else
+        return -1;
+    return 0;
+}
+
+int fmd_cli_flow_samples(const char *cmd, const fmd_field *net_out, const fmd_schedule *sch, fmd_prediction predicts,
+                         double t0, double t1, const fmd_ode_stepper_type *ode, size_t steps, int threads, size_t n,
+                         double *x)
+{
+    const size_t d = net_out->d;
+    fmd_flow_sde_params P = {net_out, *sch, 0.0, predicts, NULL};
+    fmd_field drift = {fmd_flow_sde_drift, d, &P};   /* Prop 1: the field, whatever the network predicts */
+    fmd_sched_point s0;
+    fmd_schedule_at(sch, t0, &s0);
+    for (size_t i = 0; i < n * d; i++)
+        x[i] *= s0.beta;   /* X_t0 = beta_t0 eps */
+    double *ts = malloc((steps + 1) * sizeof(double));
+    fmd_ode_workspace *ws = NULL;
+    int status = ts ? fmd_ode_workspace_alloc(ode, n, d, &ws) : FMD_ENOMEM;
+    if (status == FMD_OK) {
+        fmd_time_grid(t0, t1, steps, ts);
+        ws->threads = threads;
+        status = fmd_ode_solve_grid(ws, &drift, ts, steps + 1, x, NULL);
+    }
+    fmd_ode_workspace_free(ws);
+    free(ts);
+    if (status != FMD_OK) {
+        fprintf(stderr, "fmd %s: error: integration failed: %s\n", cmd, fmd_strerror(status));
+        return 1;
+    }
+    return 0;
+}
+
 int fmd_cli_load_model_unchecked(const char *cmd, const char *path, size_t d, int flow_only, int no_checksum,
                                  fmd_mlp **net, fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts)
 {
@@ -162,14 +205,8 @@ int fmd_cli_load_model_unchecked(const char *cmd, const char *path, size_t d, in
         fprintf(stderr, "fmd %s: note: %s has no fmd checksum (read as asked, --no-checksum)\n", cmd, path);
     const char *problem = NULL;
     fmd_prediction pred = FMD_PREDICTS_FIELD;
-    if (strcmp(info->objective, "dsm") == 0)
-        pred = FMD_PREDICTS_SCORE;
-    else if (strcmp(info->objective, "ddpm") == 0 || strcmp(info->objective, "ddpm-discrete") == 0)
-        pred = FMD_PREDICTS_NOISE;
-    else if (strcmp(info->objective, "denoiser") == 0)
-        pred = FMD_PREDICTS_DATA;
-    else if (strcmp(info->objective, "cfm") != 0 && strcmp(info->objective, "cfm+dsm") != 0)
-        problem = "names an unknown objective";   /* (cfm+dsm: its first head is the field) */
+    if (fmd_cli_prediction(info->objective, &pred) != 0)
+        problem = "names an unknown objective";
     if (!problem && flow_only && pred != FMD_PREDICTS_FIELD)
         problem = "is not a flow model; this command takes flow models (objective cfm)";
     else if (!problem && d > 0 && (*net)->cfg.d != d) {

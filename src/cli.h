@@ -11,6 +11,7 @@
 #include "checkpoint.h"
 #include "gmm_file.h"
 #include "idx.h"
+#include "ode.h"
 #include "sample.h"
 #include "schedule.h"
 
@@ -45,6 +46,20 @@ int fmd_cli_missing_value(const char *cmd, const char *hint, const char *arg);
  * allocated. */
 int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_only, fmd_mlp **net,
                        fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts);
+
+/* What a network trained on objective outputs (cfm and cfm+dsm: the field;
+ * dsm: the score; ddpm, ddpm-discrete: the noise; denoiser: the clean
+ * data); -1 for an objective fmd does not know. */
+int fmd_cli_prediction(const char *objective, fmd_prediction *pred);
+
+/* Samples by the ODE of the field Prop 1 reads off a network's output
+ * net_out (what it predicts, on schedule sch): x (n, net_out->d) holds eps ~
+ * N(0, I) on entry, starts as X_t0 = beta_t0 eps, and holds the samples at
+ * t1 on return; `steps` uniform steps of ode on [t0, t1] on `threads`
+ * threads. 0, or the failure said for command cmd and 1. */
+int fmd_cli_flow_samples(const char *cmd, const fmd_field *net_out, const fmd_schedule *sch, fmd_prediction predicts,
+                         double t0, double t1, const fmd_ode_stepper_type *ode, size_t steps, int threads, size_t n,
+                         double *x);
 
 /* The same, reading a file without fmd's checksum if no_checksum (the
  * command's --no-checksum: a model written elsewhere in fmd's layout); a

@@ -136,57 +136,40 @@ int fmd_cmd_eval_images(int argc, char **argv)
         mu[j] = malloc(k * sizeof(double)), S[j] = malloc(k * k * sizeof(double));
     fmd_unet_eval *ev = NULL;
     fmd_mlp_eval *mev = NULL;
-    if (rc == 0 && (!x || !mu[2] || !S[2] || (unet ? fmd_unet_eval_alloc(net, &ev) : fmd_mlp_eval_alloc(mlp, &mev)) != FMD_OK))
+    int moments_ok = 1;
+    for (int j = 0; j < 3; j++)
+        moments_ok &= mu[j] && S[j];
+    if (rc == 0 && (!x || !moments_ok || (unet ? fmd_unet_eval_alloc(net, &ev) : fmd_mlp_eval_alloc(mlp, &mev)) != FMD_OK))
         rc = fmd_cli_out_of_memory("eval", "the samples and their features", (double)N * (double)d * sizeof(double));
-    /* the samples: classes in turn with guidance w (labelled model), from beta_t0 eps, Prop 1's field */
-    fmd_flow_sde_params P;
-    memset(&P, 0, sizeof P);
-    fmd_loss_kind objective = FMD_LOSS_CFM;
-    if (rc == 0 && (fmd_objective_by_name(info.objective, &objective) != FMD_OK ||
-                    fmd_cli_schedule("eval", info.schedule, &P.sch) != 0))
-        rc = 2;
-    P.predicts = objective == FMD_LOSS_DDPM ? FMD_PREDICTS_NOISE : objective == FMD_LOSS_DENOISER ? FMD_PREDICTS_DATA
-                                                                                                  : FMD_PREDICTS_FIELD;
+    /* the samples: classes in turn with guidance w (labelled model), by Prop 1's field from beta_t0 eps */
+    fmd_schedule sch;
+    fmd_prediction predicts = FMD_PREDICTS_FIELD;
+    if (rc == 0 && fmd_cli_prediction(info.objective, &predicts) != 0)
+        rc = fmd_cli_usage_error("eval", hint, "%s: unknown objective '%s'", model, info.objective);
+    if (rc == 0 && fmd_cli_schedule("eval", info.schedule, &sch) != 0)
+        rc = 2;   /* (said by fmd_cli_schedule) */
     double t0, t1;
-    fmd_model_time_range(P.predicts, !unet && mlp->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0, &t1);
-    double *ts = malloc(((size_t)steps + 1) * sizeof(double));
-    if (rc == 0 && ts) {
+    fmd_model_time_range(predicts, !unet && mlp->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0, &t1);
+    if (rc == 0)
         fmd_sample_init((uint64_t)seed, N, d, x);
-        fmd_sched_point s0;
-        fmd_schedule_at(&P.sch, t0, &s0);
-        for (size_t i = 0; i < N * d; i++)
-            x[i] *= s0.beta;
-        fmd_time_grid(t0, t1, (size_t)steps, ts);
-        const size_t groups = C ? C : 1;
-        for (size_t y = 0; rc == 0 && y < groups; y++) {   /* class y: samples y, y + C, y + 2C, ... gathered */
-            const size_t m = N / groups + (y < N % groups);
-            double *xy = malloc(m * d * sizeof(double));
-            for (size_t j = 0; xy && j < m; j++)
-                memcpy(xy + j * d, x + (y + j * groups) * d, d * sizeof(double));
-            fmd_unet_guidance G = {ev, C ? (int)y : -1, guidance};
-            fmd_mlp_guidance MG = {mlp, (int)y, guidance, mev};
-            fmd_field u = unet ? (fmd_field){fmd_unet_guided_field, d, &G}
-                        : C    ? (fmd_field){fmd_mlp_guided_field, d, &MG} : (fmd_field){fmd_mlp_eval_field, d, mev};
-            P.u = &u;
-            fmd_field drift = {fmd_flow_sde_drift, d, &P};
-            fmd_ode_workspace *ws = NULL;
-            int status = xy ? fmd_ode_workspace_alloc(ode, m, d, &ws) : FMD_ENOMEM;
-            if (status == FMD_OK) {
-                ws->threads = fmd_cli_threads("eval", threads);
-                status = fmd_ode_solve_grid(ws, &drift, ts, (size_t)steps + 1, xy, NULL);
-            }
-            for (size_t j = 0; status == FMD_OK && j < m; j++)
-                memcpy(x + (y + j * groups) * d, xy + j * d, d * sizeof(double));
-            fmd_ode_workspace_free(ws);
-            free(xy);
-            if (status != FMD_OK) {
-                fprintf(stderr, "fmd eval: error: sampling failed: %s\n", fmd_strerror(status));
-                rc = 1;
-            }
-        }
-    } else if (rc == 0) {
-        rc = fmd_cli_out_of_memory("eval", "the time grid", (double)steps * sizeof(double));
+    const size_t groups = C ? C : 1;
+    double *xy = rc == 0 ? malloc((N / groups + 1) * d * sizeof(double)) : NULL;
+    if (rc == 0 && !xy)
+        rc = fmd_cli_out_of_memory("eval", "one class's samples", (double)(N / groups + 1) * (double)d * sizeof(double));
+    for (size_t y = 0; rc == 0 && y < groups; y++) {   /* class y: samples y, y + C, y + 2C, ... gathered */
+        const size_t m = N / groups + (y < N % groups);
+        for (size_t j = 0; j < m; j++)
+            memcpy(xy + j * d, x + (y + j * groups) * d, d * sizeof(double));
+        fmd_unet_guidance G = {ev, C ? (int)y : -1, guidance};
+        fmd_mlp_guidance MG = {mlp, (int)y, guidance, mev};
+        fmd_field u = unet ? (fmd_field){fmd_unet_guided_field, d, &G}
+                    : C    ? (fmd_field){fmd_mlp_guided_field, d, &MG} : (fmd_field){fmd_mlp_eval_field, d, mev};
+        rc = fmd_cli_flow_samples("eval", &u, &sch, predicts, t0, t1, ode, (size_t)steps, fmd_cli_threads("eval", threads),
+                                  m, xy);
+        for (size_t j = 0; rc == 0 && j < m; j++)
+            memcpy(x + (y + j * groups) * d, xy + j * d, d * sizeof(double));
     }
+    free(xy);
     double fd = NAN, floor_fd = NAN;
     if (rc == 0 && (moments(clf, N, x, mu[0], S[0]) != FMD_OK || moments(clf, N, held_x, mu[1], S[1]) != FMD_OK ||
                     moments(clf, N, floor_x, mu[2], S[2]) != FMD_OK ||
@@ -204,7 +187,7 @@ int fmd_cmd_eval_images(int argc, char **argv)
     }
     for (int j = 0; j < 3; j++)
         free(mu[j]), free(S[j]);
-    free(x), free(ts);
+    free(x);
     fmd_unet_eval_free(ev);
     fmd_mlp_eval_free(mev);
     fmd_mlp_free(mlp);

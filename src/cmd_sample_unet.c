@@ -76,44 +76,29 @@ int fmd_cmd_sample_unet(int argc, char **argv)
                                        "%s was trained without labels; --class needs a labelled model", model);
         return fmd_cli_usage_error("sample", hint, "--class %g: the model knows classes 0..%zu", cls, C - 1);
     }
-    fmd_flow_sde_params P;
-    memset(&P, 0, sizeof P);
-    fmd_loss_kind objective;
-    if (fmd_objective_by_name(info.objective, &objective) != FMD_OK || fmd_cli_schedule("sample", info.schedule, &P.sch)) {
+    fmd_schedule sch;
+    fmd_prediction predicts;
+    if (fmd_cli_prediction(info.objective, &predicts) != 0) {
         fmd_unet_free(net);
-        return 2;
+        return fmd_cli_usage_error("sample", hint, "%s: unknown objective '%s'", model, info.objective);
     }
-    P.predicts = objective == FMD_LOSS_DDPM ? FMD_PREDICTS_NOISE : objective == FMD_LOSS_DENOISER ? FMD_PREDICTS_DATA
-                                                                                                  : FMD_PREDICTS_FIELD;
+    if (fmd_cli_schedule("sample", info.schedule, &sch) != 0) {
+        fmd_unet_free(net);
+        return 2;   /* (said by fmd_cli_schedule) */
+    }
     double t0, t1;
-    fmd_model_time_range(P.predicts, 0, info.t_max, &t0, &t1);
+    fmd_model_time_range(predicts, 0, info.t_max, &t0, &t1);
     fmd_unet_eval *ev = NULL;
-    double *x = malloc((size_t)n * d * sizeof(double)), *ts = malloc(((size_t)steps + 1) * sizeof(double));
+    double *x = malloc((size_t)n * d * sizeof(double));
     int rc = 0;
-    if (!x || !ts || fmd_unet_eval_alloc(net, &ev) != FMD_OK)
+    if (!x || fmd_unet_eval_alloc(net, &ev) != FMD_OK)
         rc = fmd_cli_out_of_memory("sample", "the samples", (double)n * (double)d * sizeof(double));
     if (rc == 0) {
         fmd_unet_guidance G = {ev, (int)cls, guidance};
         fmd_field u = {fmd_unet_guided_field, d, &G};
-        P.u = &u;
-        fmd_field drift = {fmd_flow_sde_drift, d, &P};   /* Prop 1 to the field, whatever the network predicts */
-        fmd_sched_point s0;
-        fmd_schedule_at(&P.sch, t0, &s0);
         fmd_sample_init((uint64_t)seed, (size_t)n, d, x);
-        for (size_t i = 0; i < (size_t)n * d; i++)
-            x[i] *= s0.beta;   /* X_t0 = beta_t0 eps */
-        fmd_time_grid(t0, t1, (size_t)steps, ts);
-        fmd_ode_workspace *ws;
-        int status = fmd_ode_workspace_alloc(ode, (size_t)n, d, &ws);
-        if (status == FMD_OK) {
-            ws->threads = fmd_cli_threads("sample", threads);
-            status = fmd_ode_solve_grid(ws, &drift, ts, (size_t)steps + 1, x, NULL);
-        }
-        fmd_ode_workspace_free(ws);
-        if (status != FMD_OK) {
-            fprintf(stderr, "fmd sample: error: integration failed: %s\n", fmd_strerror(status));
-            rc = 1;
-        }
+        rc = fmd_cli_flow_samples("sample", &u, &sch, predicts, t0, t1, ode, (size_t)steps,
+                                  fmd_cli_threads("sample", threads), (size_t)n, x);
     }
     if (rc == 0 && png_path) {
         const int status = fmd_png_write_grid(png_path, (size_t)n, net->cfg.side, x, (size_t)ceil(sqrt(n)));
@@ -129,7 +114,6 @@ int fmd_cmd_sample_unet(int argc, char **argv)
         rc = fmd_cli_output_done("sample", stdout, "standard output");
     fmd_unet_eval_free(ev);
     free(x);
-    free(ts);
     fmd_unet_free(net);
     return rc;
 }

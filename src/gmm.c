@@ -382,25 +382,17 @@ int fmd_gmm_moments(const fmd_gmm *g, double *mean, double *cov)
     for (size_t k = 0; k < g->K; k++)
         for (size_t i = 0; i < d; i++)
             mean[i] += g->weight[k] * g->mean[k * d + i];
-    for (size_t k = 0; k < g->K; k++) {
+    double *S = malloc(d * d * sizeof(double));   /* one component's covariance at a time, dense or D + F F^T */
+    if (!S)
+        return FMD_ENOMEM;
+    for (size_t k = 0; k < g->K; k++) {   /* Cov = sum_k w_k (Sigma_k + mu_k mu_k^T) - mean mean^T */
         const double *mu = g->mean + k * d;
-        if (!g->rank) {
-            const double *S = g->cov + k * d * d;
-            for (size_t i = 0; i < d; i++)
-                for (size_t j = 0; j < d; j++)
-                    cov[i * d + j] += g->weight[k] * (S[i * d + j] + mu[i] * mu[j]);
-            continue;
-        }
-        const size_t r = g->rank;   /* w_k (D_k + F_k F_k^T + mu_k mu_k^T) */
-        const double *F = g->factor + k * d * r;
+        fmd_gmm_covariance(g, k, S);
         for (size_t i = 0; i < d; i++)
-            for (size_t j = 0; j < d; j++) {
-                double s = i == j ? g->diag[k * d + i] : 0.0;
-                for (size_t a = 0; a < r; a++)
-                    s += F[i * r + a] * F[j * r + a];
-                cov[i * d + j] += g->weight[k] * (s + mu[i] * mu[j]);
-            }
+            for (size_t j = 0; j < d; j++)
+                cov[i * d + j] += g->weight[k] * (S[i * d + j] + mu[i] * mu[j]);
     }
+    free(S);
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < d; j++)
             cov[i * d + j] -= mean[i] * mean[j];
