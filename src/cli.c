@@ -149,6 +149,15 @@ int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_onl
     return fmd_cli_load_model_unchecked(cmd, path, d, flow_only, 0, net, info, sch, predicts);
 }
 
+int fmd_cli_fmnist(const char *cmd, int train, fmd_image_set *set)
+{
+    char why[512];
+    if (fmd_fmnist_load(NULL, train, set, why, sizeof why) == FMD_OK)
+        return 0;
+    fprintf(stderr, "fmd %s: error: %s\nInstall Debian's dataset-fashion-mnist (make does).\n", cmd, why);
+    return 2;
+}
+
 int fmd_cli_prediction(const char *objective, fmd_prediction *pred)
 {
     if (strcmp(objective, "dsm") == 0)

@@ -47,6 +47,10 @@ int fmd_cli_missing_value(const char *cmd, const char *hint, const char *arg);
 int fmd_cli_load_model(const char *cmd, const char *path, size_t d, int flow_only, fmd_mlp **net,
                        fmd_run_info *info, fmd_schedule *sch, fmd_prediction *predicts);
 
+/* Fashion-MNIST's training (train = 1) or test set from Debian's package;
+ * 0, or the failure said for command cmd (with how to install it) and 2. */
+int fmd_cli_fmnist(const char *cmd, int train, fmd_image_set *set);
+
 /* What a network trained on objective outputs (cfm and cfm+dsm: the field;
  * dsm: the score; ddpm, ddpm-discrete: the noise; denoiser: the clean
  * data); -1 for an objective fmd does not know. */

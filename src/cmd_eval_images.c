@@ -121,9 +121,7 @@ int fmd_cmd_eval_images(int argc, char **argv)
             rc = fmd_cli_usage_error("eval", "Give at least 2N rows of the model's image size (or a smaller -n).",
                                      "%s: %zu rows of %zu numbers; the model's images have %zu, and -n %zu needs %zu rows",
                                      data_file, held.n, held.rows * held.cols, d, N, 2 * N);
-    } else if (fmd_fmnist_load(NULL, 0, &held, why, sizeof why) != FMD_OK ||
-               fmd_fmnist_load(NULL, 1, &floor_set, why, sizeof why) != FMD_OK) {
-        fprintf(stderr, "fmd eval: error: fashion-mnist: %s\n  Install Debian's dataset-fashion-mnist (make does).\n", why);
+    } else if (fmd_cli_fmnist("eval", 0, &held) != 0 || fmd_cli_fmnist("eval", 1, &floor_set) != 0) {
         rc = 2;
     } else if (d != 784 || held.n < N) {
         rc = fmd_cli_usage_error("eval", hint, "the model's images have %zu pixels, Fashion-MNIST's 784 (and -n <= %zu)", d,

@@ -89,11 +89,8 @@ int fmd_cmd_fit(int argc, char **argv)
         if (fmd_cli_read_data_file("fit-gmm", data_file, labels, &set, &classes) != 0)
             return 2;
     } else {
-        char why[512];
-        if (fmd_fmnist_load(NULL, 1, &set, why, sizeof why) != FMD_OK) {
-            fprintf(stderr, "fmd fit-gmm: error: %s\nInstall Debian's dataset-fashion-mnist (make does).\n", why);
+        if (fmd_cli_fmnist("fit-gmm", 1, &set) != 0)
             return 2;
-        }
         classes = 10;
     }
     const size_t d = set.rows * set.cols, r = (size_t)rank;

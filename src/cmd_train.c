@@ -334,10 +334,8 @@ int fmd_cmd_train(int argc, char **argv)
         }
         data_d = images.cols;
     } else if (data_name && strcmp(data_name, "fashion-mnist") == 0) {
-        char why_data[512];
-        if (fmd_fmnist_load(NULL, 1, &images, why_data, sizeof why_data) != FMD_OK) {
+        if (fmd_cli_fmnist("train", 1, &images) != 0) {
             fmd_mlp_free(net);
-            fprintf(stderr, "fmd train: error: %s\nInstall Debian's dataset-fashion-mnist (make does).\n", why_data);
             return 2;
         }
         data_d = images.rows * images.cols;

@@ -61,15 +61,12 @@ int fmd_cli_is_unet_file(const char *path)
 }
 
 /* The training images: Fashion-MNIST or a data file; *classes their count. */
-static int load_data(const char *data_name, const char *data_file, int labels, fmd_image_set *set, size_t *classes)
+static int load_data(const char *data_file, int labels, fmd_image_set *set, size_t *classes)
 {
-    char why[512];
     if (data_file)
         return fmd_cli_read_data_file("train", data_file, labels, set, classes);
-    if (fmd_fmnist_load(NULL, 1, set, why, sizeof why) != FMD_OK) {
-        fprintf(stderr, "fmd train: error: %s: %s\n  Install Debian's dataset-fashion-mnist (make does).\n", data_name, why);
+    if (fmd_cli_fmnist("train", 1, set) != 0)
         return 2;
-    }
     *classes = 10;
     return 0;
 }
@@ -160,7 +157,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
         }
         labels = net->cfg.n_classes > 0;
         const int is_file = strncmp(info.data, "file:", 5) == 0;
-        const int rc = load_data(info.data, is_file ? info.data + 5 : NULL, labels, &set, &classes);
+        const int rc = load_data(is_file ? info.data + 5 : NULL, labels, &set, &classes);
         if (rc) {
             fmd_unet_free(net);
             return rc;
@@ -185,7 +182,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
             return fmd_cli_usage_error("train", hint, "--attention %s: give on or off", attention);
         if (fmd_cli_schedule("train", schedule, &tc.schedule) != 0)
             return 2;
-        const int rc = load_data(data_name, data_file, labels, &set, &classes);
+        const int rc = load_data(data_file, labels, &set, &classes);
         if (rc)
             return rc;
         const size_t d = set.rows * set.cols, side = (size_t)lround(sqrt((double)d));
