@@ -272,11 +272,13 @@ int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const doub
     if (!x || !t || !out || n == 0 || n > w->n_max)
         return FMD_EINVAL;
     /* the embedding: sinusoidal features, Linear, SiLU, Linear, + the class row, SiLU */
+    double freq[F];   /* w_j = 1000^(j / (F - 1)): from 1 to 1000 */
+    for (size_t j = 0; j < F; j++)
+        freq[j] = exp(log(1000.0) * (double)j / (double)(F - 1));
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < F; j++) {
-            const double wj = exp(log(1000.0) * (double)j / (double)(F - 1));
-            w->tf[i * 2 * F + j] = sin(wj * t[i]);
-            w->tf[i * 2 * F + F + j] = cos(wj * t[i]);
+            w->tf[i * 2 * F + j] = sin(freq[j] * t[i]);
+            w->tf[i * 2 * F + F + j] = cos(freq[j] * t[i]);
         }
     for (size_t i = 0; i < n; i++) {
         memcpy(w->z1 + i * E, p + net->emb1.b, E * sizeof(double));

@@ -328,8 +328,9 @@ Test(unet, training_closes_half_the_reducible_loss)
 }
 
 /* The EMA's warm-up: min(decay, (1 + k)/(10 + k)), so after the first step
- * the average is 0.1 theta_0 + 0.9 theta_1 (to rounding), not 0.999 theta_0
- * + 0.001 theta_1; and the full decay from step 8991 on. */
+ * the average is 0.1 theta_0 + 0.9 theta_1, not 0.999 theta_0 + 0.001
+ * theta_1 (to 1e-15: the same two products and one sum, |theta| < 1, so
+ * at most a few ulps apart); and the full decay from step 8991 on. */
 Test(unet, ema_warms_up)
 {
     cr_expect(fabs(fmd_ema_warmup(0.999, 0) - 0.1) < 1e-16);
@@ -356,7 +357,9 @@ Test(unet, ema_warms_up)
 
 /* The U-Net as a guided field (src/unet_field.c): 20 points (more than one
  * chunk of FMD_UNET_FIELD_ROWS), w = 2.5, equals (1 - w) f(x, t, no label) +
- * w f(x, t, y) computed by two forward passes here (1e-13); y = -1 gives
+ * w f(x, t, y) computed by two forward passes here (1e-13: the same
+ * passes, row by row, combined with weights -1.5 and 2.5 on outputs of
+ * size ~10, a few ulps of 1e-15 each); y = -1 gives
  * the unconditional output exactly; a class out of range is refused. */
 Test(unet, guided_field_is_the_guidance_formula)
 {
