@@ -195,7 +195,6 @@ int fmd_cmd_train_unet(int argc, char **argv)
         fmd_unet_default_config(side, labels ? classes : 0, &cfg);
         cfg.channels = (size_t)channels, cfg.attention = strcmp(attention, "on") == 0;
         cfg.emb = 4 * cfg.channels;
-        cfg.groups = cfg.channels % 8 == 0 ? 8 : cfg.channels % 4 == 0 ? 4 : 1;
         gsl_rng *r;
         if (fmd_unet_alloc(&cfg, &net) != FMD_OK || fmd_rng_alloc((uint64_t)seed, 1, &r) != FMD_OK) {
             fmd_image_set_free(&set);

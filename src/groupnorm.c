@@ -9,6 +9,14 @@
 #include <math.h>
 #include <string.h>
 
+size_t fmd_groupnorm_groups(size_t c, size_t asked)
+{
+    size_t g = asked < c ? asked : c;
+    while (g > 1 && c % g != 0)
+        g--;
+    return g ? g : 1;
+}
+
 int fmd_groupnorm_forward(size_t n, size_t hw, size_t c, size_t groups, const double *x, const double *gamma,
                           const double *beta, double *xhat, double *inv_std, double *y)
 {

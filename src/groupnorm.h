@@ -18,6 +18,11 @@
 /* PyTorch's default eps. */
 #define FMD_GROUPNORM_EPS 1e-5
 
+/* The groups for c channels when `asked` are wanted: the largest number
+ * not above asked (nor c) that divides c -- 8 for 32 or 64 channels, 4 for
+ * 12, 1 for 7. Every group norm of the U-Net takes its count from here. */
+size_t fmd_groupnorm_groups(size_t c, size_t asked);
+
 /* y (n, hw, c) from x; xhat (n, hw, c) and inv_std (n, groups) are kept
  * for backward. FMD_EINVAL unless groups divides c. */
 int fmd_groupnorm_forward(size_t n, size_t hw, size_t c, size_t groups, const double *x, const double *gamma,

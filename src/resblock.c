@@ -10,14 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t groups_for(size_t c, size_t groups)
-{
-    size_t g = groups < c ? groups : c;
-    while (g > 1 && c % g != 0)
-        g--;
-    return g;
-}
-
 int fmd_resblock_layout(size_t c_in, size_t c_out, size_t emb, size_t groups, size_t *next, fmd_resblock *rb)
 {
     if (!next || !rb || c_in == 0 || c_out == 0 || emb == 0 || groups == 0)
@@ -162,7 +154,7 @@ int fmd_resblock_forward(const fmd_resblock *rb, fmd_resblock_work *w, size_t n,
     const size_t hw = h * wd, ci = rb->c_in, co = rb->c_out, P = n * hw;
     if (n > w->n_max || hw != w->hw)
         return FMD_EINVAL;
-    const size_t g1 = groups_for(ci, rb->groups), g2 = groups_for(co, rb->groups);
+    const size_t g1 = fmd_groupnorm_groups(ci, rb->groups), g2 = fmd_groupnorm_groups(co, rb->groups);
     const double *p = params;
     int st = fmd_groupnorm_forward(n, hw, ci, g1, x, p + rb->g1, p + rb->b1, w->xhat1, w->is1, w->y1);
     if (st != FMD_OK)
@@ -201,7 +193,7 @@ int fmd_resblock_backward(const fmd_resblock *rb, fmd_resblock_work *w, size_t n
     const size_t hw = h * wd, ci = rb->c_in, co = rb->c_out, P = n * hw;
     if (n > w->n_max || hw != w->hw)
         return FMD_EINVAL;
-    const size_t g1 = groups_for(ci, rb->groups), g2 = groups_for(co, rb->groups);
+    const size_t g1 = fmd_groupnorm_groups(ci, rb->groups), g2 = fmd_groupnorm_groups(co, rb->groups);
     const double *p = params;
     /* the skip: dx = dout (identity) or dout W_s^T, and W_s's gradient */
     if (ci == co) {

@@ -72,7 +72,7 @@ int fmd_unet_alloc(const fmd_unet_config *cfg, fmd_unet **out)
     if (st == FMD_OK)
         st = fmd_resblock_layout(cl, cl, E, cfg->groups, &next, &net->mid1);
     if (st == FMD_OK && cfg->attention)
-        st = fmd_attention_layout(cl, cfg->groups <= cl && cl % cfg->groups == 0 ? cfg->groups : 1, &next, &net->attn);
+        st = fmd_attention_layout(cl, fmd_groupnorm_groups(cl, cfg->groups), &next, &net->attn);
     if (st == FMD_OK)
         st = fmd_resblock_layout(cl, cl, E, cfg->groups, &next, &net->mid2);
     for (size_t l = L; l-- > 0 && st == FMD_OK;) {
@@ -255,14 +255,6 @@ static void concat(size_t P, size_t ca, size_t cb, const double *a, const double
     }
 }
 
-static size_t out_groups(const fmd_unet *net)
-{
-    size_t g = net->cfg.groups < net->ch[0] ? net->cfg.groups : net->ch[0];
-    while (g > 1 && net->ch[0] % g != 0)
-        g--;
-    return g;
-}
-
 int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const double *x, const double *t,
                      const int *labels, double *out)
 {
@@ -335,7 +327,7 @@ int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const doub
         }
     }
     /* out */
-    st = fmd_groupnorm_forward(n, d, net->ch[0], out_groups(net), w->U[0], p + net->out_g, p + net->out_b, w->o_xhat,
+    st = fmd_groupnorm_forward(n, d, net->ch[0], fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->U[0], p + net->out_g, p + net->out_b, w->o_xhat,
                                w->o_is, w->o_y);
     if (st != FMD_OK)
         return st;
@@ -359,7 +351,7 @@ int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const dou
     fmd_conv3x3_backward(n, s0, s0, c0, 1, 1, w->sc.cols, p + net->out.w, dout, grad + net->out.w, grad + net->out.b,
                          w->sc.dcols, w->g2);
     fmd_silu_backward(n * d * c0, w->o_y, w->g2, w->g2);
-    fmd_groupnorm_backward(n, d, c0, out_groups(net), w->o_xhat, w->o_is, p + net->out_g, w->g2, grad + net->out_g,
+    fmd_groupnorm_backward(n, d, c0, fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->o_xhat, w->o_is, p + net->out_g, w->g2, grad + net->out_g,
                            grad + net->out_b, w->g1);
     /* up, from level 0 back to L - 1; g1 holds d loss / d U_l on entry */
     const size_t cl = net->ch[L - 1];
