@@ -32,7 +32,9 @@ CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -pthread -Isrc
 BLIS_INC   = /usr/include/x86_64-linux-gnu/blis-openmp
 LDLIBS_ALL = $(SAN) -pthread -lgsl -lgslcblas -lblis -lsleef -lz -lm
 
-LIB_SRC     := $(filter-out src/main.c src/cli.c src/cmd_%.c,$(wildcard src/*.c))
+# src/*_typed.c are not units of their own: their module includes them, once
+# per number type (src/typed_begin.h).
+LIB_SRC     := $(filter-out src/main.c src/cli.c src/cmd_%.c src/%_typed.c,$(wildcard src/*.c))
 CLI_SRC     := src/main.c src/cli.c $(wildcard src/cmd_*.c)
 CHAPTER_DIRS := $(sort $(dir $(wildcard chapters/*/main.c)))
 CHAPTERS    := $(patsubst chapters/%/,%,$(CHAPTER_DIRS))
@@ -119,7 +121,7 @@ $(FMNIST_GMM): $(FMD)
 	$(FMD) fit-gmm --data fashion-mnist --per-class --rank 32 --out $@
 
 # ---- compiling ----------------------------------------------------------
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) Makefile
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard src/*_typed.c) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

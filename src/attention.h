@@ -26,24 +26,11 @@ int fmd_attention_layout(size_t c, size_t groups, size_t *next, fmd_attention *a
 /* gamma 1, beta 0, the rest U(-1/sqrt(c), 1/sqrt(c)) from the uniforms u */
 void fmd_attention_init(const fmd_attention *at, double *params, const double *u);
 
-typedef struct {
-    size_t n_max, T;
-    double *xhat, *is, *y;     /* GN */
-    double *qkv;               /* (n, T, 3c) */
-    double *A;                 /* (n, T, T) attention weights */
-    double *O;                 /* (n, T, c) A V */
-    double *dO, *dqkv, *dA, *dy;   /* backward scratch */
-} fmd_attention_work;
-
-int fmd_attention_work_alloc(const fmd_attention *at, size_t n_max, size_t T, fmd_attention_work **out);
-void fmd_attention_work_free(fmd_attention_work *w);
-
-/* out (n, T, c) from x (n, T, c). */
-int fmd_attention_forward(const fmd_attention *at, fmd_attention_work *w, size_t n, size_t T, const double *params,
-                          const double *x, double *out);
-
-/* After forward: grad += d loss / d params, dx = d loss / d x, for dout. */
-int fmd_attention_backward(const fmd_attention *at, fmd_attention_work *w, size_t n, size_t T, const double *params,
-                           const double *dout, double *grad, double *dx);
+/* fmd_attention_work and the functions on it in float64, and the same with
+ * _f32 in float32 (attention_typed.h). */
+#define FMD_TYPED_F32 0
+#include "attention_typed.h"
+#define FMD_TYPED_F32 1
+#include "attention_typed.h"
 
 #endif

@@ -21,7 +21,7 @@ static const char usage[] =
     "\n"
     "Train the U-Net of lecture 002 (src/unet.h: residual blocks with the time\n"
     "embedded at every scale, self-attention at the lowest resolution) on square\n"
-    "images, float64.\n"
+    "images, in float64 or float32.\n"
     "\n"
     "  --data fashion-mnist  the 60000 training images (28 x 28, pixels in [-1, 1])\n"
     "  --data-file FILE      or rows of d = side^2 numbers (side divisible by 4)\n"
@@ -33,6 +33,9 @@ static const char usage[] =
     "  --schedule NAME       condot (default) | cosine | lab | poly:N | vp\n"
     "  --channels C          base channels (levels have C, 2C, 2C); default 32\n"
     "  --attention on|off    self-attention at the lowest resolution; default on\n"
+    "  --precision P         f64 (default) or f32: the weights, feature maps,\n"
+    "                        gradients and Adam's moments (f32: BLIS's sgemm, about\n"
+    "                        twice as fast)\n"
     "  --steps N             default 2000\n"
     "  --batch B             default 64\n"
     "  --lr LR               Adam step size; default 1e-3\n"
@@ -75,7 +78,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
 {
     const char *hint = "Run 'fmd train --arch unet --help' for usage.";
     const char *data_name = NULL, *data_file = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm";
-    const char *schedule = "condot", *attention = "on";
+    const char *schedule = "condot", *attention = "on", *precision = "f64";
     double steps = 2000, batch = 64, lr = 1e-3, clip = 1.0, ema = 0.999, seed = 0, channels = 32, label_drop = 0.1;
     double save_every = 0, threads = fmd_cli_default_threads();
     int labels = 0, quiet = 0, steps_given = 0, others = 0;
@@ -92,6 +95,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--objective"))) objective = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) schedule = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--attention"))) attention = v, others++;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--channels"))) {
@@ -182,6 +186,9 @@ int fmd_cmd_train_unet(int argc, char **argv)
             return fmd_cli_usage_error("train", hint, "--attention %s: give on or off", attention);
         if (fmd_cli_schedule("train", schedule, &tc.schedule) != 0)
             return 2;
+        fmd_dtype dtype;
+        if (fmd_cli_precision("train", precision, &dtype) != 0)
+            return 2;
         const int rc = load_data(data_file, labels, &set, &classes);
         if (rc)
             return rc;
@@ -194,13 +201,16 @@ int fmd_cmd_train_unet(int argc, char **argv)
         fmd_unet_config cfg;
         fmd_unet_default_config(side, labels ? classes : 0, &cfg);
         cfg.channels = (size_t)channels, cfg.attention = strcmp(attention, "on") == 0;
-        cfg.emb = 4 * cfg.channels;
-        gsl_rng *r;
-        if (fmd_unet_alloc(&cfg, &net) != FMD_OK || fmd_rng_alloc((uint64_t)seed, 1, &r) != FMD_OK) {
+        cfg.emb = 4 * cfg.channels, cfg.dtype = dtype;
+        gsl_rng *r = NULL;
+        if (fmd_unet_alloc(&cfg, &net) != FMD_OK || fmd_rng_alloc((uint64_t)seed, 1, &r) != FMD_OK ||
+            fmd_unet_init(net, r) != FMD_OK) {
+            if (r)
+                gsl_rng_free(r);
+            fmd_unet_free(net);
             fmd_image_set_free(&set);
             return fmd_cli_out_of_memory("train", "the U-Net", 0.0);
         }
-        fmd_unet_init(net, r);
         gsl_rng_free(r);
         tc.batch = (size_t)batch, tc.lr = lr, tc.clip = clip, tc.ema_decay = ema, tc.t_min = 0.0, tc.t_max = 1.0;
         tc.label_drop = labels ? label_drop : 0.0, tc.seed = (uint64_t)seed;

@@ -26,32 +26,16 @@
 /* The output side for input side h: (h + 2 - 3) / stride + 1. */
 size_t fmd_conv_out_side(size_t h, size_t stride);
 
-/* cols (n Ho Wo, 9 c_in) from x (n, h, w, c_in): the 3 x 3 patches, zeros
- * outside the image. */
-void fmd_im2col(size_t n, size_t h, size_t w, size_t c_in, size_t stride, const double *x, double *cols);
-
-/* dx (n, h, w, c_in) += the patches dcols put back where they came from. */
-void fmd_col2im(size_t n, size_t h, size_t w, size_t c_in, size_t stride, const double *dcols, double *dx);
-
-/* y (n, Ho, Wo, c_out) = conv3x3(x) + b. cols (n Ho Wo, 9 c_in) is filled
- * (backward needs it). FMD_EINVAL for a stride other than 1 or 2. */
-int fmd_conv3x3_forward(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, size_t stride, const double *x,
-                        const double *W, const double *b, double *cols, double *y);
-
-/* After forward (cols as it left it): dW (9 c_in, c_out) += d loss / d W,
- * db (c_out) += d loss / d b, and, if dx is not NULL, dx (n, h, w, c_in) =
- * d loss / d x, for dy (n, Ho, Wo, c_out) = d loss / d y. dcols is scratch
- * (n Ho Wo, 9 c_in). */
-int fmd_conv3x3_backward(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, size_t stride, const double *cols,
-                         const double *W, const double *dy, double *dW, double *db, double *dcols, double *dx);
+/* The typed layers: fmd_im2col, fmd_col2im, fmd_conv3x3_forward and
+ * _backward, fmd_upsample2_forward and _backward in float64, and the same
+ * with _f32 in float32 (conv_typed.h). */
+#define FMD_TYPED_F32 0
+#include "conv_typed.h"
+#define FMD_TYPED_F32 1
+#include "conv_typed.h"
 
 /* The same forward as a direct sum over the 3 x 3 neighbourhood: the reference. */
 void fmd_conv3x3_naive(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, size_t stride, const double *x,
                        const double *W, const double *b, double *y);
-
-/* Nearest-neighbour upsampling by 2: y (n, 2h, 2w, c), each pixel copied to
- * a 2 x 2 block; backward sums the block's four gradients. */
-void fmd_upsample2_forward(size_t n, size_t h, size_t w, size_t c, const double *x, double *y);
-void fmd_upsample2_backward(size_t n, size_t h, size_t w, size_t c, const double *dy, double *dx);
 
 #endif

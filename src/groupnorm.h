@@ -23,13 +23,11 @@
  * 12, 1 for 7. Every group norm of the U-Net takes its count from here. */
 size_t fmd_groupnorm_groups(size_t c, size_t asked);
 
-/* y (n, hw, c) from x; xhat (n, hw, c) and inv_std (n, groups) are kept
- * for backward. FMD_EINVAL unless groups divides c. */
-int fmd_groupnorm_forward(size_t n, size_t hw, size_t c, size_t groups, const double *x, const double *gamma,
-                          const double *beta, double *xhat, double *inv_std, double *y);
-
-/* dx (n, hw, c) = d loss / d x; dgamma, dbeta (c) += their gradients. */
-int fmd_groupnorm_backward(size_t n, size_t hw, size_t c, size_t groups, const double *xhat, const double *inv_std,
-                           const double *gamma, const double *dy, double *dgamma, double *dbeta, double *dx);
+/* fmd_groupnorm_forward, fmd_groupnorm_backward in float64, and the same
+ * with _f32 in float32 (groupnorm_typed.h). */
+#define FMD_TYPED_F32 0
+#include "groupnorm_typed.h"
+#define FMD_TYPED_F32 1
+#include "groupnorm_typed.h"
 
 #endif

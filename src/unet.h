@@ -1,6 +1,6 @@
 /* unet.h -- the U-Net of lecture 002 ("Practical matters: neural
  * architecture") for square one-channel images, forward and backward over a
- * batch in float64 (issue 16).
+ * batch, in float64 or float32 (issue 16).
  *
  * Promise: out (n, d) = f_theta(x (n, d), t (n), y (n)), d = side^2, the
  * same contract as the MLP's (src/mlp.h), so that the objectives of chapter
@@ -25,13 +25,21 @@
  *          block to c_l channels, then (l > 0) nearest upsampling and a
  *          conv3x3;
  *   out    group norm, SiLU, conv3x3 (c_0 -> 1).
- * c_l = channels * mult[l]. The side must be divisible by 2^(L-1). */
+ * c_l = channels * mult[l]. The side must be divisible by 2^(L-1).
+ *
+ * Types (cfg.dtype, src/dtype.h): a float32 network keeps its weights,
+ * feature maps and gradients in float32 and its products are BLIS's sgemm;
+ * every layer is the float64 one compiled for float (src/typed_begin.h).
+ * Inputs and outputs of the functions below are float64 either way; the
+ * float32 network is checked against its float64 twin (verify/test_unet.c),
+ * gradients against finite differences in float64. */
 #ifndef FMD_UNET_H
 #define FMD_UNET_H
 
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 #include "attention.h"
+#include "dtype.h"
 #include "resblock.h"
 
 #define FMD_UNET_MAX_LEVELS 4
@@ -46,6 +54,7 @@ typedef struct {
     size_t n_fourier;                   /* F: time frequencies (2F features) */
     size_t emb;                         /* E: embedding width */
     size_t n_classes;                   /* C: 0 = no label input */
+    fmd_dtype dtype;                    /* FMD_F64 (default) or FMD_F32 */
 } fmd_unet_config;
 
 /* Sensible defaults for 28 x 28: 32 channels, levels 28, 14, 7 with
@@ -72,14 +81,24 @@ typedef struct {
     size_t out_g, out_b;                /* output group norm (c_0) */
     fmd_affine out;                     /* conv c_0 -> 1 */
     size_t nparams;
-    double *params;
+    double *params;                     /* (nparams) of a float64 network; NULL for a float32 one */
+    float *params32;                    /* (nparams) of a float32 network; NULL for a float64 one */
 } fmd_unet;
 
 int fmd_unet_alloc(const fmd_unet_config *cfg, fmd_unet **out);
 void fmd_unet_free(fmd_unet *net);
 /* PyTorch-like initialisation: group norms 1 and 0, every weight and bias
- * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the class table N(0, 1). */
-void fmd_unet_init(fmd_unet *net, gsl_rng *r);
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the class table N(0, 1) (drawn in
+ * float64, then rounded for a float32 network: the same draws either way).
+ * FMD_ENOMEM if its scratch cannot be had. */
+int fmd_unet_init(fmd_unet *net, gsl_rng *r);
+
+/* The parameters of the network's type (params or params32), as void *. */
+void *fmd_unet_params(fmd_unet *net);
+
+/* A copy of net computing in dtype (weights rounded to float32, or widened
+ * exactly to float64). */
+int fmd_unet_convert(const fmd_unet *net, fmd_dtype dtype, fmd_unet **out);
 
 typedef struct fmd_unet_work fmd_unet_work;
 int fmd_unet_work_alloc(const fmd_unet *net, size_t n_max, fmd_unet_work **out);
@@ -90,9 +109,10 @@ void fmd_unet_work_free(fmd_unet_work *w);
 int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const double *x, const double *t,
                      const int *labels, double *out);
 
-/* After forward on the same batch: grad (nparams) += d loss / d theta, and,
- * if dx is not NULL, dx (n, d) = d loss / d x, for dout (n, d). */
-int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const double *dout, double *grad,
+/* After forward on the same batch: grad (nparams numbers of the network's
+ * type) += d loss / d theta, and, if dx is not NULL, dx (n, d) = d loss /
+ * d x, for dout (n, d). */
+int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const double *dout, void *grad,
                       double *dx);
 
 /* ---- the network as a vector field (src/unet_field.c) --------------------- */

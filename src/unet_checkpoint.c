@@ -20,12 +20,15 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
     const fmd_unet_config *c = &net->cfg;
     fmd_st_out t[4];
     size_t nt = 0;
-    t[nt++] = (fmd_st_out){"unet.params", 1, {net->nparams}, net->params, FMD_F64};
+    const fmd_dtype ty = c->dtype;   /* every tensor in the network's type */
+    if (tr && (tr->net->nparams != net->nparams || tr->opt->dtype != ty))
+        return FMD_EINVAL;
+    t[nt++] = (fmd_st_out){"unet.params", 1, {net->nparams}, fmd_unet_params((fmd_unet *)net), ty};
     if (tr) {
-        t[nt++] = (fmd_st_out){"adam.m", 1, {net->nparams}, tr->opt->m, FMD_F64};
-        t[nt++] = (fmd_st_out){"adam.v", 1, {net->nparams}, tr->opt->v, FMD_F64};
+        t[nt++] = (fmd_st_out){"adam.m", 1, {net->nparams}, tr->opt->m, ty};
+        t[nt++] = (fmd_st_out){"adam.v", 1, {net->nparams}, tr->opt->v, ty};
         if (tr->ema)
-            t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema, FMD_F64};
+            t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema, ty};
     }
     char v[20][64], mult[64] = "";
     for (size_t l = 0; l < c->levels; l++)
@@ -54,7 +57,7 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
                           "objective", info->objective, "schedule", info->schedule, "data", info->data,
                           "steps", v[8], "target_steps", v[9], "seed", v[10], "batch", v[11], "lr", v[12],
                           "clip", v[13], "ema_decay", v[14], "t_min", v[15], "t_max", v[16], "label_drop", v[17],
-                          "adam_step", v[18], "dtype", "f64"};
+                          "adam_step", v[18], "dtype", fmd_dtype_name(ty)};
     return fmd_st_write(path, t, nt, meta, sizeof meta / sizeof meta[0] / 2);
 }
 
@@ -117,8 +120,12 @@ int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_
         status = fmd_meta_string(&f, "data", info->data, sizeof info->data, why, why_len);
     if (status == FMD_OK)
         status = fmd_meta_string(&f, "dtype", dtype, sizeof dtype, why, why_len);
-    if (status == FMD_OK && strcmp(dtype, "f64") != 0)
-        status = fmd_reason(why, why_len, "metadata 'dtype' = '%s': U-Net files are f64", dtype);
+    if (status == FMD_OK && strcmp(dtype, "f64") == 0)
+        cfg.dtype = FMD_F64;
+    else if (status == FMD_OK && strcmp(dtype, "f32") == 0)
+        cfg.dtype = FMD_F32;
+    else if (status == FMD_OK)
+        status = fmd_reason(why, why_len, "metadata 'dtype' = '%s': expected f64 or f32", dtype);
     cfg.side = side, cfg.channels = channels, cfg.levels = levels, cfg.attention = (int)att, cfg.groups = groups;
     cfg.n_fourier = F, cfg.emb = E, cfg.n_classes = C;
     if (status == FMD_OK)
@@ -135,16 +142,17 @@ int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_
         status = fmd_reason(why, why_len, "%zu tensors, expected %zu", f.ntensors, expected);
     uint64_t sh[1] = {m ? m->nparams : 0};
     if (status == FMD_OK)
-        status = fmd_take_tensor(&f, use_ema && has_ema ? "ema" : "unet.params", 1, sh, FMD_F64, m->params, why, why_len);
+        status = fmd_take_tensor(&f, use_ema && has_ema ? "ema" : "unet.params", 1, sh, cfg.dtype, fmd_unet_params(m),
+                                 why, why_len);
     if (status == FMD_OK && state) {
-        if (state->net->nparams != m->nparams)
+        if (state->net->nparams != m->nparams || state->net->cfg.dtype != cfg.dtype)
             status = fmd_reason(why, why_len, "the training state does not match this architecture");
         if (status == FMD_OK && has_adam)
-            status = fmd_take_tensor(&f, "adam.m", 1, sh, FMD_F64, state->opt->m, why, why_len);
+            status = fmd_take_tensor(&f, "adam.m", 1, sh, cfg.dtype, state->opt->m, why, why_len);
         if (status == FMD_OK && has_adam)
-            status = fmd_take_tensor(&f, "adam.v", 1, sh, FMD_F64, state->opt->v, why, why_len);
+            status = fmd_take_tensor(&f, "adam.v", 1, sh, cfg.dtype, state->opt->v, why, why_len);
         if (status == FMD_OK && has_ema && state->ema)
-            status = fmd_take_tensor(&f, "ema", 1, sh, FMD_F64, state->ema, why, why_len);
+            status = fmd_take_tensor(&f, "ema", 1, sh, cfg.dtype, state->ema, why, why_len);
         if (status == FMD_OK)
             state->opt->step = adam_step, state->step = steps;
     }

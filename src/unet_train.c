@@ -27,9 +27,10 @@ int fmd_unet_trainer_alloc(const fmd_train_config *cfg, fmd_sampler_fn sampler, 
     tr->cfg = *cfg;
     tr->sampler = sampler, tr->sampler_params = params, tr->net = net;
     const size_t B = cfg->batch, d = net->cfg.side * net->cfg.side, P = net->nparams;
+    const size_t size = fmd_dtype_size(net->cfg.dtype);   /* gradients, moments and EMA: the network's type */
     const int threads = cfg->threads < 1 ? 1 : cfg->threads;
     tr->nslices = (B + FMD_UNET_SLICE - 1) / FMD_UNET_SLICE;
-    int status = fmd_adam_alloc(P, cfg->lr, &tr->opt);
+    int status = fmd_adam_alloc_typed(P, cfg->lr, net->cfg.dtype, &tr->opt);
     if (status == FMD_OK)
         status = fmd_loss_batch_alloc(B, d, &tr->batch);
     if (status == FMD_OK)
@@ -41,14 +42,14 @@ int fmd_unet_trainer_alloc(const fmd_train_config *cfg, fmd_sampler_fn sampler, 
         if (status == FMD_OK)
             status = fmd_rng_alloc(cfg->seed, 0, &tr->rng[i]);
     }
-    tr->slice_grad = malloc(tr->nslices * P * sizeof(double));
-    tr->grad = malloc(P * sizeof(double));
+    tr->slice_grad = malloc(tr->nslices * P * size);
+    tr->grad = malloc(P * size);
     tr->target = malloc(B * d * sizeof(double));
     tr->pred = malloc(B * d * sizeof(double));
     tr->row_loss = malloc(B * sizeof(double));
     tr->slice_status = malloc(tr->nslices * sizeof(int));
-    if (cfg->ema_decay > 0.0 && (tr->ema = malloc(P * sizeof(double))))
-        memcpy(tr->ema, net->params, P * sizeof(double));
+    if (cfg->ema_decay > 0.0 && (tr->ema = malloc(P * size)))
+        memcpy(tr->ema, fmd_unet_params(net), P * size);
     if (status == FMD_OK && (!tr->ws || !tr->rng || !tr->slice_grad || !tr->grad || !tr->target || !tr->pred ||
                              !tr->row_loss || !tr->slice_status || (cfg->ema_decay > 0.0 && !tr->ema)))
         status = FMD_ENOMEM;
@@ -86,12 +87,13 @@ static int slice_task(void *ctx, size_t s, int thread)
 {
     fmd_unet_trainer *tr = ctx;
     const size_t B = tr->cfg.batch, d = tr->net->cfg.side * tr->net->cfg.side, C = tr->net->cfg.n_classes;
-    const size_t P = tr->net->nparams, row0 = s * FMD_UNET_SLICE;
+    const size_t P = tr->net->nparams, row0 = s * FMD_UNET_SLICE, size = fmd_dtype_size(tr->net->cfg.dtype);
     const size_t M = row0 + FMD_UNET_SLICE <= B ? FMD_UNET_SLICE : B - row0;
     gsl_rng *r = tr->rng[thread];
     gsl_rng_set(r, fmd_stream_seed(fmd_seed_child(tr->cfg.seed, tr->step), s));   /* step k, slice s */
     fmd_loss_batch b = fmd_loss_batch_rows(&tr->batch, row0, M);
-    double *target = tr->target + row0 * d, *pred = tr->pred + row0 * d, *grad = tr->slice_grad + s * P;
+    double *target = tr->target + row0 * d, *pred = tr->pred + row0 * d;
+    void *grad = (char *)tr->slice_grad + s * P * size;
     int status = fmd_loss_batch_fill(tr->sampler, tr->sampler_params, &tr->cfg.schedule, tr->cfg.t_min,
                                      tr->cfg.t_max, 0, r, &b);
     if (status == FMD_OK)
@@ -110,11 +112,32 @@ static int slice_task(void *ctx, size_t s, int thread)
             }
             tr->row_loss[row0 + i] = sum;
         }
-        memset(grad, 0, P * sizeof(double));
+        memset(grad, 0, P * size);
         status = fmd_unet_backward(tr->net, tr->ws[thread], M, pred, grad, NULL);
     }
     tr->slice_status[s] = status;
     return FMD_OK;
+}
+
+/* sum (P) = the nslices gradients (nslices, P) of type t added in slice
+ * order: the same sum on any number of threads. */
+static void sum_slices(fmd_dtype t, size_t P, size_t nslices, const void *slices, void *sum)
+{
+    if (t == FMD_F32) {
+        const float *g = slices;
+        float *out = sum;
+        memcpy(out, g, P * sizeof(float));
+        for (size_t s = 1; s < nslices; s++)
+            for (size_t i = 0; i < P; i++)
+                out[i] += g[s * P + i];
+    } else {
+        const double *g = slices;
+        double *out = sum;
+        memcpy(out, g, P * sizeof(double));
+        for (size_t s = 1; s < nslices; s++)
+            for (size_t i = 0; i < P; i++)
+                out[i] += g[s * P + i];
+    }
 }
 
 int fmd_unet_train_step(fmd_unet_trainer *tr, double *loss)
@@ -127,20 +150,19 @@ int fmd_unet_train_step(fmd_unet_trainer *tr, double *loss)
     if (status != FMD_OK)
         return status;
     const size_t P = tr->net->nparams;
+    const fmd_dtype type = tr->net->cfg.dtype;
     double se;
     fmd_mean_se(tr->cfg.batch, tr->row_loss, 1, loss, &se);
-    memcpy(tr->grad, tr->slice_grad, P * sizeof(double));
-    for (size_t s = 1; s < tr->nslices; s++)   /* in slice order: the same sum on any number of threads */
-        for (size_t i = 0; i < P; i++)
-            tr->grad[i] += tr->slice_grad[s * P + i];
+    sum_slices(type, P, tr->nslices, tr->slice_grad, tr->grad);
     if (tr->cfg.clip > 0.0) {
-        const double norm = sqrt(fmd_sum_squares(FMD_F64, P, tr->grad));
+        const double norm = sqrt(fmd_sum_squares(type, P, tr->grad));
         if (norm > tr->cfg.clip)
-            fmd_scale(FMD_F64, P, tr->grad, tr->cfg.clip / norm);
+            fmd_scale(type, P, tr->grad, tr->cfg.clip / norm);
     }
-    fmd_adam_step(tr->opt, tr->net->params, tr->grad);
+    void *theta = fmd_unet_params(tr->net);
+    fmd_adam_step(tr->opt, theta, tr->grad);
     if (tr->ema)   /* warm-up: the first steps' average must not keep the random initial weights */
-        fmd_ema_update_typed(FMD_F64, P, tr->ema, tr->net->params, fmd_ema_warmup(tr->cfg.ema_decay, tr->step));
+        fmd_ema_update_typed(type, P, tr->ema, theta, fmd_ema_warmup(tr->cfg.ema_decay, tr->step));
     tr->step++;
     return FMD_OK;
 }

@@ -29,9 +29,9 @@ typedef struct {
     fmd_unet *net;              /* not owned */
     size_t nslices;
     fmd_unet_work **ws;         /* (threads) one slice's workspace each */
-    double *slice_grad;         /* (nslices, nparams) */
-    double *grad;               /* (nparams) their sum */
-    double *ema;                /* (nparams) or NULL */
+    void *slice_grad;           /* (nslices, nparams) of the network's type */
+    void *grad;                 /* (nparams) their sum */
+    void *ema;                  /* (nparams) of the network's type, or NULL */
     fmd_loss_batch batch;       /* (batch rows) */
     double *target, *pred;      /* (batch, d); pred becomes d loss / d prediction */
     double *row_loss;           /* (batch) */

@@ -2,6 +2,7 @@
  * differences in float64. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <gsl/gsl_randist.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,17 +237,22 @@ static fmd_gmm *two_patterns(void)
     return g;
 }
 
-static fmd_unet *tiny_unet(uint64_t seed)
+static fmd_unet *tiny_unet_typed(uint64_t seed, fmd_dtype dtype)
 {
     fmd_unet_config cfg = {.side = 8, .channels = 4, .levels = 2, .mult = {1, 2}, .attention = 1, .groups = 2,
-                           .n_fourier = 3, .emb = 8, .n_classes = 2};
+                           .n_fourier = 3, .emb = 8, .n_classes = 2, .dtype = dtype};
     fmd_unet *net;
     cr_assert_eq(fmd_unet_alloc(&cfg, &net), FMD_OK);
     gsl_rng *r;
     fmd_rng_alloc(seed, 0, &r);
-    fmd_unet_init(net, r);
+    cr_assert_eq(fmd_unet_init(net, r), FMD_OK);
     gsl_rng_free(r);
     return net;
+}
+
+static fmd_unet *tiny_unet(uint64_t seed)
+{
+    return tiny_unet_typed(seed, FMD_F64);
 }
 
 static fmd_train_config tiny_training(int threads)
@@ -293,10 +299,10 @@ static double held_out_loss(fmd_unet *net, const fmd_loss_batch *b, const double
     return L;
 }
 
-Test(unet, training_closes_half_the_reducible_loss)
+static void closes_half(fmd_dtype dtype)
 {
     fmd_gmm *g = two_patterns();
-    fmd_unet *net = tiny_unet(1617);
+    fmd_unet *net = tiny_unet_typed(1617, dtype);
     fmd_train_config tc = tiny_training(2);
     fmd_loss_batch hb;
     gsl_rng *r;
@@ -315,10 +321,10 @@ Test(unet, training_closes_half_the_reducible_loss)
     for (int k = 0; k < 300; k++)
         cr_assert_eq(fmd_unet_train_step(tr, &loss), FMD_OK);
     const double L1 = held_out_loss(net, &hb, target);
-    cr_log_info("held-out CFM loss: untrained %.3f, trained %.3f, exact field %.3f (gap closed %.0f%%)", L0, L1, Lstar,
-                100.0 * (L0 - L1) / (L0 - Lstar));
-    cr_expect(L1 <= Lstar + 0.5 * (L0 - Lstar), "trained loss %.4f, untrained %.4f, exact field %.4f: less than half "
-              "the reducible loss closed", L1, L0, Lstar);
+    cr_log_info("%s: held-out CFM loss: untrained %.3f, trained %.3f, exact field %.3f (gap closed %.0f%%)",
+                fmd_dtype_name(dtype), L0, L1, Lstar, 100.0 * (L0 - L1) / (L0 - Lstar));
+    cr_expect(L1 <= Lstar + 0.5 * (L0 - Lstar), "%s: trained loss %.4f, untrained %.4f, exact field %.4f: less than "
+              "half the reducible loss closed", fmd_dtype_name(dtype), L1, L0, Lstar);
     fmd_unet_trainer_free(tr);
     fmd_loss_batch_free(&hb);
     free(target), free(exact);
@@ -326,6 +332,11 @@ Test(unet, training_closes_half_the_reducible_loss)
     fmd_unet_free(net);
     fmd_gmm_free(g);
 }
+
+Test(unet, training_closes_half_the_reducible_loss) { closes_half(FMD_F64); }
+
+/* The same in float32: the float32 layers, gradients and Adam train too. */
+Test(unet, float32_training_closes_half_the_reducible_loss) { closes_half(FMD_F32); }
 
 /* The EMA's warm-up: min(decay, (1 + k)/(10 + k)), so after the first step
  * the average is 0.1 theta_0 + 0.9 theta_1, not 0.999 theta_0 + 0.001
@@ -347,7 +358,7 @@ Test(unet, ema_warms_up)
     cr_assert_eq(fmd_unet_train_step(tr, &loss), FMD_OK);
     double worst = 0.0;
     for (size_t i = 0; i < net->nparams; i++)
-        worst = fmax(worst, fabs(tr->ema[i] - (0.1 * theta0[i] + 0.9 * net->params[i])));
+        worst = fmax(worst, fabs(((double *)tr->ema)[i] - (0.1 * theta0[i] + 0.9 * net->params[i])));
     cr_expect(worst <= 1e-15, "EMA after one step differs from 0.1 theta_0 + 0.9 theta_1 by %.3e", worst);
     fmd_unet_trainer_free(tr);
     free(theta0);
@@ -401,13 +412,14 @@ Test(unet, guided_field_is_the_guidance_formula)
  * network and trainer; one more step on each side gives the same parameters
  * bit for bit (the architecture, the Adam moments, the EMA and the step
  * all came back). Each reader refuses the other kind of model by name. */
-Test(unet, checkpoint_resumes_bit_for_bit_and_readers_refuse_the_other_kind)
+/* Save after 2 steps (the training state too), load into a new network and
+ * trainer, take one more step on each side: the parameters and the EMA
+ * must agree bit for bit. Leaves the file at path. */
+static void resume_round_trip(const char *path, fmd_dtype dtype)
 {
-    char path[256], mlp_path[256], why[256];
-    snprintf(path, sizeof path, "/tmp/fmd-unet-%d.safetensors", (int)getpid());
-    snprintf(mlp_path, sizeof mlp_path, "/tmp/fmd-unet-mlp-%d.safetensors", (int)getpid());
+    char why[256];
     fmd_gmm *g = two_patterns();
-    fmd_unet *net = tiny_unet(1623);
+    fmd_unet *net = tiny_unet_typed(1623, dtype);
     fmd_train_config tc = tiny_training(1);
     tc.ema_decay = 0.99;
     fmd_unet_trainer *tr;
@@ -425,9 +437,12 @@ Test(unet, checkpoint_resumes_bit_for_bit_and_readers_refuse_the_other_kind)
     cr_assert_eq(fmd_unet_checkpoint_save(path, net, tr, &info), FMD_OK);
     fmd_unet *net2, *tmp;
     fmd_run_info info2;
+    const size_t bytes = net->nparams * fmd_dtype_size(dtype);
     cr_assert_eq(fmd_unet_checkpoint_load(path, 0, &net2, &info2, NULL, why, sizeof why), FMD_OK, "%s", why);
     cr_expect_eq(net2->nparams, net->nparams);
-    cr_expect(memcmp(net2->params, net->params, net->nparams * sizeof(double)) == 0, "parameters differ after loading");
+    cr_expect_eq(net2->cfg.dtype, dtype, "%s: the type did not come back", fmd_dtype_name(dtype));
+    cr_expect(memcmp(fmd_unet_params(net2), fmd_unet_params(net), bytes) == 0, "%s: parameters differ after loading",
+              fmd_dtype_name(dtype));
     cr_expect(strcmp(info2.data, "two patterns") == 0 && info2.steps == 2 && info2.label_drop == 0.1);
     fmd_unet_trainer *tr2;
     cr_assert_eq(fmd_unet_trainer_alloc(&tc, fmd_gmm_sampler, g, net2, &tr2), FMD_OK);
@@ -435,8 +450,34 @@ Test(unet, checkpoint_resumes_bit_for_bit_and_readers_refuse_the_other_kind)
     fmd_unet_free(tmp);
     cr_assert_eq(fmd_unet_train_step(tr, &loss), FMD_OK);
     cr_assert_eq(fmd_unet_train_step(tr2, &loss), FMD_OK);
-    cr_expect(memcmp(net2->params, net->params, net->nparams * sizeof(double)) == 0, "the resumed step differs");
-    cr_expect(memcmp(tr2->ema, tr->ema, net->nparams * sizeof(double)) == 0, "the resumed EMA differs");
+    cr_expect(memcmp(fmd_unet_params(net2), fmd_unet_params(net), bytes) == 0, "%s: the resumed step differs",
+              fmd_dtype_name(dtype));
+    cr_expect(memcmp(tr2->ema, tr->ema, bytes) == 0, "%s: the resumed EMA differs", fmd_dtype_name(dtype));
+    fmd_unet_trainer_free(tr), fmd_unet_trainer_free(tr2);
+    fmd_unet_free(net), fmd_unet_free(net2);
+    fmd_gmm_free(g);
+}
+
+Test(unet, float32_checkpoint_resumes_bit_for_bit)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/fmd-unet32-%d.safetensors", (int)getpid());
+    resume_round_trip(path, FMD_F32);
+    unlink(path);
+}
+
+Test(unet, checkpoint_resumes_bit_for_bit_and_readers_refuse_the_other_kind)
+{
+    char path[256], mlp_path[256], why[256];
+    snprintf(path, sizeof path, "/tmp/fmd-unet-%d.safetensors", (int)getpid());
+    snprintf(mlp_path, sizeof mlp_path, "/tmp/fmd-unet-mlp-%d.safetensors", (int)getpid());
+    resume_round_trip(path, FMD_F64);
+    fmd_unet *tmp;
+    fmd_run_info info, info2;
+    memset(&info, 0, sizeof info);
+    snprintf(info.objective, sizeof info.objective, "cfm");
+    snprintf(info.schedule, sizeof info.schedule, "condot");
+    snprintf(info.data, sizeof info.data, "two patterns");
     /* each reader names the other kind */
     fmd_mlp *m;
     fmd_run_info mi;
@@ -452,9 +493,6 @@ Test(unet, checkpoint_resumes_bit_for_bit_and_readers_refuse_the_other_kind)
     cr_expect(strstr(why, "MLP") != NULL, "the U-Net reader said: %s", why);
     unlink(path);
     unlink(mlp_path);
-    fmd_unet_trainer_free(tr), fmd_unet_trainer_free(tr2);
-    fmd_unet_free(net), fmd_unet_free(net2);
-    fmd_gmm_free(g);
 }
 
 /* The U-Net reader checks every value before it uses one: a valid file
@@ -485,7 +523,7 @@ Test(unet, reader_refuses_each_bad_value_by_name)
         {"attention", "2", "'attention'"},                {"groups", "0", "'groups'"},
         {"fourier", "1", "'fourier'"},                    {"emb", "0", "'emb'"},
         {"classes", "two", "'classes'"},                  {"mult", "1,2,2", "'mult'"},
-        {"mult", "0,1,1", "'mult'"},                      {"dtype", "f32", "'dtype'"},
+        {"mult", "0,1,1", "'mult'"},                      {"dtype", "f16", "'dtype'"},
         {"steps", "-1", "'steps'"},                       {"lr", "fast", "'lr'"},
         {"batch", "2000000000", "'batch'"},
     };
@@ -525,4 +563,76 @@ Test(unet, reader_refuses_each_bad_value_by_name)
     unlink(path);
     unlink(bad);
     fmd_unet_free(net);
+}
+
+/* The float32 network against its float64 twin (the same weights, rounded
+ * to float32: fmd_unet_convert), at the default 28 x 28 architecture, two
+ * images with labels, t = 0.37 and 0.93. Every layer runs the same code on
+ * float (src/typed_begin.h), so the two differ only by float32 rounding:
+ * each number carries a relative error of about u = 2^-24 = 6e-8 per
+ * operation, grown by the products' sums (sqrt(9 * 64) ~ 24 terms) and the
+ * ~30 layers it passes through: some 1e-7 to 1e-6 is what rounding gives
+ * (3e-7 measured). We allow 1e-5 on the norms of the output, the input
+ * gradient and the parameters' gradient; a layer that mixed types or a
+ * misplaced offset gives an error of order 1. */
+static double rel_diff_f32(size_t m, const float *a, const double *b)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < m; i++)
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), den += b[i] * b[i];
+    return sqrt(num / den);
+}
+
+static double rel_diff(size_t m, const double *a, const double *b)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < m; i++)
+        num += (a[i] - b[i]) * (a[i] - b[i]), den += b[i] * b[i];
+    return sqrt(num / den);
+}
+
+Test(unet, float32_network_matches_float64)
+{
+    enum { N = 2, D = 28 * 28 };
+    fmd_unet_config cfg;
+    fmd_unet_default_config(28, 10, &cfg);
+    fmd_unet *n64, *n32;
+    cr_assert_eq(fmd_unet_alloc(&cfg, &n64), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(1631, 0, &r);
+    cr_assert_eq(fmd_unet_init(n64, r), FMD_OK);
+    for (size_t i = 0; i < n64->nparams; i++)   /* round to float32 first: then both nets hold the same weights */
+        n64->params[i] = (double)(float)(n64->params[i] + 0.05 * (2.0 * gsl_rng_uniform(r) - 1.0));
+    cr_assert_eq(fmd_unet_convert(n64, FMD_F32, &n32), FMD_OK);
+    cr_assert(n32->params32 && !n32->params);
+    static double x[N * D], v[N * D], o64[N * D], o32[N * D], d64[N * D], d32[N * D], dx64[N * D], dx32[N * D];
+    const double t[N] = {0.37, 0.93};
+    const int y[N] = {4, 10};   /* a class and "no label" */
+    for (size_t i = 0; i < N * D; i++)
+        x[i] = gsl_ran_gaussian(r, 1.0), v[i] = 0.5 + gsl_rng_uniform(r);
+    fmd_unet_work *w64, *w32;
+    cr_assert_eq(fmd_unet_work_alloc(n64, N, &w64), FMD_OK);
+    cr_assert_eq(fmd_unet_work_alloc(n32, N, &w32), FMD_OK);
+    cr_assert_eq(fmd_unet_forward(n64, w64, N, x, t, y, o64), FMD_OK);
+    cr_assert_eq(fmd_unet_forward(n32, w32, N, x, t, y, o32), FMD_OK);
+    weighted_square_loss(N * D, v, o64, d64);
+    weighted_square_loss(N * D, v, o32, d32);
+    double *g64 = calloc(n64->nparams, sizeof(double));
+    float *g32 = calloc(n32->nparams, sizeof(float));
+    cr_assert_eq(fmd_unet_backward(n64, w64, N, d64, g64, dx64), FMD_OK);
+    cr_assert_eq(fmd_unet_backward(n32, w32, N, d32, g32, dx32), FMD_OK);
+    const double e_out = rel_diff(N * D, o32, o64), e_dx = rel_diff(N * D, dx32, dx64);
+    const double e_grad = rel_diff_f32(n64->nparams, g32, g64);
+    cr_log_info("float32 against float64: output %.2e, input gradient %.2e, parameter gradient %.2e (relative)",
+                e_out, e_dx, e_grad);
+    cr_log_info("output[300]: f64 %.7f, f32 %.7f", o64[300], o32[300]);
+    cr_expect(e_out <= 1e-5, "float32 output off by %.3e relative (tolerance 1e-5)", e_out);
+    cr_expect(e_dx <= 1e-5, "float32 input gradient off by %.3e relative (tolerance 1e-5)", e_dx);
+    cr_expect(e_grad <= 1e-5, "float32 parameter gradient off by %.3e relative (tolerance 1e-5)", e_grad);
+    /* a workspace of the other type is refused, not misread */
+    cr_expect_eq(fmd_unet_forward(n32, w64, N, x, t, y, o32), FMD_EINVAL);
+    free(g64), free(g32);
+    fmd_unet_work_free(w64), fmd_unet_work_free(w32);
+    fmd_unet_free(n64), fmd_unet_free(n32);
+    gsl_rng_free(r);
 }

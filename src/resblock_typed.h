@@ -1,0 +1,47 @@
+/* resblock_typed.h -- resblock.h's typed structs and functions, included
+ * twice (float64, then float32 with the suffix _f32; see typed_begin.h). */
+#include "typed_begin.h"
+
+/* Scratch that a network's blocks share, one after another: nothing in it
+ * outlives a block's forward or backward. A convolution's patches are 9x its
+ * input, so they are not kept for backward but made again from the input
+ * (a copy, cheap beside the products): a U-Net's memory is then its feature
+ * maps, not nine times them. Sizes: cols and dcols hold the largest
+ * (P, 9 c) of the blocks that share it, a, da and dh the largest (P, c). */
+typedef struct {
+    fmd_real *cols, *dcols, *a, *da, *dh;
+} FMD_T(fmd_layer_scratch);
+
+/* Allocate scratch for maps of at most `map` numbers (patches 9 map). */
+int FMD_T(fmd_layer_scratch_alloc)(size_t map, FMD_T(fmd_layer_scratch) *sc);
+void FMD_T(fmd_layer_scratch_free)(FMD_T(fmd_layer_scratch) *sc);
+
+/* What forward keeps for backward, for up to n_max images of hw pixels. */
+typedef struct {
+    size_t n_max, hw;
+    fmd_real *xhat1, *is1, *y1;   /* GN1: normalized input, inverse std (n, groups), output */
+    fmd_real *h1;                 /* (n, hw, c_out) conv1's output plus the embedding's bias */
+    fmd_real *xhat2, *is2, *y2;   /* GN2 likewise */
+    fmd_real *proj;               /* (n, c_out) the embedding's per-channel bias */
+    FMD_T(fmd_layer_scratch) *sc;      /* shared (not owned) */
+} FMD_T(fmd_resblock_work);
+
+int FMD_T(fmd_resblock_work_alloc)(const fmd_resblock *rb, size_t n_max, size_t hw, FMD_T(fmd_layer_scratch) *sc,
+                            FMD_T(fmd_resblock_work) **out);
+void FMD_T(fmd_resblock_work_free)(FMD_T(fmd_resblock_work) *w);
+
+/* out (n, h, w, c_out) from x (n, h, w, c_in) and s_e (n, emb). */
+int FMD_T(fmd_resblock_forward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work) *w, size_t n, size_t h, size_t wd,
+                         const fmd_real *params, const fmd_real *x, const fmd_real *s_e, fmd_real *out);
+
+/* After forward on the same inputs: grad += d loss / d params; dx (n, h,
+ * w, c_in) = d loss / d x; ds_e (n, emb) += d loss / d s_e; for dout. */
+int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work) *w, size_t n, size_t h, size_t wd,
+                          const fmd_real *params, const fmd_real *x, const fmd_real *s_e, const fmd_real *dout,
+                          fmd_real *grad, fmd_real *dx, fmd_real *ds_e);
+
+/* SiLU over m numbers, and its backward dx = dy s (1 + z (1 - s)), s = sigmoid(z). */
+void FMD_T(fmd_silu)(size_t m, const fmd_real *z, fmd_real *y);
+void FMD_T(fmd_silu_backward)(size_t m, const fmd_real *z, const fmd_real *dy, fmd_real *dz);
+
+#include "typed_end.h"
