@@ -22,6 +22,19 @@ static int tap(size_t h, size_t w, size_t stride, size_t oy, size_t ox, size_t k
     return 1;
 }
 
+/* Output pixel p = (i ho + oy) wo + ox to p + 1, counted up: dividing p
+ * for its indices at every pixel cost im2col a third of its time. */
+static inline void next_pixel(size_t ho, size_t wo, size_t *i, size_t *oy, size_t *ox)
+{
+    if (++*ox < wo)
+        return;
+    *ox = 0;
+    if (++*oy < ho)
+        return;
+    *oy = 0;
+    ++*i;
+}
+
 #define FMD_TYPED_F32 0
 #include "conv_typed.c"
 #define FMD_TYPED_F32 1

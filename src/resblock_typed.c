@@ -4,8 +4,8 @@
 
 int FMD_T(fmd_layer_scratch_alloc)(size_t map, FMD_T(fmd_layer_scratch) *sc)
 {
-    sc->cols = malloc(9 * map * sizeof(fmd_real));
-    sc->dcols = malloc(9 * map * sizeof(fmd_real));
+    sc->cols = malloc(FMD_CONV_COLS * sizeof(fmd_real));
+    sc->dcols = malloc(FMD_CONV_COLS * sizeof(fmd_real));
     sc->a = malloc(map * sizeof(fmd_real));
     sc->da = malloc(map * sizeof(fmd_real));
     sc->dh = malloc(map * sizeof(fmd_real));
@@ -145,8 +145,8 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
      * then through SiLU and GN2 into dh = d loss / d h1 */
     FMD_T(fmd_layer_scratch) *sc = w->sc;
     FMD_T(fmd_silu)(P * co, w->y2, sc->a);
-    FMD_T(fmd_im2col)(n, h, wd, co, 1, sc->a, sc->cols);
-    FMD_T(fmd_conv3x3_backward)(n, h, wd, co, co, 1, sc->cols, p + rb->w2, dout, grad + rb->w2, grad + rb->c2, sc->dcols, sc->da);
+    FMD_T(fmd_conv3x3_backward)(n, h, wd, co, co, 1, sc->a, p + rb->w2, dout, grad + rb->w2, grad + rb->c2, sc->cols,
+                                sc->dcols, sc->da);
     FMD_T(fmd_silu_backward)(P * co, w->y2, sc->da, sc->da);
     FMD_T(fmd_groupnorm_backward)(n, hw, co, g2, w->xhat2, w->is2, p + rb->g2, sc->da, grad + rb->g2, grad + rb->b2, sc->dh);
     /* the embedding's bias: dproj (n, co) = the sum of dh over each image's pixels */
@@ -162,8 +162,8 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
     fmd_gemm_real(0, 1, n, rb->emb, co, 1.0, w->proj, co, p + rb->we, co, 1.0, ds_e, rb->emb);   /* ds_e += dproj W_e^T */
     /* conv1 (patches of SiLU(y1)), SiLU, GN1: into the main path's dx, added to the skip's */
     FMD_T(fmd_silu)(P * ci, w->y1, sc->a);
-    FMD_T(fmd_im2col)(n, h, wd, ci, 1, sc->a, sc->cols);
-    FMD_T(fmd_conv3x3_backward)(n, h, wd, ci, co, 1, sc->cols, p + rb->w1, sc->dh, grad + rb->w1, grad + rb->c1, sc->dcols, sc->da);
+    FMD_T(fmd_conv3x3_backward)(n, h, wd, ci, co, 1, sc->a, p + rb->w1, sc->dh, grad + rb->w1, grad + rb->c1, sc->cols,
+                                sc->dcols, sc->da);
     FMD_T(fmd_silu_backward)(P * ci, w->y1, sc->da, sc->da);
     FMD_T(fmd_groupnorm_backward)(n, hw, ci, g1, w->xhat1, w->is1, p + rb->g1, sc->da, grad + rb->g1, grad + rb->b1, sc->dh);
     for (size_t i = 0; i < P * ci; i++)

@@ -217,9 +217,8 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
         w->io[i] = (fmd_real)dout[i];
     memset(w->ds_e, 0, n * E * sizeof(fmd_real));
     /* out: conv, SiLU, group norm, into g1 = d loss / d U_0 */
-    FMD_T(fmd_im2col)(n, s0, s0, c0, 1, w->o_a, w->sc.cols);   /* every conv's patches made again from its input */
-    FMD_T(fmd_conv3x3_backward)(n, s0, s0, c0, 1, 1, w->sc.cols, p + net->out.w, w->io, grad + net->out.w, grad + net->out.b,
-                         w->sc.dcols, w->g2);
+    FMD_T(fmd_conv3x3_backward)(n, s0, s0, c0, 1, 1, w->o_a, p + net->out.w, w->io, grad + net->out.w, grad + net->out.b,
+                                w->sc.cols, w->sc.dcols, w->g2);
     FMD_T(fmd_silu_backward)(n * d * c0, w->o_y, w->g2, w->g2);
     FMD_T(fmd_groupnorm_backward)(n, d, c0, fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->o_xhat, w->o_is, p + net->out_g, w->g2, grad + net->out_g,
                            grad + net->out_b, w->g1);
@@ -228,9 +227,8 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
     for (size_t l = 0; l < L; l++) {
         const size_t s = net->sides[l], P = n * s * s, below = l + 1 < L ? net->ch[l + 1] : cl;
         if (l > 0) {   /* U_l -> upsample -> conv: g1 holds d loss / d C_l */
-            FMD_T(fmd_im2col)(n, 2 * s, 2 * s, net->ch[l], 1, w->Up[l], w->sc.cols);
-            FMD_T(fmd_conv3x3_backward)(n, 2 * s, 2 * s, net->ch[l], net->ch[l], 1, w->sc.cols, p + net->upconv[l].w, w->g1,
-                                 grad + net->upconv[l].w, grad + net->upconv[l].b, w->sc.dcols, w->g2);
+            FMD_T(fmd_conv3x3_backward)(n, 2 * s, 2 * s, net->ch[l], net->ch[l], 1, w->Up[l], p + net->upconv[l].w, w->g1,
+                                 grad + net->upconv[l].w, grad + net->upconv[l].b, w->sc.cols, w->sc.dcols, w->g2);
             FMD_T(fmd_upsample2_backward)(n, s, s, net->ch[l], w->g2, w->g1);
         }
         int st = FMD_T(fmd_resblock_backward)(&net->up[l], w->ru[l], n, s, s, p, w->cat[l], w->s_e, w->g1, grad, w->g2,
@@ -264,18 +262,16 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
             return st;
         if (l > 0) {   /* h_in[l] = stride-2 conv of H_{l-1} */
             const size_t sp = net->sides[l - 1], Pp = n * sp * sp;
-            FMD_T(fmd_im2col)(n, sp, sp, net->ch[l - 1], 2, w->H[l - 1], w->sc.cols);
-            FMD_T(fmd_conv3x3_backward)(n, sp, sp, net->ch[l - 1], net->ch[l - 1], 2, w->sc.cols,
+            FMD_T(fmd_conv3x3_backward)(n, sp, sp, net->ch[l - 1], net->ch[l - 1], 2, w->H[l - 1],
                                  p + net->downsample[l - 1].w, w->g1, grad + net->downsample[l - 1].w,
-                                 grad + net->downsample[l - 1].b, w->sc.dcols, w->g2);
+                                 grad + net->downsample[l - 1].b, w->sc.cols, w->sc.dcols, w->g2);
             for (size_t i = 0; i < Pp * net->ch[l - 1]; i++)
                 w->dH[l - 1][i] += w->g2[i];
         }
     }
     /* the stem: g1 holds d loss / d h_in[0] */
-    FMD_T(fmd_im2col)(n, s0, s0, 1, 1, w->x_in, w->sc.cols);
-    FMD_T(fmd_conv3x3_backward)(n, s0, s0, 1, c0, 1, w->sc.cols, p + net->stem.w, w->g1, grad + net->stem.w,
-                                grad + net->stem.b, w->sc.dcols, dx ? w->io : NULL);
+    FMD_T(fmd_conv3x3_backward)(n, s0, s0, 1, c0, 1, w->x_in, p + net->stem.w, w->g1, grad + net->stem.w,
+                                grad + net->stem.b, w->sc.cols, w->sc.dcols, dx ? w->io : NULL);
     for (size_t i = 0; dx && i < n * d; i++)
         dx[i] = w->io[i];
     /* the embedding: d loss / d e = ds_e SiLU'(e), then the class rows and the two linear maps */

@@ -27,7 +27,7 @@ Test(conv, im2col_product_equals_the_direct_sum)
 {
     gsl_rng *r;
     fmd_rng_alloc(1601, 0, &r);
-    static double x[N * H * W * CI], Wt[9 * CI * CO], b[CO], cols[N * H * W * 9 * CI], y[N * H * W * CO],
+    static double x[N * H * W * CI], Wt[9 * CI * CO], b[CO], cols[FMD_CONV_COLS], y[N * H * W * CO],
         yref[N * H * W * CO];
     fill(r, sizeof x / sizeof x[0], x);
     fill(r, sizeof Wt / sizeof Wt[0], Wt);
@@ -44,6 +44,56 @@ Test(conv, im2col_product_equals_the_direct_sum)
         cr_expect(worst <= 1e-13, "stride %zu: max |im2col - direct| = %.3e > 1e-13", stride, worst);
     }
     cr_expect_eq(fmd_conv3x3_forward(N, H, W, CI, CO, 3, x, Wt, b, cols, y), FMD_EINVAL);
+    gsl_rng_free(r);
+}
+
+/* With many channels the patches come a chunk of output pixels at a time
+ * (FMD_CONV_COLS numbers): 64 input channels make 455-pixel chunks, so 2
+ * images of 16 x 16 (512 output pixels) take a full chunk and a partial
+ * one at stride 1 (one at stride 2). Forward equals the direct sum (1e-12:
+ * sums of 576 products of size ~1); backward's two products are checked by
+ * the identities of a linear map, each side computed independently, to
+ * 1e-10 relative (each side a sum of some 10^5 products, rounded at
+ * 1e-16 each, with cancellation between terms of both signs):
+ *     y - b is linear in W:  <dW, W> = <dy, y - b>,
+ *     y - b is linear in x:  <dx, x> = <dy, y - b>. */
+Test(conv, chunked_patches_give_the_same_convolution)
+{
+    enum { CN = 2, CS = 16, CC = 64, CK = 5 };
+    cr_assert(FMD_CONV_COLS / (9 * CC) < CN * CS * CS, "the test must span two chunks");
+    gsl_rng *r;
+    fmd_rng_alloc(1604, 0, &r);
+    static double x[CN * CS * CS * CC], Wt[9 * CC * CK], b[CK], cols[FMD_CONV_COLS], dcols[FMD_CONV_COLS];
+    static double y[CN * CS * CS * CK], yref[CN * CS * CS * CK], dy[CN * CS * CS * CK], dW[9 * CC * CK], db[CK];
+    static double dx[CN * CS * CS * CC];
+    fill(r, sizeof x / sizeof x[0], x);
+    fill(r, sizeof Wt / sizeof Wt[0], Wt);
+    fill(r, CK, b);
+    for (size_t stride = 1; stride <= 2; stride++) {
+        const size_t m = CN * fmd_conv_out_side(CS, stride) * fmd_conv_out_side(CS, stride) * CK;
+        cr_assert_eq(fmd_conv3x3_forward(CN, CS, CS, CC, CK, stride, x, Wt, b, cols, y), FMD_OK);
+        fmd_conv3x3_naive(CN, CS, CS, CC, CK, stride, x, Wt, b, yref);
+        double worst = 0.0, scale = 0.0;
+        for (size_t i = 0; i < m; i++)
+            worst = fmax(worst, fabs(y[i] - yref[i])), scale = fmax(scale, fabs(yref[i]));
+        cr_expect(worst <= 1e-12 * scale, "stride %zu: max |chunked - direct| = %.3e, |y| up to %.3g", stride, worst, scale);
+        fill(r, m, dy);
+        memset(dW, 0, sizeof dW), memset(db, 0, sizeof db);
+        cr_assert_eq(fmd_conv3x3_backward(CN, CS, CS, CC, CK, stride, x, Wt, dy, dW, db, cols, dcols, dx), FMD_OK);
+        double dy_y = 0.0, dW_W = 0.0, dx_x = 0.0;
+        for (size_t i = 0; i < m; i++)
+            dy_y += dy[i] * (y[i] - b[i % CK]);
+        for (size_t i = 0; i < 9 * CC * CK; i++)
+            dW_W += dW[i] * Wt[i];
+        for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+            dx_x += dx[i] * x[i];
+        cr_log_info("stride %zu: <dy, y - b> %.12g, <dW, W> %.12g, <dx, x> %.12g (relative %.1e, %.1e)", stride, dy_y,
+                    dW_W, dx_x, fabs(dW_W - dy_y) / fabs(dy_y), fabs(dx_x - dy_y) / fabs(dy_y));
+        cr_expect(fabs(dW_W - dy_y) <= 1e-10 * fabs(dy_y), "stride %zu: <dW, W> = %.15g, <dy, y - b> = %.15g",
+                  stride, dW_W, dy_y);
+        cr_expect(fabs(dx_x - dy_y) <= 1e-10 * fabs(dy_y), "stride %zu: <dx, x> = %.15g, <dy, y - b> = %.15g",
+                  stride, dx_x, dy_y);
+    }
     gsl_rng_free(r);
 }
 
@@ -101,9 +151,8 @@ Test(conv, backward_matches_finite_differences)
 {
     gsl_rng *r;
     fmd_rng_alloc(1602, 0, &r);
-    static double x[N * H * W * CI], Wt[9 * CI * CO], b[CO], cols[N * H * W * 9 * CI], y[N * H * W * CO],
-        target[N * H * W * CO], dy[N * H * W * CO], dW[9 * CI * CO], db[CO], dcols[N * H * W * 9 * CI],
-        dx[N * H * W * CI];
+    static double x[N * H * W * CI], Wt[9 * CI * CO], b[CO], cols[FMD_CONV_COLS], y[N * H * W * CO],
+        target[N * H * W * CO], dy[N * H * W * CO], dW[9 * CI * CO], db[CO], dcols[FMD_CONV_COLS], dx[N * H * W * CI];
     fill(r, sizeof x / sizeof x[0], x);
     fill(r, sizeof Wt / sizeof Wt[0], Wt);
     fill(r, CO, b);
@@ -112,7 +161,7 @@ Test(conv, backward_matches_finite_differences)
         conv_loss(stride, x, Wt, b, target, cols, y, dy);
         memset(dW, 0, sizeof dW);
         memset(db, 0, sizeof db);
-        cr_assert_eq(fmd_conv3x3_backward(N, H, W, CI, CO, stride, cols, Wt, dy, dW, db, dcols, dx), FMD_OK);
+        cr_assert_eq(fmd_conv3x3_backward(N, H, W, CI, CO, stride, x, Wt, dy, dW, db, cols, dcols, dx), FMD_OK);
         conv_ctx c = {stride, x, Wt, b, target, cols, y};
         check_entries("dW", stride, 9 * CI * CO, Wt, dW, conv_loss_ctx, &c);
         check_entries("db", stride, CO, b, db, conv_loss_ctx, &c);

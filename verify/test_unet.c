@@ -572,7 +572,7 @@ Test(unet, reader_refuses_each_bad_value_by_name)
  * each number carries a relative error of about u = 2^-24 = 6e-8 per
  * operation, grown by the products' sums (sqrt(9 * 64) ~ 24 terms) and the
  * ~30 layers it passes through: some 1e-7 to 1e-6 is what rounding gives
- * (3e-7 measured). We allow 1e-5 on the norms of the output, the input
+ * (1e-6 measured). We allow 1e-5 on the norms of the output, the input
  * gradient and the parameters' gradient; a layer that mixed types or a
  * misplaced offset gives an error of order 1. */
 static double rel_diff_f32(size_t m, const float *a, const double *b)
