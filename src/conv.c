@@ -3,6 +3,7 @@
 #include "conv.h"
 #include "matmul.h"
 #include "status.h"
+#include "vecmath.h"
 
 #include <string.h>
 

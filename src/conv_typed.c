@@ -3,6 +3,7 @@
  * conv.c includes it for float64 and for float32. */
 #include "typed_begin.h"
 
+FMD_VECTOR_LOOPS
 void FMD_T(fmd_im2col)(size_t n, size_t h, size_t w, size_t c_in, size_t stride, const fmd_real *x, size_t p0, size_t p1,
                        fmd_real *cols)
 {
@@ -38,6 +39,7 @@ void FMD_T(fmd_im2col)(size_t n, size_t h, size_t w, size_t c_in, size_t stride,
     }
 }
 
+FMD_VECTOR_LOOPS
 void FMD_T(fmd_col2im)(size_t n, size_t h, size_t w, size_t c_in, size_t stride, size_t p0, size_t p1,
                        const fmd_real *dcols, fmd_real *dx)
 {
@@ -97,17 +99,39 @@ int FMD_T(fmd_conv3x3_backward)(size_t n, size_t h, size_t w, size_t c_in, size_
     for (size_t p = 0; p < P; p++)
         for (size_t c = 0; c < c_out; c++)
             db[c] += dy[p * c_out + c];
-    if (dx)
+    /* at stride 1, dx is a convolution of dy (below); else dcols = dy W^T, put back by col2im */
+    const int by_transpose = stride == 1 && 9 * c_out <= FMD_CONV_COLS && 9 * c_in * c_out <= FMD_CONV_COLS;
+    if (dx && !by_transpose)
         memset(dx, 0, n * h * w * c_in * sizeof(fmd_real));
     for (size_t p0 = 0; p0 < P; p0 += chunk) {
         const size_t p1 = p0 + chunk < P ? p0 + chunk : P;
         const fmd_real *dyc = dy + p0 * c_out;
         FMD_T(fmd_im2col)(n, h, w, c_in, stride, x, p0, p1, cols);   /* the patches again, not kept */
         fmd_gemm_real(1, 0, K, c_out, p1 - p0, 1.0, cols, K, dyc, c_out, 1.0, dW, c_out);   /* dW += cols^T dy */
-        if (!dx)
+        if (!dx || by_transpose)
             continue;
         fmd_gemm_real(0, 1, p1 - p0, K, c_out, 1.0, dyc, c_out, W, c_out, 0.0, dcols, K);   /* dcols = dy W^T */
         FMD_T(fmd_col2im)(n, h, w, c_in, stride, p0, p1, dcols, dx);
+    }
+    if (!dx || !by_transpose)
+        return FMD_OK;
+    /* Stride 1: x's pixel q reaches output q - (ky - 1, kx - 1) through tap
+     * (ky, kx), so dx(q) = sum over taps of dy(q + (1 - ky, 1 - kx)) W_tap^T:
+     * the 3 x 3 convolution of dy by the flipped, transposed taps
+     *     Wt row (t c_out + co), column ci = W row ((8 - t) c_in + ci), column co,
+     * zero padding included (dy is 0 outside the image). Its patches are
+     * 9 c_out wide, its product as long as the forward's: cheaper than
+     * dcols = dy W^T (9 c_in wide) added back by col2im. Wt lives in dcols. */
+    fmd_real *Wt = dcols;
+    for (size_t t = 0; t < 9; t++)
+        for (size_t co = 0; co < c_out; co++)
+            for (size_t ci = 0; ci < c_in; ci++)
+                Wt[(t * c_out + co) * c_in + ci] = W[((8 - t) * c_in + ci) * c_out + co];
+    const size_t Kt = 9 * c_out, chunk_t = FMD_CONV_COLS / Kt;
+    for (size_t p0 = 0; p0 < P; p0 += chunk_t) {
+        const size_t p1 = p0 + chunk_t < P ? p0 + chunk_t : P;
+        FMD_T(fmd_im2col)(n, h, w, c_out, 1, dy, p0, p1, cols);
+        fmd_gemm_real(0, 0, p1 - p0, c_in, Kt, 1.0, cols, Kt, Wt, c_in, 0.0, dx + p0 * c_in, c_in);
     }
     return FMD_OK;
 }

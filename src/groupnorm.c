@@ -2,6 +2,7 @@
  * the passes themselves are in groupnorm_typed.c. */
 #include "groupnorm.h"
 #include "status.h"
+#include "vecmath.h"
 
 #include <math.h>
 #include <string.h>

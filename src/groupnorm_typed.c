@@ -6,6 +6,7 @@
  * left loops of 4 and cost a float32 step 4%. */
 #include "typed_begin.h"
 
+FMD_VECTOR_LOOPS
 int FMD_T(fmd_groupnorm_forward)(size_t n, size_t hw, size_t c, size_t groups, const fmd_real *x, const fmd_real *gamma,
                                  const fmd_real *beta, fmd_real *xhat, fmd_real *inv_std, fmd_real *y)
 {
@@ -55,6 +56,7 @@ int FMD_T(fmd_groupnorm_forward)(size_t n, size_t hw, size_t c, size_t groups, c
     return FMD_OK;
 }
 
+FMD_VECTOR_LOOPS
 int FMD_T(fmd_groupnorm_backward)(size_t n, size_t hw, size_t c, size_t groups, const fmd_real *xhat,
                                   const fmd_real *inv_std, const fmd_real *gamma, const fmd_real *dy, fmd_real *dgamma,
                                   fmd_real *dbeta, fmd_real *dx)

@@ -4,24 +4,25 @@
 
 /* Scratch that a network's blocks share, one after another: nothing in it
  * outlives a block's forward or backward. A convolution's patches are 9x its
- * input, so they are not kept for backward but made again from the input
- * (a copy, cheap beside the products): a U-Net's memory is then its feature
- * maps, not nine times them. Sizes: cols and dcols hold the largest
- * (P, 9 c) of the blocks that share it, a, da and dh the largest (P, c). */
+ * input, so they are not kept for backward but made again from the input,
+ * a chunk at a time (src/conv.h): a U-Net's memory is then its feature
+ * maps, not nine times them. Sizes: cols and dcols FMD_CONV_COLS numbers,
+ * da and dh the largest map (P, c) of the blocks that share it. */
 typedef struct {
-    fmd_real *cols, *dcols, *a, *da, *dh;
+    fmd_real *cols, *dcols, *da, *dh;
 } FMD_T(fmd_layer_scratch);
 
-/* Allocate scratch for maps of at most `map` numbers (patches 9 map). */
+/* Allocate scratch for maps of at most `map` numbers. */
 int FMD_T(fmd_layer_scratch_alloc)(size_t map, FMD_T(fmd_layer_scratch) *sc);
 void FMD_T(fmd_layer_scratch_free)(FMD_T(fmd_layer_scratch) *sc);
 
 /* What forward keeps for backward, for up to n_max images of hw pixels. */
 typedef struct {
     size_t n_max, hw;
-    fmd_real *xhat1, *is1, *y1;   /* GN1: normalized input, inverse std (n, groups), output */
+    fmd_real *xhat1, *is1;        /* GN1: normalized input, inverse std (n, groups) */
+    fmd_real *a1, *s1;            /* SiLU(GN1(x)), conv1's input, and its sigmoid: kept for backward */
     fmd_real *h1;                 /* (n, hw, c_out) conv1's output plus the embedding's bias */
-    fmd_real *xhat2, *is2, *y2;   /* GN2 likewise */
+    fmd_real *xhat2, *is2, *a2, *s2;   /* GN2 and its SiLU likewise */
     fmd_real *proj;               /* (n, c_out) the embedding's per-channel bias */
     FMD_T(fmd_layer_scratch) *sc;      /* shared (not owned) */
 } FMD_T(fmd_resblock_work);
@@ -40,8 +41,17 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
                           const fmd_real *params, const fmd_real *x, const fmd_real *s_e, const fmd_real *dout,
                           fmd_real *grad, fmd_real *dx, fmd_real *ds_e);
 
-/* SiLU over m numbers, and its backward dx = dy s (1 + z (1 - s)), s = sigmoid(z). */
+/* SiLU over m numbers, y = z sigmoid(z), and its backward
+ * dz = dy s (1 + z (1 - s)), s = sigmoid(z). */
 void FMD_T(fmd_silu)(size_t m, const fmd_real *z, fmd_real *y);
 void FMD_T(fmd_silu_backward)(size_t m, const fmd_real *z, const fmd_real *dy, fmd_real *dz);
+
+/* The same keeping s = sigmoid(z) beside y = z s (y may be z: in place),
+ * and the backward from them alone, dz = dy (s + y (1 - s)) -- the same
+ * as above, as z s = y -- with no exponential: the blocks keep y, their
+ * convolutions' input, and s instead of z, and each exponential pass was
+ * 1% of a float32 step. */
+void FMD_T(fmd_silu_keep)(size_t m, const fmd_real *z, fmd_real *s, fmd_real *y);
+void FMD_T(fmd_silu_backward_kept)(size_t m, const fmd_real *s, const fmd_real *y, const fmd_real *dy, fmd_real *dz);
 
 #include "typed_end.h"

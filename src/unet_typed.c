@@ -18,7 +18,7 @@ typedef struct {
     fmd_real *U[FMD_UNET_MAX_LEVELS];       /* up block outputs */
     fmd_real *Up[FMD_UNET_MAX_LEVELS];      /* U_l upsampled (l > 0) */
     fmd_real *C[FMD_UNET_MAX_LEVELS];       /* the conv after upsampling: input from below of level l - 1 */
-    fmd_real *o_xhat, *o_is, *o_y, *o_a;    /* the output head */
+    fmd_real *o_xhat, *o_is, *o_s, *o_a;  /* the output head: GN, then SiLU (o_a) and its sigmoid (o_s) */
     fmd_real *dH[FMD_UNET_MAX_LEVELS];      /* backward: d loss / d H_l, from two paths */
     fmd_real *g1, *g2;                      /* backward: the gradient flowing down, as large as the largest map */
     FMD_T(fmd_layer_scratch) sc;                 /* every convolution's patches (made again in backward) */
@@ -40,7 +40,7 @@ static void FMD_T(work_free)(FMD_T(unet_work) *w)
         FMD_T(fmd_resblock_work_free)(w->ru[l]);
     }
     free(w->m1), free(w->m2), free(w->m3);
-    free(w->o_xhat), free(w->o_is), free(w->o_y), free(w->o_a);
+    free(w->o_xhat), free(w->o_is), free(w->o_s), free(w->o_a);
     free(w->g1), free(w->g2), free(w->io);
     FMD_T(fmd_layer_scratch_free)(&w->sc);
     FMD_T(fmd_resblock_work_free)(w->rm1);
@@ -79,7 +79,8 @@ static int FMD_T(work_alloc)(const fmd_unet *net, size_t n_max, FMD_T(unet_work)
     const size_t Pl = n * net->sides[L - 1] * net->sides[L - 1], cl = net->ch[L - 1];
     ALLOC(w->m1, Pl * cl), ALLOC(w->m2, Pl * cl), ALLOC(w->m3, Pl * cl);
     const size_t c0 = net->ch[0];
-    ALLOC(w->o_xhat, n * d * c0), ALLOC(w->o_is, n * c->groups), ALLOC(w->o_y, n * d * c0), ALLOC(w->o_a, n * d * c0);
+    ALLOC(w->o_xhat, n * d * c0), ALLOC(w->o_is, n * c->groups), ALLOC(w->o_s, n * d * c0);
+    ALLOC(w->o_a, n * d * c0);
     biggest = biggest > n * d * c0 ? biggest : n * d * c0;
     biggest = biggest > 2 * n * E ? biggest : 2 * n * E;   /* the embedding's backward uses g2 too */
     ALLOC(w->g1, biggest), ALLOC(w->g2, biggest);
@@ -192,10 +193,10 @@ static int FMD_T(forward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, co
     }
     /* out */
     st = FMD_T(fmd_groupnorm_forward)(n, d, net->ch[0], fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->U[0], p + net->out_g, p + net->out_b, w->o_xhat,
-                               w->o_is, w->o_y);
+                               w->o_is, w->o_a);
     if (st != FMD_OK)
         return st;
-    FMD_T(fmd_silu)(n * d * net->ch[0], w->o_y, w->o_a);
+    FMD_T(fmd_silu_keep)(n * d * net->ch[0], w->o_a, w->o_s, w->o_a);   /* in place */
     FMD_T(fmd_conv3x3_forward)(n, s0, s0, net->ch[0], 1, 1, w->o_a, p + net->out.w, p + net->out.b, w->sc.cols, w->io);
     for (size_t i = 0; i < n * d; i++)
         out[i] = w->io[i];
@@ -219,7 +220,7 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
     /* out: conv, SiLU, group norm, into g1 = d loss / d U_0 */
     FMD_T(fmd_conv3x3_backward)(n, s0, s0, c0, 1, 1, w->o_a, p + net->out.w, w->io, grad + net->out.w, grad + net->out.b,
                                 w->sc.cols, w->sc.dcols, w->g2);
-    FMD_T(fmd_silu_backward)(n * d * c0, w->o_y, w->g2, w->g2);
+    FMD_T(fmd_silu_backward_kept)(n * d * c0, w->o_s, w->o_a, w->g2, w->g2);
     FMD_T(fmd_groupnorm_backward)(n, d, c0, fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->o_xhat, w->o_is, p + net->out_g, w->g2, grad + net->out_g,
                            grad + net->out_b, w->g1);
     /* up, from level 0 back to L - 1; g1 holds d loss / d U_l on entry */
