@@ -142,9 +142,12 @@ $(LIB): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 $(FMD): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CLI_SRC)) $(LIB)
 	$(CC) $^ -o $@ $(LDLIBS_ALL)
 
-$(BUILD)/chapters/%: chapters/%/main.c $(LIB) $(wildcard src/*.h)
+# A chapter's program is every .c file of its directory: main.c and the
+# parts it calls (chapter 5's U-Net is unet_part.c).
+.SECONDEXPANSION:
+$(BUILD)/chapters/%: $$(wildcard chapters/$$*/*.c) $$(wildcard chapters/$$*/*.h) $(LIB) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $< $(LIB) -o $@ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) $(filter %.c,$^) $(LIB) -o $@ $(LDLIBS_ALL)
 
 $(VERIFY): $(VERIFY_SRC) $(wildcard verify/*.h) $(LIB) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
@@ -219,6 +222,12 @@ fuzz: deps
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_idx.c \
 	  src/idx.c src/status.c -o build/fuzz/fuzz_idx -lgsl -lgslcblas -lz -lm
 	build/fuzz/fuzz_idx -max_total_time=$(FUZZ_SECONDS) build/fuzz/idx verify/fuzz/corpus/idx
+	@$(MAKE) --no-print-directory $(LIB)
+	@mkdir -p build/fuzz/model
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_model_file.c \
+	  src/model_file.c src/checkpoint.c src/unet_checkpoint.c src/safetensors.c src/atomic_file.c src/status.c \
+	  $(LIB) -o build/fuzz/fuzz_model_file -pthread -lgsl -lgslcblas -lblis -lsleef -lz -lm
+	build/fuzz/fuzz_model_file -max_total_time=$(FUZZ_SECONDS) build/fuzz/model verify/fuzz/corpus/model
 
 clean:
 	rm -rf build

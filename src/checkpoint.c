@@ -160,9 +160,26 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
         return FMD_EINVAL;
     *net = NULL;
     memset(info, 0, sizeof *info);
-    uint8_t *buf = NULL;
+    if (has_checksum)
+        *has_checksum = 0;
+    uint8_t *buf;
+    size_t len;
+    int status = fmd_model_file_slurp(path, &buf, &len, why, why_len);
+    if (status == FMD_OK)
+        status = fmd_checkpoint_parse(buf, len, net, info, state, allow_no_checksum, has_checksum, why, why_len);
+    free(buf);
+    return status;
+}
+
+int fmd_checkpoint_parse(const uint8_t *data, size_t len, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
+                         int allow_no_checksum, int *has_checksum, char *why, size_t why_len)
+{
+    if (!data || !net || !info)
+        return FMD_EINVAL;
+    *net = NULL;
+    memset(info, 0, sizeof *info);
     fmd_st_file f;
-    int status = fmd_model_file_read(path, allow_no_checksum, &buf, &f, has_checksum, why, why_len);
+    int status = fmd_model_bytes_parse(data, len, allow_no_checksum, &f, has_checksum, why, why_len);
     const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;
     if (status == FMD_OK && fmt && strcmp(fmt, FMD_UNET_FORMAT) == 0)
         status = fmd_reason(why, why_len, "a U-Net model (format %s): this reads the MLP models of chapters 4-5 "
@@ -263,10 +280,19 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
         cfg.n_fourier = F;
         cfg.n_classes = C;
         cfg.n_out = n_out;
+        size_t count = 0, in_file = 0;   /* the architecture's size against the file's, before allocating */
+        for (size_t i = 0; i < f.ntensors; i++)
+            if (strncmp(f.tensors[i].name, "net.", 4) == 0)
+                in_file += (size_t)(f.tensors[i].end - f.tensors[i].begin) / fmd_dtype_size(f.tensors[i].dtype);
         if (strcmp(info->objective, "cfm+dsm") == 0 && n_out != 2 * d)   /* the two heads need 2d outputs */
             status = fmd_reason(why, why_len, "a cfm+dsm model has 2d = %lu outputs, not %lu", 2 * d, n_out);
+        else if (fmd_mlp_param_count(&cfg, &count) != FMD_OK)
+            status = fmd_reason(why, why_len, "the architecture in the metadata is not valid");
+        else if (count != in_file)
+            status = fmd_reason(why, why_len, "the network's tensors hold %zu numbers; the architecture in the "
+                                              "metadata has %zu", in_file, count);
         else if ((status = fmd_mlp_alloc(&cfg, &m)) != FMD_OK)
-            fmd_reason(why, why_len, "the architecture in the metadata is not valid");
+            fmd_reason(why, why_len, "no memory for the network's %zu parameters", count);
     }
     size_t expected = 0;
     const size_t es = fmd_dtype_size(cfg.dtype);
@@ -306,7 +332,6 @@ int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *i
     info->seed = seed;
     info->batch = batch;
     fmd_st_free(&f);
-    free(buf);
     if (status != FMD_OK) {
         fmd_mlp_free(m);
         return status;

@@ -9,6 +9,7 @@
 #define FMD_CHECKPOINT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "mlp.h"
 #include "train.h"
 
@@ -42,6 +43,12 @@ int fmd_checkpoint_load(const char *path, fmd_mlp **net, fmd_run_info *info, fmd
  * file had one. */
 int fmd_checkpoint_load_checked(const char *path, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
                                 int allow_no_checksum, int *has_checksum, char *why, size_t why_len);
+
+/* The same from a model file's bytes (data, len) already in memory: what
+ * the loaders above do after reading the file, and what the fuzz target
+ * feeds (verify/fuzz/fuzz_model_file.c). */
+int fmd_checkpoint_parse(const uint8_t *data, size_t len, fmd_mlp **net, fmd_run_info *info, fmd_trainer *state,
+                         int allow_no_checksum, int *has_checksum, char *why, size_t why_len);
 
 /* Name <-> enum helpers for the command line and the metadata. */
 const char *fmd_objective_name(fmd_loss_kind k);

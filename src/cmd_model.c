@@ -72,9 +72,9 @@ static int info_unet(const char *path, int json)
         printf(", \"schedule\": ");
         json_string(info.schedule);
         printf(", \"side\": %zu, \"channels\": %zu, \"mult\": [%s], \"attention\": %s, \"groups\": %zu, "
-               "\"fourier\": %zu, \"emb\": %zu, \"classes\": %zu, \"parameters\": %zu, \"precision\": \"f64\", \"data\": ",
+               "\"fourier\": %zu, \"emb\": %zu, \"classes\": %zu, \"parameters\": %zu, \"precision\": \"%s\", \"data\": ",
                c->side, c->channels, mult, c->attention ? "true" : "false", c->groups, c->n_fourier, c->emb, c->n_classes,
-               net->nparams);
+               net->nparams, fmd_dtype_name(c->dtype));
         json_string(info.data);
         printf(", \"steps\": %lu, \"target_steps\": %lu, \"seed\": %lu, \"batch\": %zu, \"lr\": %.17g, \"clip\": %.17g, "
                "\"ema_decay\": %.17g, \"label_drop\": %.17g, \"checksum\": true}\n",
@@ -91,7 +91,7 @@ static int info_unet(const char *path, int json)
         if (c->n_classes)
             printf("%-14s %zu (and \"no label\"; label drop-out %g in training)\n", "classes", c->n_classes, info.label_drop);
         printf("%-14s %zu\n", "parameters", net->nparams);
-        printf("%-14s f64\n", "precision");
+        printf("%-14s %s\n", "precision", fmd_dtype_name(c->dtype));
         printf("%-14s %s\n", "data", info.data);
         printf("%-14s %lu of %lu\n", "steps", info.steps, info.target_steps);
         printf("%-14s seed %lu, batch %zu, lr %g, clip %g, EMA %g (sampled with the EMA weights)\n", "training", info.seed,

@@ -24,6 +24,10 @@
 #include "classifier.h" /* chapter 5: a time-conditioned classifier, classifier guidance */
 #include "idx.h"       /* chapter 5: Fashion-MNIST IDX files */
 #include "png.h"       /* chapter 5: image samples as a PNG grid */
+#include "unet.h"      /* chapter 5: the U-Net of lecture 002 */
+#include "unet_train.h" /* chapter 5: training it */
+#include "unet_checkpoint.h" /* chapter 5: its model file */
+#include "frechet.h"   /* chapter 5: the Fréchet distance of generated images */
 #include "forward.h"   /* chapter 6: forward SDEs, time reversal, probability flow */
 #include "girsanov.h"  /* chapter 6: the path KL of a wrong score (Girsanov) */
 #include "likelihood.h" /* chapter 6: log-likelihoods by the change of variables */

@@ -14,11 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out)
+/* The layout of cfg's parameters into net (none allocated). */
+static int layout(const fmd_mlp_config *cfg, fmd_mlp *net)
 {
-    if (!cfg || !out)
-        return FMD_EINVAL;
-    *out = NULL;
     if (cfg->d == 0 || cfg->depth == 0 || cfg->depth > FMD_MLP_MAX_HIDDEN || cfg->n_fourier > 64 ||
         cfg->n_classes > 4096 || cfg->n_out > 65536 || cfg->act > FMD_TANH || cfg->output > FMD_OUT_SCORE ||
         (cfg->output != FMD_OUT_PLAIN && (!(cfg->sigma_data > 0.0 && isfinite(cfg->sigma_data)) ||
@@ -28,9 +26,7 @@ int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out)
     for (size_t l = 0; l < cfg->depth; l++)
         if (cfg->width[l] == 0 || cfg->width[l] > 65536)
             return FMD_EINVAL;
-    fmd_mlp *net = calloc(1, sizeof *net);
-    if (!net)
-        return FMD_ENOMEM;
+    memset(net, 0, sizeof *net);
     net->cfg = *cfg;
     net->nlayers = cfg->depth + 1;
     net->dims[0] = cfg->d + (cfg->n_fourier ? 2 * cfg->n_fourier : 1) +
@@ -46,10 +42,35 @@ int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out)
         off += net->dims[l + 1];
     }
     net->nparams = off;
+    return FMD_OK;
+}
+
+int fmd_mlp_param_count(const fmd_mlp_config *cfg, size_t *nparams)
+{
+    fmd_mlp net;
+    const int st = cfg && nparams ? layout(cfg, &net) : FMD_EINVAL;
+    if (st == FMD_OK)
+        *nparams = net.nparams;
+    return st;
+}
+
+int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out)
+{
+    if (!cfg || !out)
+        return FMD_EINVAL;
+    *out = NULL;
+    fmd_mlp *net = calloc(1, sizeof *net);
+    if (!net)
+        return FMD_ENOMEM;
+    const int st = layout(cfg, net);
+    if (st != FMD_OK) {
+        free(net);
+        return st;
+    }
     if (cfg->dtype == FMD_F32)
-        net->params32 = calloc(off, sizeof(float));
+        net->params32 = calloc(net->nparams, sizeof(float));
     else
-        net->params = calloc(off, sizeof(double));
+        net->params = calloc(net->nparams, sizeof(double));
     if (!net->params && !net->params32) {
         free(net);
         return FMD_ENOMEM;

@@ -9,13 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int fmd_model_file_read(const char *path, int allow_no_checksum, uint8_t **buf, fmd_st_file *f, int *has_checksum,
-                        char *why, size_t why_len)
+int fmd_model_file_slurp(const char *path, uint8_t **buf, size_t *size, char *why, size_t why_len)
 {
     *buf = NULL;
-    memset(f, 0, sizeof *f);
-    if (has_checksum)
-        *has_checksum = 0;
+    *size = 0;
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         fmd_reason(why, why_len, "cannot open: %s", strerror(errno));
@@ -54,9 +51,17 @@ int fmd_model_file_read(const char *path, int allow_no_checksum, uint8_t **buf, 
         status = FMD_EIO;
     }
     fclose(fp);
-    *buf = b;
-    if (status == FMD_OK)
-        status = fmd_st_parse(b, len, f, why, why_len);
+    *buf = b, *size = len;
+    return status;
+}
+
+int fmd_model_bytes_parse(const uint8_t *data, size_t len, int allow_no_checksum, fmd_st_file *f, int *has_checksum,
+                          char *why, size_t why_len)
+{
+    memset(f, 0, sizeof *f);
+    if (has_checksum)
+        *has_checksum = 0;
+    int status = fmd_st_parse(data, len, f, why, why_len);
     const int present = status == FMD_OK && fmd_st_meta(f, "fmd_checksum_fnv1a64") != NULL;
     if (has_checksum)
         *has_checksum = present;
@@ -65,8 +70,21 @@ int fmd_model_file_read(const char *path, int allow_no_checksum, uint8_t **buf, 
     else if (status == FMD_OK && !present)
         status = fmd_reason(why, why_len, "a safetensors file without fmd's checksum: not written by fmd (give "
                                           "--no-checksum to read one written elsewhere in fmd's layout)");
-    else if (status == FMD_OK && !fmd_st_checksum_ok(b, len, f))
+    else if (status == FMD_OK && !fmd_st_checksum_ok(data, len, f))
         status = fmd_reason(why, why_len, "checksum mismatch: the file was changed or truncated");
+    return status;
+}
+
+int fmd_model_file_read(const char *path, int allow_no_checksum, uint8_t **buf, fmd_st_file *f, int *has_checksum,
+                        char *why, size_t why_len)
+{
+    memset(f, 0, sizeof *f);
+    if (has_checksum)
+        *has_checksum = 0;
+    size_t len;
+    int status = fmd_model_file_slurp(path, buf, &len, why, why_len);
+    if (status == FMD_OK)
+        status = fmd_model_bytes_parse(*buf, len, allow_no_checksum, f, has_checksum, why, why_len);
     return status;
 }
 

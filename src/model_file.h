@@ -14,6 +14,15 @@
 #define FMD_MLP_FORMAT "fmd-mlp-1"
 #define FMD_UNET_FORMAT "fmd-unet-1"
 
+/* Read path whole into *buf (*size bytes; the caller frees *buf whatever
+ * the status). */
+int fmd_model_file_slurp(const char *path, uint8_t **buf, size_t *size, char *why, size_t why_len);
+
+/* Parse a model file's bytes into f (which points into data) and check
+ * fmd's checksum as fmd_model_file_read says; fmd_st_free(f) after. */
+int fmd_model_bytes_parse(const uint8_t *data, size_t len, int allow_no_checksum, fmd_st_file *f, int *has_checksum,
+                          char *why, size_t why_len);
+
 /* Read path whole into *buf and parse it into f, checking fmd's checksum
  * (a file without one is refused unless allow_no_checksum; one that is
  * present must match). *has_checksum (may be NULL) says whether it had one.

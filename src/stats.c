@@ -80,6 +80,23 @@ double fmd_ks_threshold(size_t n, double alpha)
     return sqrt(log(2.0 / alpha) / (2.0 * (double)n));
 }
 
+double fmd_mean_pairwise_distance(size_t n, size_t d, const double *x)
+{
+    if (n < 2)
+        return 0.0;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double d2 = 0.0;
+            for (size_t k = 0; k < d; k++) {
+                const double e = x[i * d + k] - x[j * d + k];
+                d2 += e * e;
+            }
+            s += sqrt(d2);
+        }
+    return s / ((double)n * (double)(n - 1) / 2.0);
+}
+
 int fmd_sliced_wasserstein(size_t n, size_t d, const double *X, const double *Y, size_t L,
                            void *r, double *mean, double *se)
 {

@@ -28,6 +28,11 @@ double fmd_ks_distance(size_t n, double *samples, double (*cdf)(double x, void *
  * e = sqrt(log(2 / alpha) / (2 n)). */
 double fmd_ks_threshold(size_t n, double alpha);
 
+/* The mean Euclidean distance between two of n points x (n, d), over the
+ * n (n - 1) / 2 pairs: a plain measure of a sample's diversity (chapter 5:
+ * guidance trades it for accuracy). 0 for n < 2. */
+double fmd_mean_pairwise_distance(size_t n, size_t d, const double *x);
+
 /* Sliced Wasserstein-1 distance between n samples X (n, d) and n samples Y
  * (n, d): the mean over L random unit directions theta of the 1-D W1
  * distance between theta.X and theta.Y (sorted-sample formula

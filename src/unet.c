@@ -37,23 +37,20 @@ static fmd_affine affine(size_t *next, size_t in, size_t out)
     return a;
 }
 
-int fmd_unet_alloc(const fmd_unet_config *cfg, fmd_unet **out)
+/* The layout of cfg's parameters into net (no parameters allocated). */
+static int layout(const fmd_unet_config *cfg, fmd_unet *net)
 {
-    if (!cfg || !out || cfg->side == 0 || cfg->channels == 0 || cfg->levels == 0 ||
-        cfg->levels > FMD_UNET_MAX_LEVELS || cfg->groups == 0 || cfg->n_fourier < 2 || cfg->emb == 0)
+    if (!cfg || cfg->side == 0 || cfg->channels == 0 || cfg->levels == 0 || cfg->levels > FMD_UNET_MAX_LEVELS ||
+        cfg->groups == 0 || cfg->n_fourier < 2 || cfg->emb == 0)
         return FMD_EINVAL;
     if (cfg->side % ((size_t)1 << (cfg->levels - 1)) != 0)
         return FMD_EINVAL;
-    fmd_unet *net = calloc(1, sizeof *net);
-    if (!net)
-        return FMD_ENOMEM;
+    memset(net, 0, sizeof *net);
     net->cfg = *cfg;
     const size_t L = cfg->levels, E = cfg->emb;
     for (size_t l = 0; l < L; l++) {
-        if (cfg->mult[l] == 0) {
-            free(net);
+        if (cfg->mult[l] == 0)
             return FMD_EINVAL;
-        }
         net->ch[l] = cfg->channels * cfg->mult[l];
         net->sides[l] = cfg->side >> l;
     }
@@ -85,10 +82,30 @@ int fmd_unet_alloc(const fmd_unet_config *cfg, fmd_unet **out)
     net->out_b = take(&next, net->ch[0]);
     net->out = affine(&next, 9 * net->ch[0], 1);
     net->nparams = next;
+    return st;
+}
+
+int fmd_unet_param_count(const fmd_unet_config *cfg, size_t *nparams)
+{
+    fmd_unet net;
+    const int st = nparams ? layout(cfg, &net) : FMD_EINVAL;
+    if (st == FMD_OK)
+        *nparams = net.nparams;
+    return st;
+}
+
+int fmd_unet_alloc(const fmd_unet_config *cfg, fmd_unet **out)
+{
+    if (!out)
+        return FMD_EINVAL;
+    fmd_unet *net = calloc(1, sizeof *net);
+    if (!net)
+        return FMD_ENOMEM;
+    int st = layout(cfg, net);
     if (st == FMD_OK && cfg->dtype == FMD_F32)
-        net->params32 = calloc(next, sizeof(float));
+        net->params32 = calloc(net->nparams, sizeof(float));
     else if (st == FMD_OK)
-        net->params = calloc(next, sizeof(double));
+        net->params = calloc(net->nparams, sizeof(double));
     if (!net->params && !net->params32) {
         free(net);
         return st == FMD_OK ? FMD_ENOMEM : st;

@@ -86,6 +86,9 @@ typedef struct {
 } fmd_unet;
 
 int fmd_unet_alloc(const fmd_unet_config *cfg, fmd_unet **out);
+/* The number of parameters cfg's network has, without allocating them (a
+ * model reader compares it with the file's tensor first). */
+int fmd_unet_param_count(const fmd_unet_config *cfg, size_t *nparams);
 void fmd_unet_free(fmd_unet *net);
 /* PyTorch-like initialisation: group norms 1 and 0, every weight and bias
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the class table N(0, 1) (drawn in

@@ -87,9 +87,24 @@ int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_
         return FMD_EINVAL;
     *net = NULL;
     memset(info, 0, sizeof *info);
-    uint8_t *buf = NULL;
+    uint8_t *buf;
+    size_t len;
+    int status = fmd_model_file_slurp(path, &buf, &len, why, why_len);
+    if (status == FMD_OK)
+        status = fmd_unet_checkpoint_parse(buf, len, 0, use_ema, net, info, state, why, why_len);
+    free(buf);
+    return status;
+}
+
+int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_checksum, int use_ema, fmd_unet **net,
+                              fmd_run_info *info, fmd_unet_trainer *state, char *why, size_t why_len)
+{
+    if (!data || !net || !info)
+        return FMD_EINVAL;
+    *net = NULL;
+    memset(info, 0, sizeof *info);
     fmd_st_file f;
-    int status = fmd_model_file_read(path, 0, &buf, &f, NULL, why, why_len);
+    int status = fmd_model_bytes_parse(data, len, allow_no_checksum, &f, NULL, why, why_len);
     const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;
     if (status == FMD_OK && fmt && strcmp(fmt, FMD_MLP_FORMAT) == 0)
         status = fmd_reason(why, why_len, "an MLP model (format %s), not a U-Net (%s)", fmt, FMD_UNET_FORMAT);
@@ -132,10 +147,20 @@ int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_
         status = fmd_meta_string(&f, "mult", mult, sizeof mult, why, why_len);
     if (status == FMD_OK)
         status = parse_mult(mult, &cfg, why, why_len);
+    /* the architecture's size against the file's tensor, before anything is allocated */
+    size_t count = 0;
+    if (status == FMD_OK && fmd_unet_param_count(&cfg, &count) != FMD_OK)
+        status = fmd_reason(why, why_len, "the architecture in the metadata is not valid (the side must be divisible "
+                                          "by 2^(levels - 1))");
+    const fmd_st_tensor *pt = status == FMD_OK ? fmd_st_find(&f, "unet.params") : NULL;
+    if (status == FMD_OK && !pt)
+        status = fmd_reason(why, why_len, "tensor 'unet.params' is missing");
+    if (status == FMD_OK && (pt->ndim != 1 || pt->shape[0] != count))
+        status = fmd_reason(why, why_len, "tensor 'unet.params' does not hold the %zu parameters of the architecture "
+                                          "in the metadata", count);
     fmd_unet *m = NULL;
     if (status == FMD_OK && (status = fmd_unet_alloc(&cfg, &m)) != FMD_OK)
-        fmd_reason(why, why_len, "the architecture in the metadata is not valid (the side must be divisible by "
-                                 "2^(levels - 1))");
+        fmd_reason(why, why_len, "no memory for the network's %zu parameters", count);
     const int has_adam = status == FMD_OK && fmd_st_find(&f, "adam.m"), has_ema = status == FMD_OK && fmd_st_find(&f, "ema");
     const size_t expected = 1 + (has_adam ? 2 : 0) + (has_ema ? 1 : 0);
     if (status == FMD_OK && f.ntensors != expected)
@@ -158,7 +183,6 @@ int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_
     }
     info->steps = steps, info->target_steps = target, info->seed = seed, info->batch = batch;
     fmd_st_free(&f);
-    free(buf);
     if (status != FMD_OK) {
         fmd_unet_free(m);
         return status;

@@ -1,10 +1,11 @@
 /* unet_checkpoint.h -- a U-Net and its training state in a safetensors file
  * (issue 16), beside the MLP's (src/checkpoint.h).
  *
- * Promise: one tensor unet.params (nparams, F64) in the order of
- * src/unet.c's layout, and with training state adam.m, adam.v (and ema);
- * metadata format = "fmd-unet-1", the architecture (side, channels, levels,
- * mult, attention, groups, fourier, emb, classes) and the run (as the
+ * Promise: one tensor unet.params (nparams, F64 or F32: the network's
+ * dtype) in the order of src/unet.c's layout, and with training state
+ * adam.m, adam.v (and ema) of the same type; metadata format =
+ * "fmd-unet-1", the architecture (side, channels, levels, mult, attention,
+ * groups, fourier, emb, classes), dtype (f64 or f32) and the run (as the
  * MLP's). Loading checks the checksum, the format -- an MLP file is refused
  * by name, as the MLP reader refuses this one -- every value's range and
  * every tensor's shape before copying a byte; a resumed run continues bit
@@ -26,5 +27,11 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
  * sampler wants), else the trained weights (what a resumed run continues). */
 int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_run_info *info,
                              fmd_unet_trainer *state, char *why, size_t why_len);
+
+/* The same from a model file's bytes already in memory (what the fuzz
+ * target feeds, verify/fuzz/fuzz_model_file.c); allow_no_checksum as for
+ * the MLP (src/checkpoint.h). */
+int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_checksum, int use_ema, fmd_unet **net,
+                              fmd_run_info *info, fmd_unet_trainer *state, char *why, size_t why_len);
 
 #endif

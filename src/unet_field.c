@@ -53,16 +53,18 @@ int fmd_unet_guided_field(double t, size_t n, size_t d, const double *x, double 
     if (!G || !G->eval || n == 0 || d != G->eval->net->cfg.side * G->eval->net->cfg.side)
         return FMD_EINVAL;
     const fmd_unet *net = G->eval->net;
-    const int C = (int)net->cfg.n_classes, guided = C > 0 && G->y >= 0;
-    if (guided && G->y >= C)
+    const int C = (int)net->cfg.n_classes, labelled = C > 0 && G->y >= 0;
+    if (labelled && G->y >= C)
         return FMD_EINVAL;
+    /* w = 1 is the conditional output alone, w = 0 the unconditional: one pass, not two */
+    const int guided = labelled && G->w != 0.0 && G->w != 1.0, label = labelled && G->w == 1.0 ? G->y : C;
     fmd_unet_work *w = work_of_thread(G->eval);
     if (!w)
         return FMD_ENOMEM;
     double ts[FMD_UNET_FIELD_ROWS];
     int none[FMD_UNET_FIELD_ROWS], ys[FMD_UNET_FIELD_ROWS];
     for (size_t i = 0; i < FMD_UNET_FIELD_ROWS; i++)
-        ts[i] = t, none[i] = C, ys[i] = G->y;
+        ts[i] = t, none[i] = label, ys[i] = G->y;
     double *fy = guided ? malloc(FMD_UNET_FIELD_ROWS * d * sizeof(double)) : NULL;
     if (guided && !fy)
         return FMD_ENOMEM;
@@ -70,7 +72,7 @@ int fmd_unet_guided_field(double t, size_t n, size_t d, const double *x, double 
     for (size_t c0 = 0; status == FMD_OK && c0 < n; c0 += FMD_UNET_FIELD_ROWS) {
         const size_t cnt = c0 + FMD_UNET_FIELD_ROWS <= n ? FMD_UNET_FIELD_ROWS : n - c0;
         double *o = out + c0 * d;
-        status = fmd_unet_forward(net, w, cnt, x + c0 * d, ts, C ? none : NULL, o);   /* f(x, t, no label) */
+        status = fmd_unet_forward(net, w, cnt, x + c0 * d, ts, C ? none : NULL, o);   /* f(x, t, no label), or f(x, t, y) at w = 1 */
         if (status == FMD_OK && guided) {   /* (1 - w) f(x, t, no label) + w f(x, t, y) */
             status = fmd_unet_forward(net, w, cnt, x + c0 * d, ts, ys, fy);
             for (size_t i = 0; status == FMD_OK && i < cnt * d; i++)

@@ -130,6 +130,12 @@ expect 2 "not a square of a side divisible by 4" train --arch unet --data-file r
 awk 'BEGIN { srand(3); for (i = 0; i < 40; i++) { s = ""; for (j = 0; j < 64; j++) s = s sprintf("%.3f ", rand() - 0.5); print s (i % 2) } }' > img8.txt
 expect 0 "" train --arch unet --data-file img8.txt --labels --channels 4 --batch 8 --steps 2 --quiet --out u.st
 expect 0 "" train --resume u.st --steps 3 --quiet
+expect 2 "unknown --precision 'f16'" train --arch unet --data-file img8.txt --precision f16 --out x.st
+expect 0 "" train --arch unet --data-file img8.txt --labels --channels 4 --batch 8 --steps 2 --quiet --precision f32 --out u32.st
+expect 0 "" train --resume u32.st --steps 3 --quiet
+expect 0 "" sample --model u32.st -n 3 --steps 4 --class 1 --guidance 2
+expect 0 "" info u32.st
+"$fmd" info --json u32.st | grep -q '"precision": "f32"' || { echo "check_cli_errors: info --json of a float32 U-Net does not say f32"; fail=1; }
 expect 2 "with --resume only --steps" train --resume u.st --steps 4 --lr 0.1
 expect 0 "" info u.st
 expect 0 "" info --json u.st

@@ -1,7 +1,6 @@
 /* test_gmm_file.c -- chapter 3: the mixture file format, its rejections with
  * file, line and reason, the fuzz corpus replayed, and `fmd field`. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "fmd.h"
+#include "corpus.h"
 #include <gsl/gsl_randist.h>
 
 static int parse(const char *text, fmd_gmm **g, fmd_parse_error *e)
@@ -127,29 +127,24 @@ Test(gmm_file, rejects_each_malformed_case_with_line_and_reason)
 
 /* Every file of the fuzz corpus parses or is rejected with a reason; and
  * every truncation and every single-byte change of a valid file too. */
+static void gmm_corpus_file(const char *path, unsigned char *b, size_t len, void *ctx)
+{
+    (void)b, (void)len;
+    int *valid = ctx;
+    fmd_gmm *g;
+    fmd_parse_error e;
+    int status = fmd_gmm_load(path, &g, &e);
+    cr_expect(status == FMD_OK || strlen(e.reason) > 0, "%s: rejected without a reason", path);
+    if (status == FMD_OK) {
+        ++*valid;
+        fmd_gmm_free(g);
+    }
+}
+
 Test(gmm_file, replays_fuzz_corpus_and_mutations_without_crashing)
 {
-    const char *dir = "verify/fuzz/corpus/gmm";
-    DIR *dp = opendir(dir);
-    cr_assert_not_null(dp, "cannot open %s (run the suite from the repository root)", dir);
-    struct dirent *de;
-    int files = 0, valid = 0;
-    while ((de = readdir(dp))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        fmd_gmm *g;
-        fmd_parse_error e;
-        int status = fmd_gmm_load(path, &g, &e);
-        cr_expect(status == FMD_OK || strlen(e.reason) > 0, "%s: rejected without a reason", path);
-        if (status == FMD_OK) {
-            valid++;
-            fmd_gmm_free(g);
-        }
-        files++;
-    }
-    closedir(dp);
+    int valid = 0;
+    const int files = corpus_each("verify/fuzz/corpus/gmm", gmm_corpus_file, &valid);
     cr_expect(files >= 10 && valid >= 2, "corpus: %d files, %d valid", files, valid);
     const char *base = "gmm 2 2\n0.4 1 0  1 0.2 0.2 0.5\n0.6 -1 1  0.3 0 0 0.3\n";
     size_t n = strlen(base);

@@ -1,6 +1,5 @@
 /* test_idx.c -- chapter 5's data: the IDX reader and Fashion-MNIST. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include <zlib.h>
 
 #include "fmd.h"
+#include "corpus.h"
 
 /* an IDX file of unsigned bytes: sizes dims[0..n-1], then body */
 static size_t make_idx(unsigned char *buf, size_t n, const unsigned *dims, const unsigned char *body, size_t blen)
@@ -64,51 +64,30 @@ Test(idx, rejects_each_malformed_header_with_a_reason)
     }
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
+/* one corpus file, and every single-byte change of it */
+static void idx_file(const char *path, unsigned char *b, size_t len, void *ctx)
 {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    static unsigned char buf[1 << 16];
-    *len = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    unsigned char *b = malloc(*len + 1);
-    memcpy(b, buf, *len);
-    return b;
+    (void)ctx;
+    for (size_t i = 0; i <= len; i++)
+        for (int v = 0; v < 256; v += 51) {
+            unsigned char keep = i < len ? b[i] : 0;
+            if (i < len)
+                b[i] = (unsigned char)v;
+            fmd_idx f;
+            char why[256] = "";
+            if (fmd_idx_parse(b, len, &f, why, sizeof why) == FMD_OK)
+                cr_expect(f.data + f.count == b + len, "%s: accepted data do not end the file", path);
+            else
+                cr_expect(why[0] != '\0', "%s: rejected without a reason", path);
+            if (i < len)
+                b[i] = keep;
+        }
 }
 
 /* the fuzz corpus, and every single-byte change of each of its files */
 Test(idx, replays_fuzz_corpus_and_byte_changes_without_crashing)
 {
-    const char *dir = "verify/fuzz/corpus/idx";
-    DIR *dp = opendir(dir);
-    cr_assert_not_null(dp, "cannot open %s (run from the repository root)", dir);
-    struct dirent *de;
-    int files = 0;
-    while ((de = readdir(dp))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        size_t len;
-        unsigned char *b = slurp(path, &len);
-        for (size_t i = 0; i <= len; i++)
-            for (int v = 0; v < 256; v += 51) {
-                unsigned char keep = i < len ? b[i] : 0;
-                if (i < len)
-                    b[i] = (unsigned char)v;
-                fmd_idx f;
-                char why[256] = "";
-                if (fmd_idx_parse(b, len, &f, why, sizeof why) == FMD_OK)
-                    cr_expect(f.data + f.count == b + len, "%s: accepted data do not end the file", path);
-                else
-                    cr_expect(why[0] != '\0', "%s: rejected without a reason", path);
-                if (i < len)
-                    b[i] = keep;
-            }
-        free(b);
-        files++;
-    }
-    closedir(dp);
+    const int files = corpus_each("verify/fuzz/corpus/idx", idx_file, NULL);
     cr_expect(files >= 5, "corpus has %d files", files);
 }
 
@@ -135,7 +114,7 @@ Test(idx, gzip_files_and_truncated_streams)
     cr_expect(rl == len && memcmp(rb, buf, len) == 0);
     free(rb);
     size_t glen;
-    unsigned char *gz = slurp(path, &glen);
+    unsigned char *gz = corpus_slurp(path, &glen);
     FILE *f = fopen(cut, "wb");
     fwrite(gz, 1, glen / 2, f);
     fclose(f);

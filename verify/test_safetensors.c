@@ -1,27 +1,13 @@
 /* test_safetensors.c -- chapter 4: the checkpoint layout, written and read
  * strictly; every truncation and single-byte change of a file is rejected. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fmd.h"
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
+#include "corpus.h"
 
 /* a sample file: two tensors and metadata */
 static uint8_t *sample(size_t *len)
@@ -34,7 +20,7 @@ static uint8_t *sample(size_t *len)
     cr_assert(fd >= 0);
     close(fd);
     cr_assert_eq(fmd_st_write(path, t, 2, meta, 2), FMD_OK);
-    uint8_t *buf = slurp(path, len);
+    uint8_t *buf = corpus_slurp(path, len);
     unlink(path);
     return buf;
 }
@@ -154,29 +140,19 @@ Test(safetensors, every_truncation_and_byte_change_is_rejected)
     free(buf);
 }
 
+static void st_file(const char *path, unsigned char *b, size_t len, void *ctx)
+{
+    (void)ctx;
+    fmd_st_file f;
+    char why[256] = "";
+    if (fmd_st_parse(b, len, &f, why, sizeof why) == FMD_OK)
+        fmd_st_free(&f);
+    else
+        cr_expect(why[0] != '\0', "%s: rejected without a reason", path);
+}
+
 Test(safetensors, replays_fuzz_corpus_without_crashing)
 {
-    const char *dir = "verify/fuzz/corpus/safetensors";
-    DIR *dp = opendir(dir);
-    cr_assert_not_null(dp, "cannot open %s (run from the repository root)", dir);
-    struct dirent *de;
-    int files = 0;
-    while ((de = readdir(dp))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        size_t len;
-        uint8_t *b = slurp(path, &len);
-        fmd_st_file f;
-        char why[256] = "";
-        if (fmd_st_parse(b, len, &f, why, sizeof why) == FMD_OK)
-            fmd_st_free(&f);
-        else
-            cr_expect(why[0] != '\0', "%s: rejected without a reason", path);
-        free(b);
-        files++;
-    }
-    closedir(dp);
+    const int files = corpus_each("verify/fuzz/corpus/safetensors", st_file, NULL);
     cr_expect(files >= 3, "corpus has %d files", files);
 }

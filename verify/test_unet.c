@@ -15,6 +15,7 @@
 #include "unet_checkpoint.h"
 #include "model_file.h"
 #include <unistd.h>
+#include "corpus.h"
 
 /* Every block is checked by fd_check (verify/fd_check.h): 4th-order
  * differences of L = sum_k v_k out_k^2 / 2 (v fixed random weights), 1e-7
@@ -370,8 +371,9 @@ Test(unet, ema_warms_up)
  * chunk of FMD_UNET_FIELD_ROWS), w = 2.5, equals (1 - w) f(x, t, no label) +
  * w f(x, t, y) computed by two forward passes here (1e-13: the same
  * passes, row by row, combined with weights -1.5 and 2.5 on outputs of
- * size ~10, a few ulps of 1e-15 each); y = -1 gives
- * the unconditional output exactly; a class out of range is refused. */
+ * size ~10, a few ulps of 1e-15 each); w = 1 gives the conditional output
+ * and w = 0 or y = -1 the unconditional one, exactly (one pass instead of
+ * two); a class out of range is refused. */
 Test(unet, guided_field_is_the_guidance_formula)
 {
     enum { N = 20, D = 64 };
@@ -397,7 +399,13 @@ Test(unet, guided_field_is_the_guidance_formula)
     for (size_t i = 0; i < N * D; i++)
         worst = fmax(worst, fabs(u[i] - (-1.5 * f0[i] + 2.5 * f1[i])));
     cr_expect(worst <= 1e-13, "guided field vs (1 - w) f0 + w f1: max |diff| %.3e", worst);
-    G.y = -1;
+    G.w = 1.0;
+    cr_assert_eq(fmd_unet_guided_field(0.43, N, D, x, u, &G), FMD_OK);
+    cr_expect(memcmp(u, f1, sizeof u) == 0, "w = 1 is not the conditional output");
+    G.w = 0.0;
+    cr_assert_eq(fmd_unet_guided_field(0.43, N, D, x, u, &G), FMD_OK);
+    cr_expect(memcmp(u, f0, sizeof u) == 0, "w = 0 is not the unconditional output");
+    G.y = -1, G.w = 2.5;
     cr_assert_eq(fmd_unet_guided_field(0.43, N, D, x, u, &G), FMD_OK);
     cr_expect(memcmp(u, f0, sizeof u) == 0, "y = -1 is not the unconditional output");
     G.y = 2;
@@ -635,4 +643,74 @@ Test(unet, float32_network_matches_float64)
     fmd_unet_work_free(w64), fmd_unet_work_free(w32);
     fmd_unet_free(n64), fmd_unet_free(n32);
     gsl_rng_free(r);
+}
+
+/* The two model readers on the fuzz corpus (verify/fuzz/corpus/model: small
+ * MLP and U-Net files, float64 and float32, most without fmd's checksum so
+ * that a changed byte reaches the metadata checks) and on every change of
+ * a header byte to 0, 51, ..., 255: each input gives a network or a
+ * rejection with a reason, never a crash (make sanitize runs this under
+ * ASan; make fuzz explores further with libFuzzer). The unchanged files
+ * must load, each by its own reader. */
+static int parse_both(const unsigned char *b, size_t len, int *mlp_ok, int *unet_ok)
+{
+    char why[256] = "";
+    fmd_run_info info;
+    fmd_mlp *m;
+    fmd_unet *u;
+    int silent = 0;
+    *mlp_ok = fmd_checkpoint_parse(b, len, &m, &info, NULL, 1, NULL, why, sizeof why) == FMD_OK;
+    if (*mlp_ok)
+        fmd_mlp_free(m);
+    else
+        silent |= why[0] == '\0';
+    *unet_ok = 0;
+    for (int ema = 0; ema < 2; ema++) {
+        why[0] = '\0';
+        const int ok = fmd_unet_checkpoint_parse(b, len, 1, ema, &u, &info, NULL, why, sizeof why) == FMD_OK;
+        if (ok)
+            fmd_unet_free(u);
+        else
+            silent |= why[0] == '\0';
+        *unet_ok |= ok;
+    }
+    return silent;
+}
+
+typedef struct {
+    long inputs, accepted;
+} replay_count;
+
+static void model_corpus_file(const char *path, unsigned char *b, size_t len, void *ctx)
+{
+    replay_count *n = ctx;
+    int mlp_ok, unet_ok;
+    cr_expect(!parse_both(b, len, &mlp_ok, &unet_ok), "%s: rejected without a reason", path);
+    const int is_unet = strstr(path, "unet") != NULL;
+    cr_expect(is_unet ? unet_ok && !mlp_ok : mlp_ok && !unet_ok, "%s: not read by its own reader alone", path);
+    uint64_t header = 0;   /* the 8-byte length, then the JSON header */
+    for (int k = 7; k >= 0 && len >= 8; k--)
+        header = header << 8 | b[k];
+    const size_t end = len >= 8 && header <= len - 8 ? 8 + (size_t)header : len;
+    for (size_t i = 0; i < end; i++)
+        for (int v = 0; v < 256; v += 51) {
+            const unsigned char keep = b[i];
+            b[i] = (unsigned char)v;
+            cr_expect(!parse_both(b, len, &mlp_ok, &unet_ok), "%s, byte %zu = %d: rejected without a reason", path, i, v);
+            n->accepted += mlp_ok || unet_ok;
+            n->inputs++;
+            b[i] = keep;
+        }
+    for (size_t cut = 0; cut < len; cut += 97) {   /* and every 97th truncation */
+        cr_expect(!parse_both(b, cut, &mlp_ok, &unet_ok), "%s cut to %zu bytes: rejected without a reason", path, cut);
+        n->inputs++;
+    }
+}
+
+Test(model_file, readers_replay_fuzz_corpus_and_header_changes_without_crashing)
+{
+    replay_count n = {0, 0};
+    const int files = corpus_each("verify/fuzz/corpus/model", model_corpus_file, &n);
+    cr_log_info("%d files, %ld changed inputs, %ld of them still accepted", files, n.inputs, n.accepted);
+    cr_expect(files >= 4, "corpus has %d files", files);
 }

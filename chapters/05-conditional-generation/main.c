@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "fmd.h"
+#include "unet_part.h"
 
 #define GMM "chapters/05-conditional-generation/three_classes.gmm"
 enum { NS = 4000, GRID = 61 };
@@ -46,8 +47,8 @@ static double now(void)
 }
 
 /* X_t1 of the ODE dX = u dt on the uniform grid [t0, t1] from x (n, d) */
-static int solve(const fmd_field *u, const fmd_ode_stepper_type *T, double t0, double t1, size_t steps, size_t n,
-                 double *x)
+int ch05_solve(const fmd_field *u, const fmd_ode_stepper_type *T, double t0, double t1, size_t steps, size_t n,
+               double *x)
 {
     double *ts = malloc((steps + 1) * sizeof(double));
     fmd_ode_workspace *ws = NULL;
@@ -117,7 +118,7 @@ static void exact_part(fmd_gmm *g, gsl_rng *r)
         fmd_guidance_init(&P, g, y, &sch, ws[q]);
         fmd_field u = {fmd_guided_field, 2, &P};
         fmd_sample_init(50 + q, NS, 2, x);
-        solve(&u, fmd_ode_rk4, 0.0, 1.0, 100, NS, x);
+        ch05_solve(&u, fmd_ode_rk4, 0.0, 1.0, 100, NS, x);
         class_mass(&P, NS, x, &mass[q], &mass_se[q]);
         char what[96];
         snprintf(what, sizeof what, "w = %.0f: mass on class 0, E p(y|X_1)", ws[q]);
@@ -244,13 +245,13 @@ static void moons_part(gsl_rng *r)
             fmd_sample_init(80 + q, NS, 2, x);
             if (kind == 0) {   /* classifier-free: from t = 0 */
                 G.w = ws[q];
-                solve(&ucond, fmd_ode_rk4, 0.0, 1.0, 100, NS, x);
+                ch05_solve(&ucond, fmd_ode_rk4, 0.0, 1.0, 100, NS, x);
             } else {           /* classifier guidance: b_t ~ 1/t, so from t0 = 0.02 (X_t0 = beta eps) */
                 fmd_classifier_guidance CG = {&uncond, clf, sch, 1, ws[q]};
                 fmd_field u = {fmd_classifier_guided_net_field, 2, &CG};
                 for (int i = 0; i < 2 * NS; i++)
                     x[i] *= 0.98;
-                solve(&u, fmd_ode_rk4, 0.02, 1.0, 100, NS, x);
+                ch05_solve(&u, fmd_ode_rk4, 0.02, 1.0, 100, NS, x);
             }
             fmd_classifier_predict(clf, 1.0, NS, x, pred);
             double *hit = malloc(NS * sizeof(double));
@@ -327,8 +328,7 @@ enum { CLF_STEPS = 4000, FLOW_STEPS = 6000, PER_CLASS = 100, SAMPLE_STEPS = 25 }
  * guided, (1 - w) D(x | no label) + w D(x | y), then turned into the field
  * alpha_dot D + beta_dot (x - alpha D) / beta (affine in D, so this is
  * classifier-free guidance of the field), midpoint rule on [0, T1] */
-static void guided_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double w, uint64_t seed, size_t n,
-                          double *x)
+void ch05_mlp_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double w, uint64_t seed, size_t n, double *x)
 {
     fmd_mlp_eval *ev;
     fmd_mlp_eval_alloc(net, &ev);
@@ -337,7 +337,7 @@ static void guided_images(const fmd_mlp *net, const fmd_schedule *sch, int y, do
     fmd_flow_sde_params P = {&D, *sch, 0.0, FMD_PREDICTS_DATA, NULL};
     fmd_field u = {fmd_flow_sde_drift, net->cfg.d, &P};
     fmd_sample_init(seed, n, net->cfg.d, x);
-    solve(&u, fmd_ode_midpoint, 0.0, T1, SAMPLE_STEPS, n, x);
+    ch05_solve(&u, fmd_ode_midpoint, 0.0, T1, SAMPLE_STEPS, n, x);
     fmd_mlp_eval_free(ev);
 }
 
@@ -387,7 +387,7 @@ static void exact_grid(const double grid_w[4], const fmd_mlp *clf)
             fmd_guidance_init(&P, g, y, &sch, grid_w[q]);
             fmd_field u = {fmd_guided_field, 784, &P};
             fmd_sample_init(700 + y, 1, 784, cell[y][q]);
-            solve(&u, fmd_ode_rk4, 0.0, 1.0, 40, 1, cell[y][q]);
+            ch05_solve(&u, fmd_ode_rk4, 0.0, 1.0, 40, 1, cell[y][q]);
             fmd_guidance_free(&P);
         }
     write_grid("ch05_fmnist_exact_grid.tsv", "(the exact guided field of the fitted mixture)", cell);
@@ -448,6 +448,7 @@ static void fmnist_part(void)
      * noise through 512-wide layers (u_0(x) = E[z] - x), which it cannot, and its samples
      * keep a grain of that noise; the clean image is smooth. */
     fmd_mlp *net = reuse("ch05_fmnist_denoiser.safetensors", FLOW_STEPS, FMD_F32);
+    int mlp_trained = 0;
     if (!net) {
         /* float32: the network's 1.3 million weights and its activations in
          * half the bytes, BLIS's sgemm at twice dgemm's rate; what is measured
@@ -465,6 +466,7 @@ static void fmnist_part(void)
         cfg.threads = fmd_cpus_available();   /* slices of the batch; same bits on any number */
         fmd_trainer *tr;
         fmd_trainer_alloc_sampler(&cfg, fmd_image_set_sampler, &train, net, &tr);
+        const double t_train = now();
         for (int k = 0; k < FLOW_STEPS; k++) {
             fmd_train_step(tr, &loss);
             if ((k + 1) % 1000 == 0) {
@@ -474,15 +476,12 @@ static void fmnist_part(void)
         }
         memcpy(net->params32, tr->ema, net->nparams * sizeof(float));   /* sample with the EMA weights */
         fmd_trainer_free(tr);
+        ch05_record_training_time("mlp", FLOW_STEPS, now() - t_train, &io_failed);
         keep("ch05_fmnist_denoiser.safetensors", net, "denoiser", FLOW_STEPS, 128);
+        mlp_trained = 1;
     }
-    /* the grid: one row per class, one column per w, the same noise along a row */
+    /* the grid of this model is drawn beside the U-Net's (unet_part.c); the exact one here */
     const double grid_w[4] = {0.0, 1.0, 2.5, 5.0};
-    static double cell[10][4][784];
-    for (int y = 0; y < 10; y++)
-        for (int q = 0; q < 4; q++)
-            guided_images(net, &sch, y, grid_w[q], 500 + y, 1, cell[y][q]);
-    write_grid("ch05_fmnist_grid.tsv", "", cell);
     exact_grid(grid_w, clf);
     /* accuracy of the classifier on guided samples, and diversity, against w */
     const double ws[6] = {0.0, 1.0, 1.5, 2.5, 3.5, 5.0};
@@ -493,23 +492,13 @@ static void fmnist_part(void)
     for (int q = 0; q < 6; q++) {
         double hits = 0.0, div[10];
         for (int y = 0; y < 10; y++) {
-            guided_images(net, &sch, y, ws[q], 600 + y, PER_CLASS, x);
+            ch05_mlp_images(net, &sch, y, ws[q], 600 + y, PER_CLASS, x);
             for (size_t i = 0; i < PER_CLASS * D; i++)
                 x[i] = fmin(1.0, fmax(-1.0, x[i]));   /* to the pixel range, as an image is shown */
             fmd_classifier_predict(clf, 1.0, PER_CLASS, x, p);
             for (int i = 0; i < PER_CLASS; i++)
                 hits += p[i] == y;
-            double s = 0.0;   /* mean pairwise distance of the class's samples */
-            for (int i = 0; i < PER_CLASS; i++)
-                for (int j = i + 1; j < PER_CLASS; j++) {
-                    double d2 = 0.0;
-                    for (size_t k = 0; k < D; k++) {
-                        double e = x[i * D + k] - x[j * D + k];
-                        d2 += e * e;
-                    }
-                    s += sqrt(d2);
-                }
-            div[y] = s / (PER_CLASS * (PER_CLASS - 1) / 2);
+            div[y] = fmd_mean_pairwise_distance(PER_CLASS, D, x);
         }
         const double n = 10.0 * PER_CLASS, a = hits / n, ase = sqrt(a * (1.0 - a) / n);
         double dm, dse;
@@ -530,6 +519,9 @@ static void fmnist_part(void)
                         (best - acc0) / sqrt(best_se * best_se + acc0_se * acc0_se), 6.5);
     snprintf(note, sizeof note, "(Fashion-MNIST part: %.0f s)", now() - t0);
     fmd_report_note(&rep, note);
+    /* part 4: the U-Net of lecture 002 beside this MLP */
+    ch05_unet_args ua = {&rep, &train, &test, clf, net, FLOW_STEPS, &sch, &io_failed, mlp_trained};
+    ch05_unet_part(&ua);
     free(x);
     free(p);
     fmd_mlp_free(net);

@@ -1,0 +1,38 @@
+/* unet_part.h -- chapter 5, part 4: the U-Net of lecture 002 on
+ * Fashion-MNIST beside part 3's MLP denoiser (unet_part.c), and the pieces
+ * of main.c it shares. */
+#ifndef CH05_UNET_PART_H
+#define CH05_UNET_PART_H
+
+#include "fmd.h"
+
+/* X_t1 of the ODE dX = u dt on the uniform grid [t0, t1] from x (n, d),
+ * blocks of particles on every CPU (main.c). */
+int ch05_solve(const fmd_field *u, const fmd_ode_stepper_type *T, double t0, double t1, size_t steps, size_t n,
+               double *x);
+
+/* n samples of class y at guidance w from part 3's MLP denoiser, its own
+ * sampler (midpoint rule, 25 steps on [0, 0.999]; main.c). */
+void ch05_mlp_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double w, uint64_t seed, size_t n, double *x);
+
+/* The seconds a model of the data directory took to train, as recorded
+ * when it trained (ch05_fmnist_training_time.tsv), or -1 if not recorded. */
+double ch05_training_time(const char *model, unsigned long steps);
+void ch05_record_training_time(const char *model, unsigned long steps, double seconds, int *io_failed);
+
+typedef struct {
+    fmd_report *rep;
+    const fmd_image_set *train, *test;   /* Fashion-MNIST */
+    const fmd_mlp *clf;                  /* part 3's classifier: accuracy, and the distance's features */
+    const fmd_mlp *mlp;                  /* part 3's MLP denoiser, compared */
+    unsigned long mlp_steps;
+    const fmd_schedule *sch;             /* CondOT, both models' path */
+    int *io_failed;
+    int mlp_trained;                     /* trained this run: what was measured of it is stale */
+} ch05_unet_args;
+
+/* Train (or reuse) the U-Net, draw the grid beside the MLP's, and measure
+ * both: the Fréchet distance table and the accuracy on guided samples. */
+void ch05_unet_part(const ch05_unet_args *a);
+
+#endif
