@@ -179,13 +179,7 @@ int fmd_checkpoint_parse(const uint8_t *data, size_t len, fmd_mlp **net, fmd_run
     *net = NULL;
     memset(info, 0, sizeof *info);
     fmd_st_file f;
-    int status = fmd_model_bytes_parse(data, len, allow_no_checksum, &f, has_checksum, why, why_len);
-    const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;
-    if (status == FMD_OK && fmt && strcmp(fmt, FMD_UNET_FORMAT) == 0)
-        status = fmd_reason(why, why_len, "a U-Net model (format %s): this reads the MLP models of chapters 4-5 "
-                                          "(format fmd-mlp-1) only", fmt);
-    else if (status == FMD_OK && (!fmt || strcmp(fmt, FMD_MLP_FORMAT) != 0))
-        status = fmd_reason(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
+    int status = fmd_model_bytes_open(data, len, allow_no_checksum, FMD_MLP_FORMAT, &f, has_checksum, why, why_len);
     fmd_mlp_config cfg;
     memset(&cfg, 0, sizeof cfg);
     unsigned long d = 0, F = 0, C = 0, n_out = 0, steps = 0, target = 0, seed = 0, batch = 0, adam_step = 0;
@@ -280,19 +274,22 @@ int fmd_checkpoint_parse(const uint8_t *data, size_t len, fmd_mlp **net, fmd_run
         cfg.n_fourier = F;
         cfg.n_classes = C;
         cfg.n_out = n_out;
-        size_t count = 0, in_file = 0;   /* the architecture's size against the file's, before allocating */
-        for (size_t i = 0; i < f.ntensors; i++)
-            if (strncmp(f.tensors[i].name, "net.", 4) == 0)
-                in_file += (size_t)(f.tensors[i].end - f.tensors[i].begin) / fmd_dtype_size(f.tensors[i].dtype);
+        fmd_mlp shape;   /* every tensor's shape against the architecture, before anything is allocated */
         if (strcmp(info->objective, "cfm+dsm") == 0 && n_out != 2 * d)   /* the two heads need 2d outputs */
             status = fmd_reason(why, why_len, "a cfm+dsm model has 2d = %lu outputs, not %lu", 2 * d, n_out);
-        else if (fmd_mlp_param_count(&cfg, &count) != FMD_OK)
+        else if (fmd_mlp_layout(&cfg, &shape) != FMD_OK)
             status = fmd_reason(why, why_len, "the architecture in the metadata is not valid");
-        else if (count != in_file)
-            status = fmd_reason(why, why_len, "the network's tensors hold %zu numbers; the architecture in the "
-                                              "metadata has %zu", in_file, count);
-        else if ((status = fmd_mlp_alloc(&cfg, &m)) != FMD_OK)
-            fmd_reason(why, why_len, "no memory for the network's %zu parameters", count);
+        for (size_t l = 0; status == FMD_OK && l < shape.nlayers; l++) {
+            char name[32];
+            uint64_t shW[2] = {shape.dims[l], shape.dims[l + 1]}, shb[1] = {shape.dims[l + 1]};
+            snprintf(name, sizeof name, "net.%zu.W", l);
+            status = fmd_check_tensor(&f, name, 2, shW, cfg.dtype, why, why_len);
+            snprintf(name, sizeof name, "net.%zu.b", l);
+            if (status == FMD_OK)
+                status = fmd_check_tensor(&f, name, 1, shb, cfg.dtype, why, why_len);
+        }
+        if (status == FMD_OK && (status = fmd_mlp_alloc(&cfg, &m)) != FMD_OK)
+            fmd_reason(why, why_len, "no memory for the network's %zu parameters", shape.nparams);
     }
     size_t expected = 0;
     const size_t es = fmd_dtype_size(cfg.dtype);

@@ -14,9 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The layout of cfg's parameters into net (none allocated). */
-static int layout(const fmd_mlp_config *cfg, fmd_mlp *net)
+int fmd_mlp_layout(const fmd_mlp_config *cfg, fmd_mlp *net)
 {
+    if (!cfg || !net)
+        return FMD_EINVAL;
     if (cfg->d == 0 || cfg->depth == 0 || cfg->depth > FMD_MLP_MAX_HIDDEN || cfg->n_fourier > 64 ||
         cfg->n_classes > 4096 || cfg->n_out > 65536 || cfg->act > FMD_TANH || cfg->output > FMD_OUT_SCORE ||
         (cfg->output != FMD_OUT_PLAIN && (!(cfg->sigma_data > 0.0 && isfinite(cfg->sigma_data)) ||
@@ -45,15 +46,6 @@ static int layout(const fmd_mlp_config *cfg, fmd_mlp *net)
     return FMD_OK;
 }
 
-int fmd_mlp_param_count(const fmd_mlp_config *cfg, size_t *nparams)
-{
-    fmd_mlp net;
-    const int st = cfg && nparams ? layout(cfg, &net) : FMD_EINVAL;
-    if (st == FMD_OK)
-        *nparams = net.nparams;
-    return st;
-}
-
 int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out)
 {
     if (!cfg || !out)
@@ -62,7 +54,7 @@ int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out)
     fmd_mlp *net = calloc(1, sizeof *net);
     if (!net)
         return FMD_ENOMEM;
-    const int st = layout(cfg, net);
+    const int st = fmd_mlp_layout(cfg, net);
     if (st != FMD_OK) {
         free(net);
         return st;

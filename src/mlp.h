@@ -79,9 +79,10 @@ typedef struct {
 
 /* Check the configuration and allocate (parameters zero). */
 int fmd_mlp_alloc(const fmd_mlp_config *cfg, fmd_mlp **out);
-/* The number of parameters cfg's network has, without allocating them (a
- * model reader compares it with the file's tensors first). */
-int fmd_mlp_param_count(const fmd_mlp_config *cfg, size_t *nparams);
+/* cfg's layout (dims, offsets, nparams) into net, with no parameters
+ * allocated (params and params32 NULL): what a model reader checks a
+ * file's tensors against before it allocates. */
+int fmd_mlp_layout(const fmd_mlp_config *cfg, fmd_mlp *net);
 void fmd_mlp_free(fmd_mlp *net);
 /* PyTorch's default: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (drawn in
  * float64, then rounded for a float32 network: same draws either way). */

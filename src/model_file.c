@@ -75,6 +75,25 @@ int fmd_model_bytes_parse(const uint8_t *data, size_t len, int allow_no_checksum
     return status;
 }
 
+/* "an MLP model", "a U-Net model", or NULL for a format fmd does not write */
+static const char *kind_of_format(const char *format)
+{
+    return strcmp(format, FMD_MLP_FORMAT) == 0 ? "an MLP model" : strcmp(format, FMD_UNET_FORMAT) == 0 ? "a U-Net model" : NULL;
+}
+
+int fmd_model_bytes_open(const uint8_t *data, size_t len, int allow_no_checksum, const char *format, fmd_st_file *f,
+                         int *has_checksum, char *why, size_t why_len)
+{
+    int status = fmd_model_bytes_parse(data, len, allow_no_checksum, f, has_checksum, why, why_len);
+    const char *fmt = status == FMD_OK ? fmd_st_meta(f, "format") : NULL;
+    if (status != FMD_OK || (fmt && strcmp(fmt, format) == 0))
+        return status;
+    if (fmt && kind_of_format(fmt))   /* fmd's other kind: say which, so the user picks the right command */
+        return fmd_reason(why, why_len, "%s (format %s), not %s (format %s)", kind_of_format(fmt), fmt,
+                          kind_of_format(format), format);
+    return fmd_reason(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
+}
+
 int fmd_model_file_read(const char *path, int allow_no_checksum, uint8_t **buf, fmd_st_file *f, int *has_checksum,
                         char *why, size_t why_len)
 {
@@ -129,8 +148,8 @@ int fmd_meta_string(const fmd_st_file *f, const char *key, char *out, size_t cap
 }
 
 /* Copy a tensor with the given shape and type into dst (numbers of type ty). */
-int fmd_take_tensor(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,
-                void *dst, char *why, size_t n)
+int fmd_check_tensor(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,
+                     char *why, size_t n)
 {
     const fmd_st_tensor *t = fmd_st_find(f, name);
     if (!t)
@@ -144,6 +163,16 @@ int fmd_take_tensor(const fmd_st_file *f, const char *name, size_t ndim, const u
     if (t->dtype != ty)
         return fmd_reason(why, n, "tensor '%s' is %s, but the model's dtype is %s", name,
                           t->dtype == FMD_F32 ? "F32" : "F64", fmd_dtype_name(ty));
+    return FMD_OK;
+}
+
+int fmd_take_tensor(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,
+                    void *dst, char *why, size_t n)
+{
+    const int status = fmd_check_tensor(f, name, ndim, shape, ty, why, n);
+    if (status != FMD_OK)
+        return status;
+    const fmd_st_tensor *t = fmd_st_find(f, name);
     const uint8_t *p = f->payload + t->begin;
     const size_t size = fmd_dtype_size(ty);
     for (uint64_t i = 0; i < (t->end - t->begin) / size; i++) {   /* little-endian, whatever the host */

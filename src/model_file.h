@@ -23,6 +23,11 @@ int fmd_model_file_slurp(const char *path, uint8_t **buf, size_t *size, char *wh
 int fmd_model_bytes_parse(const uint8_t *data, size_t len, int allow_no_checksum, fmd_st_file *f, int *has_checksum,
                           char *why, size_t why_len);
 
+/* fmd_model_bytes_parse, then the metadata "format" must be `format` (one
+ * of the two below): a file of fmd's other kind is refused by name. */
+int fmd_model_bytes_open(const uint8_t *data, size_t len, int allow_no_checksum, const char *format, fmd_st_file *f,
+                         int *has_checksum, char *why, size_t why_len);
+
 /* Read path whole into *buf and parse it into f, checking fmd's checksum
  * (a file without one is refused unless allow_no_checksum; one that is
  * present must match). *has_checksum (may be NULL) says whether it had one.
@@ -35,6 +40,11 @@ int fmd_meta_uint(const fmd_st_file *f, const char *key, unsigned long lo, unsig
                   char *why, size_t n);
 int fmd_meta_double(const fmd_st_file *f, const char *key, double *out, char *why, size_t n);
 int fmd_meta_string(const fmd_st_file *f, const char *key, char *out, size_t cap, char *why, size_t n);
+
+/* Tensor `name` must be present with exactly this shape and type (checked
+ * before a reader allocates what it will copy into). */
+int fmd_check_tensor(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,
+                     char *why, size_t n);
 
 /* Copy tensor `name`, which must have exactly this shape and type, into dst. */
 int fmd_take_tensor(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,

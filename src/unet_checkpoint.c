@@ -104,12 +104,7 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
     *net = NULL;
     memset(info, 0, sizeof *info);
     fmd_st_file f;
-    int status = fmd_model_bytes_parse(data, len, allow_no_checksum, &f, NULL, why, why_len);
-    const char *fmt = status == FMD_OK ? fmd_st_meta(&f, "format") : NULL;
-    if (status == FMD_OK && fmt && strcmp(fmt, FMD_MLP_FORMAT) == 0)
-        status = fmd_reason(why, why_len, "an MLP model (format %s), not a U-Net (%s)", fmt, FMD_UNET_FORMAT);
-    else if (status == FMD_OK && (!fmt || strcmp(fmt, FMD_UNET_FORMAT) != 0))
-        status = fmd_reason(why, why_len, "not an fmd model (metadata format is '%s')", fmt ? fmt : "missing");
+    int status = fmd_model_bytes_open(data, len, allow_no_checksum, FMD_UNET_FORMAT, &f, NULL, why, why_len);
     fmd_unet_config cfg;
     memset(&cfg, 0, sizeof cfg);
     unsigned long side = 0, channels = 0, levels = 0, att = 0, groups = 0, F = 0, E = 0, C = 0;
