@@ -9,7 +9,10 @@
  * embedding), forward once and backward twice (the weights' and the inputs'
  * gradients), at BLIS's dgemm rate measured now; the other work (group norm,
  * SiLU, copies) is left out, so the roofline is optimistic and the share a
- * lower bound. The sgemm roofline is reported too, with PyTorch float32's
+ * lower bound. An upsampling followed by a convolution is counted in its
+ * sub-pixel form, 4 taps an output instead of 9 (src/conv.h,
+ * fmd_upconv_forward): the fewest products that compute it, which fmd
+ * does and PyTorch's Upsample then Conv2d does not. The sgemm roofline is reported too, with PyTorch float32's
  * share of it: how close to the machine the float32 peer already is.
  *
  * Goal (issue 16): our float32 step at least 1.0x PyTorch float32 at 1 and
@@ -57,8 +60,8 @@ static double forward_macs(const fmd_unet *net)
         m += block_macs(&net->down[l], net->sides[l]) + block_macs(&net->up[l], net->sides[l]);
         if (l + 1 < L)
             m += conv_macs(net->sides[l + 1], net->ch[l], net->ch[l]);   /* stride 2: output pixels */
-        if (l > 0)
-            m += conv_macs(net->sides[l - 1], net->ch[l], net->ch[l]);
+        if (l > 0)   /* upsampling then a 3 x 3 conv: 4 taps an output in the sub-pixel form (src/conv.h) */
+            m += conv_macs(net->sides[l - 1], net->ch[l], net->ch[l]) * 4.0 / 9.0;
     }
     const double T = (double)(net->sides[L - 1] * net->sides[L - 1]), cl = (double)net->ch[L - 1];
     m += block_macs(&net->mid1, net->sides[L - 1]) + block_macs(&net->mid2, net->sides[L - 1]);

@@ -5,7 +5,7 @@
 # build/data/ch05_fmnist_unet_grid.tsv (280 x 448 pixel matrices).
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
-set terminal pngcairo size 1240,560 font "Sans,10"
+set terminal pngcairo size 1240,430 font "Sans,10"
 set output out."/ch05_fmnist_grid.png"
 set multiplot layout 1,2 title "Fashion-MNIST, classifier-free guidance: four samples for each w = 0, 1, 2.5, 5"
 unset key; unset colorbox

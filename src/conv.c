@@ -5,6 +5,7 @@
 #include "status.h"
 #include "vecmath.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 size_t fmd_conv_out_side(size_t h, size_t stride)
@@ -34,6 +35,14 @@ static inline void next_pixel(size_t ho, size_t wo, size_t *i, size_t *oy, size_
         return;
     *oy = 0;
     ++*i;
+}
+
+/* The row (or column) r in {0, 1} of a 2 x 2 sub-pixel kernel that tap k
+ * in {0, 1, 2} of a 3 x 3 kernel falls on, for output parity a in {0, 1}
+ * of an upsampled map (fmd_upconv_forward): floor((a + k - 1) / 2) + 1 - a. */
+static inline size_t sub_tap(size_t a, size_t k)
+{
+    return (a + k + 1) / 2 - a;
 }
 
 #define FMD_TYPED_F32 0

@@ -32,4 +32,18 @@ int FMD_T(fmd_conv3x3_backward)(size_t n, size_t h, size_t w, size_t c_in, size_
 void FMD_T(fmd_upsample2_forward)(size_t n, size_t h, size_t w, size_t c, const fmd_real *x, fmd_real *y);
 void FMD_T(fmd_upsample2_backward)(size_t n, size_t h, size_t w, size_t c, const fmd_real *dy, fmd_real *dx);
 
+/* y (n, 2h, 2w, c_out) = conv3x3(upsample2(x)) + b for x (n, h, w, c_in),
+ * without the upsampled map: each output parity a 2 x 2 convolution of x
+ * (the sub-pixel form; 4/9 of the multiply-adds). cols is scratch of
+ * FMD_CONV_COLS numbers. FMD_EINVAL if 4 c_in > FMD_CONV_COLS, FMD_ENOMEM. */
+int FMD_T(fmd_upconv_forward)(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, const fmd_real *x,
+                              const fmd_real *W, const fmd_real *b, fmd_real *cols, fmd_real *y);
+
+/* Its backward, for x the forward's input: dW (9 c_in, c_out) += d loss /
+ * d W, db += d loss / d b, and, if dx is not NULL, dx (n, h, w, c_in) =
+ * d loss / d x, for dy (n, 2h, 2w, c_out). cols, dcols: FMD_CONV_COLS each. */
+int FMD_T(fmd_upconv_backward)(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, const fmd_real *x,
+                               const fmd_real *W, const fmd_real *dy, fmd_real *dW, fmd_real *db, fmd_real *cols,
+                               fmd_real *dcols, fmd_real *dx);
+
 #include "typed_end.h"

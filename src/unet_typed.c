@@ -16,7 +16,6 @@ typedef struct {
     fmd_real *m1, *m2, *m3;                 /* middle: after block 1, attention, block 2 */
     fmd_real *cat[FMD_UNET_MAX_LEVELS];     /* up block l's input: [from below | H_l] */
     fmd_real *U[FMD_UNET_MAX_LEVELS];       /* up block outputs */
-    fmd_real *Up[FMD_UNET_MAX_LEVELS];      /* U_l upsampled (l > 0) */
     fmd_real *C[FMD_UNET_MAX_LEVELS];       /* the conv after upsampling: input from below of level l - 1 */
     fmd_real *o_xhat, *o_is, *o_s, *o_a;  /* the output head: GN, then SiLU (o_a) and its sigmoid (o_s) */
     fmd_real *dH[FMD_UNET_MAX_LEVELS];      /* backward: d loss / d H_l, from two paths */
@@ -34,7 +33,7 @@ static void FMD_T(work_free)(FMD_T(unet_work) *w)
     free(w->labels), free(w->tf), free(w->z1), free(w->a1), free(w->e), free(w->s_e), free(w->ds_e);
     free(w->x_in);
     for (size_t l = 0; l < FMD_UNET_MAX_LEVELS; l++) {
-        free(w->h_in[l]), free(w->H[l]), free(w->cat[l]), free(w->U[l]), free(w->Up[l]);
+        free(w->h_in[l]), free(w->H[l]), free(w->cat[l]), free(w->U[l]);
         free(w->C[l]), free(w->dH[l]);
         FMD_T(fmd_resblock_work_free)(w->rd[l]);
         FMD_T(fmd_resblock_work_free)(w->ru[l]);
@@ -71,7 +70,7 @@ static int FMD_T(work_alloc)(const fmd_unet *net, size_t n_max, FMD_T(unet_work)
         ALLOC(w->cat[l], P * ccat), ALLOC(w->U[l], P * net->ch[l]);
         if (l > 0) {
             const size_t Pu = n * net->sides[l - 1] * net->sides[l - 1];
-            ALLOC(w->Up[l], Pu * net->ch[l]), ALLOC(w->C[l], Pu * net->ch[l]);
+            ALLOC(w->C[l], Pu * net->ch[l]);
             biggest = biggest > Pu * net->ch[l] ? biggest : Pu * net->ch[l];
         }
         biggest = biggest > P * ccat ? biggest : P * ccat;   /* the up block's input, the widest map of a level */
@@ -185,10 +184,11 @@ static int FMD_T(forward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, co
         st = FMD_T(fmd_resblock_forward)(&net->up[l], w->ru[l], n, s, s, p, w->cat[l], w->s_e, w->U[l]);
         if (st != FMD_OK)
             return st;
-        if (l > 0) {
-            FMD_T(fmd_upsample2_forward)(n, s, s, net->ch[l], w->U[l], w->Up[l]);
-            FMD_T(fmd_conv3x3_forward)(n, 2 * s, 2 * s, net->ch[l], net->ch[l], 1, w->Up[l], p + net->upconv[l].w,
-                                p + net->upconv[l].b, w->sc.cols, w->C[l]);
+        if (l > 0) {   /* upsampling then a convolution, fused (4/9 of the multiply-adds) */
+            st = FMD_T(fmd_upconv_forward)(n, s, s, net->ch[l], net->ch[l], w->U[l], p + net->upconv[l].w,
+                                           p + net->upconv[l].b, w->sc.cols, w->C[l]);
+            if (st != FMD_OK)
+                return st;
         }
     }
     /* out */
@@ -227,10 +227,13 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
     const size_t cl = net->ch[L - 1];
     for (size_t l = 0; l < L; l++) {
         const size_t s = net->sides[l], P = n * s * s, below = l + 1 < L ? net->ch[l + 1] : cl;
-        if (l > 0) {   /* U_l -> upsample -> conv: g1 holds d loss / d C_l */
-            FMD_T(fmd_conv3x3_backward)(n, 2 * s, 2 * s, net->ch[l], net->ch[l], 1, w->Up[l], p + net->upconv[l].w, w->g1,
-                                 grad + net->upconv[l].w, grad + net->upconv[l].b, w->sc.cols, w->sc.dcols, w->g2);
-            FMD_T(fmd_upsample2_backward)(n, s, s, net->ch[l], w->g2, w->g1);
+        if (l > 0) {   /* U_l -> upsample and conv: g1 holds d loss / d C_l */
+            const int st = FMD_T(fmd_upconv_backward)(n, s, s, net->ch[l], net->ch[l], w->U[l], p + net->upconv[l].w,
+                                                      w->g1, grad + net->upconv[l].w, grad + net->upconv[l].b,
+                                                      w->sc.cols, w->sc.dcols, w->g2);
+            if (st != FMD_OK)
+                return st;
+            memcpy(w->g1, w->g2, P * net->ch[l] * sizeof(fmd_real));
         }
         int st = FMD_T(fmd_resblock_backward)(&net->up[l], w->ru[l], n, s, s, p, w->cat[l], w->s_e, w->g1, grad, w->g2,
                                        w->ds_e);

@@ -97,6 +97,49 @@ Test(conv, chunked_patches_give_the_same_convolution)
     gsl_rng_free(r);
 }
 
+/* Upsampling then a 3 x 3 convolution, fused into four 2 x 2 convolutions of
+ * the small map (fmd_upconv_forward, the sub-pixel form), against the two
+ * layers run one after the other (each checked above): the same sums in
+ * another grouping, so they agree to rounding -- 1e-13 on outputs of size
+ * ~5, 1e-12 on gradients (sums over every pixel) -- for dW, db and dx too.
+ * Odd sizes (3 x 4 maps, 5 and 3 channels) so a wrong parity or border
+ * cannot pass by symmetry. */
+Test(conv, fused_upsampling_convolution_equals_the_two_layers)
+{
+    enum { UN = 2, UH = 3, UW = 4, UC = 5, UK = 3, UP = UN * 4 * UH * UW };
+    gsl_rng *r;
+    fmd_rng_alloc(1605, 0, &r);
+    static double x[UN * UH * UW * UC], Wt[9 * UC * UK], b[UK], up[UP * UC], y[UP * UK], yref[UP * UK], dy[UP * UK];
+    static double dW[9 * UC * UK], db[UK], dx[UN * UH * UW * UC], dWr[9 * UC * UK], dbr[UK], dup[UP * UC];
+    static double dxr[UN * UH * UW * UC], cols[FMD_CONV_COLS], dcols[FMD_CONV_COLS];
+    fill(r, sizeof x / sizeof x[0], x);
+    fill(r, sizeof Wt / sizeof Wt[0], Wt);
+    fill(r, UK, b);
+    fill(r, UP * UK, dy);
+    cr_assert_eq(fmd_upconv_forward(UN, UH, UW, UC, UK, x, Wt, b, cols, y), FMD_OK);
+    fmd_upsample2_forward(UN, UH, UW, UC, x, up);
+    cr_assert_eq(fmd_conv3x3_forward(UN, 2 * UH, 2 * UW, UC, UK, 1, up, Wt, b, cols, yref), FMD_OK);
+    double worst = 0.0;
+    for (size_t i = 0; i < UP * UK; i++)
+        worst = fmax(worst, fabs(y[i] - yref[i]));
+    cr_log_info("forward: fused %.15f, two layers %.15f, max |diff| %.2e", y[17], yref[17], worst);
+    cr_expect(worst <= 1e-13, "forward: max |fused - two layers| = %.3e", worst);
+    memset(dW, 0, sizeof dW), memset(db, 0, sizeof db), memset(dWr, 0, sizeof dWr), memset(dbr, 0, sizeof dbr);
+    cr_assert_eq(fmd_upconv_backward(UN, UH, UW, UC, UK, x, Wt, dy, dW, db, cols, dcols, dx), FMD_OK);
+    cr_assert_eq(fmd_conv3x3_backward(UN, 2 * UH, 2 * UW, UC, UK, 1, up, Wt, dy, dWr, dbr, cols, dcols, dup), FMD_OK);
+    fmd_upsample2_backward(UN, UH, UW, UC, dup, dxr);
+    double wW = 0.0, wb = 0.0, wx = 0.0;
+    for (size_t i = 0; i < 9 * UC * UK; i++)
+        wW = fmax(wW, fabs(dW[i] - dWr[i]));
+    for (size_t i = 0; i < UK; i++)
+        wb = fmax(wb, fabs(db[i] - dbr[i]));
+    for (size_t i = 0; i < UN * UH * UW * UC; i++)
+        wx = fmax(wx, fabs(dx[i] - dxr[i]));
+    cr_log_info("backward: max |diff| dW %.2e, db %.2e, dx %.2e", wW, wb, wx);
+    cr_expect(wW <= 1e-12 && wb <= 1e-12 && wx <= 1e-12, "backward: dW %.3e, db %.3e, dx %.3e off", wW, wb, wx);
+    gsl_rng_free(r);
+}
+
 /* L = sum (y - target)^2 / 2 is quadratic in W, in b and in x, so the
  * central difference [L(p + h) - L(p - h)] / 2h has no truncation error;
  * with h = 1e-3 its rounding is ~ eps |L| / h ~ 1e-11. Every entry of dW,
