@@ -20,6 +20,9 @@
  * fifth of its time on them.
  * Zero padding 1; stride 1 (same size) or 2 (H_out = ceil(H / 2), the
  * U-Net's downsampling).
+ * Upsampling followed by a convolution is also one layer
+ * (fmd_upconv_forward): each output parity a 2 x 2 convolution of the small
+ * map, 4/9 of the multiply-adds.
  * A direct convolution by loops (fmd_conv3x3_naive) is the reference the
  * suite compares with (verify/test_conv.c). */
 #ifndef FMD_CONV_H

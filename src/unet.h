@@ -23,7 +23,7 @@
  *          a residual block;
  *   up     at level l = L-1 .. 0: concatenate h_l's channels, a residual
  *          block to c_l channels, then (l > 0) nearest upsampling and a
- *          conv3x3;
+ *          conv3x3 (one layer, fmd_upconv_forward: the sub-pixel form);
  *   out    group norm, SiLU, conv3x3 (c_0 -> 1).
  * c_l = channels * mult[l]. The side must be divisible by 2^(L-1).
  *
