@@ -24,14 +24,16 @@ static const char usage[] =
     "images, in float64 or float32.\n"
     "\n"
     "  --data fashion-mnist  the 60000 training images (28 x 28, pixels in [-1, 1])\n"
-    "  --data-file FILE      or rows of d = side^2 numbers (side divisible by 4)\n"
+    "  --data-file FILE      or rows of d = side^2 numbers (side divisible by 2^(levels-1))\n"
     "  --labels              condition on the classes (Fashion-MNIST's, or the last\n"
     "                        column of --data-file); \"no label\" with probability\n"
     "                        --label-drop P (default 0.1): classifier-free guidance\n"
     "  --objective NAME      cfm (the field, default) | ddpm (the noise) | denoiser\n"
     "                        (the clean image)\n"
     "  --schedule NAME       condot (default) | cosine | lab | poly:N | vp\n"
-    "  --channels C          base channels (levels have C, 2C, 2C); default 32\n"
+    "  --channels C          base channels; default 32\n"
+    "  --mult M1,M2,...      the levels' channel multipliers, one a level (each halves\n"
+    "                        the side); default 1,2,2: 28, 14, 7 pixels at C, 2C, 2C\n"
     "  --attention on|off    self-attention at the lowest resolution; default on\n"
     "  --precision P         f64 (default) or f32: the weights, feature maps,\n"
     "                        gradients and Adam's moments (f32: BLIS's sgemm, about\n"
@@ -78,7 +80,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
 {
     const char *hint = "Run 'fmd train --arch unet --help' for usage.";
     const char *data_name = NULL, *data_file = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm";
-    const char *schedule = "condot", *attention = "on", *precision = "f64";
+    const char *schedule = "condot", *attention = "on", *precision = "f64", *mult = "1,2,2";
     double steps = 2000, batch = 64, lr = 1e-3, clip = 1.0, ema = 0.999, seed = 0, channels = 32, label_drop = 0.1;
     double save_every = 0, threads = fmd_cli_default_threads();
     int labels = 0, quiet = 0, steps_given = 0, others = 0;
@@ -96,6 +98,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--schedule"))) schedule = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--attention"))) attention = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v, others++;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--mult"))) mult = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--channels"))) {
@@ -189,17 +192,35 @@ int fmd_cmd_train_unet(int argc, char **argv)
         fmd_dtype dtype;
         if (fmd_cli_precision("train", precision, &dtype) != 0)
             return 2;
+        size_t levels = 0, mults[FMD_UNET_MAX_LEVELS];   /* "1,2,2": one multiplier a level */
+        for (const char *p = mult; *p;) {
+            char *end;
+            const long m = strtol(p, &end, 10);
+            if (end == p || m < 1 || m > 64 || levels == FMD_UNET_MAX_LEVELS || (*end && *end != ','))
+                return fmd_cli_usage_error("train", "Give 1 to 4 whole multipliers from 1 to 64, say --mult 1,2,2.",
+                                           "--mult %s: not a list of channel multipliers", mult);
+            mults[levels++] = (size_t)m;
+            p = *end == ',' ? end + 1 : end;
+        }
+        if (levels == 0)
+            return fmd_cli_usage_error("train", "Give 1 to 4 whole multipliers from 1 to 64, say --mult 1,2,2.",
+                                       "--mult is empty");
         const int rc = load_data(data_file, labels, &set, &classes);
         if (rc)
             return rc;
-        const size_t d = set.rows * set.cols, side = (size_t)lround(sqrt((double)d));
-        if (side * side != d || side % 4 != 0) {
+        const size_t d = set.rows * set.cols, side = (size_t)lround(sqrt((double)d)), halving = (size_t)1 << (levels - 1);
+        if (side * side != d || side % halving != 0) {
             fmd_image_set_free(&set);
-            return fmd_cli_usage_error("train", "Give square images whose side is divisible by 4 (28 x 28, say).",
-                                       "the data have d = %zu numbers a row: not a square of a side divisible by 4", d);
+            return fmd_cli_usage_error("train", "Give square images whose side is divisible by 2^(levels - 1) (28 x 28 "
+                                       "takes up to 3 levels), or fewer --mult levels.",
+                                       "the data have d = %zu numbers a row: not a square of a side divisible by %zu, "
+                                       "as %zu levels need", d, halving, levels);
         }
         fmd_unet_config cfg;
         fmd_unet_default_config(side, labels ? classes : 0, &cfg);
+        cfg.levels = levels;
+        for (size_t l = 0; l < levels; l++)
+            cfg.mult[l] = mults[l];
         cfg.channels = (size_t)channels, cfg.attention = strcmp(attention, "on") == 0;
         cfg.emb = 4 * cfg.channels, cfg.dtype = dtype;
         gsl_rng *r = NULL;

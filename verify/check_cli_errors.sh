@@ -127,9 +127,13 @@ expect 2 "--arch 'resnet': mlp (the default) or unet" train --arch resnet --gmm 
 expect 2 "--data moons is not an image set" train --arch unet --data moons --out x.st
 printf '0.1 0.2 0.3\n0.4 0.5 0.6\n' > rows3.txt
 expect 2 "not a square of a side divisible by 4" train --arch unet --data-file rows3.txt --out x.st
+expect 2 "--mult 1,x: not a list of channel multipliers" train --arch unet --data-file rows3.txt --mult 1,x --out x.st
 awk 'BEGIN { srand(3); for (i = 0; i < 40; i++) { s = ""; for (j = 0; j < 64; j++) s = s sprintf("%.3f ", rand() - 0.5); print s (i % 2) } }' > img8.txt
 expect 0 "" train --arch unet --data-file img8.txt --labels --channels 4 --batch 8 --steps 2 --quiet --out u.st
 expect 0 "" train --resume u.st --steps 3 --quiet
+awk 'BEGIN { srand(4); for (i = 0; i < 4; i++) { s = ""; for (j = 0; j < 144; j++) s = s sprintf("%.3f ", rand() - 0.5); print s (i % 2) } }' > img12.txt
+expect 2 "not a square of a side divisible by 8, as 4 levels need" train --arch unet --data-file img12.txt --labels --mult 1,1,1,1 --out x.st
+expect 0 "" train --arch unet --data-file img8.txt --labels --mult 1,2 --attention off --channels 4 --batch 8 --steps 2 --quiet --out u2.st
 expect 2 "unknown --precision 'f16'" train --arch unet --data-file img8.txt --precision f16 --out x.st
 expect 0 "" train --arch unet --data-file img8.txt --labels --channels 4 --batch 8 --steps 2 --quiet --precision f32 --out u32.st
 expect 0 "" train --resume u32.st --steps 3 --quiet
