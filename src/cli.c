@@ -173,6 +173,29 @@ int fmd_cli_prediction(const char *objective, fmd_prediction *pred)
     return 0;
 }
 
+void fmd_cli_image_sampler_defaults(fmd_cli_image_sampler *o)
+{
+    o->solver = "heun", o->steps = 25, o->guidance = 1, o->seed = 0, o->threads = fmd_cli_default_threads();
+}
+
+int fmd_cli_image_sampler_option(const char *cmd, int argc, char **argv, int *i, fmd_cli_image_sampler *o)
+{
+    const char *v, *a = argv[*i];
+    if ((v = fmd_cli_option(argc, argv, i, "--solver"))) {
+        o->solver = v;
+        return 1;
+    }
+    if ((v = fmd_cli_option(argc, argv, i, "--steps")))
+        return fmd_cli_number(cmd, a, v, 1, 1e6, 1, &o->steps) ? 2 : 1;
+    if ((v = fmd_cli_option(argc, argv, i, "--guidance")))
+        return fmd_cli_number(cmd, a, v, -1e3, 1e3, 0, &o->guidance) ? 2 : 1;
+    if ((v = fmd_cli_option(argc, argv, i, "--seed")))
+        return fmd_cli_number(cmd, a, v, 0, 1e15, 1, &o->seed) ? 2 : 1;
+    if ((v = fmd_cli_option(argc, argv, i, "--threads")))
+        return fmd_cli_number(cmd, a, v, 1, FMD_MAX_THREADS, 1, &o->threads) ? 2 : 1;
+    return 0;
+}
+
 int fmd_cli_flow_samples(const char *cmd, const fmd_field *net_out, const fmd_schedule *sch, fmd_prediction predicts,
                          double t0, double t1, const fmd_ode_stepper_type *ode, size_t steps, int threads, size_t n,
                          double *x)

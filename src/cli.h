@@ -56,6 +56,21 @@ int fmd_cli_fmnist(const char *cmd, int train, fmd_image_set *set);
  * data); -1 for an objective fmd does not know. */
 int fmd_cli_prediction(const char *objective, fmd_prediction *pred);
 
+/* The options of an image model's sampler, shared by `fmd sample` and
+ * `fmd eval --classifier` for U-Net and image models: --solver, --steps,
+ * --guidance, --seed, --threads. */
+typedef struct {
+    const char *solver;   /* euler | midpoint | heun | rk4 */
+    double steps, guidance, seed, threads;
+} fmd_cli_image_sampler;
+
+/* The defaults: heun, 25 steps, guidance 1, seed 0, every CPU. */
+void fmd_cli_image_sampler_defaults(fmd_cli_image_sampler *o);
+
+/* If argv[*i] is one of the options above, take it (and its value) into o:
+ * 1, or 2 for a bad value (said for command cmd); 0 if it is none of them. */
+int fmd_cli_image_sampler_option(const char *cmd, int argc, char **argv, int *i, fmd_cli_image_sampler *o);
+
 /* Samples by the ODE of the field Prop 1 reads off a network's output
  * net_out (what it predicts, on schedule sch): x (n, net_out->d) holds eps ~
  * N(0, I) on entry, starts as X_t0 = beta_t0 eps, and holds the samples at

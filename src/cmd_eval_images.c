@@ -47,28 +47,24 @@ static int moments(const fmd_mlp *clf, size_t n, const double *x, double *mean, 
 int fmd_cmd_eval_images(int argc, char **argv)
 {
     const char *hint = "Run 'fmd eval --model MODEL --classifier CLF --help' for usage.";
-    const char *model = NULL, *clf_path = NULL, *data_name = NULL, *data_file = NULL, *solver = "heun";
-    double n = 1000, steps = 25, guidance = 1, seed = 0, threads = fmd_cli_default_threads();
+    const char *model = NULL, *clf_path = NULL, *data_name = NULL, *data_file = NULL;
+    double n = 1000;
+    fmd_cli_image_sampler o;   /* --solver, --steps, --guidance, --seed, --threads */
+    fmd_cli_image_sampler_defaults(&o);
     for (int i = 1; i < argc; i++) {
         const char *v, *a = argv[i];
+        int taken;
         if (fmd_cli_is_help(a)) {
             fputs(usage, stdout);
             return 0;
+        } else if ((taken = fmd_cli_image_sampler_option("eval", argc, argv, &i, &o))) {
+            if (taken == 2) return 2;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--classifier"))) clf_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--data"))) data_name = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--data-file"))) data_file = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--solver"))) solver = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) {
             if (fmd_cli_number("eval", a, v, 2, 1e6, 1, &n)) return 2;
-        } else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) {
-            if (fmd_cli_number("eval", a, v, 1, 1e6, 1, &steps)) return 2;
-        } else if ((v = fmd_cli_option(argc, argv, &i, "--guidance"))) {
-            if (fmd_cli_number("eval", a, v, -1e3, 1e3, 0, &guidance)) return 2;
-        } else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) {
-            if (fmd_cli_number("eval", a, v, 0, 1e15, 1, &seed)) return 2;
-        } else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) {
-            if (fmd_cli_number("eval", a, v, 1, FMD_MAX_THREADS, 1, &threads)) return 2;
         } else {
             return fmd_cli_usage_error("eval", hint, "'%s' is not an option for a Fréchet distance (--classifier)", a);
         }
@@ -79,9 +75,10 @@ int fmd_cmd_eval_images(int argc, char **argv)
         return fmd_cli_usage_error("eval", hint, "give one of --data fashion-mnist or --data-file FILE");
     if (data_name && strcmp(data_name, "fashion-mnist") != 0)
         return fmd_cli_usage_error("eval", hint, "--data %s: only fashion-mnist (or --data-file)", data_name);
-    const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(solver);
+    const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(o.solver);
     if (!ode || ode == fmd_ode_dopri5)
-        return fmd_cli_usage_error("eval", hint, "--solver %s: the distance's sampler is euler, midpoint, heun or rk4", solver);
+        return fmd_cli_usage_error("eval", hint, "--solver %s: the distance's sampler is euler, midpoint, heun or rk4",
+                                   o.solver);
     char why[512];
     fmd_unet *net = NULL;   /* the model: a U-Net, or an MLP (exactly one of the two) */
     fmd_mlp *mlp = NULL, *clf = NULL;
@@ -149,7 +146,7 @@ int fmd_cmd_eval_images(int argc, char **argv)
     double t0, t1;
     fmd_model_time_range(predicts, !unet && mlp->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0, &t1);
     if (rc == 0)
-        fmd_sample_init((uint64_t)seed, N, d, x);
+        fmd_sample_init((uint64_t)o.seed, N, d, x);
     const size_t groups = C ? C : 1;
     double *xy = rc == 0 ? malloc((N / groups + 1) * d * sizeof(double)) : NULL;
     if (rc == 0 && !xy)
@@ -158,12 +155,12 @@ int fmd_cmd_eval_images(int argc, char **argv)
         const size_t m = N / groups + (y < N % groups);
         for (size_t j = 0; j < m; j++)
             memcpy(xy + j * d, x + (y + j * groups) * d, d * sizeof(double));
-        fmd_unet_guidance G = {ev, C ? (int)y : -1, guidance};
-        fmd_mlp_guidance MG = {mlp, (int)y, guidance, mev};
+        fmd_unet_guidance G = {ev, C ? (int)y : -1, o.guidance};
+        fmd_mlp_guidance MG = {mlp, (int)y, o.guidance, mev};
         fmd_field u = unet ? (fmd_field){fmd_unet_guided_field, d, &G}
                     : C    ? (fmd_field){fmd_mlp_guided_field, d, &MG} : (fmd_field){fmd_mlp_eval_field, d, mev};
-        rc = fmd_cli_flow_samples("eval", &u, &sch, predicts, t0, t1, ode, (size_t)steps, fmd_cli_threads("eval", threads),
-                                  m, xy);
+        rc = fmd_cli_flow_samples("eval", &u, &sch, predicts, t0, t1, ode, (size_t)o.steps,
+                                  fmd_cli_threads("eval", o.threads), m, xy);
         for (size_t j = 0; rc == 0 && j < m; j++)
             memcpy(x + (y + j * groups) * d, xy + j * d, d * sizeof(double));
     }
@@ -178,7 +175,7 @@ int fmd_cmd_eval_images(int argc, char **argv)
     }
     if (rc == 0) {
         printf("# %zu samples of %s (%s, %zu steps%s) against %zu held-out images, in the %zu features of %s\n", N, model,
-               solver, (size_t)steps, C ? ", classes in turn" : "", N, k, clf_path);
+               o.solver, (size_t)o.steps, C ? ", classes in turn" : "", N, k, clf_path);
         printf("frechet_distance\t%.6g\n", fd);
         printf("floor (real vs real)\t%.6g\n", floor_fd);
         rc = fmd_cli_output_done("eval", stdout, "standard output");

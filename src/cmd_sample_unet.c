@@ -32,35 +32,32 @@ static const char usage[] =
 int fmd_cmd_sample_unet(int argc, char **argv)
 {
     const char *hint = "Run 'fmd sample --model UNET --help' for usage.";
-    const char *model = NULL, *solver = "heun", *png_path = NULL;
-    double n = 16, steps = 25, cls = -1, guidance = 1, seed = 0, threads = fmd_cli_default_threads();
+    const char *model = NULL, *png_path = NULL;
+    double n = 16, cls = -1;
+    fmd_cli_image_sampler o;   /* --solver, --steps, --guidance, --seed, --threads */
+    fmd_cli_image_sampler_defaults(&o);
     for (int i = 1; i < argc; i++) {
         const char *v, *a = argv[i];
+        int taken;
         if (fmd_cli_is_help(a)) {
             fputs(usage, stdout);
             return 0;
+        } else if ((taken = fmd_cli_image_sampler_option("sample", argc, argv, &i, &o))) {
+            if (taken == 2) return 2;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--model"))) model = v;
-        else if ((v = fmd_cli_option(argc, argv, &i, "--solver"))) solver = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--png"))) png_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "-n"))) {
             if (fmd_cli_number("sample", a, v, 1, 1e7, 1, &n)) return 2;
-        } else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) {
-            if (fmd_cli_number("sample", a, v, 1, 1e6, 1, &steps)) return 2;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--class"))) {
             if (fmd_cli_number("sample", a, v, 0, 1e6, 1, &cls)) return 2;
-        } else if ((v = fmd_cli_option(argc, argv, &i, "--guidance"))) {
-            if (fmd_cli_number("sample", a, v, -1e3, 1e3, 0, &guidance)) return 2;
-        } else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) {
-            if (fmd_cli_number("sample", a, v, 0, 1e15, 1, &seed)) return 2;
-        } else if ((v = fmd_cli_option(argc, argv, &i, "--threads"))) {
-            if (fmd_cli_number("sample", a, v, 1, FMD_MAX_THREADS, 1, &threads)) return 2;
         } else {
             return fmd_cli_usage_error("sample", hint, "'%s' is not an option for a U-Net model", a);
         }
     }
-    const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(solver);
+    const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(o.solver);
     if (!ode || ode == fmd_ode_dopri5)
-        return fmd_cli_usage_error("sample", hint, "--solver %s: a U-Net model takes euler, midpoint, heun or rk4", solver);
+        return fmd_cli_usage_error("sample", hint, "--solver %s: a U-Net model takes euler, midpoint, heun or rk4",
+                                   o.solver);
     char why[512];
     fmd_unet *net;
     fmd_run_info info;
@@ -94,11 +91,11 @@ int fmd_cmd_sample_unet(int argc, char **argv)
     if (!x || fmd_unet_eval_alloc(net, &ev) != FMD_OK)
         rc = fmd_cli_out_of_memory("sample", "the samples", (double)n * (double)d * sizeof(double));
     if (rc == 0) {
-        fmd_unet_guidance G = {ev, (int)cls, guidance};
+        fmd_unet_guidance G = {ev, (int)cls, o.guidance};
         fmd_field u = {fmd_unet_guided_field, d, &G};
-        fmd_sample_init((uint64_t)seed, (size_t)n, d, x);
-        rc = fmd_cli_flow_samples("sample", &u, &sch, predicts, t0, t1, ode, (size_t)steps,
-                                  fmd_cli_threads("sample", threads), (size_t)n, x);
+        fmd_sample_init((uint64_t)o.seed, (size_t)n, d, x);
+        rc = fmd_cli_flow_samples("sample", &u, &sch, predicts, t0, t1, ode, (size_t)o.steps,
+                                  fmd_cli_threads("sample", o.threads), (size_t)n, x);
     }
     if (rc == 0 && png_path) {
         const int status = fmd_png_write_grid(png_path, (size_t)n, net->cfg.side, x, (size_t)ceil(sqrt(n)));
