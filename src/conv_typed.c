@@ -1,6 +1,7 @@
 /* conv_typed.c -- the typed half of conv.c: im2col, col2im, the 3 x 3
- * convolution and upsampling, written once for fmd_real (typed_begin.h);
- * conv.c includes it for float64 and for float32. */
+ * convolution, upsampling, and upsampling fused with the convolution after
+ * it, written once for fmd_real (typed_begin.h); conv.c includes it for
+ * float64 and for float32. */
 #include "typed_begin.h"
 
 FMD_VECTOR_LOOPS

@@ -8,7 +8,7 @@
  *     out = conv3x3(SiLU(GN2(h1))) + skip(x),
  * skip(x) = x when c_in = c_out, else the 1 x 1 convolution x W_s + b_s.
  * This is the block of Ho et al. (2020) and of most diffusion U-Nets since,
- * without dropout. Group norms use min(groups, c) groups (c divisible).
+ * without dropout. Group norms take fmd_groupnorm_groups(c, groups) groups.
  *
  * Parameters live in the network's vector at the offsets of
  * fmd_resblock_layout; gradients in a vector of the same layout. */

@@ -58,37 +58,7 @@ void FMD_T(fmd_resblock_work_free)(FMD_T(fmd_resblock_work) *w)
 
 
 FMD_VECTOR_LOOPS
-void FMD_T(fmd_silu)(size_t m, const fmd_real *z, fmd_real *y)
-{
-    fmd_real e[SILU_CHUNK];
-    for (size_t i0 = 0; i0 < m; i0 += SILU_CHUNK) {
-        const size_t cnt = i0 + SILU_CHUNK <= m ? SILU_CHUNK : m - i0;
-        for (size_t i = 0; i < cnt; i++)
-            e[i] = -z[i0 + i];
-        fmd_vexp_real(cnt, e, e);   /* exp(-z) */
-        for (size_t i = 0; i < cnt; i++)
-            y[i0 + i] = z[i0 + i] / (1 + e[i]);
-    }
-}
-
-FMD_VECTOR_LOOPS
-void FMD_T(fmd_silu_backward)(size_t m, const fmd_real *z, const fmd_real *dy, fmd_real *dz)
-{
-    fmd_real e[SILU_CHUNK];
-    for (size_t i0 = 0; i0 < m; i0 += SILU_CHUNK) {
-        const size_t cnt = i0 + SILU_CHUNK <= m ? SILU_CHUNK : m - i0;
-        for (size_t i = 0; i < cnt; i++)
-            e[i] = -z[i0 + i];
-        fmd_vexp_real(cnt, e, e);
-        for (size_t i = 0; i < cnt; i++) {   /* s = sigmoid(z); dz = dy s (1 + z (1 - s)) */
-            const fmd_real s = 1 / (1 + e[i]), zi = z[i0 + i];
-            dz[i0 + i] = dy[i0 + i] * s * (1 + zi * (1 - s));
-        }
-    }
-}
-
-FMD_VECTOR_LOOPS
-void FMD_T(fmd_silu_keep)(size_t m, const fmd_real *z, fmd_real *s, fmd_real *y)
+void FMD_T(fmd_silu)(size_t m, const fmd_real *z, fmd_real *s, fmd_real *y)
 {
     for (size_t i0 = 0; i0 < m; i0 += SILU_CHUNK) {
         const size_t cnt = i0 + SILU_CHUNK <= m ? SILU_CHUNK : m - i0;
@@ -103,7 +73,7 @@ void FMD_T(fmd_silu_keep)(size_t m, const fmd_real *z, fmd_real *s, fmd_real *y)
 }
 
 FMD_VECTOR_LOOPS
-void FMD_T(fmd_silu_backward_kept)(size_t m, const fmd_real *s, const fmd_real *y, const fmd_real *dy, fmd_real *dz)
+void FMD_T(fmd_silu_backward)(size_t m, const fmd_real *s, const fmd_real *y, const fmd_real *dy, fmd_real *dz)
 {
     for (size_t i = 0; i < m; i++)
         dz[i] = dy[i] * (s[i] + y[i] * (1 - s[i]));
@@ -121,7 +91,7 @@ int FMD_T(fmd_resblock_forward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work)
     if (st != FMD_OK)
         return st;
     FMD_T(fmd_layer_scratch) *sc = w->sc;
-    FMD_T(fmd_silu_keep)(P * ci, w->a1, w->s1, w->a1);   /* in place: GN1's output becomes its SiLU */
+    FMD_T(fmd_silu)(P * ci, w->a1, w->s1, w->a1);   /* in place: GN1's output becomes its SiLU */
     FMD_T(fmd_conv3x3_forward)(n, h, wd, ci, co, 1, w->a1, p + rb->w1, p + rb->c1, sc->cols, w->h1);
     for (size_t i = 0; i < n; i++)   /* proj = s_e W_e + b_e, added to every pixel of image i */
         memcpy(w->proj + i * co, p + rb->be, co * sizeof(fmd_real));
@@ -133,7 +103,7 @@ int FMD_T(fmd_resblock_forward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work)
     st = FMD_T(fmd_groupnorm_forward)(n, hw, co, g2, w->h1, p + rb->g2, p + rb->b2, w->xhat2, w->is2, w->a2);
     if (st != FMD_OK)
         return st;
-    FMD_T(fmd_silu_keep)(P * co, w->a2, w->s2, w->a2);
+    FMD_T(fmd_silu)(P * co, w->a2, w->s2, w->a2);
     FMD_T(fmd_conv3x3_forward)(n, h, wd, co, co, 1, w->a2, p + rb->w2, p + rb->c2, sc->cols, out);
     if (ci == co) {   /* out += skip(x) */
         for (size_t i = 0; i < P * co; i++)
@@ -171,7 +141,7 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
     FMD_T(fmd_layer_scratch) *sc = w->sc;
     FMD_T(fmd_conv3x3_backward)(n, h, wd, co, co, 1, w->a2, p + rb->w2, dout, grad + rb->w2, grad + rb->c2, sc->cols,
                                 sc->dcols, sc->da);
-    FMD_T(fmd_silu_backward_kept)(P * co, w->s2, w->a2, sc->da, sc->da);
+    FMD_T(fmd_silu_backward)(P * co, w->s2, w->a2, sc->da, sc->da);
     FMD_T(fmd_groupnorm_backward)(n, hw, co, g2, w->xhat2, w->is2, p + rb->g2, sc->da, grad + rb->g2, grad + rb->b2, sc->dh);
     /* the embedding's bias: dproj (n, co) = the sum of dh over each image's pixels */
     memset(w->proj, 0, n * co * sizeof(fmd_real));
@@ -187,7 +157,7 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
     /* conv1 (patches of a1), SiLU, GN1: into the main path's dx, added to the skip's */
     FMD_T(fmd_conv3x3_backward)(n, h, wd, ci, co, 1, w->a1, p + rb->w1, sc->dh, grad + rb->w1, grad + rb->c1, sc->cols,
                                 sc->dcols, sc->da);
-    FMD_T(fmd_silu_backward_kept)(P * ci, w->s1, w->a1, sc->da, sc->da);
+    FMD_T(fmd_silu_backward)(P * ci, w->s1, w->a1, sc->da, sc->da);
     FMD_T(fmd_groupnorm_backward)(n, hw, ci, g1, w->xhat1, w->is1, p + rb->g1, sc->da, grad + rb->g1, grad + rb->b1, sc->dh);
     for (size_t i = 0; i < P * ci; i++)
         dx[i] += sc->dh[i];

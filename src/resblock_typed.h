@@ -41,17 +41,12 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
                           const fmd_real *params, const fmd_real *x, const fmd_real *s_e, const fmd_real *dout,
                           fmd_real *grad, fmd_real *dx, fmd_real *ds_e);
 
-/* SiLU over m numbers, y = z sigmoid(z), and its backward
- * dz = dy s (1 + z (1 - s)), s = sigmoid(z). */
-void FMD_T(fmd_silu)(size_t m, const fmd_real *z, fmd_real *y);
-void FMD_T(fmd_silu_backward)(size_t m, const fmd_real *z, const fmd_real *dy, fmd_real *dz);
-
-/* The same keeping s = sigmoid(z) beside y = z s (y may be z: in place),
- * and the backward from them alone, dz = dy (s + y (1 - s)) -- the same
- * as above, as z s = y -- with no exponential: the blocks keep y, their
- * convolutions' input, and s instead of z, and each exponential pass was
- * 1% of a float32 step. */
-void FMD_T(fmd_silu_keep)(size_t m, const fmd_real *z, fmd_real *s, fmd_real *y);
-void FMD_T(fmd_silu_backward_kept)(size_t m, const fmd_real *s, const fmd_real *y, const fmd_real *dy, fmd_real *dz);
+/* SiLU over m numbers, y = z s with s = sigmoid(z) kept beside it (y may
+ * be z: in place), and its backward from them alone,
+ *     dz = dy s (1 + z (1 - s)) = dy (s + y (1 - s))   (z s = y),
+ * with no exponential: a layer keeps y (the next one's input) and s
+ * instead of z, and each exponential pass was 1% of a float32 step. */
+void FMD_T(fmd_silu)(size_t m, const fmd_real *z, fmd_real *s, fmd_real *y);
+void FMD_T(fmd_silu_backward)(size_t m, const fmd_real *s, const fmd_real *y, const fmd_real *dy, fmd_real *dz);
 
 #include "typed_end.h"

@@ -9,7 +9,8 @@ typedef struct {
     size_t n_max;
     int *labels;                          /* (n) as given, C where none */
     fmd_real *tf;                           /* (n, 2F) time features */
-    fmd_real *z1, *a1, *e, *s_e, *ds_e;     /* (n, E) the embedding's stages, and d loss / d SiLU(e) */
+    fmd_real *a1, *sig1;                  /* (n, E) SiLU of the first linear map, and its sigmoid */
+    fmd_real *s_e, *sig_e, *ds_e;         /* (n, E) SiLU(e), its sigmoid, and d loss / d SiLU(e) */
     fmd_real *x_in;                         /* (n, d) the input */
     fmd_real *h_in[FMD_UNET_MAX_LEVELS];    /* input of down block l (level 0: the stem's output) */
     fmd_real *H[FMD_UNET_MAX_LEVELS];       /* down block outputs: the skips */
@@ -30,7 +31,7 @@ static void FMD_T(work_free)(FMD_T(unet_work) *w)
 {
     if (!w)
         return;
-    free(w->labels), free(w->tf), free(w->z1), free(w->a1), free(w->e), free(w->s_e), free(w->ds_e);
+    free(w->labels), free(w->tf), free(w->a1), free(w->sig1), free(w->s_e), free(w->sig_e), free(w->ds_e);
     free(w->x_in);
     for (size_t l = 0; l < FMD_UNET_MAX_LEVELS; l++) {
         free(w->h_in[l]), free(w->H[l]), free(w->cat[l]), free(w->U[l]);
@@ -60,7 +61,7 @@ static int FMD_T(work_alloc)(const fmd_unet *net, size_t n_max, FMD_T(unet_work)
 #define ALLOC(ptr, count) ok &= ((ptr) = malloc((count) * sizeof *(ptr))) != NULL
     ALLOC(w->labels, n);
     ALLOC(w->tf, n * 2 * c->n_fourier);
-    ALLOC(w->z1, n * E), ALLOC(w->a1, n * E), ALLOC(w->e, n * E), ALLOC(w->s_e, n * E), ALLOC(w->ds_e, n * E);
+    ALLOC(w->a1, n * E), ALLOC(w->sig1, n * E), ALLOC(w->s_e, n * E), ALLOC(w->sig_e, n * E), ALLOC(w->ds_e, n * E);
     ALLOC(w->x_in, n * d), ALLOC(w->io, n * d);
     size_t biggest = 0;   /* the largest map: the backward's gradients and the shared scratch */
     for (size_t l = 0; l < L; l++) {
@@ -135,22 +136,22 @@ static int FMD_T(forward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, co
             w->tf[i * 2 * F + j] = (fmd_real)sin(freq[j] * t[i]);
             w->tf[i * 2 * F + F + j] = (fmd_real)cos(freq[j] * t[i]);
         }
-    for (size_t i = 0; i < n; i++) {
-        memcpy(w->z1 + i * E, p + net->emb1.b, E * sizeof(fmd_real));
-        memcpy(w->e + i * E, p + net->emb2.b, E * sizeof(fmd_real));
+    for (size_t i = 0; i < n; i++) {   /* the linear maps' outputs are turned into their SiLUs in place */
+        memcpy(w->a1 + i * E, p + net->emb1.b, E * sizeof(fmd_real));
+        memcpy(w->s_e + i * E, p + net->emb2.b, E * sizeof(fmd_real));
     }
-    fmd_gemm_real(0, 0, n, E, 2 * F, 1.0, w->tf, 2 * F, p + net->emb1.w, E, 1.0, w->z1, E);
-    FMD_T(fmd_silu)(n * E, w->z1, w->a1);
-    fmd_gemm_real(0, 0, n, E, E, 1.0, w->a1, E, p + net->emb2.w, E, 1.0, w->e, E);
+    fmd_gemm_real(0, 0, n, E, 2 * F, 1.0, w->tf, 2 * F, p + net->emb1.w, E, 1.0, w->a1, E);
+    FMD_T(fmd_silu)(n * E, w->a1, w->sig1, w->a1);
+    fmd_gemm_real(0, 0, n, E, E, 1.0, w->a1, E, p + net->emb2.w, E, 1.0, w->s_e, E);
     for (size_t i = 0; i < n; i++) {
         int y = labels && c->n_classes ? labels[i] : (int)c->n_classes;
         if (y < 0 || (size_t)y > c->n_classes)
             return FMD_EINVAL;
         w->labels[i] = y;
         for (size_t k = 0; c->n_classes && k < E; k++)
-            w->e[i * E + k] += p[net->class_table + (size_t)y * E + k];
+            w->s_e[i * E + k] += p[net->class_table + (size_t)y * E + k];
     }
-    FMD_T(fmd_silu)(n * E, w->e, w->s_e);
+    FMD_T(fmd_silu)(n * E, w->s_e, w->sig_e, w->s_e);   /* e, then SiLU(e) */
     /* down */
     for (size_t i = 0; i < n * d; i++)
         w->x_in[i] = (fmd_real)x[i];
@@ -196,7 +197,7 @@ static int FMD_T(forward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, co
                                w->o_is, w->o_a);
     if (st != FMD_OK)
         return st;
-    FMD_T(fmd_silu_keep)(n * d * net->ch[0], w->o_a, w->o_s, w->o_a);   /* in place */
+    FMD_T(fmd_silu)(n * d * net->ch[0], w->o_a, w->o_s, w->o_a);   /* in place */
     FMD_T(fmd_conv3x3_forward)(n, s0, s0, net->ch[0], 1, 1, w->o_a, p + net->out.w, p + net->out.b, w->sc.cols, w->io);
     for (size_t i = 0; i < n * d; i++)
         out[i] = w->io[i];
@@ -220,7 +221,7 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
     /* out: conv, SiLU, group norm, into g1 = d loss / d U_0 */
     FMD_T(fmd_conv3x3_backward)(n, s0, s0, c0, 1, 1, w->o_a, p + net->out.w, w->io, grad + net->out.w, grad + net->out.b,
                                 w->sc.cols, w->sc.dcols, w->g2);
-    FMD_T(fmd_silu_backward_kept)(n * d * c0, w->o_s, w->o_a, w->g2, w->g2);
+    FMD_T(fmd_silu_backward)(n * d * c0, w->o_s, w->o_a, w->g2, w->g2);
     FMD_T(fmd_groupnorm_backward)(n, d, c0, fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->o_xhat, w->o_is, p + net->out_g, w->g2, grad + net->out_g,
                            grad + net->out_b, w->g1);
     /* up, from level 0 back to L - 1; g1 holds d loss / d U_l on entry */
@@ -280,7 +281,7 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
         dx[i] = w->io[i];
     /* the embedding: d loss / d e = ds_e SiLU'(e), then the class rows and the two linear maps */
     fmd_real *de = w->g2, *da1 = w->g2 + n * E;
-    FMD_T(fmd_silu_backward)(n * E, w->e, w->ds_e, de);
+    FMD_T(fmd_silu_backward)(n * E, w->sig_e, w->s_e, w->ds_e, de);
     for (size_t i = 0; c->n_classes && i < n; i++)
         for (size_t k = 0; k < E; k++)
             grad[net->class_table + (size_t)w->labels[i] * E + k] += de[i * E + k];
@@ -289,7 +290,7 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
         for (size_t k = 0; k < E; k++)
             grad[net->emb2.b + k] += de[i * E + k];
     fmd_gemm_real(0, 1, n, E, E, 1.0, de, E, p + net->emb2.w, E, 0.0, da1, E);
-    FMD_T(fmd_silu_backward)(n * E, w->z1, da1, da1);
+    FMD_T(fmd_silu_backward)(n * E, w->sig1, w->a1, da1, da1);
     fmd_gemm_real(1, 0, 2 * F, E, n, 1.0, w->tf, 2 * F, da1, E, 1.0, grad + net->emb1.w, E);
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < E; k++)
