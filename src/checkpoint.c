@@ -91,12 +91,8 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
         t[nt++] = (fmd_st_out){names[2 * l], 2, {net->dims[l], net->dims[l + 1]}, params + net->w_off[l] * es, ty};
         t[nt++] = (fmd_st_out){names[2 * l + 1], 1, {net->dims[l + 1]}, params + net->b_off[l] * es, ty};
     }
-    if (tr) {
-        t[nt++] = (fmd_st_out){"adam.m", 1, {net->nparams}, tr->opt->m, ty};
-        t[nt++] = (fmd_st_out){"adam.v", 1, {net->nparams}, tr->opt->v, ty};
-        if (tr->ema)
-            t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema, ty};
-    }
+    if (tr)
+        fmd_state_tensors(net->nparams, ty, tr->opt, tr->ema, t, &nt);
     const fmd_mlp_config *c = &net->cfg;
     char v[22][64], widths[FMD_MLP_MAX_HIDDEN * 8] = "";
     for (size_t l = 0; l < c->depth; l++)
@@ -303,26 +299,17 @@ int fmd_checkpoint_parse(const uint8_t *data, size_t len, fmd_mlp **net, fmd_run
             status = fmd_take_tensor(&f, name, 1, shb, cfg.dtype, (char *)params_of(m) + m->b_off[l] * es, why, why_len);
         expected += 2;
     }
-    int has_adam = status == FMD_OK && fmd_st_find(&f, "adam.m");
-    int has_ema = status == FMD_OK && fmd_st_find(&f, "ema");
-    expected += has_adam ? 2 : 0;
-    expected += has_ema ? 1 : 0;
+    if (status == FMD_OK)
+        expected += fmd_state_tensors_in(&f, NULL, NULL);
     if (status == FMD_OK && f.ntensors != expected)
         status = fmd_reason(why, why_len, "%zu tensors, expected %zu for this architecture", f.ntensors, expected);
     if (status == FMD_OK && state) {
-        uint64_t sh[1] = {m->nparams};
         if (state->net->nparams != m->nparams || state->net->cfg.dtype != cfg.dtype)
             status = fmd_reason(why, why_len, "the training state does not match this architecture");
-        if (status == FMD_OK && has_adam)
-            status = fmd_take_tensor(&f, "adam.m", 1, sh, cfg.dtype, state->opt->m, why, why_len);
-        if (status == FMD_OK && has_adam)
-            status = fmd_take_tensor(&f, "adam.v", 1, sh, cfg.dtype, state->opt->v, why, why_len);
-        if (status == FMD_OK && has_ema && state->ema)
-            status = fmd_take_tensor(&f, "ema", 1, sh, cfg.dtype, state->ema, why, why_len);
-        if (status == FMD_OK) {
-            state->opt->step = adam_step;
+        if (status == FMD_OK)
+            status = fmd_take_state(&f, m->nparams, cfg.dtype, adam_step, state->opt, state->ema, why, why_len);
+        if (status == FMD_OK)
             state->step = steps;
-        }
     }
     info->steps = steps;
     info->target_steps = target;

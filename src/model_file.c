@@ -189,3 +189,38 @@ int fmd_take_tensor(const fmd_st_file *f, const char *name, size_t ndim, const u
     return FMD_OK;
 }
 
+
+void fmd_state_tensors(size_t nparams, fmd_dtype ty, const fmd_adam *opt, const void *ema, fmd_st_out *t, size_t *nt)
+{
+    t[(*nt)++] = (fmd_st_out){"adam.m", 1, {nparams}, opt->m, ty};
+    t[(*nt)++] = (fmd_st_out){"adam.v", 1, {nparams}, opt->v, ty};
+    if (ema)
+        t[(*nt)++] = (fmd_st_out){"ema", 1, {nparams}, ema, ty};
+}
+
+size_t fmd_state_tensors_in(const fmd_st_file *f, int *has_adam, int *has_ema)
+{
+    const int adam = fmd_st_find(f, "adam.m") != NULL, ema = fmd_st_find(f, "ema") != NULL;
+    if (has_adam)
+        *has_adam = adam;
+    if (has_ema)
+        *has_ema = ema;
+    return (adam ? 2 : 0) + (ema ? 1 : 0);
+}
+
+int fmd_take_state(const fmd_st_file *f, size_t nparams, fmd_dtype ty, unsigned long adam_step, fmd_adam *opt,
+                   void *ema, char *why, size_t n)
+{
+    const uint64_t sh[1] = {nparams};
+    int status = FMD_OK;
+    if (fmd_st_find(f, "adam.m")) {
+        status = fmd_take_tensor(f, "adam.m", 1, sh, ty, opt->m, why, n);
+        if (status == FMD_OK)
+            status = fmd_take_tensor(f, "adam.v", 1, sh, ty, opt->v, why, n);
+    }
+    if (status == FMD_OK && ema && fmd_st_find(f, "ema"))
+        status = fmd_take_tensor(f, "ema", 1, sh, ty, ema, why, n);
+    if (status == FMD_OK)
+        opt->step = adam_step;
+    return status;
+}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "adam.h"
 #include "dtype.h"
 #include "safetensors.h"
 
@@ -49,5 +50,20 @@ int fmd_check_tensor(const fmd_st_file *f, const char *name, size_t ndim, const 
 /* Copy tensor `name`, which must have exactly this shape and type, into dst. */
 int fmd_take_tensor(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,
                     void *dst, char *why, size_t n);
+
+/* ---- a training run's state, the same in every kind of model file ---------- */
+
+/* Append the state's tensors to t (from *nt on): adam.m and adam.v (opt's
+ * moments) and, if ema is not NULL, ema -- nparams numbers of type ty each. */
+void fmd_state_tensors(size_t nparams, fmd_dtype ty, const fmd_adam *opt, const void *ema, fmd_st_out *t, size_t *nt);
+
+/* How many of those tensors f holds (0, 1, 2 or 3), and which (either
+ * pointer may be NULL). */
+size_t fmd_state_tensors_in(const fmd_st_file *f, int *has_adam, int *has_ema);
+
+/* Take them back: opt's moments if f has them (opt->step = adam_step),
+ * and ema if f has one and ema is not NULL. */
+int fmd_take_state(const fmd_st_file *f, size_t nparams, fmd_dtype ty, unsigned long adam_step, fmd_adam *opt,
+                   void *ema, char *why, size_t n);
 
 #endif

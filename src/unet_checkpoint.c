@@ -24,12 +24,8 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
     if (tr && (tr->net->nparams != net->nparams || tr->opt->dtype != ty))
         return FMD_EINVAL;
     t[nt++] = (fmd_st_out){"unet.params", 1, {net->nparams}, fmd_unet_params((fmd_unet *)net), ty};
-    if (tr) {
-        t[nt++] = (fmd_st_out){"adam.m", 1, {net->nparams}, tr->opt->m, ty};
-        t[nt++] = (fmd_st_out){"adam.v", 1, {net->nparams}, tr->opt->v, ty};
-        if (tr->ema)
-            t[nt++] = (fmd_st_out){"ema", 1, {net->nparams}, tr->ema, ty};
-    }
+    if (tr)
+        fmd_state_tensors(net->nparams, ty, tr->opt, tr->ema, t, &nt);
     char v[20][64], mult[64] = "";
     for (size_t l = 0; l < c->levels; l++)
         snprintf(mult + strlen(mult), sizeof mult - strlen(mult), "%s%zu", l ? "," : "", c->mult[l]);
@@ -156,8 +152,8 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
     fmd_unet *m = NULL;
     if (status == FMD_OK && (status = fmd_unet_alloc(&cfg, &m)) != FMD_OK)
         fmd_reason(why, why_len, "no memory for the network's %zu parameters", count);
-    const int has_adam = status == FMD_OK && fmd_st_find(&f, "adam.m"), has_ema = status == FMD_OK && fmd_st_find(&f, "ema");
-    const size_t expected = 1 + (has_adam ? 2 : 0) + (has_ema ? 1 : 0);
+    int has_ema = 0;
+    const size_t expected = 1 + (status == FMD_OK ? fmd_state_tensors_in(&f, NULL, &has_ema) : 0);
     if (status == FMD_OK && f.ntensors != expected)
         status = fmd_reason(why, why_len, "%zu tensors, expected %zu", f.ntensors, expected);
     uint64_t sh[1] = {m ? m->nparams : 0};
@@ -167,14 +163,10 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
     if (status == FMD_OK && state) {
         if (state->net->nparams != m->nparams || state->net->cfg.dtype != cfg.dtype)
             status = fmd_reason(why, why_len, "the training state does not match this architecture");
-        if (status == FMD_OK && has_adam)
-            status = fmd_take_tensor(&f, "adam.m", 1, sh, cfg.dtype, state->opt->m, why, why_len);
-        if (status == FMD_OK && has_adam)
-            status = fmd_take_tensor(&f, "adam.v", 1, sh, cfg.dtype, state->opt->v, why, why_len);
-        if (status == FMD_OK && has_ema && state->ema)
-            status = fmd_take_tensor(&f, "ema", 1, sh, cfg.dtype, state->ema, why, why_len);
         if (status == FMD_OK)
-            state->opt->step = adam_step, state->step = steps;
+            status = fmd_take_state(&f, m->nparams, cfg.dtype, adam_step, state->opt, state->ema, why, why_len);
+        if (status == FMD_OK)
+            state->step = steps;
     }
     info->steps = steps, info->target_steps = target, info->seed = seed, info->batch = batch;
     fmd_st_free(&f);
