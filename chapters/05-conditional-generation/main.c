@@ -328,7 +328,8 @@ enum { CLF_STEPS = 4000, FLOW_STEPS = 6000, PER_CLASS = 100, SAMPLE_STEPS = 25 }
 /* n guided samples of class y at scale w into x: the denoiser's output is
  * guided, (1 - w) D(x | no label) + w D(x | y), then turned into the field
  * alpha_dot D + beta_dot (x - alpha D) / beta (affine in D, so this is
- * classifier-free guidance of the field), midpoint rule on [0, T1] */
+ * classifier-free guidance of the field), midpoint rule on [0, T1]; the
+ * pixels clipped to [-1, 1], as an image is shown */
 void ch05_mlp_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double w, uint64_t seed, size_t n, double *x)
 {
     fmd_mlp_eval *ev;
@@ -340,6 +341,8 @@ void ch05_mlp_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double 
     fmd_sample_init(seed, n, net->cfg.d, x);
     ch05_solve(&u, fmd_ode_midpoint, 0.0, T1, SAMPLE_STEPS, n, x);
     fmd_mlp_eval_free(ev);
+    for (size_t i = 0; i < n * net->cfg.d; i++)
+        x[i] = fmin(1.0, fmax(-1.0, x[i]));
 }
 
 /* A grid of 10 classes x 4 guidance scales as a 280 x 112 pixel matrix
@@ -494,8 +497,6 @@ static void fmnist_part(void)
         double hits = 0.0, div[10];
         for (int y = 0; y < 10; y++) {
             ch05_mlp_images(net, &sch, y, ws[q], 600 + y, PER_CLASS, x);
-            for (size_t i = 0; i < PER_CLASS * D; i++)
-                x[i] = fmin(1.0, fmax(-1.0, x[i]));   /* to the pixel range, as an image is shown */
             fmd_classifier_predict(clf, 1.0, PER_CLASS, x, p);
             for (int i = 0; i < PER_CLASS; i++)
                 hits += p[i] == y;

@@ -232,11 +232,8 @@ static void grids(const ch05_unet_args *a, fmd_unet_eval *ev)
     if (!cells)
         return;
     for (int y = 0; y < 10; y++)
-        for (int q = 0; q < 4; q++) {
+        for (int q = 0; q < 4; q++)
             ch05_mlp_images(a->mlp, a->sch, y, grid_w[q], 500 + y, 4, cells + (y * 4 + q) * 4 * 784);
-            for (size_t i = 0; i < 4 * 784; i++)
-                cells[(y * 4 + q) * 4 * 784 + i] = fmin(1.0, fmax(-1.0, cells[(y * 4 + q) * 4 * 784 + i]));
-        }
     write_grid("ch05_fmnist_grid.tsv", "the MLP denoiser of part 3", cells, a->io_failed);
     for (int y = 0; y < 10; y++)
         for (int q = 0; q < 4; q++)
@@ -273,7 +270,7 @@ static void table_samples(const ch05_unet_args *a, fmd_unet_eval *ev, double *x)
             ch05_mlp_images(a->mlp, a->sch, y, 1.0, 800 + y, m, xy);
         for (size_t j = 0; j < m; j++)
             for (size_t i = 0; i < 784; i++)
-                x[(y + 10 * j) * 784 + i] = fmin(1.0, fmax(-1.0, xy[j * 784 + i]));
+                x[(y + 10 * j) * 784 + i] = xy[j * 784 + i];   /* both samplers clip to the pixel range */
     }
     free(xy);
 }
@@ -380,56 +377,69 @@ static void measure_tradeoff(const ch05_unet_args *a, fmd_unet *net, const char 
 
 /* ---- reading the kept results back, and the checks ----------------------------- */
 
-/* column col (1-based after the key) of the row starting with `first` */
-static double lookup(const char *name, const char *first, int col)
+/* A kept table, read once: each row's first field and up to 4 numbers
+ * after it (NAN where missing). */
+enum { KEPT_ROWS = 8 };
+typedef struct {
+    size_t n;
+    char key[KEPT_ROWS][32];
+    double v[KEPT_ROWS][4];
+} kept_table;
+
+static void read_kept(const char *name, kept_table *t)
 {
     char path[1024], line[512];
     data_path(name, path, sizeof path);
     FILE *f = fopen(path, "r");
-    double v = NAN;
-    while (f && fgets(line, sizeof line, f)) {
-        if (line[0] == '#')
-            continue;
-        char key[64];
-        double c[4];
-        const int got = sscanf(line, "%63s %lf %lf %lf %lf", key, &c[0], &c[1], &c[2], &c[3]);
-        if (got > col && strcmp(key, first) == 0)
-            v = c[col - 1];
+    t->n = 0;
+    while (f && t->n < KEPT_ROWS && fgets(line, sizeof line, f)) {
+        double *v = t->v[t->n];
+        v[0] = v[1] = v[2] = v[3] = NAN;
+        if (line[0] != '#' && sscanf(line, "%31s %lf %lf %lf %lf", t->key[t->n], &v[0], &v[1], &v[2], &v[3]) >= 2)
+            t->n++;
     }
     if (f)
         fclose(f);
-    return v;
+}
+
+/* row `key`'s numbers, or a row of NANs if it is missing */
+static const double *row(const kept_table *t, const char *key)
+{
+    static const double missing[4] = {NAN, NAN, NAN, NAN};
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->key[i], key) == 0)
+            return t->v[i];
+    return missing;
 }
 
 static void show(const ch05_unet_args *a)
 {
+    kept_table dist, acc;
+    read_kept(TABLE_FILE, &dist);
+    read_kept(TRADEOFF_FILE, &acc);
     printf("   Fréchet distance to the test set (%d samples, w = 1, classifier features):\n", FD_N);
     const char *rows[4] = {"mlp", "unet-early", "unet", "floor"};
     const char *what[4] = {"MLP denoiser", "U-Net, same training time", "U-Net", "floor (training vs test images)"};
-    for (int j = 0; j < 4; j++)
-        printf("     %-32s %6.0f steps %7.0f s   %8.2f\n", what[j], lookup(TABLE_FILE, rows[j], 1),
-               lookup(TABLE_FILE, rows[j], 2), lookup(TABLE_FILE, rows[j], 3));
-    for (int q = 0; q < 6; q++) {
+    for (int j = 0; j < 4; j++) {   /* steps, seconds, distance */
+        const double *v = row(&dist, rows[j]);
+        printf("     %-32s %6.0f steps %7.0f s   %8.2f\n", what[j], v[0], v[1], v[2]);
+    }
+    double best = 0.0;
+    for (int q = 0; q < 6; q++) {   /* accuracy, its SE, diversity, its SE */
         char w[16];
         snprintf(w, sizeof w, "%g", ws[q]);
+        const double *v = row(&acc, w);
         printf("   U-Net, w = %.1f: classifier accuracy on guided samples %.3f +- %.3f, diversity %.2f +- %.2f\n", ws[q],
-               lookup(TRADEOFF_FILE, w, 1), lookup(TRADEOFF_FILE, w, 2), lookup(TRADEOFF_FILE, w, 3),
-               lookup(TRADEOFF_FILE, w, 4));
+               v[0], v[1], v[2], v[3]);
+        best = fmax(best, v[0]);
     }
-    const double mlp = lookup(TABLE_FILE, "mlp", 3), early = lookup(TABLE_FILE, "unet-early", 3);
-    const double unet = lookup(TABLE_FILE, "unet", 3);
+    const double mlp = row(&dist, "mlp")[2], early = row(&dist, "unet-early")[2], unet = row(&dist, "unet")[2];
     /* training helps: the distance falls between the snapshot and the end */
     fmd_report_at_least(a->rep, "Fashion-MNIST: U-Net's distance, early snapshot / trained", early / unet, 2.0);
     char note[200];   /* issue 16's goal, MLP / U-Net >= 2 at the same training time: measured, not required */
     snprintf(note, sizeof note, "(distance MLP / U-Net: %.2f at the same training time, %.2f with the U-Net trained)",
              mlp / early, mlp / unet);
     fmd_report_note(a->rep, note);
-    double best = 0.0;
-    for (int q = 0; q < 6; q++) {
-        char w[16];
-        snprintf(w, sizeof w, "%g", ws[q]);
-        best = fmax(best, lookup(TRADEOFF_FILE, w, 1));
-    }
     fmd_report_at_least(a->rep, "Fashion-MNIST: U-Net's best accuracy on guided samples, w <= 5", best, 0.9);
 }
 

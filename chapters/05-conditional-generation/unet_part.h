@@ -12,7 +12,8 @@ int ch05_solve(const fmd_field *u, const fmd_ode_stepper_type *T, double t0, dou
                double *x);
 
 /* n samples of class y at guidance w from part 3's MLP denoiser, its own
- * sampler (midpoint rule, 25 steps on [0, 0.999]; main.c). */
+ * sampler (midpoint rule, 25 steps on [0, 0.999]; main.c), pixels clipped
+ * to [-1, 1]. */
 void ch05_mlp_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double w, uint64_t seed, size_t n, double *x);
 
 /* The seconds a model of the data directory took to train, as recorded
