@@ -345,26 +345,6 @@ void ch05_mlp_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double 
         x[i] = fmin(1.0, fmax(-1.0, x[i]));
 }
 
-/* A grid of 10 classes x 4 guidance scales as a 280 x 112 pixel matrix
- * for gnuplot (pixels clipped to [-1, 1], as an image is shown). */
-static void write_grid(const char *name, const char *what, double cell[10][4][784])
-{
-    char header[200];
-    snprintf(header, sizeof header, "# a 280 x 112 pixel matrix: rows = classes (28 px each), columns = w = 0, 1, 2.5, 5%s%s",
-             *what ? " " : "", what);
-    fmd_atomic_file f;
-    FILE *out = data(name, &f, header);
-    for (int row = 0; out && row < 280; row++) {
-        for (int col = 0; col < 112; col++) {
-            double v = cell[row / 28][col / 28][(row % 28) * 28 + col % 28];
-            fprintf(out, "%s%.3f", col ? " " : "", fmin(1.0, fmax(-1.0, v)));
-        }
-        fprintf(out, "\n");
-    }
-    if (out)
-        done(&f);
-}
-
 /* The same grid with no network: the exact guided field of the low-rank
  * mixture fitted to Fashion-MNIST (fmd fit-gmm, one component per class,
  * rank 32; `make` writes it), sampled by RK4 (40 steps) from the same kind
@@ -394,7 +374,8 @@ static void exact_grid(const double grid_w[4], const fmd_mlp *clf)
             ch05_solve(&u, fmd_ode_rk4, 0.0, 1.0, 40, 1, cell[y][q]);
             fmd_guidance_free(&P);
         }
-    write_grid("ch05_fmnist_exact_grid.tsv", "(the exact guided field of the fitted mixture)", cell);
+    ch05_write_grid("ch05_fmnist_exact_grid.tsv", "the exact guided field of the fitted mixture", 1, &cell[0][0][0],
+                    &io_failed);
     double x1[10 * 784];
     int pred[10], hits = 0;
     for (int y = 0; y < 10; y++)

@@ -204,19 +204,19 @@ static int unet_images(fmd_unet_eval *ev, int y, double w, uint64_t seed, size_t
     return status;
 }
 
-/* The grids: 10 classes x 4 w x 4 samples, one 280 x 448 pixel matrix a
- * model, the same noise (seed 500 + y) for both. */
-static void write_grid(const char *name, const char *what, const double *cells, int *io_failed)
+void ch05_write_grid(const char *name, const char *what, size_t per_cell, const double *cells, int *io_failed)
 {
+    const size_t width = 4 * 28 * per_cell;
     char header[240];
-    snprintf(header, sizeof header, "# a 280 x 448 pixel matrix: rows = classes (28 px each), columns = w = 0, 1, 2.5, "
-                                    "5, four samples each (%s)", what);
+    snprintf(header, sizeof header, "# a 280 x %zu pixel matrix: rows = classes (28 px each), columns = w = 0, 1, 2.5, "
+                                    "5, %zu sample%s each (%s)", width, per_cell, per_cell > 1 ? "s" : "", what);
     fmd_atomic_file f;
     FILE *out = fmd_data_begin(name, header, &f, io_failed);
-    for (int row = 0; out && row < 280; row++) {
-        for (int col = 0; col < 448; col++) {
-            const int y = row / 28, q = col / 112, s = col % 112 / 28;   /* class, w, sample */
-            fprintf(out, "%s%.3f", col ? " " : "", cells[((y * 4 + q) * 4 + s) * 784 + (row % 28) * 28 + col % 28]);
+    for (size_t row = 0; out && row < 280; row++) {
+        for (size_t col = 0; col < width; col++) {
+            const size_t y = row / 28, q = col / (28 * per_cell), s = col % (28 * per_cell) / 28;   /* class, w, sample */
+            const double v = cells[((y * 4 + q) * per_cell + s) * 784 + (row % 28) * 28 + col % 28];
+            fprintf(out, "%s%.3f", col ? " " : "", fmin(1.0, fmax(-1.0, v)));
         }
         fprintf(out, "\n");
     }
@@ -234,11 +234,11 @@ static void grids(const ch05_unet_args *a, fmd_unet_eval *ev)
     for (int y = 0; y < 10; y++)
         for (int q = 0; q < 4; q++)
             ch05_mlp_images(a->mlp, a->sch, y, grid_w[q], 500 + y, 4, cells + (y * 4 + q) * 4 * 784);
-    write_grid("ch05_fmnist_grid.tsv", "the MLP denoiser of part 3", cells, a->io_failed);
+    ch05_write_grid("ch05_fmnist_grid.tsv", "the MLP denoiser of part 3", 4, cells, a->io_failed);
     for (int y = 0; y < 10; y++)
         for (int q = 0; q < 4; q++)
             unet_images(ev, y, grid_w[q], 500 + y, 4, GRID_STEPS, cells + (y * 4 + q) * 4 * 784);
-    write_grid("ch05_fmnist_unet_grid.tsv", "the U-Net", cells, a->io_failed);
+    ch05_write_grid("ch05_fmnist_unet_grid.tsv", "the U-Net", 4, cells, a->io_failed);
     free(cells);
 }
 

@@ -16,6 +16,11 @@ int ch05_solve(const fmd_field *u, const fmd_ode_stepper_type *T, double t0, dou
  * to [-1, 1]. */
 void ch05_mlp_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double w, uint64_t seed, size_t n, double *x);
 
+/* A grid of 10 classes x 4 guidance scales (w = 0, 1, 2.5, 5) x per_cell
+ * samples, cells (10, 4, per_cell, 784), as a 280 x 112 per_cell pixel
+ * matrix for gnuplot in the data directory, pixels clipped to [-1, 1]. */
+void ch05_write_grid(const char *name, const char *what, size_t per_cell, const double *cells, int *io_failed);
+
 /* The seconds a model of the data directory took to train, as recorded
  * when it trained (ch05_fmnist_training_time.tsv), or -1 if not recorded. */
 double ch05_training_time(const char *model, unsigned long steps);
