@@ -192,19 +192,11 @@ int fmd_cmd_train_unet(int argc, char **argv)
         fmd_dtype dtype;
         if (fmd_cli_precision("train", precision, &dtype) != 0)
             return 2;
-        size_t levels = 0, mults[FMD_UNET_MAX_LEVELS];   /* "1,2,2": one multiplier a level */
-        for (const char *p = mult; *p;) {
-            char *end;
-            const long m = strtol(p, &end, 10);
-            if (end == p || m < 1 || m > 64 || levels == FMD_UNET_MAX_LEVELS || (*end && *end != ','))
-                return fmd_cli_usage_error("train", "Give 1 to 4 whole multipliers from 1 to 64, say --mult 1,2,2.",
-                                           "--mult %s: not a list of channel multipliers", mult);
-            mults[levels++] = (size_t)m;
-            p = *end == ',' ? end + 1 : end;
-        }
-        if (levels == 0)
+        fmd_unet_config levels_of;   /* "1,2,2": one multiplier a level */
+        if (fmd_unet_parse_mult(mult, &levels_of) != FMD_OK)
             return fmd_cli_usage_error("train", "Give 1 to 4 whole multipliers from 1 to 64, say --mult 1,2,2.",
-                                       "--mult is empty");
+                                       "--mult %s: not a list of channel multipliers", mult);
+        const size_t levels = levels_of.levels;
         const int rc = load_data(data_file, labels, &set, &classes);
         if (rc)
             return rc;
@@ -219,8 +211,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
         fmd_unet_config cfg;
         fmd_unet_default_config(side, labels ? classes : 0, &cfg);
         cfg.levels = levels;
-        for (size_t l = 0; l < levels; l++)
-            cfg.mult[l] = mults[l];
+        memcpy(cfg.mult, levels_of.mult, sizeof cfg.mult);
         cfg.channels = (size_t)channels, cfg.attention = strcmp(attention, "on") == 0;
         cfg.emb = 4 * cfg.channels, cfg.dtype = dtype;
         gsl_rng *r = NULL;

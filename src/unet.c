@@ -9,6 +9,7 @@
 #include "rng.h"
 #include "status.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,29 @@ static fmd_affine affine(size_t *next, size_t in, size_t out)
     a.w = take(next, in * out);
     a.b = take(next, out);
     return a;
+}
+
+int fmd_unet_parse_mult(const char *text, fmd_unet_config *cfg)
+{
+    if (!text || !cfg)
+        return FMD_EINVAL;
+    size_t l = 0, mult[FMD_UNET_MAX_LEVELS];
+    for (const char *p = text; *p;) {
+        char *end;
+        if (!isdigit((unsigned char)*p))   /* no sign, no space: strtoul would take them */
+            return FMD_EINVAL;
+        const unsigned long m = strtoul(p, &end, 10);
+        if (m == 0 || m > 64 || l == FMD_UNET_MAX_LEVELS || (*end && *end != ',') || (*end == ',' && !end[1]))
+            return FMD_EINVAL;
+        mult[l++] = m;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (l == 0)
+        return FMD_EINVAL;
+    cfg->levels = l;
+    for (size_t k = 0; k < l; k++)
+        cfg->mult[k] = mult[k];
+    return FMD_OK;
 }
 
 /* The layout of cfg's parameters into net (no parameters allocated). */

@@ -85,6 +85,11 @@ typedef struct {
     float *params32;                    /* (nparams) of a float32 network; NULL for a float64 one */
 } fmd_unet;
 
+/* "1,2,2": the levels' channel multipliers, one a level, into cfg->levels
+ * and cfg->mult (the command's --mult, a model file's metadata);
+ * FMD_EINVAL unless 1 to FMD_UNET_MAX_LEVELS whole numbers from 1 to 64. */
+int fmd_unet_parse_mult(const char *text, fmd_unet_config *cfg);
+
 int fmd_unet_alloc(const fmd_unet_config *cfg, fmd_unet **out);
 /* The number of parameters cfg's network has, without allocating them (a
  * model reader compares it with the file's tensor first). */

@@ -4,7 +4,6 @@
 #include "safetensors.h"
 #include "status.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,25 +54,6 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
                           "clip", v[13], "ema_decay", v[14], "t_min", v[15], "t_max", v[16], "label_drop", v[17],
                           "adam_step", v[18], "dtype", fmd_dtype_name(ty)};
     return fmd_st_write(path, t, nt, meta, sizeof meta / sizeof meta[0] / 2);
-}
-
-/* "1,2,2" into cfg->mult, as many as cfg->levels */
-static int parse_mult(const char *s, fmd_unet_config *cfg, char *why, size_t why_len)
-{
-    size_t l = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        errno = 0;
-        unsigned long m = strtoul(p, &end, 10);
-        if (end == p || errno || m == 0 || m > 64 || l == FMD_UNET_MAX_LEVELS || (*end && *end != ','))
-            return fmd_reason(why, why_len, "metadata 'mult' = '%s' is not a list of channel multipliers", s);
-        cfg->mult[l++] = m;
-        p = *end == ',' ? end + 1 : end;
-    }
-    if (l != cfg->levels)
-        return fmd_reason(why, why_len, "metadata 'mult' = '%s' has %zu multipliers for %zu levels", s, l, cfg->levels);
-    return FMD_OK;
 }
 
 int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_run_info *info,
@@ -137,7 +117,12 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
     if (status == FMD_OK)
         status = fmd_meta_string(&f, "mult", mult, sizeof mult, why, why_len);
     if (status == FMD_OK)
-        status = parse_mult(mult, &cfg, why, why_len);
+        status = fmd_unet_parse_mult(mult, &cfg) != FMD_OK
+                     ? fmd_reason(why, why_len, "metadata 'mult' = '%s' is not a list of channel multipliers", mult)
+                 : cfg.levels != levels
+                     ? fmd_reason(why, why_len, "metadata 'mult' = '%s' has %zu multipliers for %lu levels", mult,
+                                  cfg.levels, levels)
+                     : FMD_OK;
     /* the architecture's size against the file's tensor, before anything is allocated */
     size_t count = 0;
     if (status == FMD_OK && fmd_unet_param_count(&cfg, &count) != FMD_OK)
