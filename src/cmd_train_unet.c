@@ -192,7 +192,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
         fmd_dtype dtype;
         if (fmd_cli_precision("train", precision, &dtype) != 0)
             return 2;
-        fmd_unet_config levels_of;   /* "1,2,2": one multiplier a level */
+        fmd_unet_config levels_of = {0};   /* "1,2,2": one multiplier a level */
         if (fmd_unet_parse_mult(mult, &levels_of) != FMD_OK)
             return fmd_cli_usage_error("train", "Give 1 to 4 whole multipliers from 1 to 64, say --mult 1,2,2.",
                                        "--mult %s: not a list of channel multipliers", mult);

@@ -434,7 +434,9 @@ static void show(const ch05_unet_args *a)
         best = fmax(best, v[0]);
     }
     const double mlp = row(&dist, "mlp")[2], early = row(&dist, "unet-early")[2], unet = row(&dist, "unet")[2];
-    /* training helps: the distance falls between the snapshot and the end */
+    /* training helps: the distance falls between the snapshot and the end (5.9-fold measured; a trainer
+     * that does not learn leaves the ratio near 1, and sampling noise at 10,000 samples moves it by
+     * well under 10%: the distances are 40 and 6 times the floor) */
     fmd_report_at_least(a->rep, "Fashion-MNIST: U-Net's distance, early snapshot / trained", early / unet, 2.0);
     char note[200];   /* issue 16's goal, MLP / U-Net >= 2 at the same training time: measured, not required */
     snprintf(note, sizeof note, "(distance MLP / U-Net: %.2f at the same training time, %.2f with the U-Net trained)",
