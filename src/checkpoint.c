@@ -94,39 +94,30 @@ int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer 
     if (tr)
         fmd_state_tensors(net->nparams, ty, tr->opt, tr->ema, t, &nt);
     const fmd_mlp_config *c = &net->cfg;
-    char v[22][64], widths[FMD_MLP_MAX_HIDDEN * 8] = "";
+    char v[5][64], widths[FMD_MLP_MAX_HIDDEN * 8] = "";
     for (size_t l = 0; l < c->depth; l++)
         snprintf(widths + strlen(widths), sizeof widths - strlen(widths), "%s%zu", l ? "," : "", c->width[l]);
     snprintf(v[0], 64, "%zu", c->d);
     snprintf(v[1], 64, "%zu", c->n_fourier);
     snprintf(v[2], 64, "%zu", c->n_classes);
-    snprintf(v[3], 64, "%lu", info->steps);
-    snprintf(v[4], 64, "%lu", info->seed);
-    snprintf(v[5], 64, "%zu", info->batch);
-    snprintf(v[6], 64, "%.17g", info->lr);
-    snprintf(v[7], 64, "%.17g", info->clip);
-    snprintf(v[8], 64, "%.17g", info->ema_decay);
-    snprintf(v[9], 64, "%.17g", info->t_min);
-    snprintf(v[10], 64, "%.17g", info->t_max);
-    snprintf(v[11], 64, "%lu", tr ? tr->opt->step : 0UL);
-    snprintf(v[12], 64, "%lu", info->target_steps);
-    snprintf(v[13], 64, "%.17g", info->label_drop);
-    snprintf(v[14], 64, "%zu", c->n_out);
-    snprintf(v[15], 64, "%.17g", c->sigma_data);
+    snprintf(v[3], 64, "%zu", c->n_out);
+    snprintf(v[4], 64, "%.17g", c->sigma_data);
+    fmd_run_meta_text run_text;
+    const char *run[2 * FMD_RUN_META_PAIRS];
+    if (fmd_run_meta(info, tr ? tr->opt->step : 0UL, &run_text, run) != FMD_OK)
+        return FMD_EINVAL;
     /* the first three pairs are written only when they say something: a plain
      * network, uniformly weighted, has the file it had before they existed */
-    const char *meta[] = {"readout", fmd_readout_name(c->output), "sigma_data", v[15],
+    const char *head[] = {"readout", fmd_readout_name(c->output), "sigma_data", v[4],
                           "weighting", info->weighting == FMD_WEIGHT_BETA2 ? "beta2" : info->weighting == FMD_WEIGHT_ELBO ? "elbo" : "uniform",
                           "format", FMD_MLP_FORMAT, "d", v[0], "fourier", v[1], "classes", v[2],
-                          "hidden", widths, "activation", fmd_activation_name(c->act),
-                          "objective", info->objective, "schedule", info->schedule, "data", info->data,
-                          "steps", v[3], "target_steps", v[12], "seed", v[4], "batch", v[5], "lr", v[6], "clip", v[7],
-                          "ema_decay", v[8], "t_min", v[9], "t_max", v[10], "adam_step", v[11],
-                          "label_drop", v[13], "outputs", v[14], "dtype", fmd_dtype_name(ty)};
-    /* metadata values may not hold '"' or '\\' (the writer does not escape) */
-    for (const char *p = info->data; *p; p++)
-        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-            return FMD_EINVAL;
+                          "hidden", widths, "activation", fmd_activation_name(c->act)};
+    const char *tail[] = {"outputs", v[3], "dtype", fmd_dtype_name(ty)};
+    const size_t nhead = sizeof head / sizeof head[0], nrun = sizeof run / sizeof run[0];
+    const char *meta[sizeof head / sizeof head[0] + 2 * FMD_RUN_META_PAIRS + sizeof tail / sizeof tail[0]];
+    memcpy(meta, head, sizeof head);
+    memcpy(meta + nhead, run, sizeof run);
+    memcpy(meta + nhead + nrun, tail, sizeof tail);
     const int plain = c->output == FMD_OUT_PLAIN, uniform = info->weighting == FMD_WEIGHT_UNIFORM;
     if (uniform && !plain)   /* keep the read-out's two pairs, drop the weighting's: shift them over it */
         for (int i = 5; i >= 2; i--)
@@ -178,7 +169,7 @@ int fmd_checkpoint_parse(const uint8_t *data, size_t len, fmd_mlp **net, fmd_run
     int status = fmd_model_bytes_open(data, len, allow_no_checksum, FMD_MLP_FORMAT, &f, has_checksum, why, why_len);
     fmd_mlp_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    unsigned long d = 0, F = 0, C = 0, n_out = 0, steps = 0, target = 0, seed = 0, batch = 0, adam_step = 0;
+    unsigned long d = 0, F = 0, C = 0, n_out = 0, adam_step = 0;
     char widths[256] = "", act[16] = "";
     if (status == FMD_OK)
         status = fmd_meta_uint(&f, "d", 1, 4096, &d, why, why_len);
@@ -210,34 +201,9 @@ int fmd_checkpoint_parse(const uint8_t *data, size_t len, fmd_mlp **net, fmd_run
             status = fmd_reason(why, why_len, "metadata 'hidden' is empty");
     }
     if (status == FMD_OK)
-        status = fmd_meta_string(&f, "objective", info->objective, sizeof info->objective, why, why_len);
+        status = fmd_meta_run_info(&f, info, &adam_step, why, why_len);
     if (status == FMD_OK)
-        status = fmd_meta_string(&f, "schedule", info->schedule, sizeof info->schedule, why, why_len);
-    if (status == FMD_OK)
-        status = fmd_meta_string(&f, "data", info->data, sizeof info->data, why, why_len);
-    if (status == FMD_OK)
-        status = fmd_meta_uint(&f, "steps", 0, (unsigned long)-1, &steps, why, why_len);
-    if (status == FMD_OK)
-        status = fmd_meta_uint(&f, "target_steps", 0, (unsigned long)-1, &target, why, why_len);
-    if (status == FMD_OK)
-        status = fmd_meta_uint(&f, "seed", 0, (unsigned long)-1, &seed, why, why_len);
-    if (status == FMD_OK)
-        status = fmd_meta_uint(&f, "batch", 0, (unsigned long)1 << 30, &batch, why, why_len);
-    if (status == FMD_OK)
-        status = fmd_meta_uint(&f, "adam_step", 0, (unsigned long)-1, &adam_step, why, why_len);
-    const char *dkeys[5] = {"lr", "clip", "ema_decay", "t_min", "t_max"};
-    double *dvals[5] = {&info->lr, &info->clip, &info->ema_decay, &info->t_min, &info->t_max};
-    for (int i = 0; i < 5 && status == FMD_OK; i++)
-        status = fmd_meta_double(&f, dkeys[i], dvals[i], why, why_len);
-    info->label_drop = 0.0;   /* optional: files written before chapter 5 have none */
-    if (status == FMD_OK && fmd_st_meta(&f, "label_drop"))
-        status = fmd_meta_double(&f, "label_drop", &info->label_drop, why, why_len);
-    char dtype[8] = "f64";   /* optional: files written before float32 models have none */
-    if (status == FMD_OK && fmd_st_meta(&f, "dtype"))
-        status = fmd_meta_string(&f, "dtype", dtype, sizeof dtype, why, why_len);
-    if (status == FMD_OK && strcmp(dtype, "f64") != 0 && strcmp(dtype, "f32") != 0)
-        status = fmd_reason(why, why_len, "metadata 'dtype' = '%s' is neither f64 nor f32", dtype);
-    cfg.dtype = strcmp(dtype, "f32") == 0 ? FMD_F32 : FMD_F64;
+        status = fmd_meta_dtype(&f, &cfg.dtype, why, why_len);
     char weighting[16] = "uniform";   /* optional: uniformly weighted runs have none */
     if (status == FMD_OK && fmd_st_meta(&f, "weighting"))
         status = fmd_meta_string(&f, "weighting", weighting, sizeof weighting, why, why_len);
@@ -309,12 +275,8 @@ int fmd_checkpoint_parse(const uint8_t *data, size_t len, fmd_mlp **net, fmd_run
         if (status == FMD_OK)
             status = fmd_take_state(&f, m->nparams, cfg.dtype, adam_step, state->opt, state->ema, why, why_len);
         if (status == FMD_OK)
-            state->step = steps;
+            state->step = info->steps;
     }
-    info->steps = steps;
-    info->target_steps = target;
-    info->seed = seed;
-    info->batch = batch;
     fmd_st_free(&f);
     if (status != FMD_OK) {
         fmd_mlp_free(m);

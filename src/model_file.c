@@ -224,3 +224,65 @@ int fmd_take_state(const fmd_st_file *f, size_t nparams, fmd_dtype ty, unsigned 
         opt->step = adam_step;
     return status;
 }
+
+int fmd_run_meta(const fmd_run_info *info, unsigned long adam_step, fmd_run_meta_text *text, const char **meta)
+{
+    for (const char *p = info->data; *p; p++)
+        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+            return FMD_EINVAL;
+    char (*v)[32] = text->v;
+    snprintf(v[0], 32, "%lu", info->steps);
+    snprintf(v[1], 32, "%lu", info->target_steps);
+    snprintf(v[2], 32, "%lu", info->seed);
+    snprintf(v[3], 32, "%zu", info->batch);
+    snprintf(v[4], 32, "%.17g", info->lr);
+    snprintf(v[5], 32, "%.17g", info->clip);
+    snprintf(v[6], 32, "%.17g", info->ema_decay);
+    snprintf(v[7], 32, "%.17g", info->t_min);
+    snprintf(v[8], 32, "%.17g", info->t_max);
+    snprintf(v[9], 32, "%.17g", info->label_drop);
+    snprintf(v[10], 32, "%lu", adam_step);
+    const char *pairs[2 * FMD_RUN_META_PAIRS] = {
+        "objective", info->objective, "schedule", info->schedule, "data", info->data, "steps", v[0],
+        "target_steps", v[1], "seed", v[2], "batch", v[3], "lr", v[4], "clip", v[5], "ema_decay", v[6],
+        "t_min", v[7], "t_max", v[8], "label_drop", v[9], "adam_step", v[10]};
+    memcpy(meta, pairs, sizeof pairs);
+    return FMD_OK;
+}
+
+int fmd_meta_run_info(const fmd_st_file *f, fmd_run_info *info, unsigned long *adam_step, char *why, size_t n)
+{
+    unsigned long batch = 0;
+    const struct { const char *key; unsigned long hi, *out; } u[] = {
+        {"steps", (unsigned long)-1, &info->steps},   {"target_steps", (unsigned long)-1, &info->target_steps},
+        {"seed", (unsigned long)-1, &info->seed},     {"batch", (unsigned long)1 << 30, &batch},
+        {"adam_step", (unsigned long)-1, adam_step}};
+    int status = FMD_OK;
+    for (size_t i = 0; status == FMD_OK && i < sizeof u / sizeof u[0]; i++)
+        status = fmd_meta_uint(f, u[i].key, 0, u[i].hi, u[i].out, why, n);
+    info->batch = batch;
+    const char *dkeys[5] = {"lr", "clip", "ema_decay", "t_min", "t_max"};
+    double *dvals[5] = {&info->lr, &info->clip, &info->ema_decay, &info->t_min, &info->t_max};
+    for (int i = 0; i < 5 && status == FMD_OK; i++)
+        status = fmd_meta_double(f, dkeys[i], dvals[i], why, n);
+    info->label_drop = 0.0;
+    if (status == FMD_OK && fmd_st_meta(f, "label_drop"))
+        status = fmd_meta_double(f, "label_drop", &info->label_drop, why, n);
+    if (status == FMD_OK)
+        status = fmd_meta_string(f, "objective", info->objective, sizeof info->objective, why, n);
+    if (status == FMD_OK)
+        status = fmd_meta_string(f, "schedule", info->schedule, sizeof info->schedule, why, n);
+    if (status == FMD_OK)
+        status = fmd_meta_string(f, "data", info->data, sizeof info->data, why, n);
+    return status;
+}
+
+int fmd_meta_dtype(const fmd_st_file *f, fmd_dtype *out, char *why, size_t n)
+{
+    char dtype[8] = "f64";
+    int status = fmd_st_meta(f, "dtype") ? fmd_meta_string(f, "dtype", dtype, sizeof dtype, why, n) : FMD_OK;
+    if (status == FMD_OK && strcmp(dtype, "f64") != 0 && strcmp(dtype, "f32") != 0)
+        status = fmd_reason(why, n, "metadata 'dtype' = '%s' is neither f64 nor f32", dtype);
+    *out = strcmp(dtype, "f32") == 0 ? FMD_F32 : FMD_F64;
+    return status;
+}

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "adam.h"
+#include "checkpoint.h"
 #include "dtype.h"
 #include "safetensors.h"
 
@@ -50,6 +51,27 @@ int fmd_check_tensor(const fmd_st_file *f, const char *name, size_t ndim, const 
 /* Copy tensor `name`, which must have exactly this shape and type, into dst. */
 int fmd_take_tensor(const fmd_st_file *f, const char *name, size_t ndim, const uint64_t *shape, fmd_dtype ty,
                     void *dst, char *why, size_t n);
+
+/* ---- a training run's metadata, the same in every kind of model file -------- */
+
+/* The run's pairs: objective, schedule, data, steps, target_steps, seed,
+ * batch, lr, clip, ema_decay, t_min, t_max, label_drop, adam_step. */
+enum { FMD_RUN_META_PAIRS = 14 };
+typedef struct {
+    char v[11][32];   /* the numbers, as text */
+} fmd_run_meta_text;
+
+/* meta[0 .. 2 FMD_RUN_META_PAIRS) = key, value, ... from info (the
+ * numbers' text in *text); FMD_EINVAL if info->data holds '"', '\\' or a
+ * control character (the writer does not escape). */
+int fmd_run_meta(const fmd_run_info *info, unsigned long adam_step, fmd_run_meta_text *text, const char **meta);
+
+/* Read them back into info and *adam_step, each checked (label_drop, absent
+ * from files written before chapter 5, reads as 0). */
+int fmd_meta_run_info(const fmd_st_file *f, fmd_run_info *info, unsigned long *adam_step, char *why, size_t n);
+
+/* metadata "dtype": f64 (also when absent: files before float32 models) or f32. */
+int fmd_meta_dtype(const fmd_st_file *f, fmd_dtype *out, char *why, size_t n);
 
 /* ---- a training run's state, the same in every kind of model file ---------- */
 

@@ -13,9 +13,6 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
 {
     if (!path || !net || !info)
         return FMD_EINVAL;
-    for (const char *p = info->data; *p; p++)   /* metadata values may not hold '"' or '\\' */
-        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-            return FMD_EINVAL;
     const fmd_unet_config *c = &net->cfg;
     fmd_st_out t[4];
     size_t nt = 0;
@@ -25,7 +22,7 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
     t[nt++] = (fmd_st_out){"unet.params", 1, {net->nparams}, fmd_unet_params((fmd_unet *)net), ty};
     if (tr)
         fmd_state_tensors(net->nparams, ty, tr->opt, tr->ema, t, &nt);
-    char v[20][64], mult[64] = "";
+    char v[8][64], mult[64] = "";
     for (size_t l = 0; l < c->levels; l++)
         snprintf(mult + strlen(mult), sizeof mult - strlen(mult), "%s%zu", l ? "," : "", c->mult[l]);
     snprintf(v[0], 64, "%zu", c->side);
@@ -36,23 +33,14 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
     snprintf(v[5], 64, "%zu", c->n_fourier);
     snprintf(v[6], 64, "%zu", c->emb);
     snprintf(v[7], 64, "%zu", c->n_classes);
-    snprintf(v[8], 64, "%lu", info->steps);
-    snprintf(v[9], 64, "%lu", info->target_steps);
-    snprintf(v[10], 64, "%lu", info->seed);
-    snprintf(v[11], 64, "%zu", info->batch);
-    snprintf(v[12], 64, "%.17g", info->lr);
-    snprintf(v[13], 64, "%.17g", info->clip);
-    snprintf(v[14], 64, "%.17g", info->ema_decay);
-    snprintf(v[15], 64, "%.17g", info->t_min);
-    snprintf(v[16], 64, "%.17g", info->t_max);
-    snprintf(v[17], 64, "%.17g", info->label_drop);
-    snprintf(v[18], 64, "%lu", tr ? tr->opt->step : 0UL);
-    const char *meta[] = {"format", FMD_UNET_FORMAT, "side", v[0], "channels", v[1], "levels", v[2], "mult", mult,
+    const char *arch[] = {"format", FMD_UNET_FORMAT, "side", v[0], "channels", v[1], "levels", v[2], "mult", mult,
                           "attention", v[3], "groups", v[4], "fourier", v[5], "emb", v[6], "classes", v[7],
-                          "objective", info->objective, "schedule", info->schedule, "data", info->data,
-                          "steps", v[8], "target_steps", v[9], "seed", v[10], "batch", v[11], "lr", v[12],
-                          "clip", v[13], "ema_decay", v[14], "t_min", v[15], "t_max", v[16], "label_drop", v[17],
-                          "adam_step", v[18], "dtype", fmd_dtype_name(ty)};
+                          "dtype", fmd_dtype_name(ty)};
+    const char *meta[sizeof arch / sizeof arch[0] + 2 * FMD_RUN_META_PAIRS];
+    fmd_run_meta_text run_text;
+    memcpy(meta, arch, sizeof arch);
+    if (fmd_run_meta(info, tr ? tr->opt->step : 0UL, &run_text, meta + sizeof arch / sizeof arch[0]) != FMD_OK)
+        return FMD_EINVAL;
     return fmd_st_write(path, t, nt, meta, sizeof meta / sizeof meta[0] / 2);
 }
 
@@ -83,35 +71,18 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
     int status = fmd_model_bytes_open(data, len, allow_no_checksum, FMD_UNET_FORMAT, &f, NULL, why, why_len);
     fmd_unet_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    unsigned long side = 0, channels = 0, levels = 0, att = 0, groups = 0, F = 0, E = 0, C = 0;
-    unsigned long steps = 0, target = 0, seed = 0, batch = 0, adam_step = 0;
-    char mult[64] = "", dtype[8] = "";
+    unsigned long side = 0, channels = 0, levels = 0, att = 0, groups = 0, F = 0, E = 0, C = 0, adam_step = 0;
+    char mult[64] = "";
     const struct { const char *key; unsigned long lo, hi, *out; } u[] = {
         {"side", 1, 1024, &side},    {"channels", 1, 4096, &channels}, {"levels", 1, FMD_UNET_MAX_LEVELS, &levels},
         {"attention", 0, 1, &att},   {"groups", 1, 4096, &groups},     {"fourier", 2, 1024, &F},
-        {"emb", 1, 65536, &E},       {"classes", 0, 4096, &C},         {"steps", 0, (unsigned long)-1, &steps},
-        {"target_steps", 0, (unsigned long)-1, &target},               {"seed", 0, (unsigned long)-1, &seed},
-        {"batch", 0, (unsigned long)1 << 30, &batch},                  {"adam_step", 0, (unsigned long)-1, &adam_step}};
+        {"emb", 1, 65536, &E},       {"classes", 0, 4096, &C}};
     for (size_t i = 0; status == FMD_OK && i < sizeof u / sizeof u[0]; i++)
         status = fmd_meta_uint(&f, u[i].key, u[i].lo, u[i].hi, u[i].out, why, why_len);
-    const char *dkeys[6] = {"lr", "clip", "ema_decay", "t_min", "t_max", "label_drop"};
-    double *dvals[6] = {&info->lr, &info->clip, &info->ema_decay, &info->t_min, &info->t_max, &info->label_drop};
-    for (int i = 0; i < 6 && status == FMD_OK; i++)
-        status = fmd_meta_double(&f, dkeys[i], dvals[i], why, why_len);
     if (status == FMD_OK)
-        status = fmd_meta_string(&f, "objective", info->objective, sizeof info->objective, why, why_len);
+        status = fmd_meta_run_info(&f, info, &adam_step, why, why_len);
     if (status == FMD_OK)
-        status = fmd_meta_string(&f, "schedule", info->schedule, sizeof info->schedule, why, why_len);
-    if (status == FMD_OK)
-        status = fmd_meta_string(&f, "data", info->data, sizeof info->data, why, why_len);
-    if (status == FMD_OK)
-        status = fmd_meta_string(&f, "dtype", dtype, sizeof dtype, why, why_len);
-    if (status == FMD_OK && strcmp(dtype, "f64") == 0)
-        cfg.dtype = FMD_F64;
-    else if (status == FMD_OK && strcmp(dtype, "f32") == 0)
-        cfg.dtype = FMD_F32;
-    else if (status == FMD_OK)
-        status = fmd_reason(why, why_len, "metadata 'dtype' = '%s': expected f64 or f32", dtype);
+        status = fmd_meta_dtype(&f, &cfg.dtype, why, why_len);
     cfg.side = side, cfg.channels = channels, cfg.levels = levels, cfg.attention = (int)att, cfg.groups = groups;
     cfg.n_fourier = F, cfg.emb = E, cfg.n_classes = C;
     if (status == FMD_OK)
@@ -151,9 +122,8 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
         if (status == FMD_OK)
             status = fmd_take_state(&f, m->nparams, cfg.dtype, adam_step, state->opt, state->ema, why, why_len);
         if (status == FMD_OK)
-            state->step = steps;
+            state->step = info->steps;
     }
-    info->steps = steps, info->target_steps = target, info->seed = seed, info->batch = batch;
     fmd_st_free(&f);
     if (status != FMD_OK) {
         fmd_unet_free(m);
