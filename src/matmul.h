@@ -18,6 +18,13 @@
 
 #include <stddef.h>
 
+/* The name of the kernels BLIS runs here ("zen3", "haswell", "generic", ...),
+ * and whether fmd chose them: BLIS 0.9 does not know AMD's Zen 5 and later
+ * and would run its generic C loops there; fmd then asks for the zen3
+ * kernels, when the CPU has AVX2 and FMA (matmul.c says how). */
+const char *fmd_matmul_kernels(void);
+int fmd_matmul_kernels_chosen_by_fmd(void);
+
 /* C (m, n) = A (m, k) B (k, n), all row-major. */
 void fmd_matmul(size_t m, size_t n, size_t k, const double *A, const double *B, double *C);
 
