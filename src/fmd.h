@@ -40,7 +40,8 @@
 #include "examples.h"  /* chapter 2: closed-form examples */
 #include "sample.h"    /* Algorithms 1 and 2 */
 #include "stats.h"     /* means, slopes, KS distances */
-#include "report.h"    /* chapter programs: table of checks, figure data */
+#include "report.h"    /* chapter programs: table of checks, figure data, progress */
+#include "kept.h"      /* chapter programs: files kept between runs, keyed by what made them */
 
 #define FMD_VERSION "0.1.0"
 

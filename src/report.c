@@ -16,6 +16,10 @@ void fmd_report_begin(fmd_report *r, FILE *out, const char *title)
     r->failures = 0;
     r->has_tsv = 0;
     r->title = title;
+    /* the table is for a reader watching: each line as soon as it is made,
+     * even through a pipe (make tour reads the programs through one) */
+    if (out == stdout)
+        setvbuf(stdout, NULL, _IOLBF, 0);
     fprintf(out, "\n== %s ==\n", title);
     fprintf(out, "%-52s %16s %16s %10s %10s  %s\n", "quantity", "computed", "exact", "error",
             "tolerance", "verdict");
@@ -119,4 +123,48 @@ void fmd_data_end(fmd_atomic_file *f, int *failed)
 {
     if (fmd_atomic_commit(f) != FMD_OK)
         *failed = 1;
+}
+
+/* ---- progress of a long part --------------------------------------------- */
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "42 s", "3 min 5 s" */
+static void duration(double s, char *buf, size_t len)
+{
+    if (s < 60.0)
+        snprintf(buf, len, "%.0f s", s);
+    else
+        snprintf(buf, len, "%.0f min %02.0f s", floor(s / 60.0), fmod(s, 60.0) >= 59.5 ? 59.0 : fmod(s, 60.0));
+}
+
+void fmd_progress_begin(fmd_progress *p, const char *what, double total)
+{
+    snprintf(p->what, sizeof p->what, "%s", what);
+    p->total = total;
+    p->t0 = p->last = wall_seconds();
+}
+
+void fmd_progress_at(fmd_progress *p, double done)
+{
+    const double now = wall_seconds();
+    if (now - p->last < FMD_PROGRESS_SECONDS || done <= 0.0)
+        return;
+    p->last = now;
+    char spent[32], left[32];
+    duration(now - p->t0, spent, sizeof spent);
+    duration((now - p->t0) / done * (p->total - done), left, sizeof left);
+    fprintf(stderr, "   %s: %.0f of %.0f (%.0f%%), %s so far, about %s to go\n", p->what, done, p->total,
+            100.0 * done / p->total, spent, left);
+    fflush(stderr);
+}
+
+double fmd_progress_end(fmd_progress *p)
+{
+    return wall_seconds() - p->t0;
 }

@@ -52,4 +52,24 @@ FILE *fmd_data_begin(const char *name, const char *header, fmd_atomic_file *f, i
 /* Commit a file from fmd_data_begin; sets *failed if that fails. */
 void fmd_data_end(fmd_atomic_file *f, int *failed);
 
+/* ---- progress of a long part ---------------------------------------------
+ * A computation that takes more than a few seconds tells a reader watching
+ * what it is doing and about how long it has left: at most one line every
+ * FMD_PROGRESS_SECONDS, on standard error. It reads the wall clock only to
+ * decide when to print and to estimate the time left; nothing it prints is a
+ * result, and no result may depend on it. */
+#define FMD_PROGRESS_SECONDS 10.0
+
+typedef struct {
+    char what[120];     /* "chapter 5: the U-Net's training steps" */
+    double total;       /* units of work in all */
+    double t0, last;    /* wall-clock seconds: the start, the last line */
+} fmd_progress;
+
+void fmd_progress_begin(fmd_progress *p, const char *what, double total);
+/* `done` units of `total` are done: a line if the last was long enough ago. */
+void fmd_progress_at(fmd_progress *p, double done);
+/* The seconds since fmd_progress_begin (to print, never to compute with). */
+double fmd_progress_end(fmd_progress *p);
+
 #endif

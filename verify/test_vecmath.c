@@ -147,3 +147,57 @@ Test(vecmath, log_agrees_with_libm_to_two_ulp_and_at_the_edges)
     free(x);
     free(y);
 }
+
+/* The variants this CPU may not choose, declared here to compare them
+ * (src/vecmath_avx512.c, src/vecmath_avx2.c). */
+void fmd_vexp_avx512(size_t n, const double *x, double *y);
+void fmd_vexpf_avx512(size_t n, const float *x, float *y);
+void fmd_vlog_avx512(size_t n, const double *x, double *y);
+void fmd_vexp_avx2(size_t n, const double *x, double *y);
+void fmd_vexpf_avx2(size_t n, const float *x, float *y);
+void fmd_vlog_avx2(size_t n, const double *x, double *y);
+
+/* The numbers fmd calls exact (README, "Numbers from runs") have the same
+ * bits on every x86-64 machine with AVX2 and FMA, whether it has AVX-512 or
+ * not. For exp and log that rests on SLEEF's AVX2 and AVX-512 variants
+ * computing the same algorithm with the same fused multiply-adds: they must
+ * agree bit for bit, not within an ulp. 10^6 arguments over exp's whole
+ * finite range (and expf's), log over 2^-1074 .. 2^1023; lengths not a
+ * multiple of 8 test the tails. Skipped on a CPU without AVX-512. */
+Test(vecmath, avx2_and_avx512_variants_agree_bit_for_bit)
+{
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        cr_skip_test("this CPU lacks AVX-512 or AVX2 and FMA: nothing to compare here");
+    enum { N = 1000003 };
+    double *x = malloc(N * sizeof(double)), *a = malloc(N * sizeof(double)), *b = malloc(N * sizeof(double));
+    float *xf = malloc(N * sizeof(float)), *af = malloc(N * sizeof(float)), *bf = malloc(N * sizeof(float));
+    cr_assert(x && a && b && xf && af && bf);
+    gsl_rng *r;
+    fmd_rng_alloc(2385, 0, &r);
+    for (size_t i = 0; i < N; i++) {
+        x[i] = -745.2 + 1455.0 * gsl_rng_uniform(r);
+        xf[i] = (float)(-103.9 + 192.6 * gsl_rng_uniform(r));
+    }
+    fmd_vexp_avx512(N, x, a);
+    fmd_vexp_avx2(N, x, b);
+    size_t differ = 0;
+    for (size_t i = 0; i < N; i++)
+        differ += memcmp(&a[i], &b[i], sizeof(double)) != 0;
+    cr_assert_eq(differ, 0, "exp: %zu of %d results differ between the AVX-512 and AVX2 variants", differ, (int)N);
+    fmd_vexpf_avx512(N, xf, af);
+    fmd_vexpf_avx2(N, xf, bf);
+    for (size_t i = 0; i < N; i++)
+        differ += memcmp(&af[i], &bf[i], sizeof(float)) != 0;
+    cr_assert_eq(differ, 0, "expf: %zu of %d results differ between the AVX-512 and AVX2 variants", differ, (int)N);
+    for (size_t i = 0; i < N; i++)
+        x[i] = ldexp(1.0 + gsl_rng_uniform(r), (int)(gsl_rng_uniform_int(r, 2098)) - 1075);
+    fmd_vlog_avx512(N, x, a);
+    fmd_vlog_avx2(N, x, b);
+    for (size_t i = 0; i < N; i++)
+        differ += memcmp(&a[i], &b[i], sizeof(double)) != 0;
+    cr_assert_eq(differ, 0, "log: %zu of %d results differ between the AVX-512 and AVX2 variants", differ, (int)N);
+    printf("vecmath: AVX-512 and AVX2 variants agree on %d exp, %d expf and %d log arguments, bit for bit\n", (int)N,
+           (int)N, (int)N);
+    gsl_rng_free(r);
+    free(x), free(a), free(b), free(xf), free(af), free(bf);
+}
