@@ -1,9 +1,15 @@
 # fmd -- flow matching and diffusion models, the reference in C.
 #
-#   make tour      build, run every chapter program, write every figure (the main job)
+#   make tour      build, run every chapter program, check the numbers their texts
+#                  quote, draw every figure into build/figures/ (the main job)
 #   make check     the verification suite (Criterion) and the chapter-reference check
 #   make           libfmd.a, the fmd command and the chapter programs
-#   make figures   chapter data + gnuplot figures, written in place to figures/png/
+#   make tour-full the tour with the chapters' long runs too (see README)
+#   make figures   the tour, drawing into figures/png/ (committed) and rewriting
+#                  figures/exact_data.sha256, the hashes the tour checks
+#   make clean-cache  forget what the chapters keep between runs (models, tables)
+#   make across-machines  every chapter under BLIS's other kernels and on one CPU:
+#                  how far each quoted number moves between machines (~3 tours)
 #   make book      the chapters as a static site in build/book/, checked in a browser
 #   make bench     benchmarks: bench/results/*.tsv and *.png
 #   make sanitize  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -40,7 +46,6 @@ CHAPTER_DIRS := $(sort $(dir $(wildcard chapters/*/main.c)))
 CHAPTERS    := $(patsubst chapters/%/,%,$(CHAPTER_DIRS))
 VERIFY_SRC  := $(wildcard verify/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
-FIGURES     := $(wildcard figures/*.gp)
 
 LIB      := $(BUILD)/libfmd.a
 FMD      := $(BUILD)/fmd
@@ -48,8 +53,8 @@ VERIFY   := $(BUILD)/fmd-verify
 CH_BINS  := $(addprefix $(BUILD)/chapters/,$(CHAPTERS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: default all deps tour check figures book bench sanitize fuzz clean \
-        _all _check _figures _bench _sanitize _chapters
+.PHONY: default all deps tour tour-full check figures book bench sanitize fuzz clean clean-cache across-machines \
+        _all _check _bench _sanitize
 default: all
 
 # ---- dependencies -------------------------------------------------------
@@ -74,16 +79,33 @@ deps:
 # ---- user targets: install what is missing, then do the work -------------
 all: deps
 	@$(MAKE) --no-print-directory _all
+# The tour: verify/tour.py runs every chapter program (each prints its table
+# of checks as it goes), checks every number the texts quote from the run
+# (verify/check_numbers.py), draws every figure into $(BUILD)/figures/ and
+# checks that the exact figures' data has the bits of the committed figures'
+# (figures/exact_data.sha256); it ends with each chapter's time.
 tour: deps
-	@$(MAKE) --no-print-directory _all _chapters
-	@python3 verify/check_numbers.py $(BUILD)/data
-	@$(MAKE) --no-print-directory _figures
-	@echo "tour: every chapter ran; figures are in figures/png/"
+	@$(MAKE) --no-print-directory _all
+	@python3 verify/tour.py $(BUILD)
+tour-full: deps
+	@$(MAKE) --no-print-directory _all
+	@python3 verify/tour.py --full $(BUILD)
 check: deps
 	@$(MAKE) --no-print-directory _check
+# For a maintainer whose change moves a figure: the tour, drawing into the
+# committed figures/png/ and rewriting the hashes the tour checks.
 figures: deps
-	@$(MAKE) --no-print-directory _all _chapters
-	@$(MAKE) --no-print-directory _figures
+	@$(MAKE) --no-print-directory _all
+	@python3 verify/tour.py --write $(BUILD)
+# The tolerances of the numbers the texts quote, measured: the chapters run
+# three times, as three different machines would run them (verify/across_machines.py).
+across-machines: deps
+	@$(MAKE) --no-print-directory _all
+	@python3 verify/across_machines.py $(BUILD)
+# What the chapters keep between runs (src/kept.h): each kept file NAME in
+# $(BUILD)/data/ has NAME.key beside it; both go.
+clean-cache:
+	@for k in $(BUILD)/data/*.key; do [ -e "$$k" ] || continue; rm -f "$$k" "$${k%.key}"; echo "removed $${k%.key}"; done
 # The book: the chapters rendered by Pandoc into build/book/ (open
 # build/book/index.html), each with the table of checks of its program's
 # latest run (the chapters run first if any table is missing), then read by
@@ -95,7 +117,7 @@ book: deps
 	@$(MAKE) --no-print-directory deps PACKAGES="$(BOOK_PACKAGES)"
 	@$(MAKE) --no-print-directory _all
 	@for c in $(CHAPTERS); do n=$$(echo $$c | cut -c1-2); \
-	  [ -f $(BUILD)/data/ch$${n}_checks.tsv ] || { $(MAKE) --no-print-directory _chapters _figures || exit 1; break; }; done
+	  [ -f $(BUILD)/data/ch$${n}_checks.tsv ] || { python3 verify/tour.py $(BUILD) || exit 1; break; }; done
 	python3 chapters/book/build.py $(BUILD)/book $(BUILD)/data
 	python3 verify/check_book.py $(BUILD)/book
 	@echo "book: open $(BUILD)/book/index.html in a browser (it needs no network)"
@@ -143,11 +165,17 @@ $(FMD): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CLI_SRC)) $(LIB)
 	$(CC) $^ -o $@ $(LDLIBS_ALL)
 
 # A chapter's program is every .c file of its directory: main.c and the
-# parts it calls (chapter 5's U-Net is unet_part.c).
+# parts it calls (chapter 5's U-Net is unet_part.c). Its code key (src/kept.h)
+# is a hash of every source it is built from -- the library's, its own and
+# its data files -- and of the compiler's version and flags: what it keeps
+# between runs is reused only by a program with the same key.
 .SECONDEXPANSION:
 $(BUILD)/chapters/%: $$(wildcard chapters/$$*/*.c) $$(wildcard chapters/$$*/*.h) $(LIB) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(filter %.c,$^) $(LIB) -o $@ $(LDLIBS_ALL)
+	@key=$$({ cat $(sort $(wildcard src/*.c src/*.h)) $(filter-out %/README.md,$(sort $(wildcard chapters/$*/*))); \
+	  $(CC) --version; echo '$(CFLAGS_ALL) $(LDLIBS_ALL)'; } | sha256sum | cut -c1-16); \
+	echo "$(CC) $(CFLAGS_ALL) -DFMD_CODE_KEY=\"$$key\" $(filter %.c,$^) $(LIB) -o $@ $(LDLIBS_ALL)"; \
+	$(CC) $(CFLAGS_ALL) -DFMD_CODE_KEY=\"$$key\" $(filter %.c,$^) $(LIB) -o $@ $(LDLIBS_ALL)
 
 $(VERIFY): $(VERIFY_SRC) $(wildcard verify/*.h) $(LIB) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
@@ -159,19 +187,10 @@ $(BUILD)/bench/%: bench/%.c $(LIB) $(wildcard src/*.h) $(wildcard bench/*.h)
 
 # ---- running ------------------------------------------------------------
 # Each chapter program prints its table of checks and writes the data of its
-# figures under $(BUILD)/data/; it exits non-zero if a check fails.
-_chapters: $(CH_BINS)
-	@mkdir -p $(BUILD)/data
-	@set -e; for c in $(CHAPTERS); do \
-	  echo "==== chapter $$c"; FMD_DATA=$(BUILD)/data $(BUILD)/chapters/$$c; done
-
-# The figures are committed (figures/png/), so a chapter page shows them on
-# any repository viewer; `make figures` and `make tour` rewrite them in place.
-FIGURE_DIR := figures/png
-_figures:
-	@mkdir -p $(FIGURE_DIR)
-	@set -e; for f in $(FIGURES); do \
-	  echo "gnuplot $$f"; gnuplot -e "data='$(BUILD)/data'; out='$(FIGURE_DIR)'" $$f; done
+# figures under $(BUILD)/data/; it exits non-zero if a check fails. The
+# figures are committed (figures/png/), so a chapter page shows them on any
+# repository viewer; `make tour` draws its own into $(BUILD)/figures/, so a
+# clone stays clean, and `make figures` rewrites the committed ones.
 
 # The chapter texts cite code and tests by path and name: check they exist,
 # then run the suite (Criterion prints the closing summary). The suite never

@@ -2,6 +2,7 @@
 # Left: samples of p_init = N(0, I). Right: samples of the labelled mixture
 # p_data (colour = class y) over the contours of its exact density.
 # Data: build/data/ch01_samples.tsv, ch01_density.tsv (chapters/01-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1200,560 font "Sans,11"

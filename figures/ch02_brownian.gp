@@ -1,6 +1,7 @@
 # Chapter 2, section 2.5: eight Brownian motion paths W_t (W_0 = 0, Gaussian
 # independent increments, simulated with h = 1/1000) inside the band ±2 sqrt(t).
 # Data: build/data/ch02_brownian.tsv (chapters/02-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 900,560 font "Sans,11"

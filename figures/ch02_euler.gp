@@ -3,6 +3,7 @@
 # error shrinks in proportion to h: Euler is a first-order method. (With
 # h > 0.214 it would spiral outwards: |1 + h lambda| > 1 for lambda = -0.45 ± 2i.)
 # Data: build/data/ch02_euler.tsv (chapters/02-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 760,700 font "Sans,11"

@@ -1,6 +1,7 @@
 # Chapter 2, section 2.1: a vector field u(x) = -theta x + omega J x (arrows)
 # and its flow: RK4 trajectories from six starting points on a circle.
 # Data: build/data/ch02_field.tsv, ch02_trajectories.tsv (chapters/02-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 760,700 font "Sans,11"

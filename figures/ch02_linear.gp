@@ -5,6 +5,7 @@
 # start, steeper than the curve's average over the step (1 - theta h <
 # e^{-theta h}); the gap shrinks in proportion to h (first order).
 # Data: build/data/ch02_linear.tsv (chapters/02-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 760,520 font "Sans,11"

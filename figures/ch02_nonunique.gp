@@ -2,6 +2,7 @@
 # u(x) = 2 sqrt|x| and x(0) = 0, x = 0 and every x_c(t) = (t - c)^2 (t > c)
 # are solutions. Euler from exactly 0 stays at 0; from 1e-12 it follows t^2.
 # Data: build/data/ch02_nonunique.tsv (chapters/02-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 900,600 font "Sans,11"

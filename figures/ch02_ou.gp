@@ -3,6 +3,7 @@
 # mean ± 2 sd. Right: the histogram of 10^5 particles at t = 4 against the
 # exact density, already close to the stationary law N(0, σ²/2θ).
 # Data: build/data/ch02_ou_paths.tsv, ch02_ou_hist.tsv (chapters/02-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1300,520 font "Sans,11"

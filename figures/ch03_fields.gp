@@ -3,6 +3,7 @@
 # its posterior average and steers noise to all five modes. Right: ODE
 # trajectories of the marginal field from p_0 = N(0, I) to t = 1.
 # Data: build/data/ch03_fields.tsv, ch03_trajectories.tsv (chapters/03-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1750,600 font "Sans,10"

@@ -2,6 +2,7 @@
 # shrinking noise) against the marginal path p_t (bottom: samples over the
 # exact density), at t = 0, 0.25, 0.5, 0.75, 1 (CondOT schedule).
 # Data: build/data/ch03_paths_*.tsv (chapters/03-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1750,760 font "Sans,10"

@@ -2,6 +2,7 @@
 # uphill on the exact density; it is the posterior mean of the conditional
 # scores -(x - α_t z)/β_t^2.
 # Data: build/data/ch03_fields.tsv, ch03_paths_density.tsv (chapters/03-*/main.c).
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 760,700 font "Sans,11"

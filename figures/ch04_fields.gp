@@ -1,6 +1,7 @@
 # Chapter 4: the learned field u_theta (top) next to the exact marginal field
 # u_t (bottom) at t = 0.25, 0.5, 0.75, after 5000 CFM steps.
 # Data: build/data/ch04_fields.tsv (chapters/04-*/main.c).
+# Kind: machine-dependent (a network trained through BLIS's CPU-specific kernels)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1500,1000 font "Sans,10"

@@ -3,6 +3,7 @@
 # E|u(x|z)|^2 - E|u(x)|^2 > 0, while the exact FM loss against the true
 # marginal field (chapter 3's oracle) keeps falling towards 0.
 # Data: build/data/ch04_loss.tsv (chapters/04-*/main.c).
+# Kind: machine-dependent (a network trained through BLIS's CPU-specific kernels)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 900,560 font "Sans,11"

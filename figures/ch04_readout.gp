@@ -8,6 +8,7 @@
 # like 1/(1 - t)^2 near the data end; preconditioned, all three stay at the
 # flow model's level.
 # Data: build/data/ch04_readout_t.tsv (chapters/04-*/main.c).
+# Kind: machine-dependent (a network trained through BLIS's CPU-specific kernels)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 800,500 font "Sans,11"

@@ -2,6 +2,7 @@
 # by the ODE (RK4), and by Thm 13's SDE with sigma_t = S beta_t (S = 0.5, 1),
 # its score obtained from the field through Prop 1; and ODE trajectories.
 # Data: build/data/ch04_samples.tsv, ch04_density.tsv, ch04_trajectories.tsv.
+# Kind: machine-dependent (a network trained through BLIS's CPU-specific kernels)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1750,460 font "Sans,10"

@@ -6,6 +6,7 @@
 # by every S, moves the whole curve by its own SE (0.022) but not one S
 # against another.
 # Data: build/data/ch04_sigma.tsv (chapters/04-*/main.c).
+# Kind: machine-dependent (a network trained through BLIS's CPU-specific kernels)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 760,480 font "Sans,11"

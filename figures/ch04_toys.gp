@@ -2,6 +2,7 @@
 # features, 3000 steps) on two 2-D toy sets without a density: data (left of
 # each pair) and ODE samples of the trained model (right).
 # Data: build/data/ch04_toys.tsv (chapters/04-*/main.c).
+# Kind: machine-dependent (a network trained through BLIS's CPU-specific kernels)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1600,440 font "Sans,10"

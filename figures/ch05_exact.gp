@@ -3,6 +3,7 @@
 # the tilted density p(x)^(1-w) p(x|y)^w, what the guided score describes at
 # t = 1. Bottom: the guided field u~_t = (1 - w) u_t(x) + w u_t(x|y) at t = 0.6.
 # Data: build/data/ch05_exact_samples.tsv, ch05_exact_density.tsv, ch05_exact_field.tsv.
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1750,900 font "Sans,10"

@@ -3,6 +3,7 @@
 # one component per class, rank 32), RK4 40 steps, one row per class, one
 # column per w = 0, 1, 2.5, 5, the same noise along a row.
 # Data: build/data/ch05_fmnist_exact_grid.tsv (chapters/05-*/main.c).
+# Kind: machine-dependent (the fitted 784-dimensional mixture's products go through BLIS's CPU-specific kernels)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 560,1120 font "Sans,10"

@@ -3,6 +3,7 @@
 # class, four samples for each w = 0, 1, 2.5, 5, the same starting noise for
 # both models. Data: build/data/ch05_fmnist_grid.tsv and
 # build/data/ch05_fmnist_unet_grid.tsv (280 x 448 pixel matrices).
+# Kind: machine-dependent (networks trained through BLIS's CPU-specific kernels, float32)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1240,430 font "Sans,10"

@@ -3,6 +3,7 @@
 # with probability 0.1 in training). Bottom: classifier guidance (the same
 # model without a label, plus a time-conditioned classifier's gradient).
 # Data: build/data/ch05_moons.tsv.
+# Kind: machine-dependent (networks trained through BLIS's CPU-specific kernels, float32)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1400,720 font "Sans,10"

@@ -4,6 +4,7 @@
 # standard errors); right axis: diversity, the mean pairwise distance
 # between samples of one class (mean over classes, SE over classes).
 # Data: build/data/ch05_fmnist_tradeoff.tsv, build/data/ch05_fmnist_unet_tradeoff.tsv.
+# Kind: machine-dependent (networks trained through BLIS's CPU-specific kernels, float32)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 800,520 font "Sans,10"

@@ -1,6 +1,7 @@
 # Chapter 6: forward noising of the five-mode mixture by the VP SDE of `003`
 # (Euler-Maruyama from p_data), at lecture times s = 0, 0.1, 0.25, 0.5, 1
 # (course time t = 1 - s). Data: build/data/ch06_forward.tsv.
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1800,400 font "Sans,10"

@@ -6,6 +6,7 @@
 # error is 1e-11 to 1e-8 (mean 3e-10), Dormand-Prince's tolerance showing
 # through, with rings where the adaptive solver's step count changes.
 # Data: build/data/ch06_likelihood.tsv.
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1500,520 font "Sans,10"

@@ -2,6 +2,7 @@
 # Heun, exact scores) and the probability-flow ODE (right; RK4): the same
 # marginals, different paths -- the ODE's are smooth and deterministic.
 # Data: build/data/ch06_trajectories.tsv.
+# Kind: exact (double precision, no BLIS product: the same bits on every x86-64 machine with AVX2 and FMA, on any number of threads)
 if (!exists("data")) data = "build/data"
 if (!exists("out")) out = "figures/png"
 set terminal pngcairo size 1200,600 font "Sans,10"
