@@ -7,8 +7,8 @@
  * FM loss falls; the learned field approaches the exact one; samples by the
  * ODE and by Thm 13's SDE approach p_data. Writes figures/ch04_*.gp's data
  * and the model (build/data/ch04_lab.safetensors); then the study of reading a
- * field off a score (21 trainings on another mixture). About five minutes on
- * 2 cores. */
+ * field off a score on another mixture: 8 trainings, one seed each (make
+ * tour), or 24, three seeds each, with --full (make tour-full). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +52,7 @@ static void mean_logp(const fmd_gmm *g, const double *x, double *m, double *se)
  * t0 = 0.05 from beta eps; the stop at t1 = 0.95), and the field error
  * E|u_theta - u_t|^2 against t of each seed-0 model. */
 #define UNSEEN "chapters/04-training-flow-and-diffusion-models/unseen_modes.gmm"
-enum { NR = 20000, SEEDS = 3, NTF = 12 };
+enum { NR = 20000, SEEDS_FULL = 3, NTF = 12 };
 
 /* the largest |sd ratio - 1| over the modes: samples assigned to the component
  * with the largest w_k N_k(x), their spread (trace of the covariance) against
@@ -114,8 +114,9 @@ static int integrate(const fmd_field *u, const fmd_schedule *sch, const fmd_ode_
     return st;
 }
 
-static void readout_study(void)
+static void readout_study(int full)
 {
+    const int seeds = full ? SEEDS_FULL : 1;
     fmd_gmm *g;
     fmd_parse_error perr;
     if (fmd_gmm_load(UNSEEN, &g, &perr) != FMD_OK) {
@@ -132,10 +133,15 @@ static void readout_study(void)
     fmd_gmm_sample(g, r, NR, x, NULL);
     const double mdata = mean_logp_n(g, NR, x, &se0);
     gsl_rng_free(r);
-    fmd_atomic_file f;
-    FILE *out = data("ch04_readout.tsv", &f, "# model\tgap\tgap_se\tgap_min\tgap_max\twidth (exact NLL gap, mean over 3 "
-                                              "seeds +- its SE, the seeds' range, and the mean worst |mode sd ratio - 1|; "
-                                              "Euler 100 steps, 20000 samples; exact-* rows: the exact field, one run)");
+    fmd_atomic_file f, ff;
+    FILE *out = data("ch04_readout.tsv", &f, "# model\tgap\tgap_se\twidth (exact NLL gap of the seed-0 model, the SE of "
+                                              "its 20000 samples' mean, the worst |mode sd ratio - 1|; Euler 100 steps; "
+                                              "exact-* rows: the exact field)");
+    FILE *full_out = full ? data("ch04_readout_full.tsv", &ff, "# model\tgap\tgap_se\tgap_min\tgap_max\twidth (exact NLL "
+                                                               "gap, mean over 3 seeds +- its SE, the seeds' range, and "
+                                                               "the mean worst |mode sd ratio - 1|; Euler 100 steps, "
+                                                               "20000 samples)")
+                          : NULL;
     /* the exact field's own errors on the same starts */
     fmd_marginal_field_params E = {g, &sch, NULL, NULL};
     fmd_field exact = {fmd_marginal_field, 2, &E};
@@ -148,7 +154,7 @@ static void readout_study(void)
         if (integrate(&exact, &sch, ex[q].type, ex[q].t0, ex[q].t1, 100, x) == FMD_OK)
             gap = mdata - mean_logp_n(g, NR, x, &se), w = worst_width(g, NR, x);
         if (out)
-            fprintf(out, "%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\n", ex[q].name, gap, se, gap, gap, w);
+            fprintf(out, "%s\t%.6f\t%.6f\t%.4f\n", ex[q].name, gap, se, w);
     }
     /* the trained models */
     enum { NM = 8 };
@@ -161,9 +167,11 @@ static void readout_study(void)
     const double tf[NTF] = {0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99};
     static double ferr[NM][NTF];
     double cfm_gap = NAN;
+    fmd_progress p;
+    fmd_progress_begin(&p, "chapter 4: the read-out study's trainings", NM * seeds);
     for (int q = 0; q < NM; q++) {
-        double gaps[SEEDS], widths[SEEDS];
-        for (int sd = 0; sd < SEEDS; sd++) {
+        double gaps[SEEDS_FULL], widths[SEEDS_FULL], se0 = NAN;
+        for (int sd = 0; sd < seeds; sd++) {
             fmd_mlp_config mc = {.d = 2, .depth = 4, .width = {64, 64, 64, 64}, .act = FMD_SILU,
                                  .n_out = mo[q].kind == FMD_LOSS_CFM_DSM ? 4 : 0};
             if (mo[q].edm) {
@@ -196,6 +204,8 @@ static void readout_study(void)
             gaps[sd] = widths[sd] = NAN;
             if (integrate(&u, &sch, fmd_ode_euler, t0, t1, 100, x) == FMD_OK)
                 gaps[sd] = mdata - mean_logp_n(g, NR, x, &se), widths[sd] = worst_width(g, NR, x);
+            if (sd == 0)
+                se0 = se;
             if (sd == 0) {   /* field error against t */
                 enum { MF = 4000 };
                 static double xf[2 * MF], uf[2 * MF], vf[2 * MF], ef[MF];
@@ -251,28 +261,41 @@ static void readout_study(void)
                 fmd_marginal_free(m);
             }
             fmd_mlp_free(net);
+            fmd_progress_at(&p, q * seeds + sd + 1);
         }
-        double mg, sg, mw, sw, lo = gaps[0], hi = gaps[0];
-        fmd_mean_se(SEEDS, gaps, 1, &mg, &sg);
-        fmd_mean_se(SEEDS, widths, 1, &mw, &sw);
-        for (int sd = 1; sd < SEEDS; sd++)
-            lo = fmin(lo, gaps[sd]), hi = fmax(hi, gaps[sd]);
         if (out)
-            fprintf(out, "%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\n", mo[q].name, mg, sg, lo, hi, mw);
-        char what[96];
+            fprintf(out, "%s\t%.6f\t%.6f\t%.4f\n", mo[q].name, gaps[0], se0, widths[0]);
+        /* the checks: on seed 0 (make tour), on the mean of three seeds (make tour-full) */
+        double mg = gaps[0], sg, mw, sw, lo = gaps[0], hi = gaps[0];
+        if (full) {
+            fmd_mean_se(seeds, gaps, 1, &mg, &sg);
+            fmd_mean_se(seeds, widths, 1, &mw, &sw);
+            for (int sd = 1; sd < seeds; sd++)
+                lo = fmin(lo, gaps[sd]), hi = fmax(hi, gaps[sd]);
+            if (full_out)
+                fprintf(full_out, "%s\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\n", mo[q].name, mg, sg, lo, hi, mw);
+        }
+        char what[96], of[32];
+        snprintf(of, sizeof of, full ? "mean of %d seeds" : "seed 0", seeds);
         if (q == 0) {
             cfm_gap = mg;
-            snprintf(what, sizeof what, "cfm on unseen modes: exact NLL gap, mean of %d seeds", SEEDS);
+            snprintf(what, sizeof what, "cfm on unseen modes: exact NLL gap, %s", of);
             /* tolerance 0.15 nats, as for the lab's model on chapter 3's mixture */
             fmd_report_check(&rep, what, mg, 0.0, 0.15);
         } else if (mo[q].edm && mo[q].kind != FMD_LOSS_DENOISER) {
-            snprintf(what, sizeof what, "%s on unseen modes: exact NLL gap, mean of %d seeds", mo[q].name, SEEDS);
-            /* issue 14's goal: a score model within 3x of the flow model's gap */
-            fmd_report_check(&rep, what, mg, 0.0, 3.0 * fabs(cfm_gap));
+            snprintf(what, sizeof what, "%s on unseen modes: exact NLL gap, %s", mo[q].name, of);
+            /* issue 14's goal, a score model within 3x of the flow model's gap, is a statement about
+             * means: on one seed the seeds' spread (0.05 to 0.18 nats for one objective) is as wide as
+             * the objectives' differences. So make tour holds each seed-0 model to an absolute bound,
+             * a sampler that reaches p_data within 0.25 nats (the plain DSM model's mean gap is 0.8),
+             * and make tour-full checks the goal on the mean of three seeds. */
+            fmd_report_check(&rep, what, mg, 0.0, full ? 3.0 * fabs(cfm_gap) : 0.25);
         }
     }
     if (out)
         done(&f);
+    if (full_out)
+        done(&ff);
     out = data("ch04_readout_t.tsv", &f, "# t\tcfm\tddpm\tddpm-edm\tdsm\tdsm-edm\tdenoiser\tdenoiser-edm\tcfm+dsm "
                                           "(E|u_theta - u_t|^2 of each seed-0 model's field, 4000 points of p_t)");
     for (int j = 0; out && j < NTF; j++) {
@@ -286,8 +309,18 @@ static void readout_study(void)
     fmd_gmm_free(g);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int full = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--full") == 0) {
+            full = 1;
+        } else {
+            fprintf(stderr, "chapter 4: unknown argument '%s'\nusage: %s [--full]   (--full: the read-out study with "
+                            "three seeds, as make tour-full runs it)\n", argv[i], argv[0]);
+            return 2;
+        }
+    }
     fmd_gmm *g;
     fmd_parse_error perr;
     if (fmd_gmm_load(GMM, &g, &perr) != FMD_OK) {
@@ -321,7 +354,10 @@ int main(void)
     fmd_atomic_file f;
     FILE *out = data("ch04_loss.tsv", &f, "# step\tCFM batch loss (smoothed)\texact FM loss\tits SE\tCFM loss on the eval batch");
     double smooth = NAN, fm0 = 0, fm = 0, fm_se = 0, cfm = 0;
+    fmd_progress lab;
+    fmd_progress_begin(&lab, "chapter 4: the lab's training steps", STEPS);
     for (unsigned long k = 0; k <= STEPS; k++) {
+        fmd_progress_at(&lab, (double)k);
         if (k % EVERY == 0) {
             fmd_loss_mlp(net, ews, &eb, u_fm, &fm, &fm_se, NULL);
             fmd_loss_mlp(net, ews, &eb, u_cfm, &cfm, NULL, NULL);
@@ -432,6 +468,8 @@ int main(void)
                                      "the data's own term has SE 0.022, common to every S)");
     const double sweep[8] = {0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0};
     double best_gap = INFINITY, best_S = 0.0, best_se = 0.0;
+    fmd_progress sp;
+    fmd_progress_begin(&sp, "chapter 4: the sweep over S, values", 8);
     for (int q = 0; q < 8; q++) {
         fmd_sample_init(70, NSW, 2, xw);
         fmd_flow_sde_params P = {&learned, cfg.schedule, sweep[q], FMD_PREDICTS_FIELD, NULL};
@@ -450,6 +488,7 @@ int main(void)
             fprintf(out, "%g\t%.6f\t%.6f\n", sweep[q], gap, se);
         if (fabs(gap) < best_gap)
             best_gap = fabs(gap), best_S = sweep[q], best_se = se;
+        fmd_progress_at(&sp, q + 1);
     }
     if (out)
         done(&f);
@@ -489,10 +528,12 @@ int main(void)
     if (out)
         done(&f);
     fmd_marginal_free(m);
-    readout_study();
+    readout_study(full);
     /* the same training on two 2-D toy sets (no density: the sliced W1 to fresh data) */
     out = data("ch04_toys.tsv", &f, "# blocks: moons data, moons samples, checkerboard data, checkerboard samples: x y");
     const char *toys[2] = {"moons", "checkerboard"};
+    fmd_progress tp;
+    fmd_progress_begin(&tp, "chapter 4: the toy sets' training steps", 2 * 3000);
     for (int q = 0; q < 2; q++) {
         fmd_toy toy;
         fmd_toy_by_name(toys[q], &toy);
@@ -506,8 +547,10 @@ int main(void)
         fmd_trainer *ttr;
         fmd_trainer_alloc_sampler(&tcfg, fmd_toy_sample, &toy, tnet, &ttr);
         double loss;
-        for (int k = 0; k < 3000; k++)
+        for (int k = 0; k < 3000; k++) {
             fmd_train_step(ttr, &loss);
+            fmd_progress_at(&tp, q * 3000 + k + 1);
+        }
         fmd_field tu = {fmd_mlp_field, 2, tnet};
         fmd_sample_init(70 + q, NS, 2, x);
         fmd_ode_workspace_alloc(fmd_ode_rk4, NS, 2, &ws);

@@ -12,17 +12,21 @@
  * classifier scores the generated images as w grows -- accuracy up,
  * diversity down, the course's trade-off, measured.
  * Part 4, the U-Net of lecture 002 beside this MLP (unet_part.c).
- * The Fashion-MNIST models are saved in the data directory and reused by the
- * next run if present (delete them to retrain). About 26 minutes on 2 cores
- * when it trains (13 of them the U-Net), 1 when it reuses. */
+ * The Fashion-MNIST models and the tables measured on them are kept in the
+ * data directory, keyed by the code and options that made them
+ * (src/kept.h), and reused while the key holds. With --full (make
+ * tour-full) part 4 adds its long runs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "fmd.h"
 #include "unet_part.h"
+
+#ifndef FMD_CODE_KEY
+#define FMD_CODE_KEY ""   /* built by hand: nothing is reused */
+#endif
 
 #define GMM "chapters/05-conditional-generation/three_classes.gmm"
 enum { NS = 4000, GRID = 61 };
@@ -38,13 +42,6 @@ static FILE *data(const char *name, fmd_atomic_file *f, const char *header)
 static void done(fmd_atomic_file *f)
 {
     fmd_data_end(f, &io_failed);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* X_t1 of the ODE dX = u dt on the uniform grid [t0, t1] from x (n, d) */
@@ -289,27 +286,29 @@ static const char *data_dir(void)
     return d && *d ? d : "build/data";
 }
 
-/* Load a model trained for `steps` steps from the data directory, or NULL. */
-static fmd_mlp *reuse(const char *name, unsigned long steps, fmd_dtype dtype)
+/* A kept model of the data directory whose key (src/kept.h) says it was
+ * made by this code with these options, or NULL. */
+static fmd_mlp *reuse(const char *name, const char *options)
 {
-    char path[512], why[256];
+    char path[512], why[256], key[512];
+    fmd_kept_key(key, sizeof key, FMD_CODE_KEY, options);
+    if (!fmd_kept_valid(name, key))
+        return NULL;
     snprintf(path, sizeof path, "%s/%s", data_dir(), name);
     fmd_mlp *net;
     fmd_run_info info;
     if (fmd_checkpoint_load(path, &net, &info, NULL, why, sizeof why) != FMD_OK)
         return NULL;
-    if (info.steps != steps || strcmp(info.data, "fashion-mnist") != 0 || net->cfg.dtype != dtype) {
-        fmd_mlp_free(net);
-        return NULL;
-    }
-    printf("   (reusing %s: %lu steps)\n", path, steps);
+    printf("   (reusing %s: its key matches this code and these options)\n", path);
     return net;
 }
 
-static void keep(const char *name, const fmd_mlp *net, const char *objective, unsigned long steps, size_t batch)
+static void keep(const char *name, const char *options, const fmd_mlp *net, const char *objective, unsigned long steps,
+                 size_t batch)
 {
-    char path[512];
+    char path[512], key[512];
     snprintf(path, sizeof path, "%s/%s", data_dir(), name);
+    fmd_kept_key(key, sizeof key, FMD_CODE_KEY, options);
     fmd_run_info info;
     memset(&info, 0, sizeof info);
     snprintf(info.objective, sizeof info.objective, "%s", objective);
@@ -318,7 +317,8 @@ static void keep(const char *name, const fmd_mlp *net, const char *objective, un
     info.steps = info.target_steps = steps;
     info.batch = batch;
     info.t_max = 1.0;
-    if (fmd_checkpoint_save(path, net, NULL, &info) != FMD_OK)
+    fmd_kept_forget(name);
+    if (fmd_checkpoint_save(path, net, NULL, &info) != FMD_OK || fmd_kept_stamp(name, key) != FMD_OK)
         io_failed = 1;
 }
 
@@ -389,7 +389,7 @@ static void exact_grid(const double grid_w[4], const fmd_mlp *clf)
     fmd_gmm_free(g);
 }
 
-static void fmnist_part(void)
+static void fmnist_part(int full)
 {
     fmd_image_set train, test;
     char why[512];
@@ -402,9 +402,10 @@ static void fmnist_part(void)
     const size_t D = 784;
     fmd_schedule sch;
     fmd_schedule_by_name("condot", &sch);
-    double t0 = now(), loss;
+    double loss;
     /* the classifier: 784 -> 256 -> 10, ReLU, on clean images (t = 1 throughout) */
-    fmd_mlp *clf = reuse("ch05_fmnist_classifier.safetensors", CLF_STEPS, FMD_F64);
+    const char *clf_options = "classifier 784-256-10 relu f64 steps=4000 batch=128 lr=0.001 seed=91";
+    fmd_mlp *clf = reuse("ch05_fmnist_classifier.safetensors", clf_options);
     if (!clf) {
         fmd_mlp_config cc = {.d = D, .n_out = 10, .depth = 1, .width = {256}, .act = FMD_RELU};
         fmd_mlp_alloc(&cc, &clf);
@@ -414,10 +415,14 @@ static void fmnist_part(void)
         gsl_rng_free(ri);
         fmd_classifier_trainer *ct;
         fmd_classifier_trainer_alloc(clf, fmd_image_set_sampler, &train, &sch, 128, 1e-3, 1.0, 1.0, 91, &ct);
-        for (int k = 0; k < CLF_STEPS; k++)
+        fmd_progress p;
+        fmd_progress_begin(&p, "chapter 5: the Fashion-MNIST classifier's training steps", CLF_STEPS);
+        for (int k = 0; k < CLF_STEPS; k++) {
             fmd_classifier_train_step(ct, &loss);
+            fmd_progress_at(&p, k + 1);
+        }
         fmd_classifier_trainer_free(ct);
-        keep("ch05_fmnist_classifier.safetensors", clf, "classifier", CLF_STEPS, 128);
+        keep("ch05_fmnist_classifier.safetensors", clf_options, clf, "classifier", CLF_STEPS, 128);
     }
     int *pred = malloc(test.n * sizeof(int));
     fmd_classifier_predict(clf, 1.0, test.n, test.x, pred);
@@ -427,13 +432,13 @@ static void fmnist_part(void)
     acc /= (double)test.n;
     free(pred);
     fmd_report_at_least(&rep, "Fashion-MNIST classifier: accuracy on the test set", acc, 0.84);
-    char note[160];
     /* the class-conditional denoiser: 784 + 8 + 11 -> 512 x 3 -> 784, label dropout 0.1, EMA 0.999.
      * It predicts the clean image, not the field: a field network must pass the 784-pixel
      * noise through 512-wide layers (u_0(x) = E[z] - x), which it cannot, and its samples
      * keep a grain of that noise; the clean image is smooth. */
-    fmd_mlp *net = reuse("ch05_fmnist_denoiser.safetensors", FLOW_STEPS, FMD_F32);
-    int mlp_trained = 0;
+    const char *mlp_options = "denoiser 784+8+11-512x3-784 silu f32 condot steps=6000 batch=128 lr=0.001 seed=92 "
+                              "label-drop=0.1 ema=0.999";
+    fmd_mlp *net = reuse("ch05_fmnist_denoiser.safetensors", mlp_options);
     if (!net) {
         /* float32: the network's 1.3 million weights and its activations in
          * half the bytes, BLIS's sgemm at twice dgemm's rate; what is measured
@@ -451,19 +456,17 @@ static void fmnist_part(void)
         cfg.threads = fmd_cpus_available();   /* slices of the batch; same bits on any number */
         fmd_trainer *tr;
         fmd_trainer_alloc_sampler(&cfg, fmd_image_set_sampler, &train, net, &tr);
-        const double t_train = now();
+        fmd_progress p;
+        fmd_progress_begin(&p, "chapter 5: the Fashion-MNIST denoiser's training steps", FLOW_STEPS);
         for (int k = 0; k < FLOW_STEPS; k++) {
             fmd_train_step(tr, &loss);
-            if ((k + 1) % 1000 == 0) {
-                fprintf(stderr, "   chapter 5: Fashion-MNIST denoiser, step %d/%d, loss %.1f\n", k + 1, FLOW_STEPS, loss);
-                fflush(stderr);
-            }
+            fmd_progress_at(&p, k + 1);
         }
+        fprintf(stderr, "   chapter 5: the denoiser trained %d steps in %.0f s on this machine (final batch loss %.1f)\n",
+                FLOW_STEPS, fmd_progress_end(&p), loss);
         memcpy(net->params32, tr->ema, net->nparams * sizeof(float));   /* sample with the EMA weights */
         fmd_trainer_free(tr);
-        ch05_record_training_time("mlp", FLOW_STEPS, now() - t_train, &io_failed);
-        keep("ch05_fmnist_denoiser.safetensors", net, "denoiser", FLOW_STEPS, 128);
-        mlp_trained = 1;
+        keep("ch05_fmnist_denoiser.safetensors", mlp_options, net, "denoiser", FLOW_STEPS, 128);
     }
     /* the grid of this model is drawn beside the U-Net's (unet_part.c); the exact one here */
     const double grid_w[4] = {0.0, 1.0, 2.5, 5.0};
@@ -474,6 +477,8 @@ static void fmnist_part(void)
     FILE *out = data("ch05_fmnist_tradeoff.tsv", &f, "# w accuracy accuracy_se diversity diversity_se (mean pairwise distance within a class)");
     double *x = malloc(PER_CLASS * D * sizeof(double)), best = 0.0, best_se = 0.0, acc0 = 0.0, acc0_se = 0.0;
     int *p = malloc(PER_CLASS * sizeof(int));
+    fmd_progress pr;
+    fmd_progress_begin(&pr, "chapter 5: the MLP's accuracy against w, classes", 60);
     for (int q = 0; q < 6; q++) {
         double hits = 0.0, div[10];
         for (int y = 0; y < 10; y++) {
@@ -482,6 +487,7 @@ static void fmnist_part(void)
             for (int i = 0; i < PER_CLASS; i++)
                 hits += p[i] == y;
             div[y] = fmd_mean_pairwise_distance(PER_CLASS, D, x);
+            fmd_progress_at(&pr, 10 * q + y + 1);
         }
         const double n = 10.0 * PER_CLASS, a = hits / n, ase = sqrt(a * (1.0 - a) / n);
         double dm, dse;
@@ -500,10 +506,8 @@ static void fmnist_part(void)
     fmd_report_at_least(&rep, "Fashion-MNIST: best accuracy on guided samples, w <= 5", best, 0.75);
     fmd_report_at_least(&rep, "Fashion-MNIST: its rise over w = 0, in SE",
                         (best - acc0) / sqrt(best_se * best_se + acc0_se * acc0_se), 6.5);
-    snprintf(note, sizeof note, "(Fashion-MNIST part: %.0f s)", now() - t0);
-    fmd_report_note(&rep, note);
     /* part 4: the U-Net of lecture 002 beside this MLP */
-    ch05_unet_args ua = {&rep, &train, &test, clf, net, FLOW_STEPS, &sch, &io_failed, mlp_trained};
+    ch05_unet_args ua = {&rep, &train, &test, clf, net, FLOW_STEPS, 128, &sch, &io_failed, full};
     ch05_unet_part(&ua);
     free(x);
     free(p);
@@ -513,8 +517,18 @@ static void fmnist_part(void)
     fmd_image_set_free(&test);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int full = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--full") == 0) {
+            full = 1;
+        } else {
+            fprintf(stderr, "chapter 5: unknown argument '%s'\nusage: %s [--full]   (--full: the long runs of make "
+                            "tour-full too)\n", argv[i], argv[0]);
+            return 2;
+        }
+    }
     fmd_gmm *g;
     fmd_parse_error perr;
     if (fmd_gmm_load(GMM, &g, &perr) != FMD_OK) {
@@ -529,7 +543,7 @@ int main(void)
     exact_part(g, r);
     moons_part(r);
     fflush(stdout);
-    fmnist_part();
+    fmnist_part(full);
     gsl_rng_free(r);
     fmd_gmm_free(g);
     if (io_failed)

@@ -21,24 +21,20 @@ void ch05_mlp_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double 
  * matrix for gnuplot in the data directory, pixels clipped to [-1, 1]. */
 void ch05_write_grid(const char *name, const char *what, size_t per_cell, const double *cells, int *io_failed);
 
-/* The seconds a model of the data directory took to train, as recorded
- * when it trained (ch05_fmnist_training_time.tsv), or -1 if not recorded. */
-double ch05_training_time(const char *model, unsigned long steps);
-void ch05_record_training_time(const char *model, unsigned long steps, double seconds, int *io_failed);
-
 typedef struct {
     fmd_report *rep;
     const fmd_image_set *train, *test;   /* Fashion-MNIST */
     const fmd_mlp *clf;                  /* part 3's classifier: accuracy, and the distance's features */
     const fmd_mlp *mlp;                  /* part 3's MLP denoiser, compared */
-    unsigned long mlp_steps;
+    unsigned long mlp_steps, mlp_batch;  /* its training: steps of mlp_batch images */
     const fmd_schedule *sch;             /* CondOT, both models' path */
     int *io_failed;
-    int mlp_trained;                     /* trained this run: what was measured of it is stale */
+    int full;                            /* --full (make tour-full): the long runs too */
 } ch05_unet_args;
 
 /* Train (or reuse) the U-Net, draw the grid beside the MLP's, and measure
- * both: the Fréchet distance table and the accuracy on guided samples. */
+ * both: the Fréchet distance table and the accuracy on guided samples;
+ * with a->full, also the 2200-step U-Net and the 10,000-sample table. */
 void ch05_unet_part(const ch05_unet_args *a);
 
 #endif

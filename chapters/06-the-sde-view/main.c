@@ -194,6 +194,9 @@ static void discrete_ddpm(const fmd_gmm *g, double mdata)
                                               "ancestral samples on the 1000-level chain, with each variance)");
     const char *names[3] = {"exact-noise", "simple", "elbo"};
     double exact_gap_post = NAN;   /* the exact chain's NLL gap, posterior variance */
+    fmd_progress p;   /* units: a training step, or one chain of 20000 samples counted as 2000 steps */
+    fmd_progress_begin(&p, "chapter 6: discrete DDPM, work units", 2 * 5000 + 6 * 2000);
+    double units = 0.0;
     for (int w = 0; w < 3; w++) {
         fmd_mlp *net = NULL;
         fmd_field u = {fmd_mlp_field, 2, NULL};
@@ -213,8 +216,10 @@ static void discrete_ddpm(const fmd_gmm *g, double mdata)
             fmd_trainer *tr;
             double loss;
             fmd_trainer_alloc(&cfg, g, net, &tr);
-            for (int k = 0; k < 5000; k++)
+            for (int k = 0; k < 5000; k++) {
                 fmd_train_step(tr, &loss);
+                fmd_progress_at(&p, ++units);
+            }
             fmd_trainer_free(tr);
             u.params = net;
             fmd_team_ensure(&E.team, fmd_cpus_available());
@@ -230,6 +235,8 @@ static void discrete_ddpm(const fmd_gmm *g, double mdata)
                 fmd_mean_se(NR, lp, 1, &m, &se[v]);
                 gap[v] = mdata - m;
             }
+            units += 2000;
+            fmd_progress_at(&p, units);
         }
         if (out)
             fprintf(out, "%s\t%.6f\t%.6f\t%.6f\t%.6f\n", names[w], gap[0], se[0], gap[1], se[1]);
