@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -123,6 +124,21 @@ void fmd_data_end(fmd_atomic_file *f, int *failed)
 {
     if (fmd_atomic_commit(f) != FMD_OK)
         *failed = 1;
+}
+
+int fmd_chapter_options(int argc, char **argv, const char *chapter, const char *full_means, int *full)
+{
+    *full = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--full") == 0) {
+            *full = 1;
+        } else {
+            fprintf(stderr, "%s: unknown argument '%s'\nusage: %s [--full]   (--full: %s)\n", chapter, argv[i], argv[0],
+                    full_means);
+            return 2;
+        }
+    }
+    return 0;
 }
 
 /* ---- progress of a long part --------------------------------------------- */

@@ -52,6 +52,12 @@ FILE *fmd_data_begin(const char *name, const char *header, fmd_atomic_file *f, i
 /* Commit a file from fmd_data_begin; sets *failed if that fails. */
 void fmd_data_end(fmd_atomic_file *f, int *failed);
 
+/* The options of every chapter program: --full (make tour-full: the
+ * chapter's long runs too; `full_means` says what they are, for the usage
+ * line). Sets *full; returns 0, or 2 after printing what is wrong and the
+ * usage for any other argument (the program then exits 2). */
+int fmd_chapter_options(int argc, char **argv, const char *chapter, const char *full_means, int *full);
+
 /* ---- progress of a long part ---------------------------------------------
  * A computation that takes more than a few seconds tells a reader watching
  * what it is doing and about how long it has left: at most one line every

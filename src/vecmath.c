@@ -8,13 +8,7 @@
 #include <emmintrin.h>
 #include <sleef.h>
 
-/* the variants, each in a file compiled for its instruction set */
-void fmd_vexp_avx512(size_t n, const double *x, double *y);
-void fmd_vexpf_avx512(size_t n, const float *x, float *y);
-void fmd_vlog_avx512(size_t n, const double *x, double *y);
-void fmd_vexp_avx2(size_t n, const double *x, double *y);
-void fmd_vexpf_avx2(size_t n, const float *x, float *y);
-void fmd_vlog_avx2(size_t n, const double *x, double *y);
+#include "vecmath_isa.h"   /* the variants, each in a file compiled for its instruction set */
 
 enum { ISA_SSE2, ISA_AVX2, ISA_AVX512 };
 

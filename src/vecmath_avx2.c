@@ -2,6 +2,8 @@
  * Compiled with -mavx2 -mfma (Makefile) and called only when the CPU has
  * both (src/vecmath.c checks), so nothing else may live in this file. */
 #if defined(__x86_64__)
+#include "vecmath_isa.h"
+
 #include <immintrin.h>
 #include <sleef.h>
 #include <string.h>

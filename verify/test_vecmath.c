@@ -8,6 +8,7 @@
 
 #include "fmd.h"
 #include "vecmath.h"
+#include "vecmath_isa.h"   /* the variants, compared bit for bit below */
 
 /* |a - b| in units in the last place of b (the spacing of doubles at |b|;
  * in the subnormals, 2^-1074). Both infinite with one sign, or both NaN: 0. */
@@ -148,14 +149,6 @@ Test(vecmath, log_agrees_with_libm_to_two_ulp_and_at_the_edges)
     free(y);
 }
 
-/* The variants this CPU may not choose, declared here to compare them
- * (src/vecmath_avx512.c, src/vecmath_avx2.c). */
-void fmd_vexp_avx512(size_t n, const double *x, double *y);
-void fmd_vexpf_avx512(size_t n, const float *x, float *y);
-void fmd_vlog_avx512(size_t n, const double *x, double *y);
-void fmd_vexp_avx2(size_t n, const double *x, double *y);
-void fmd_vexpf_avx2(size_t n, const float *x, float *y);
-void fmd_vlog_avx2(size_t n, const double *x, double *y);
 
 /* The numbers fmd calls exact (README, "Numbers from runs") have the same
  * bits on every x86-64 machine with AVX2 and FMA, whether it has AVX-512 or

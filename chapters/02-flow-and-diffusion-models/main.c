@@ -373,8 +373,11 @@ static void algorithms(void)
     free(x);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int full;   /* this chapter has no long runs: make tour-full runs it as make tour does */
+    if (fmd_chapter_options(argc, argv, "chapter 2", "nothing more here: this chapter has no long runs", &full) != 0)
+        return 2;
     fmd_report_begin(&rep, stdout, "Chapter 2: flow and diffusion models");
     if (fmd_report_tsv(&rep, "ch02_checks.tsv") != FMD_OK)
         fprintf(stderr, "could not open the table of checks under %s/\n", fmd_data_dir());

@@ -347,8 +347,11 @@ static void langevin(const fmd_gmm *g, gsl_rng *r)
     fmd_marginal_free(m1);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int full;   /* this chapter has no long runs: make tour-full runs it as make tour does */
+    if (fmd_chapter_options(argc, argv, "chapter 3", "nothing more here: this chapter has no long runs", &full) != 0)
+        return 2;
     fmd_gmm *g;
     fmd_parse_error err;
     if (fmd_gmm_load(DIR "five_modes.gmm", &g, &err) != FMD_OK) {

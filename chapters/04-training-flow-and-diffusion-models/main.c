@@ -311,16 +311,10 @@ static void readout_study(int full)
 
 int main(int argc, char **argv)
 {
-    int full = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--full") == 0) {
-            full = 1;
-        } else {
-            fprintf(stderr, "chapter 4: unknown argument '%s'\nusage: %s [--full]   (--full: the read-out study with "
-                            "three seeds, as make tour-full runs it)\n", argv[i], argv[0]);
-            return 2;
-        }
-    }
+    int full;
+    if (fmd_chapter_options(argc, argv, "chapter 4", "the read-out study with three seeds, as make tour-full runs it",
+                            &full) != 0)
+        return 2;
     fmd_gmm *g;
     fmd_parse_error perr;
     if (fmd_gmm_load(GMM, &g, &perr) != FMD_OK) {

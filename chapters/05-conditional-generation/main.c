@@ -519,16 +519,10 @@ static void fmnist_part(int full)
 
 int main(int argc, char **argv)
 {
-    int full = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--full") == 0) {
-            full = 1;
-        } else {
-            fprintf(stderr, "chapter 5: unknown argument '%s'\nusage: %s [--full]   (--full: the long runs of make "
-                            "tour-full too)\n", argv[i], argv[0]);
-            return 2;
-        }
-    }
+    int full;
+    if (fmd_chapter_options(argc, argv, "chapter 5", "the U-Net trained 2200 steps and measured on 10,000 samples, as "
+                            "make tour-full runs it", &full) != 0)
+        return 2;
     fmd_gmm *g;
     fmd_parse_error perr;
     if (fmd_gmm_load(GMM, &g, &perr) != FMD_OK) {

@@ -255,8 +255,11 @@ static void discrete_ddpm(const fmd_gmm *g, double mdata)
     fmd_ddpm_free(&q);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int full;   /* this chapter has no long runs: make tour-full runs it as make tour does */
+    if (fmd_chapter_options(argc, argv, "chapter 6", "nothing more here: this chapter has no long runs", &full) != 0)
+        return 2;
     fmd_gmm *g;
     fmd_parse_error perr;
     if (fmd_gmm_load(GMM, &g, &perr) != FMD_OK) {
