@@ -41,15 +41,6 @@ import os
 import re
 import sys
 
-argv = sys.argv[1:]
-ONLY = None   # --only 02,06: those chapters' texts alone
-if "--only" in argv:
-    i = argv.index("--only")
-    ONLY = argv[i + 1].split(",") if i + 1 < len(argv) else []
-    del argv[i:i + 2]
-args = [a for a in argv if a != "--full"]
-FULL = "--full" in sys.argv[1:]
-DATA = args[0] if args else "build/data"
 NUMBER = r'([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)'
 MARK = re.compile(NUMBER + r'((?:\s*±\s*\d+(?:\.\d+)?)?)\s*<!-- (run|full run): ([^>]*?) -->')
 BODY = re.compile(r'(ch\d\d\w*) "([^"]+)" (\w+)(?: (exact|within ([0-9.]+(?:e[-+]?\d+)?)))?$')
@@ -97,11 +88,12 @@ def lookup(data, m):
             m["source"], m["row"], m["column"], rows[m["row"]][m["column"]])
 
 
-def markers():
-    """Every run marker of the chapter texts: (dicts, problems of form)."""
+def markers(only=None):
+    """Every run marker of the chapter texts (of chapters `only`, a list of
+    "NN", if given): (dicts, problems of form)."""
     found, problems = [], []
     for md in sorted(glob.glob("chapters/*/README.md")):
-        if ONLY is not None and os.path.basename(os.path.dirname(md))[:2] not in ONLY:
+        if only is not None and os.path.basename(os.path.dirname(md))[:2] not in only:
             continue
         text = open(md, encoding="utf-8").read()
         taken = []
@@ -142,13 +134,22 @@ def agrees(m, value):
 
 
 def main():
-    found, problems = markers()
+    argv = sys.argv[1:]
+    only = None   # --only 02,06: those chapters' texts alone
+    if "--only" in argv:
+        i = argv.index("--only")
+        only = argv[i + 1].split(",") if i + 1 < len(argv) else []
+        del argv[i:i + 2]
+    full = "--full" in argv
+    args = [a for a in argv if a != "--full"]
+    data = args[0] if args else "build/data"
+    found, problems = markers(only)
     counts = {"exact": 0, "within": 0, "skipped": 0}
     for m in found:
-        if m["full"] and not FULL:
+        if m["full"] and not full:
             counts["skipped"] += 1
             continue
-        value, wrong = lookup(DATA, m)
+        value, wrong = lookup(data, m)
         where = "%s:%d: " % (m["md"], m["line"])
         if wrong:
             problems.append(where + wrong)

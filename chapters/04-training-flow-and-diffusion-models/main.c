@@ -417,6 +417,8 @@ int main(int argc, char **argv)
     mean_logp(g, z, &mopt, &seopt);
     out = data("ch04_samples.tsv", &f, "# blocks: ODE, SDE S = 0.5, SDE S = 1.0: x y");
     const double Ss[3] = {0.0, 0.5, 1.0};
+    fmd_progress sam;
+    fmd_progress_begin(&sam, "chapter 4: the lab model's samples, ODE then SDE S = 0.5, 1", 3);
     for (int q = 0; q < 3; q++) {
         fmd_sample_init(40 + q, NS, 2, x);
         if (q == 0) {
@@ -445,6 +447,7 @@ int main(int argc, char **argv)
             fprintf(out, "%.4g\t%.4g\n", x[2 * i], x[2 * i + 1]);
         if (out)
             fprintf(out, "\n\n");
+        fmd_progress_at(&sam, q + 1);
     }
     if (out)
         done(&f);
