@@ -19,7 +19,8 @@
 # Every user-facing target first installs missing Debian packages (as root,
 # or through sudo) and says what to install when it cannot.
 
-PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox python3 zlib1g-dev dataset-fashion-mnist libsleef-dev
+PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox python3 zlib1g-dev dataset-fashion-mnist libsleef-dev \
+            pkg-config man-db
 
 CC      ?= cc
 BUILD   ?= build
@@ -27,27 +28,40 @@ BUILD   ?= build
 # GCC 12 vectorizes only loops that need no remainder). -fno-math-errno:
 # sqrt may then be a vector instruction too; IEEE results are unchanged,
 # only errno is not set (fmd never reads it). -ffp-contract=off: a * b + c is
-# rounded twice, as written, on every instruction set (see src/vecmath.h).
+# rounded twice, as written, on every instruction set (see src/base/vecmath.h).
 OPT     ?= -O2 -g -ftree-vectorize -fvect-cost-model=dynamic -fno-math-errno -ffp-contract=off
 SAN     ?=
 # -std=gnu11: blis.h needs POSIX types under strict C11 (blis.h uses POSIX types such as pthread_t).
 # No -ffast-math: the tests rely on NaN and infinity behaving as IEEE says.
-# Threads are fmd's own (src/team.h, POSIX threads), not OpenMP's.
-CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -pthread -Isrc
-# BLIS: header under blis-openmp/ (no pkg-config file); only src/matmul.c sees it.
+# Threads are fmd's own (src/base/team.h, POSIX threads), not OpenMP's.
+CFLAGS_ALL = -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror=implicit-function-declaration -pthread -Isrc
+# BLIS: header under blis-openmp/ (no pkg-config file); only src/base/matmul.c sees it.
 BLIS_INC   = /usr/include/x86_64-linux-gnu/blis-openmp
 LDLIBS_ALL = $(SAN) -pthread -lgsl -lgslcblas -lblis -lsleef -lz -lm
 
-# src/*_typed.c are not units of their own: their module includes them, once
-# per number type (src/typed_begin.h).
-LIB_SRC     := $(filter-out src/main.c src/cli.c src/cmd_%.c src/%_typed.c,$(wildcard src/*.c))
-CLI_SRC     := src/main.c src/cli.c $(wildcard src/cmd_*.c)
+# src/ is in folders by layer, each using only the layers before it
+# (src/README.md; verify/check_layers.py holds every include to that). The
+# library is every layer but cli/, the command. *_typed.c are not units of
+# their own: their module includes them, once per number type
+# (src/base/typed_begin.h).
+LAYERS      := base flows paths networks sde_view files cli
+LIB_SRC     := $(filter-out src/cli/% %_typed.c,$(wildcard src/*/*.c))
+CLI_SRC     := $(wildcard src/cli/*.c)
+SRC_HDR     := src/fmd.h $(wildcard src/*/*.h)
+SRC_ALL     := $(sort $(wildcard src/*/*.c) $(SRC_HDR))
 CHAPTER_DIRS := $(sort $(dir $(wildcard chapters/*/main.c)))
 CHAPTERS    := $(patsubst chapters/%/,%,$(CHAPTER_DIRS))
 VERIFY_SRC  := $(wildcard verify/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
 
 LIB      := $(BUILD)/libfmd.a
+# The shared library: libfmd.so.MAJOR.MINOR, soname libfmd.so.MAJOR; the
+# version is FMD_VERSION in src/fmd.h (one place).
+VERSION  := $(shell sed -n 's/^\#define FMD_VERSION "\(.*\)"/\1/p' src/fmd.h)
+MAJOR    := $(word 1,$(subst ., ,$(VERSION)))
+MINOR    := $(word 2,$(subst ., ,$(VERSION)))
+SONAME   := libfmd.so.$(MAJOR)
+SHLIB    := $(BUILD)/libfmd.so.$(MAJOR).$(MINOR)
 FMD      := $(BUILD)/fmd
 VERIFY   := $(BUILD)/fmd-verify
 CH_BINS  := $(addprefix $(BUILD)/chapters/,$(CHAPTERS))
@@ -102,7 +116,7 @@ figures: deps
 across-machines: deps
 	@$(MAKE) --no-print-directory _all
 	@python3 verify/across_machines.py $(BUILD)
-# What the chapters keep between runs (src/kept.h): each kept file NAME in
+# What the chapters keep between runs (src/files/kept.h): each kept file NAME in
 # $(BUILD)/data/ has NAME.key beside it; both go.
 clean-cache:
 	@for k in $(BUILD)/data/*.key; do [ -e "$$k" ] || continue; rm -f "$$k" "$${k%.key}"; echo "removed $${k%.key}"; done
@@ -136,26 +150,33 @@ sanitize: deps
 # diag(D) + F F^T of rank 32, fitted in closed form (fmd fit-gmm, 7 s): an
 # exact ground truth at image scale (chapter 6).
 FMNIST_GMM := $(BUILD)/data/fmnist_lowrank32.gmm
-_all: $(LIB) $(FMD) $(CH_BINS) $(FMNIST_GMM)
+_all: $(LIB) $(SHLIB) $(FMD) $(CH_BINS) $(FMNIST_GMM) $(BUILD)/man/fmd.1
 
 $(FMNIST_GMM): $(FMD)
 	@mkdir -p $(dir $@)
 	$(FMD) fit-gmm --data fashion-mnist --per-class --rank 32 --out $@
 
 # ---- compiling ----------------------------------------------------------
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard src/*_typed.c) Makefile
+# One set of objects for the static and the shared library: position
+# independent (-fPIC), and -fno-semantic-interposition so GCC still inlines
+# and optimizes calls within the library exactly as without -fPIC (the same
+# bits; only the .so's exported fmd_ names could be interposed, and fmd does
+# not support that).
+$(BUILD)/obj/%.o: src/%.c $(SRC_HDR) $(wildcard src/*/*_typed.c) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(PIC) -c $< -o $@
+PIC = -fPIC -fno-semantic-interposition
+$(BUILD)/obj/cli/%.o: PIC =
 
-$(BUILD)/obj/matmul.o: CFLAGS_ALL += -isystem $(BLIS_INC)
+$(BUILD)/obj/base/matmul.o: CFLAGS_ALL += -isystem $(BLIS_INC)
 # SLEEF's wide variants: each file is compiled for its instruction set and
-# called only on a CPU that has it (src/vecmath.c checks at run time).
-$(BUILD)/obj/vecmath_avx512.o: CFLAGS_ALL += -mavx512f
-$(BUILD)/obj/vecmath_avx2.o: CFLAGS_ALL += -mavx2 -mfma
+# called only on a CPU that has it (src/base/vecmath.c checks at run time).
+$(BUILD)/obj/base/vecmath_avx512.o: CFLAGS_ALL += -mavx512f
+$(BUILD)/obj/base/vecmath_avx2.o: CFLAGS_ALL += -mavx2 -mfma
 # The exact field's fast path may fuse a * b + c into one rounding (FMA):
-# half the instructions in its inner loops (see src/marginal_field.c).
-$(BUILD)/obj/marginal_field.o: CFLAGS_ALL += -ffp-contract=fast
-$(BUILD)/obj/marginal_lowrank.o: CFLAGS_ALL += -ffp-contract=fast
+# half the instructions in its inner loops (see src/paths/marginal_field.c).
+$(BUILD)/obj/paths/marginal_field.o: CFLAGS_ALL += -ffp-contract=fast
+$(BUILD)/obj/paths/marginal_lowrank.o: CFLAGS_ALL += -ffp-contract=fast
 
 $(LIB): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 	@rm -f $@
@@ -164,24 +185,42 @@ $(LIB): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 $(FMD): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CLI_SRC)) $(LIB)
 	$(CC) $^ -o $@ $(LDLIBS_ALL)
 
+# The shared library exports the API -- the fmd_ functions the installed
+# headers declare (what the preprocessor makes of src/fmd.h, so the typed
+# f32 names count) -- and hides the rest (the vector-math variants, the
+# kernels under the U-Net's layers): the version script lists the one and
+# makes the other local.
+$(BUILD)/libfmd.map: $(LIB) $(SRC_HDR)
+	@$(CC) -std=gnu11 -E -Isrc src/fmd.h | grep -o '\bfmd_[A-Za-z0-9_]*' | sort -u > $@.api
+	@{ echo '/* generated by the Makefile: the API of src/fmd.h */'; echo '{ global:'; \
+	  nm -g --defined-only $(LIB) | awk '$$3 ~ /^fmd_[A-Za-z0-9_]*$$/ {print $$3}' | sort -u | \
+	  comm -12 - $@.api | sed 's/^/    /; s/$$/;/'; echo '  local: *; };'; } > $@.tmp && mv $@.tmp $@
+$(SHLIB): $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/libfmd.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(BUILD)/libfmd.map -Wl,--no-undefined \
+	  $(filter %.o,$^) -o $@ $(LDLIBS_ALL)
+
+# The man pages, written from the command's own --help texts (src/cli/man.py).
+$(BUILD)/man/fmd.1: $(FMD) src/cli/man.py
+	@python3 src/cli/man.py $(FMD) $(BUILD)/man
+
 # A chapter's program is every .c file of its directory: main.c and the
-# parts it calls (chapter 5's U-Net is unet_part.c). Its code key (src/kept.h)
+# parts it calls (chapter 5's U-Net is unet_part.c). Its code key (src/files/kept.h)
 # is a hash of every source it is built from -- the library's, its own and
 # its data files -- and of the compiler's version and flags: what it keeps
 # between runs is reused only by a program with the same key.
 .SECONDEXPANSION:
-$(BUILD)/chapters/%: $$(wildcard chapters/$$*/*.c) $$(wildcard chapters/$$*/*.h) $(LIB) $(wildcard src/*.h)
+$(BUILD)/chapters/%: $$(wildcard chapters/$$*/*.c) $$(wildcard chapters/$$*/*.h) $(LIB) $(SRC_HDR)
 	@mkdir -p $(dir $@)
-	@key=$$({ cat $(sort $(wildcard src/*.c src/*.h)) $(filter-out %/README.md,$(sort $(wildcard chapters/$*/*))); \
+	@key=$$({ cat $(SRC_ALL) $(filter-out %/README.md,$(sort $(wildcard chapters/$*/*))); \
 	  $(CC) --version; echo '$(CFLAGS_ALL) $(LDLIBS_ALL)'; } | sha256sum | cut -c1-16); \
 	echo "$(CC) $(CFLAGS_ALL) -DFMD_CODE_KEY=\"$$key\" $(filter %.c,$^) $(LIB) -o $@ $(LDLIBS_ALL)"; \
 	$(CC) $(CFLAGS_ALL) -DFMD_CODE_KEY=\"$$key\" $(filter %.c,$^) $(LIB) -o $@ $(LDLIBS_ALL)
 
-$(VERIFY): $(VERIFY_SRC) $(wildcard verify/*.h) $(LIB) $(wildcard src/*.h)
+$(VERIFY): $(VERIFY_SRC) $(wildcard verify/*.h) $(LIB) $(SRC_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Iverify $(VERIFY_SRC) $(LIB) -o $@ $(LDLIBS_ALL) -lcriterion
 
-$(BUILD)/bench/%: bench/%.c $(LIB) $(wildcard src/*.h) $(wildcard bench/*.h)
+$(BUILD)/bench/%: bench/%.c $(LIB) $(SRC_HDR) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) -o $@ $(LDLIBS_ALL)
 
@@ -202,12 +241,15 @@ SUITE_RUN = cpus=$$($(FMD) version | sed -n 's/^threads: \([0-9]*\).*/\1/p'); \
 	FMD_THREADS=1 FMD_BIN=$(FMD) $(SUITE_ENV) $(VERIFY) --jobs $${cpus:-1} --filter '!(threads)/*' && \
 	FMD_BIN=$(FMD) $(SUITE_ENV) $(VERIFY) --jobs 1 --filter 'threads/*'
 
-_check: $(VERIFY) $(FMD)
+_check: $(VERIFY) $(FMD) $(SHLIB) $(BUILD)/man/fmd.1
+	@python3 verify/check_layers.py
+	@python3 verify/check_layers.py --selftest
 	@FMD_THREADS=1 sh verify/check_refs.sh
 	@python3 verify/check_figures.py
 	@FMD_THREADS=1 sh verify/check_cli.sh $(FMD)
 	@FMD_THREADS=1 sh verify/check_cli_errors.sh $(FMD)
 	@FMD_THREADS=1 sh verify/check_safetensors.sh $(FMD)
+	@FMD_THREADS=1 sh verify/check_install.sh $(BUILD)
 	@$(SUITE_RUN)
 
 _sanitize: SUITE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -227,26 +269,86 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	@$(MAKE) --no-print-directory deps PACKAGES="clang"
 	@mkdir -p build/fuzz/gmm
-	clang -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Isrc -isystem $(BLIS_INC) -c src/matmul.c \
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Isrc -isystem $(BLIS_INC) -c src/base/matmul.c \
 	  -o build/fuzz/matmul.o
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_gmm_file.c \
-	  src/gmm_file.c src/gmm.c src/lowrank.c src/rng.c src/status.c src/field.c src/team.c build/fuzz/matmul.o \
+	  src/files/gmm_file.c src/paths/gmm.c src/paths/lowrank.c src/base/cholesky.c src/base/rng.c src/base/status.c \
+	  src/flows/field.c src/base/team.c build/fuzz/matmul.o \
 	  -o build/fuzz/fuzz_gmm_file -pthread -lgsl -lgslcblas -lblis -lm
 	build/fuzz/fuzz_gmm_file -max_total_time=$(FUZZ_SECONDS) build/fuzz/gmm verify/fuzz/corpus/gmm
 	@mkdir -p build/fuzz/safetensors
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_safetensors.c \
-	  src/safetensors.c src/atomic_file.c src/status.c -o build/fuzz/fuzz_safetensors -lgsl -lgslcblas -lm
+	  src/files/safetensors.c src/base/atomic_file.c src/base/status.c -o build/fuzz/fuzz_safetensors -lgsl -lgslcblas -lm
 	build/fuzz/fuzz_safetensors -max_total_time=$(FUZZ_SECONDS) build/fuzz/safetensors verify/fuzz/corpus/safetensors
 	@mkdir -p build/fuzz/idx
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_idx.c \
-	  src/idx.c src/status.c -o build/fuzz/fuzz_idx -lgsl -lgslcblas -lz -lm
+	  src/files/idx.c src/base/status.c -o build/fuzz/fuzz_idx -lgsl -lgslcblas -lz -lm
 	build/fuzz/fuzz_idx -max_total_time=$(FUZZ_SECONDS) build/fuzz/idx verify/fuzz/corpus/idx
 	@$(MAKE) --no-print-directory $(LIB)
 	@mkdir -p build/fuzz/model
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc verify/fuzz/fuzz_model_file.c \
-	  src/model_file.c src/checkpoint.c src/unet_checkpoint.c src/safetensors.c src/atomic_file.c src/status.c \
+	  src/files/model_file.c src/files/checkpoint.c src/files/unet_checkpoint.c src/files/safetensors.c \
+	  src/base/atomic_file.c src/base/status.c \
 	  $(LIB) -o build/fuzz/fuzz_model_file -pthread -lgsl -lgslcblas -lblis -lsleef -lz -lm
 	build/fuzz/fuzz_model_file -max_total_time=$(FUZZ_SECONDS) build/fuzz/model verify/fuzz/corpus/model
+
+# ---- installing ----------------------------------------------------------
+# GNU conventions: PREFIX (default /usr/local) and DESTDIR (a staging root);
+# `make uninstall` with the same PREFIX and DESTDIR removes what install put.
+#   $(bindir)/fmd                      the command
+#   $(libdir)/libfmd.a, libfmd.so.M.m  the library (+ the libfmd.so.M and libfmd.so links)
+#   $(includedir)/fmd/fmd.h, fmd/*/    the headers, by layer; include <fmd/fmd.h>
+#   $(libdir)/pkgconfig/fmd.pc         pkg-config --cflags --libs fmd
+#   $(man1dir)/fmd.1, fmd-COMMAND.1    the man pages
+# The installed headers name each other <fmd/LAYER/NAME.h> (in src/ they are
+# "LAYER/NAME.h", found through -Isrc): only -I$(includedir) is needed.
+PREFIX     ?= /usr/local
+prefix      = $(PREFIX)
+exec_prefix = $(prefix)
+bindir      = $(exec_prefix)/bin
+libdir      = $(exec_prefix)/lib
+includedir  = $(prefix)/include
+mandir      = $(prefix)/share/man
+man1dir     = $(mandir)/man1
+INSTALL    ?= install
+# the headers fmd.h reaches, and fmd.h
+API_HDR = $(shell { echo fmd.h; $(CC) -std=gnu11 -MM -MT x -Isrc src/fmd.h | tr ' \\' '\n\n' | \
+            sed -n 's|^src/\(.*\.h\)$$|\1|p'; } | sort -u)
+
+.PHONY: install uninstall _install
+install: all
+	@$(MAKE) --no-print-directory _install
+_install: $(LIB) $(SHLIB) $(FMD) $(BUILD)/man/fmd.1 $(BUILD)/fmd.pc
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(libdir)/pkgconfig $(DESTDIR)$(man1dir)
+	$(INSTALL) -m 755 $(FMD) $(DESTDIR)$(bindir)/fmd
+	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(libdir)/libfmd.a
+	$(INSTALL) -m 755 $(SHLIB) $(DESTDIR)$(libdir)/
+	ln -sf libfmd.so.$(MAJOR).$(MINOR) $(DESTDIR)$(libdir)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libfmd.so
+	@for h in $(API_HDR); do \
+	  $(INSTALL) -d $(DESTDIR)$(includedir)/fmd/$$(dirname $$h) && \
+	  sed 's|^\(#include \)"\(.*\.h\)"|\1<fmd/\2>|' src/$$h > $(DESTDIR)$(includedir)/fmd/$$h.tmp && \
+	  chmod 644 $(DESTDIR)$(includedir)/fmd/$$h.tmp && mv $(DESTDIR)$(includedir)/fmd/$$h.tmp $(DESTDIR)$(includedir)/fmd/$$h || exit 1; \
+	done; echo "installed $(words $(API_HDR)) headers in $(DESTDIR)$(includedir)/fmd/"
+	sed 's|@prefix@|$(prefix)|' $(BUILD)/fmd.pc > $(DESTDIR)$(libdir)/pkgconfig/fmd.pc
+	$(INSTALL) -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(man1dir)/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/fmd $(DESTDIR)$(libdir)/libfmd.a $(DESTDIR)$(libdir)/libfmd.so \
+	  $(DESTDIR)$(libdir)/libfmd.so.$(MAJOR) $(DESTDIR)$(libdir)/libfmd.so.$(MAJOR).* \
+	  $(DESTDIR)$(libdir)/pkgconfig/fmd.pc $(DESTDIR)$(man1dir)/fmd.1 $(DESTDIR)$(man1dir)/fmd-*.1
+	rm -rf $(DESTDIR)$(includedir)/fmd
+
+# pkg-config: GSL is public (the API takes gsl_rng streams), SLEEF, zlib and
+# BLIS are the library's own (needed only to link libfmd.a: --static).
+# BLIS has no .pc file on Debian, so it is named in Libs.private.
+$(BUILD)/fmd.pc: Makefile src/fmd.h
+	@mkdir -p $(dir $@)
+	@printf '%s\n' 'prefix=@prefix@' 'exec_prefix=$${prefix}' 'libdir=$${exec_prefix}/lib' \
+	  'includedir=$${prefix}/include' '' 'Name: fmd' \
+	  'Description: flow matching and diffusion models, the reference in C' 'Version: $(VERSION)' \
+	  'Requires: gsl' 'Requires.private: sleef zlib' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lfmd' \
+	  'Libs.private: -lblis -pthread -lm' > $@
 
 clean:
 	rm -rf build

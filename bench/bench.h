@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "fmd.h"
-#include "vecmath.h"
+#include "base/vecmath.h"
 
 static inline double now(void)
 {

@@ -1,7 +1,7 @@
 /* exact_sampler_bench.c -- every sampler against the exact answer, on two
  * problems: chapter 3's 2-D five-mode mixture, and the 784-dimensional
  * Fashion-MNIST mixture that `make` fits (build/data/fmnist_lowrank32.gmm,
- * ten components of rank 32; src/marginal_lowrank.c gives its exact field).
+ * ten components of rank 32; src/paths/marginal_lowrank.c gives its exact field).
  * Issue 15.
  *
  * Coupling. Both problems run on the vp path. Every sampler starts from the
@@ -23,8 +23,8 @@
  *     Heun, RK4 (ours), GSL's rk4 (whole batch), Dormand-Prince (adaptive,
  *     tolerance swept; no order fitted);
  *   exponential integrators in the data form on the p = 2 time grid to t = 1
- *     (src/diffusion.h): DDIM (order 1), DPM-Solver++(2S), DPM-Solver++(2M);
- *   k-diffusion's (src/ksampler.h) on Karras's levels 80 -> 0.002, then 0:
+ *     (src/sde_view/diffusion.h): DDIM (order 1), DPM-Solver++(2S), DPM-Solver++(2M);
+ *   k-diffusion's (src/sde_view/ksampler.h) on Karras's levels 80 -> 0.002, then 0:
  *     Heun (EDM), LMS, DPM-Solver++(3M), and 3M with its whole third-order
  *     term (fmd's correction; k-diffusion's 3M is second order);
  *   stochastic, not coupled to the flow (their order is a weak order, fitted

@@ -1,5 +1,5 @@
 /* marginal_bench.c -- throughput of the exact marginal field u_t(x) of a
- * Gaussian mixture (src/marginal.h): points per second for d = 2 and d = 64,
+ * Gaussian mixture (src/paths/marginal.h): points per second for d = 2 and d = 64,
  * K = 8, isotropic and full covariances, 1 and 2 threads, against a
  * vectorized NumPy and PyTorch (float64, CPU) evaluation of the same closed
  * form (bench/marginal_peer.py, Debian's python3-numpy / python3-torch) run
@@ -7,7 +7,7 @@
  * ours (max |u - u_C| over 200 points), so both compute the same thing.
  *
  * The roofline of a configuration (bench/bench.h) counts the work of the
- * closed form as src/marginal.h writes it, u = sum_k r_k (alpha_dot mu_k +
+ * closed form as src/paths/marginal.h writes it, u = sum_k r_k (alpha_dot mu_k +
  * B_k delta_k) with r_k from q_k = delta_k^T C_k^-1 delta_k, in
  * multiply-adds -- the unit of BLIS's dgemm rate, which counts each as two
  * flops -- per point:
@@ -24,14 +24,14 @@
  *
  * Issue 15 adds the Fashion-MNIST mixture that `make` fits
  * (build/data/fmnist_lowrank32.gmm: d = 784, K = 10, covariances D + F F^T
- * of rank r = 32), whose field src/marginal_lowrank.c computes by Woodbury
+ * of rank r = 32), whose field src/paths/marginal_lowrank.c computes by Woodbury
  * as two products a block; its work per point, in multiply-adds:
  *   low rank   2 K d r (the two products) + K r^2 (c_k = M_k^-1 a_k) + K r
  *              (a_k . c_k) + 5 K d (delta and its weighted square for q_k;
  *              delta, omega delta and the mu term for u),
  * about 0.53 M multiply-adds a point; its peers are the same Woodbury
  * formulas in NumPy and PyTorch (bench/marginal_peer.py). (For
- * isotropic components src/marginal_field.c gathers the x terms and does 3
+ * isotropic components src/paths/marginal_field.c gathers the x terms and does 3
  * multiply-adds per coordinate and component, not 4: part of a share there
  * is doing less, not doing it faster.)
  *

@@ -1,8 +1,8 @@
 """Peer of bench/marginal_bench.c: the exact marginal field u_t(x) of a
-Gaussian mixture (the closed form of src/marginal.h, Thm 10 of the notes),
+Gaussian mixture (the closed form of src/paths/marginal.h, Thm 10 of the notes),
 vectorized with NumPy and with PyTorch (float64, CPU), timed the same way.
 A low-rank mixture (covariances D + F F^T, file header `gmm d K lowrank r`)
-gets the Woodbury form of src/marginal_lowrank.c, written the way a PyTorch
+gets the Woodbury form of src/paths/marginal_lowrank.c, written the way a PyTorch
 user writes it for speed: the K components side by side in two large
 products, and the diagonal terms expanded into products too.
 

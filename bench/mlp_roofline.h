@@ -1,7 +1,7 @@
 /* mlp_roofline.h -- the roofline of the network's work: what its dense
  * products alone cost, issued exactly as the library issues them.
  *
- * A training step (src/train.c) is products, activations (SiLU, one per
+ * A training step (src/networks/train.c) is products, activations (SiLU, one per
  * hidden unit and row: an exponential and a division) and Adam (seven
  * numbers moved per parameter: theta, the gradient, m and v read; theta, m,
  * v written). Its roofline is
@@ -130,7 +130,7 @@ static int forward_products(void *ctx, size_t b, int thread)
     const fmd_mlp *net = J->net;
     const void *params = net->params32 ? (void *)net->params32 : (void *)net->params;
     size_t i0, cnt;
-    fmd_chunk(J->n, fmd_ode_block_size(J->n), b, &i0, &cnt);   /* the ODE driver's blocks (src/ode.c) */
+    fmd_chunk(J->n, fmd_ode_block_size(J->n), b, &i0, &cnt);   /* the ODE driver's blocks (src/flows/ode.c) */
     for (size_t l = 0; l < net->nlayers; l++) {
         const size_t in = net->dims[l], o = net->dims[l + 1];
         any_gemm(net->cfg.dtype, 0, 0, cnt * J->rows_per_point, o, in, J->ws[thread]->H[l], in, at_(net, params, net->w_off[l]), o, 0,
@@ -142,7 +142,7 @@ static int forward_products(void *ctx, size_t b, int thread)
 /* The roofline seconds of `evals` field evaluations of net on n particles
  * (the ODE driver's blocks, fmd_ode_block_size), each evaluation one forward pass
  * of `forwards` rows a particle (2 with classifier-free guidance, both
- * labels in one product: src/mlp_field.c), on `threads` threads. */
+ * labels in one product: src/networks/mlp_field.c), on `threads` threads. */
 static double sampling_roofline_seconds(const fmd_mlp *net, size_t n, int evals, int forwards, int threads,
                                         double *t_products, double *t_exp)
 {

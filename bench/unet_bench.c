@@ -1,6 +1,6 @@
 /* unet_bench.c -- the U-Net's training step (issue 16): images per second of
  * fmd_unet_train_step (CFM, batch 64, the default 28 x 28 network of
- * src/unet.h, 795,105 parameters) on 1 and 2 threads, against the same
+ * src/networks/unet.h, 795,105 parameters) on 1 and 2 threads, against the same
  * network in PyTorch (bench/unet_peer.py: Conv2d, GroupNorm, Linear; float64
  * and float32) in the same run, and the share of the product roofline.
  *
@@ -10,7 +10,7 @@
  * gradients), at BLIS's dgemm rate measured now; the other work (group norm,
  * SiLU, copies) is left out, so the roofline is optimistic and the share a
  * lower bound. An upsampling followed by a convolution is counted in its
- * sub-pixel form, 4 taps an output instead of 9 (src/conv.h,
+ * sub-pixel form, 4 taps an output instead of 9 (src/networks/conv.h,
  * fmd_upconv_forward): the fewest products that compute it, which fmd
  * does and PyTorch's Upsample then Conv2d does not. The sgemm roofline is reported too, with PyTorch float32's
  * share of it: how close to the machine the float32 peer already is.
@@ -22,7 +22,7 @@
  *
  * usage: unet_bench RESULTS_DIR   (writes unet_throughput.tsv, unet_bars.tsv, unet_goals.tsv) */
 #include "bench.h"
-#include "unet_train.h"
+#include "networks/unet_train.h"
 
 enum { BATCH = 64 };
 
@@ -60,7 +60,7 @@ static double forward_macs(const fmd_unet *net)
         m += block_macs(&net->down[l], net->sides[l]) + block_macs(&net->up[l], net->sides[l]);
         if (l + 1 < L)
             m += conv_macs(net->sides[l + 1], net->ch[l], net->ch[l]);   /* stride 2: output pixels */
-        if (l > 0)   /* upsampling then a 3 x 3 conv: 4 taps an output in the sub-pixel form (src/conv.h) */
+        if (l > 0)   /* upsampling then a 3 x 3 conv: 4 taps an output in the sub-pixel form (src/networks/conv.h) */
             m += conv_macs(net->sides[l - 1], net->ch[l], net->ch[l]) * 4.0 / 9.0;
     }
     const double T = (double)(net->sides[L - 1] * net->sides[L - 1]), cl = (double)net->ch[L - 1];

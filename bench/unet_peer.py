@@ -1,4 +1,4 @@
-"""Peer of bench/unet_bench.c: the same U-Net (src/unet.h: channels C, levels
+"""Peer of bench/unet_bench.c: the same U-Net (src/networks/unet.h: channels C, levels
 28/14/7 with multipliers 1/2/2, a residual block per level and two around
 one-head self-attention at 7 x 7, group norms of 8, sinusoidal time features
 through Linear-SiLU-Linear to E numbers, a class table of 11 rows) in

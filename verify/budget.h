@@ -1,4 +1,4 @@
-/* budget.h -- the suite's false-fail budget (the estimators are src/stats.h).
+/* budget.h -- the suite's false-fail budget (the estimators are src/base/stats.h).
  *
  * False-fail budget of the whole suite: at most 1e-6.
  *   - A Gaussian check compares an estimate with its exact value and fails
@@ -19,7 +19,7 @@
 #ifndef FMD_VERIFY_BUDGET_H
 #define FMD_VERIFY_BUDGET_H
 
-#include "stats.h"    /* src/stats.h: fmd_mean_se, fmd_fit_slope, fmd_ks_distance */
+#include "base/stats.h"    /* src/base/stats.h: fmd_mean_se, fmd_fit_slope, fmd_ks_distance */
 
 #define Z_CHECK 6.5
 #define ALPHA_CHECK 8.0e-11

@@ -10,11 +10,11 @@ kinds it is:
     ... 14.7 ± 0.6<!-- run: ch05_fmnist_distance "mlp" frechet_distance within 2.5 --> ...
 
 The source is a chapter's table of checks (chNN: build/data/chNN_checks.tsv,
-written by src/report.c, with the row's quantity and the column computed,
+written by src/files/report.c, with the row's quantity and the column computed,
 exact, error or tolerance) or a figure's data file (its name, the value in
 its first column and the column's name from its header line).
 
-The two kinds (README.md, "Numbers from runs"):
+The two kinds (verify/README.md, "Numbers from runs"):
   exact       the same bits on every x86-64 machine with AVX2 and FMA,
               whatever its vector width, BLIS kernels or thread count: the
               quoted number must be the run's value rounded to the digits

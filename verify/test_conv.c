@@ -1,4 +1,4 @@
-/* test_conv.c -- the U-Net's image layers (src/conv.h, src/groupnorm.h)
+/* test_conv.c -- the U-Net's image layers (src/networks/conv.h, src/networks/groupnorm.h)
  * against direct loops and finite differences, in float64. Shapes are
  * deliberately odd (5 x 6 maps, 3 and 4 channels, stride 2 on odd sides) so
  * that a wrong index, a transposed weight or a lost border cannot pass by
@@ -9,8 +9,8 @@
 
 #include "fmd.h"
 #include "fd_check.h"
-#include "conv.h"
-#include "groupnorm.h"
+#include "networks/conv.h"
+#include "networks/groupnorm.h"
 
 enum { N = 2, H = 5, W = 6, CI = 3, CO = 4 };
 

@@ -421,7 +421,7 @@ Test(diffusion, model_eps_recovers_the_mixture_noise)
 /* ddpm:N holds the discrete chain: at t_k = 1 - k/N its log alpha^2 is the
  * chain's log abar_k = sum_{j<=k} log(1 - beta_j) (fmd_ddpm_init with the
  * betas `fmd sample --solver ddpm` uses), for every level k = 0..N and N
- * from 100 (the least it takes) to 5000; fewer levels are refused. The closed form (src/schedule.c) sums terms of size k
+ * from 100 (the least it takes) to 5000; fewer levels are refused. The closed form (src/paths/schedule.c) sums terms of size k
  * and the running product adds k roundings of abar: the tolerance is
  * 8 eps (k + |log abar_k|) (absolute, in log abar). Each level's (alpha,
  * beta) is sent back to t_k by fmd_model_eps's lambda inversion: to 1e-12.
@@ -479,7 +479,7 @@ Test(diffusion, ddpm_schedule_holds_the_chain_levels)
     }
 }
 
-/* k-diffusion's deterministic samplers (src/ksampler.h) on Karras et al.'s
+/* k-diffusion's deterministic samplers (src/sde_view/ksampler.h) on Karras et al.'s
  * levels (rho = 7, sigma from 80 to 0.002), exact noise of a mixture, 200
  * starts 80 eps: the error of each against the exact probability flow
  * (Dormand-Prince at 1e-12 in course time on vp, read in the sigma frame,

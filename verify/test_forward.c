@@ -170,7 +170,7 @@ Test(forward, simulated_marginals_reversal_and_probability_flow)
     fmd_gmm_free(g);
 }
 
-/* Girsanov (src/girsanov.c:fmd_girsanov_kl): the reverse OU SDE (T = 3) with
+/* Girsanov (src/sde_view/girsanov.c:fmd_girsanov_kl): the reverse OU SDE (T = 3) with
  * the exact score (P) and with a score off by delta(y) = -a y, a = 0.3 (Q),
  * both with the lectures' sqrt(2) dB, from the same p_T. The exact path KL is
  * 1/2 int g^2 E|delta|^2 = int a^2 E|Y_tau|^2 dtau, with E|Y|^2 = m^2 E|z|^2 +

@@ -1,10 +1,10 @@
-/* test_frechet.c -- the Fréchet distance between Gaussians (src/frechet.h)
+/* test_frechet.c -- the Fréchet distance between Gaussians (src/networks/frechet.h)
  * against closed forms it does not use. */
 #include <criterion/criterion.h>
 #include <math.h>
 
 #include "fmd.h"
-#include "frechet.h"
+#include "networks/frechet.h"
 
 /* A = B B^T / k + 0.3 I from uniforms: symmetric positive definite */
 static void random_spd(gsl_rng *r, size_t k, double *A)

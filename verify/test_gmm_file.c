@@ -247,7 +247,7 @@ Test(field_command, prints_the_library_values_and_reports_bad_input)
 #include <gsl/gsl_blas.h>
 
 /* log p_t, score, u, E[z|x] at x, written with GSL's matrices and Cholesky
- * solves -- no code shared with src/marginal.c. Per component, (z, eps) given
+ * solves -- no code shared with src/paths/marginal.c. Per component, (z, eps) given
  * x is jointly Gaussian: with C = alpha^2 Sigma + beta^2 I and r = x - alpha mu,
  *   E[z | x, k] = mu + alpha Sigma C^{-1} r,   score_k = -C^{-1} r,
  * and u = alpha_dot E[z|x] - beta beta_dot score (finite at both ends). */
@@ -399,7 +399,7 @@ Test(field_command, agrees_with_an_independent_implementation)
 
 /* `fmd field --class Y --guidance W` prints log p_t(x | y) and the exactly
  * guided score, field and posterior mean: its u columns equal the library's
- * exact classifier-free guided field (chapter 5, src/guidance.c) at every
+ * exact classifier-free guided field (chapter 5, src/paths/guidance.c) at every
  * point, to the 17 printed digits (1e-13 (1 + |u|)). */
 Test(field_command, class_and_guidance_give_the_exact_guided_field)
 {

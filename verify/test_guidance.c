@@ -1,5 +1,5 @@
 /* test_guidance.c -- chapter 5 on a labelled mixture, where every guided
- * field is exact (src/guidance.h). Pointwise identities are checked to
+ * field is exact (src/paths/guidance.h). Pointwise identities are checked to
  * rounding (1e-12 relative to the sizes of the terms); the sampling claims
  * are Monte Carlo checks at Z_CHECK standard errors or KS checks at the DKW
  * threshold (13 checks, counted in verify/budget.h). */
@@ -443,7 +443,7 @@ Test(classifier, trained_classifier_guides)
     fmd_gmm_free(g);
 }
 
-/* Classifier-free guidance of a network (src/mlp_field.c) is pinned at its
+/* Classifier-free guidance of a network (src/networks/mlp_field.c) is pinned at its
  * two ends: w = 0 is the network without a label (slot C), w = 1 the network
  * with the class asked for, and w = 2.5 their affine combination
  * (1 - w) f(x, no label) + w f(x, y) -- to 1e-14 of the outputs' size. A

@@ -185,7 +185,7 @@ Test(lowrank, image_dimension_matches_a_dense_evaluation)
         agree(n, A[0], B[0], 1e-10, "log p_t (d = 784)", ts[j]);
         agree(n * d, A[1], B[1], 1e-10, "score (d = 784)", ts[j]);
         agree(n * d, A[2], B[2], 1e-10, "u_t (d = 784)", ts[j]);
-        /* the samplers' path: Woodbury as two products per block (src/marginal_lowrank.c) */
+        /* the samplers' path: Woodbury as two products per block (src/paths/marginal_lowrank.c) */
         cr_assert_eq(fmd_marginal_field_eval(ml, n, x, A[2], A[1]), FMD_OK);
         agree(n * d, A[1], B[1], 1e-10, "score (d = 784, field path)", ts[j]);
         agree(n * d, A[2], B[2], 1e-10, "u_t (d = 784, field path)", ts[j]);

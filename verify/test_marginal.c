@@ -325,7 +325,7 @@ Test(fokker_planck, residual_vanishes_for_extended_sde)
 Test(marginal, analytic_derivatives_match_finite_differences)
 {
     /* d = 20 with full covariances takes the BLIS branch of
-     * src/marginal.c (component_products, d >= FMD_GEMM_MIN_D = 16) */
+     * src/paths/marginal.c (component_products, d >= FMD_GEMM_MIN_D = 16) */
     const size_t dims[4] = {1, 2, 5, 20};
     for (int di = 0; di < 4; di++) {
         size_t d = dims[di];
@@ -503,7 +503,7 @@ Test(prop1, field_and_score_convert_both_ways)
     fmd_gmm_free(g);
 }
 
-/* The same identity at d = 20 with full covariances, where src/marginal.c
+/* The same identity at d = 20 with full covariances, where src/paths/marginal.c
  * forms C^-1 delta and Sigma C^-1 delta with BLIS (d >= FMD_GEMM_MIN_D): the
  * field there is built from Sigma C^-1 delta and the score from C^-1 delta,
  * so a wrong product in either breaks the identity. 16 points at once (a
@@ -642,7 +642,7 @@ Test(marginal, isotropic_fast_path_equals_general_path)
     fmd_gmm_free(g);
 }
 
-/* The fast path for u and the score (src/marginal_field.c: one matrix B_k
+/* The fast path for u and the score (src/paths/marginal_field.c: one matrix B_k
  * per component, points along the vector lanes, BLIS for full covariances
  * from d = 16) against the general path (asked for log p as well, so it
  * runs): full, isotropic and mixed mixtures in d = 1 to 40, every schedule,

@@ -3,9 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "matmul.h"
-#include "rng.h"
-#include "status.h"
+#include "base/matmul.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 /* Shapes from 1x1x1 to 257x65x130 (odd sizes cross BLIS's blocking edges);
  * each entry agrees to 1e-12 relative to the sum of |terms|, far above the

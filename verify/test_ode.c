@@ -430,7 +430,7 @@ Test(ode, gsl_reference_agrees_with_exact_flow)
     }
 }
 
-/* The step-size controller (src/ode.c): after a step whose error norm is err,
+/* The step-size controller (src/flows/ode.c): after a step whose error norm is err,
  * the next step is h * clamp(0.9 err^(-1/5), 0.2, 5) -- the exponent
  * 1/(q + 1) for dopri5's embedded order q = 4. On x' = -x from x = 1
  * (rtol = atol = 1e-8) we find by bisection the h0 whose error norm is 0.1,

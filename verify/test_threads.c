@@ -1,4 +1,4 @@
-/* test_threads.c -- the thread team (src/team.h) and the promise every
+/* test_threads.c -- the thread team (src/base/team.h) and the promise every
  * parallel loop in fmd makes: the same bits on one thread and on two.
  *
  * The suite `threads` runs on its own after the others (make check), with
@@ -52,7 +52,7 @@ Test(threads, team_runs_every_task_once_and_reports_the_first_failure)
         cr_expect_eq(atomic_load(&J.runs[i]), 1, "after failures: task %d ran %d times", i, atomic_load(&J.runs[i]));
     cr_expect_eq(fmd_team_run(team, 0, count_task, &J), FMD_OK);
     cr_expect_eq(fmd_team_run(team, 5, NULL, &J), FMD_EINVAL);
-    /* 200 jobs in a row: the guard (src/team.c) measures windows of 16 and
+    /* 200 jobs in a row: the guard (src/base/team.c) measures windows of 16 and
      * runs some on the caller alone, some on the team; every task of every
      * job still runs exactly once */
     for (int job = 0; job < 200; job++) {

@@ -1,4 +1,4 @@
-/* test_unet.c -- the U-Net's blocks (src/resblock.h) against finite
+/* test_unet.c -- the U-Net's blocks (src/networks/resblock.h) against finite
  * differences in float64. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -8,12 +8,12 @@
 
 #include "fmd.h"
 #include "fd_check.h"
-#include "attention.h"
-#include "resblock.h"
-#include "unet.h"
-#include "unet_train.h"
-#include "unet_checkpoint.h"
-#include "model_file.h"
+#include "networks/attention.h"
+#include "networks/resblock.h"
+#include "networks/unet.h"
+#include "networks/unet_train.h"
+#include "files/unet_checkpoint.h"
+#include "files/model_file.h"
 #include <unistd.h>
 #include "corpus.h"
 
@@ -367,7 +367,7 @@ Test(unet, ema_warms_up)
     fmd_gmm_free(g);
 }
 
-/* The U-Net as a guided field (src/unet_field.c): 20 points (more than one
+/* The U-Net as a guided field (src/networks/unet_field.c): 20 points (more than one
  * chunk of FMD_UNET_FIELD_ROWS), w = 2.5, equals (1 - w) f(x, t, no label) +
  * w f(x, t, y) computed by two forward passes here (1e-13: the same
  * passes, row by row, combined with weights -1.5 and 2.5 on outputs of
@@ -576,7 +576,7 @@ Test(unet, reader_refuses_each_bad_value_by_name)
 /* The float32 network against its float64 twin (the same weights, rounded
  * to float32: fmd_unet_convert), at the default 28 x 28 architecture, two
  * images with labels, t = 0.37 and 0.93. Every layer runs the same code on
- * float (src/typed_begin.h), so the two differ only by float32 rounding:
+ * float (src/base/typed_begin.h), so the two differ only by float32 rounding:
  * each number carries a relative error of about u = 2^-24 = 6e-8 per
  * operation, grown by the products' sums (sqrt(9 * 64) ~ 24 terms) and the
  * ~30 layers it passes through: some 1e-7 to 1e-6 is what rounding gives

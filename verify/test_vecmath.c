@@ -1,4 +1,4 @@
-/* test_vecmath.c -- SLEEF's vector exp and log (src/vecmath.h) against
+/* test_vecmath.c -- SLEEF's vector exp and log (src/base/vecmath.h) against
  * glibc's libm, over the ranges fmd uses and at the IEEE edges. */
 #include <criterion/criterion.h>
 #include <float.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "fmd.h"
-#include "vecmath.h"
-#include "vecmath_isa.h"   /* the variants, compared bit for bit below */
+#include "base/vecmath.h"
+#include "base/vecmath_isa.h"   /* the variants, compared bit for bit below */
 
 /* |a - b| in units in the last place of b (the spacing of doubles at |b|;
  * in the subnormals, 2^-1074). Both infinite with one sign, or both NaN: 0. */
@@ -150,7 +150,7 @@ Test(vecmath, log_agrees_with_libm_to_two_ulp_and_at_the_edges)
 }
 
 
-/* The numbers fmd calls exact (README, "Numbers from runs") have the same
+/* The numbers fmd calls exact (verify/README.md, "Numbers from runs") have the same
  * bits on every x86-64 machine with AVX2 and FMA, whether it has AVX-512 or
  * not. For exp and log that rests on SLEEF's AVX2 and AVX-512 variants
  * computing the same algorithm with the same fused multiply-adds: they must

@@ -1,7 +1,7 @@
 /* Chapter 5 -- conditional generation: guidance.
  *
  * Part 1, exact: on a labelled mixture (three_classes.gmm) every guided
- * field is closed-form (src/guidance.c). Classifier guidance equals
+ * field is closed-form (src/paths/guidance.c). Classifier guidance equals
  * classifier-free guidance; the mass on the asked class grows with w.
  * Part 2, trained in 2-D: a labelled flow model on the two moons with label
  * dropout (classifier-free guidance) and a time-conditioned classifier
@@ -14,7 +14,7 @@
  * Part 4, the U-Net of lecture 002 beside this MLP (unet_part.c).
  * The Fashion-MNIST models and the tables measured on them are kept in the
  * data directory, keyed by the code and options that made them
- * (src/kept.h), and reused while the key holds. With --full (make
+ * (src/files/kept.h), and reused while the key holds. With --full (make
  * tour-full) part 4 adds its long runs. */
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "fmd.h"
+#include "images.h"
 #include "unet_part.h"
 
 #ifndef FMD_CODE_KEY
@@ -44,22 +45,6 @@ static void done(fmd_atomic_file *f)
     fmd_data_end(f, &io_failed);
 }
 
-/* X_t1 of the ODE dX = u dt on the uniform grid [t0, t1] from x (n, d) */
-int ch05_solve(const fmd_field *u, const fmd_ode_stepper_type *T, double t0, double t1, size_t steps, size_t n,
-               double *x)
-{
-    double *ts = malloc((steps + 1) * sizeof(double));
-    fmd_ode_workspace *ws = NULL;
-    int status = ts ? fmd_ode_workspace_alloc(T, n, u->d, &ws) : FMD_ENOMEM;
-    if (status == FMD_OK) {
-        ws->threads = fmd_cpus_available();   /* blocks of particles; same bits on any number */
-        fmd_time_grid(t0, t1, steps, ts);
-        status = fmd_ode_solve_grid(ws, u, ts, steps + 1, x, NULL);
-    }
-    fmd_ode_workspace_free(ws);
-    free(ts);
-    return status;
-}
 
 /* ---- part 1: exact guidance on a labelled mixture ------------------------ */
 
@@ -286,7 +271,7 @@ static const char *data_dir(void)
     return d && *d ? d : "build/data";
 }
 
-/* A kept model of the data directory whose key (src/kept.h) says it was
+/* A kept model of the data directory whose key (src/files/kept.h) says it was
  * made by this code with these options, or NULL. */
 static fmd_mlp *reuse(const char *name, const char *options)
 {
@@ -322,28 +307,8 @@ static void keep(const char *name, const char *options, const fmd_mlp *net, cons
         io_failed = 1;
 }
 
-enum { CLF_STEPS = 4000, FLOW_STEPS = 6000, PER_CLASS = 100, SAMPLE_STEPS = 25 };
-#define T1 0.999   /* a denoiser's field divides by beta_t: stop where beta = 1e-3 */
+enum { CLF_STEPS = 4000, FLOW_STEPS = 6000, PER_CLASS = 100 };
 
-/* n guided samples of class y at scale w into x: the denoiser's output is
- * guided, (1 - w) D(x | no label) + w D(x | y), then turned into the field
- * alpha_dot D + beta_dot (x - alpha D) / beta (affine in D, so this is
- * classifier-free guidance of the field), midpoint rule on [0, T1]; the
- * pixels clipped to [-1, 1], as an image is shown */
-void ch05_mlp_images(const fmd_mlp *net, const fmd_schedule *sch, int y, double w, uint64_t seed, size_t n, double *x)
-{
-    fmd_mlp_eval *ev;
-    fmd_mlp_eval_alloc(net, &ev);
-    fmd_mlp_guidance G = {net, y, w, ev};
-    fmd_field D = {fmd_mlp_guided_field, net->cfg.d, &G};
-    fmd_flow_sde_params P = {&D, *sch, 0.0, FMD_PREDICTS_DATA, NULL};
-    fmd_field u = {fmd_flow_sde_drift, net->cfg.d, &P};
-    fmd_sample_init(seed, n, net->cfg.d, x);
-    ch05_solve(&u, fmd_ode_midpoint, 0.0, T1, SAMPLE_STEPS, n, x);
-    fmd_mlp_eval_free(ev);
-    for (size_t i = 0; i < n * net->cfg.d; i++)
-        x[i] = fmin(1.0, fmax(-1.0, x[i]));
-}
 
 /* The same grid with no network: the exact guided field of the low-rank
  * mixture fitted to Fashion-MNIST (fmd fit-gmm, one component per class,

@@ -1,10 +1,10 @@
 /* unet_part.c -- chapter 5, part 4: the U-Net of lecture 002 on
  * Fashion-MNIST, beside part 3's MLP denoiser.
  *
- * The network of src/unet.h at its defaults for 28 x 28 (32 base channels,
+ * The network of src/networks/unet.h at its defaults for 28 x 28 (32 base channels,
  * levels 28, 14 and 7, self-attention at 7 x 7, the time and the label
  * embedded in every residual block; 795,105 parameters), trained in float32
- * by src/unet_train.c: CFM on the CondOT path, steps of 64 images, label
+ * by src/networks/unet_train.c: CFM on the CondOT path, steps of 64 images, label
  * dropout 0.1, an EMA of 0.999 with its warm-up, on every CPU. One training
  * run (seed 93) is kept at fixed steps, all chosen in advance:
  *   - UNET_EQUAL = 165 steps, the MLP's training time (see below);
@@ -14,17 +14,18 @@
  * state at that step. Then, the U-Net beside the MLP:
  *   - the grid, 4 samples per class and w (the same noise for both);
  *   - the Fréchet distance of n samples (w = 1, classes in turn) to the
- *     test set, in the classifier's last hidden layer (src/frechet.h), with
+ *     test set, in the classifier's last hidden layer (src/networks/frechet.h), with
  *     its floor, n training images against the test set: n = 2000 for the
  *     tour, 10,000 with --full;
  *   - the classifier's accuracy on the U-Net's guided samples for each w.
  * Models and tables are kept in the data directory, keyed by the code and
- * options that made them (src/kept.h), and reused while the key holds. */
+ * options that made them (src/files/kept.h), and reused while the key holds. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "images.h"
 #include "unet_part.h"
 
 #ifndef FMD_CODE_KEY
@@ -62,7 +63,7 @@ static void unet_name(unsigned long steps, char *name, size_t len)
     snprintf(name, len, "ch05_fmnist_unet_%lu.safetensors", steps);
 }
 
-/* the key of the U-Net at `steps` (src/kept.h): the options of the run that made it */
+/* the key of the U-Net at `steps` (src/files/kept.h): the options of the run that made it */
 static void unet_key(unsigned long steps, char *key, size_t len)
 {
     char options[256];
@@ -114,7 +115,7 @@ static int train(const ch05_unet_args *a, const unsigned long *at, size_t n)
 {
     fmd_unet_config cfg;
     fmd_unet_default_config(28, 10, &cfg);
-    cfg.dtype = FMD_F32;   /* every layer's float32 twin (src/typed_begin.h): sgemm, half the bytes */
+    cfg.dtype = FMD_F32;   /* every layer's float32 twin (src/base/typed_begin.h): sgemm, half the bytes */
     fmd_unet *net;
     gsl_rng *r;
     if (fmd_unet_alloc(&cfg, &net) != FMD_OK)
@@ -187,25 +188,6 @@ static int unet_images(fmd_unet_eval *ev, int y, double w, uint64_t seed, size_t
     return status;
 }
 
-void ch05_write_grid(const char *name, const char *what, size_t per_cell, const double *cells, int *io_failed)
-{
-    const size_t width = 4 * 28 * per_cell;
-    char header[240];
-    snprintf(header, sizeof header, "# a 280 x %zu pixel matrix: rows = classes (28 px each), columns = w = 0, 1, 2.5, "
-                                    "5, %zu sample%s each (%s)", width, per_cell, per_cell > 1 ? "s" : "", what);
-    fmd_atomic_file f;
-    FILE *out = fmd_data_begin(name, header, &f, io_failed);
-    for (size_t row = 0; out && row < 280; row++) {
-        for (size_t col = 0; col < width; col++) {
-            const size_t y = row / 28, q = col / (28 * per_cell), s = col % (28 * per_cell) / 28;   /* class, w, sample */
-            const double v = cells[((y * 4 + q) * per_cell + s) * 784 + (row % 28) * 28 + col % 28];
-            fprintf(out, "%s%.3f", col ? " " : "", fmin(1.0, fmax(-1.0, v)));
-        }
-        fprintf(out, "\n");
-    }
-    if (out)
-        fmd_data_end(&f, io_failed);
-}
 
 static const double grid_w[4] = {0.0, 1.0, 2.5, 5.0};
 

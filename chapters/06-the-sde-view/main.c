@@ -44,7 +44,7 @@ static void mean_logp(const fmd_gmm *g, size_t n, const double *x, double *m, do
 
 /* The reverse OU SDE (ou:3, the lectures' sqrt(2) dB) with the exact score
  * (P) and with the score off by -a y (Q): Girsanov's Monte Carlo KL and
- * 1/2 int g^2 E|delta|^2 on the same paths (src/girsanov.c), against the exact
+ * 1/2 int g^2 E|delta|^2 on the same paths (src/sde_view/girsanov.c), against the exact
  * int a^2 E|Y|^2 dtau from the forward kernel's moments. */
 static void girsanov(const fmd_gmm *g, gsl_rng *r)
 {

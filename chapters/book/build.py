@@ -5,11 +5,11 @@
 
 writes OUT_DIR/index.html (the course map, chapters/README.md), one page per
 chapter (NN-slug.html, from chapters/NN-slug/README.md), a page per cited
-source file with numbered, addressable lines (src/marginal.c.html#L120), and
+source file with numbered, addressable lines (src/paths/marginal.c.html#L120), and
 copies the figures. Pandoc (Debian's `pandoc`) converts each text, with the
 formulas as MathML: no network and no JavaScript are needed to read it.
 Each chapter page ends with the table of checks of its program's latest run
-(DATA_DIR/chNN_checks.tsv, written by src/report.c), and every code
+(DATA_DIR/chNN_checks.tsv, written by src/files/report.c), and every code
 reference in backquotes -- `src/file.c:function`, `verify/test_x.c:suite/test`,
 `figures/x.gp` -- becomes a link to the line that defines it.
 Exits 1 if Pandoc fails or warns (a formula it could not convert, say)."""

@@ -1,6 +1,6 @@
 /* atomic_file.c -- temporary file + rename. */
-#include "atomic_file.h"
-#include "status.h"
+#include "base/atomic_file.h"
+#include "base/status.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* matmul.c -- BLIS's dgemm and sgemm behind small functions, and a naive twin. */
-#include "matmul.h"
+#include "base/matmul.h"
 
 #include <blis.h>
 #include <pthread.h>

@@ -10,7 +10,7 @@
  * barriers that spin (bli_thrcomm_*), and inside every small product of a
  * network pass that is the wrong grain: on a busy machine a descheduled
  * thread makes the others burn their time slices waiting. fmd parallelizes
- * above BLIS instead (src/team.h: slices of a batch, blocks of particles),
+ * above BLIS instead (src/base/team.h: slices of a batch, blocks of particles),
  * so a product never waits for another thread, and its bits never depend on
  * how many threads there are. */
 #ifndef FMD_MATMUL_H

@@ -1,6 +1,6 @@
 /* rng.c -- seeded GSL generators and per-block streams. */
-#include "rng.h"
-#include "status.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 #include <stdlib.h>
 #include <gsl/gsl_randist.h>

@@ -1,11 +1,11 @@
 /* stats.c -- means, standard errors, slopes and KS distances. */
-#include "stats.h"
+#include "base/stats.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
-#include "status.h"
+#include "base/status.h"
 
 void fmd_mean_se(size_t n, const double *x, size_t stride, double *mean, double *se)
 {

@@ -1,5 +1,5 @@
 /* status.c -- status strings, and GSL's error handler switched off once. */
-#include "status.h"
+#include "base/status.h"
 
 #include <pthread.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* team.c -- worker threads that sleep when idle, tasks claimed one by one. */
 #define _GNU_SOURCE
-#include "team.h"
-#include "status.h"
+#include "base/team.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <pthread.h>

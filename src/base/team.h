@@ -9,7 +9,7 @@
  * condition variable: nothing here spins, so on a busy machine a waiting
  * thread gives its time slice away instead of burning it (BLIS's own
  * barriers spin, which is why fmd never lets BLIS start threads; see
- * src/matmul.h).
+ * src/base/matmul.h).
  *
  * Bits: a task must write only what belongs to its index (a block of
  * particles, a slice of a batch, a block of parameters), never accumulate
@@ -41,7 +41,7 @@ int fmd_team_threads(const fmd_team *team);   /* 1 for a NULL team */
  * For workspaces whose thread count the caller sets as a plain field. */
 int fmd_team_ensure(fmd_team **team, int threads);
 
-/* The guard (on by default; src/team.c): a team timing its short jobs on
+/* The guard (on by default; src/base/team.c): a team timing its short jobs on
  * itself and on the caller alone, keeping the faster way. Off, every job
  * runs on the team -- for measuring what the team itself does. */
 void fmd_team_guard(fmd_team *team, int on);

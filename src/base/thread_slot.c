@@ -1,5 +1,5 @@
 /* thread_slot.c -- a slot per calling thread (thread_slot.h). */
-#include "thread_slot.h"
+#include "base/thread_slot.h"
 
 void fmd_thread_slots_init(fmd_thread_slots *t)
 {

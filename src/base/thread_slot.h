@@ -1,5 +1,5 @@
 /* thread_slot.h -- a slot per calling thread, for scratch that a field keeps
- * between calls (src/mlp_field.c, src/unet_field.c): the solvers call a field
+ * between calls (src/networks/mlp_field.c, src/networks/unet_field.c): the solvers call a field
  * from their own threads, and each thread must get its own scratch, made
  * once and reused.
  *
@@ -13,7 +13,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
-#include "team.h"
+#include "base/team.h"
 
 #define FMD_THREAD_SLOTS (FMD_MAX_THREADS + 1)   /* the team's threads and the caller */
 

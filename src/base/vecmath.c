@@ -1,5 +1,5 @@
 /* vecmath.c -- pick SLEEF's widest variant this CPU runs (see vecmath.h). */
-#include "vecmath.h"
+#include "base/vecmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include <emmintrin.h>
 #include <sleef.h>
 
-#include "vecmath_isa.h"   /* the variants, each in a file compiled for its instruction set */
+#include "base/vecmath_isa.h"   /* the variants, each in a file compiled for its instruction set */
 
 enum { ISA_SSE2, ISA_AVX2, ISA_AVX512 };
 

@@ -33,7 +33,7 @@ const char *fmd_vecmath_isa(void);
  * widest the CPU has when it loads (target_clones). The build keeps
  * -ffp-contract=off and no -ffast-math, so the three agree to the bit: no
  * fused multiply-add the source did not write, no reordered sum. The one
- * exception is src/marginal_field.c, compiled with -ffp-contract=fast (see
+ * exception is src/paths/marginal_field.c, compiled with -ffp-contract=fast (see
  * there): its clones may differ in the last bits, never run to run. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define FMD_VECTOR_LOOPS __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

@@ -1,8 +1,8 @@
 /* vecmath_avx2.c -- SLEEF's AVX2 variants: 4 doubles or 8 floats at a time.
  * Compiled with -mavx2 -mfma (Makefile) and called only when the CPU has
- * both (src/vecmath.c checks), so nothing else may live in this file. */
+ * both (src/base/vecmath.c checks), so nothing else may live in this file. */
 #if defined(__x86_64__)
-#include "vecmath_isa.h"
+#include "base/vecmath_isa.h"
 
 #include <immintrin.h>
 #include <sleef.h>

@@ -1,8 +1,8 @@
 /* vecmath_avx512.c -- SLEEF's AVX-512F variants: 8 doubles or 16 floats at a
  * time. Compiled with -mavx512f (Makefile) and called only when the CPU has
- * AVX-512F (src/vecmath.c checks), so nothing else may live in this file. */
+ * AVX-512F (src/base/vecmath.c checks), so nothing else may live in this file. */
 #if defined(__x86_64__)
-#include "vecmath_isa.h"
+#include "base/vecmath_isa.h"
 
 #include <immintrin.h>
 #include <sleef.h>

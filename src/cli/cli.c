@@ -1,8 +1,8 @@
 /* cli.c -- helpers shared by the subcommands. */
-#include "cli.h"
-#include "gmm_file.h"
-#include "status.h"
-#include "team.h"
+#include "cli/cli.h"
+#include "files/gmm_file.h"
+#include "base/status.h"
+#include "base/team.h"
 
 #include <errno.h>
 #include <math.h>
@@ -532,4 +532,17 @@ double fmd_cli_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int fmd_cli_no_arguments(const char *cmd, int argc, char **argv, const char *usage)
+{
+    if (argc > 1) {
+        if (fmd_cli_is_help(argv[1])) {
+            printf("%s", usage);
+            return 0;
+        }
+        return fmd_cli_usage_error(cmd, "Run 'fmd help' for usage.", "unexpected argument '%s'",
+                                   argv[1]);
+    }
+    return -1;
 }

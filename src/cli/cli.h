@@ -8,12 +8,12 @@
 #define FMD_CLI_H
 
 #include <stddef.h>
-#include "checkpoint.h"
-#include "gmm_file.h"
-#include "idx.h"
-#include "ode.h"
-#include "sample.h"
-#include "schedule.h"
+#include "files/checkpoint.h"
+#include "files/gmm_file.h"
+#include "files/idx.h"
+#include "flows/ode.h"
+#include "sde_view/sample.h"
+#include "paths/schedule.h"
 
 typedef struct {
     const char *name;                   /* "version", "steppers", ... */
@@ -119,7 +119,7 @@ int fmd_cli_output_done(const char *cmd, FILE *f, const char *name);
 
 /* The default of --threads: FMD_THREADS from the environment if it is set
  * (a whole number >= 1; the suite sets it so that its jobs never share a
- * core), else the CPUs this process may use (src/team.h: affinity mask and
+ * core), else the CPUs this process may use (src/base/team.h: affinity mask and
  * CPU quota). Results never depend on the thread count, only the speed. */
 int fmd_cli_default_threads(void);
 
@@ -147,6 +147,11 @@ int fmd_cli_gmm_error(const char *cmd, const fmd_parse_error *e);
 /* 1 if arg is "-h" or "--help". */
 int fmd_cli_is_help(const char *arg);
 
+/* For a command that takes no arguments: argv[1] a help option prints usage
+ * and gives 0; any other argument is a usage error (2); none gives -1, the
+ * command goes on. */
+int fmd_cli_no_arguments(const char *cmd, int argc, char **argv, const char *usage);
+
 /* Training progress. The step rate over the last ten seconds or so: (time,
  * step) is recorded every quarter second in a ring of 40, and the rate is
  * measured from the oldest entry, so a slow start (or a busy spell) soon
@@ -173,14 +178,14 @@ int fmd_cmd_version(int argc, char **argv);
 int fmd_cmd_steppers(int argc, char **argv);
 int fmd_cmd_field(int argc, char **argv);
 int fmd_cmd_train(int argc, char **argv);
-int fmd_cmd_train_unet(int argc, char **argv);   /* fmd train --arch unet (src/cmd_train_unet.c) */
+int fmd_cmd_train_unet(int argc, char **argv);   /* fmd train --arch unet (src/cli/cmd_train_unet.c) */
 int fmd_cli_is_unet_file(const char *path);      /* 1 if path is a U-Net model file */
-int fmd_cmd_sample_unet(int argc, char **argv);  /* fmd sample --model UNET (src/cmd_sample_unet.c) */
-int fmd_cmd_eval_images(int argc, char **argv);  /* fmd eval's Fréchet distance (src/cmd_eval_images.c) */
+int fmd_cmd_sample_unet(int argc, char **argv);  /* fmd sample --model UNET (src/cli/cmd_sample_unet.c) */
+int fmd_cmd_eval_images(int argc, char **argv);  /* fmd eval's Fréchet distance (src/cli/cmd_eval_images.c) */
 int fmd_cmd_sample(int argc, char **argv);
 int fmd_cmd_eval(int argc, char **argv);
 int fmd_cmd_likelihood(int argc, char **argv);
 int fmd_cmd_info(int argc, char **argv);
-int fmd_cmd_fit(int argc, char **argv);
+int fmd_cmd_fit_gmm(int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /* cmd_eval.c -- `fmd eval`: how close a trained model is to the truth,
  * measured with chapter 3's exact mixture path. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
 
 #include <math.h>
@@ -34,7 +34,7 @@ static const char usage[] =
     "  -n N      samples (default 4000)   --steps K  RK4 steps (default 100)\n"
     "  --seed S  default 0\n"
     "  --no-checksum   read a model file without fmd's checksum (written elsewhere in\n"
-    "                  fmd's layout; see the README)\n"
+    "                  fmd's layout, src/cli/README.md in fmd's source)\n"
     "  --threads N     default: the CPUs this process may use (same bits on any number)\n"
     "  --precision P   f64 or f32: compute the network in this precision; default the\n"
     "                  model's own\n";
@@ -234,7 +234,7 @@ static int eval_samples(const char *gmm_path, const char *samples_path, const ch
 
 int fmd_cmd_eval(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {   /* image models' Fréchet distance (src/cmd_eval_images.c): U-Net files, --classifier */
+    for (int i = 1; i < argc; i++) {   /* image models' Fréchet distance (src/cli/cmd_eval_images.c): U-Net files, --classifier */
         const char *v = fmd_cli_option(argc, argv, &i, "--model");
         if ((v && *v && fmd_cli_is_unet_file(v)) || (!v && strncmp(argv[i], "--classifier", 12) == 0))
             return fmd_cmd_eval_images(argc, argv);

@@ -4,10 +4,10 @@
  * recipe with chapter 5's classifier in Inception's place), beside the same
  * distance between two sets of real images, its floor. `fmd eval` hands
  * U-Net model files, and any model given --classifier, over here. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
-#include "frechet.h"
-#include "unet_checkpoint.h"
+#include "networks/frechet.h"
+#include "files/unet_checkpoint.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * Reads points (d numbers a line) and prints a header line ('#'), then per
  * point, tab-separated with %.17g: log p_t(x), grad log p_t(x) (d), u_t(x)
  * (d), E[z | x_t = x] (d). */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
 
 #include <errno.h>

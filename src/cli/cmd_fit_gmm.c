@@ -1,7 +1,7 @@
-/* cmd_fit.c -- `fmd fit-gmm`: a low-rank Gaussian mixture fitted to data in
- * closed form (src/fit.h), one component per class or one for all, written
+/* cmd_fit_gmm.c -- `fmd fit-gmm`: a low-rank Gaussian mixture fitted to data in
+ * closed form (src/paths/fit.h), one component per class or one for all, written
  * as a mixture file (`gmm <d> <K> lowrank <r>`) that every command reads. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
 
 #include <stdio.h>
@@ -44,7 +44,7 @@ static size_t rows_of(const fmd_image_set *s, int y, double *rows)
     return m;
 }
 
-int fmd_cmd_fit(int argc, char **argv)
+int fmd_cmd_fit_gmm(int argc, char **argv)
 {
     const char *hint = "Run 'fmd fit-gmm --help' for usage.";
     const char *data_name = NULL, *data_file = NULL, *out_path = NULL;

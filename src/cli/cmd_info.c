@@ -1,8 +1,8 @@
-/* cmd_model.c -- `fmd info MODEL`: what a model file holds, as a table or
+/* cmd_info.c -- `fmd info MODEL`: what a model file holds, as a table or
  * as JSON. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
-#include "unet_checkpoint.h"
+#include "files/unet_checkpoint.h"
 
 #include <stdio.h>
 #include <string.h>

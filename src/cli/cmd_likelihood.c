@@ -1,8 +1,8 @@
 /* cmd_likelihood.c -- `fmd likelihood`: per-point log-likelihoods by the
- * instantaneous change of variables (src/likelihood.h), through a trained
+ * instantaneous change of variables (src/sde_view/likelihood.h), through a trained
  * model or through the exact field of a mixture (where the closed form is
  * printed beside it, so the theorem can be watched holding). */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
 
 #include <math.h>
@@ -35,7 +35,7 @@ static const char usage[] =
     "  --probes K          Hutchinson's probes per point; default 16\n"
     "  --seed S            the probes' seed; default 0\n"
     "  --no-checksum   read a model file without fmd's checksum (written elsewhere in\n"
-    "                  fmd's layout; see the README)\n"
+    "                  fmd's layout, src/cli/README.md in fmd's source)\n"
     "  --threads N         threads; default: the CPUs this process may use (same bits\n"
     "                      on any number)\n"
     "  --precision P       f64 or f32: compute a model's network in this precision;\n"

@@ -2,7 +2,7 @@
  * (Algorithm 1 and better steppers), by the SDE of Thm 13, or by chapter 6's
  * exponential integrators; a score model's field comes from Prop 1
  * (fmd_flow_sde_drift), any model's noise prediction from fmd_model_eps. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
 
 #include <math.h>
@@ -75,7 +75,7 @@ static const char usage[] =
     "  --png FILE      an image model (d = side x side, pixels in [-1, 1]): write the\n"
     "                  samples as a grayscale PNG grid to FILE instead of numbers\n"
     "  --no-checksum   read a model file without fmd's checksum (written elsewhere in\n"
-    "                  fmd's layout; see the README)\n"
+    "                  fmd's layout, src/cli/README.md in fmd's source)\n"
     "  --threads N     threads; default: the CPUs this process may use (same bits on\n"
     "                  any number)\n"
     "  --precision P   f64 or f32: compute the network in this precision; default the\n"
@@ -104,7 +104,7 @@ static int method_by_name(const char *name, const named_method *table, size_t n,
     return 0;
 }
 
-/* the exponential integrators (src/diffusion.h) and k-diffusion's samplers (src/ksampler.h) */
+/* the exponential integrators (src/sde_view/diffusion.h) and k-diffusion's samplers (src/sde_view/ksampler.h) */
 static const named_method exp_methods[] = {{"ddim", FMD_EXP_ORDER1}, {"dpm2", FMD_EXP_2S}, {"dpm2m", FMD_EXP_2M}};
 static const named_method k_methods[] = {{"heun-edm", FMD_K_HEUN},         {"lms", FMD_K_LMS},
                                          {"dpmpp-3m", FMD_K_DPMPP_3M},     {"dpmpp-3m-corrected", FMD_K_DPMPP_3M_CORRECTED},
@@ -119,7 +119,7 @@ static void release(fmd_mlp *net, fmd_gmm *g)
 
 int fmd_cmd_sample(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {   /* a U-Net model file has its own sampler (src/cmd_sample_unet.c) */
+    for (int i = 1; i < argc; i++) {   /* a U-Net model file has its own sampler (src/cli/cmd_sample_unet.c) */
         const char *v = fmd_cli_option(argc, argv, &i, "--model");
         if (v && *v && fmd_cli_is_unet_file(v))
             return fmd_cmd_sample_unet(argc, argv);

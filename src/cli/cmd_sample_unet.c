@@ -1,10 +1,10 @@
 /* cmd_sample_unet.c -- `fmd sample --model UNET`: samples from a U-Net
  * model file (issue 16) by the ODE solvers on its field, with
  * classifier-free guidance. `fmd sample` hands a U-Net file over here. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
-#include "png.h"
-#include "unet_checkpoint.h"
+#include "files/png.h"
+#include "files/unet_checkpoint.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* cmd_train.c -- `fmd train`: Algorithm 3 (CFM) or 4 (DSM, DDPM) on a
  * mixture file, with progress, Ctrl-C that keeps the last completed step, and
  * --resume that continues a run exactly. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
 
 #include <math.h>

@@ -2,10 +2,10 @@
  * square images (issue 16), with progress, Ctrl-C that keeps the last
  * completed step, and --resume that continues a run exactly. `fmd train`
  * hands over here for --arch unet, or for --resume of a U-Net model file. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "fmd.h"
-#include "model_file.h"
-#include "unet_checkpoint.h"
+#include "files/model_file.h"
+#include "files/unet_checkpoint.h"
 
 #include <math.h>
 #include <signal.h>
@@ -19,7 +19,7 @@ static const char usage[] =
     "usage: fmd train --arch unet (--data fashion-mnist | --data-file FILE) --out MODEL [options]\n"
     "       fmd train --resume MODEL [--steps N] [--out MODEL2] [--threads N]\n"
     "\n"
-    "Train the U-Net of lecture 002 (src/unet.h: residual blocks with the time\n"
+    "Train the U-Net of lecture 002 (src/networks/unet.h: residual blocks with the time\n"
     "embedded at every scale, self-attention at the lowest resolution) on square\n"
     "images, in float64 or float32.\n"
     "\n"

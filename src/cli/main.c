@@ -1,5 +1,5 @@
 /* main.c -- `fmd`: dispatch to a subcommand. New subcommands go in `commands`. */
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,7 @@ static const fmd_command commands[] = {
     {"eval", "exact FM loss, sample NLL and sliced W1 of a model against its mixture", fmd_cmd_eval},
     {"info", "describe a model file: kind, objective, architecture, data, steps, checksum", fmd_cmd_info},
     {"likelihood", "log-likelihoods by the instantaneous change of variables (model or mixture)", fmd_cmd_likelihood},
-    {"fit-gmm", "fit a low-rank Gaussian mixture to data in closed form (PPCA), e.g. to Fashion-MNIST", fmd_cmd_fit},
+    {"fit-gmm", "fit a low-rank Gaussian mixture to data in closed form (PPCA), e.g. to Fashion-MNIST", fmd_cmd_fit_gmm},
 };
 static const size_t ncommands = sizeof commands / sizeof commands[0];
 
@@ -41,7 +41,7 @@ static void usage(FILE *out)
 
 static int cmd_help(int argc, char **argv)
 {
-    if (argc < 2) {
+    if (argc < 2 || fmd_cli_is_help(argv[1])) {
         usage(stdout);
         return 0;
     }

@@ -1,8 +1,8 @@
 /* checkpoint.c -- the model file: safetensors with fmd's names and metadata. */
-#include "checkpoint.h"
-#include "model_file.h"
-#include "safetensors.h"
-#include "status.h"
+#include "files/checkpoint.h"
+#include "files/model_file.h"
+#include "files/safetensors.h"
+#include "base/status.h"
 
 #include <errno.h>
 #include <math.h>

@@ -10,22 +10,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "mlp.h"
-#include "train.h"
-
-/* What a checkpoint says about its run (strings are NUL-terminated). */
-typedef struct {
-    char objective[16];     /* cfm | dsm | ddpm | denoiser */
-    char schedule[32];
-    char data[256];         /* the mixture file or data set name */
-    unsigned long steps;    /* steps completed */
-    unsigned long target_steps; /* steps the run was asked for (what --resume continues to) */
-    unsigned long seed;
-    size_t batch;
-    double lr, clip, ema_decay, t_min, t_max;
-    double label_drop;      /* classifier-free guidance training (0 without labels) */
-    int weighting;          /* fmd_weighting of the loss (UNIFORM unless recorded) */
-} fmd_run_info;
+#include "networks/mlp.h"
+#include "networks/train.h"
+#include "files/model_file.h"   /* fmd_run_info */
 
 /* Save net (and, if tr is non-NULL, its Adam moments, EMA and step). */
 int fmd_checkpoint_save(const char *path, const fmd_mlp *net, const fmd_trainer *tr,

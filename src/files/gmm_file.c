@@ -1,6 +1,7 @@
 /* gmm_file.c -- line-by-line parser of mixture files. */
-#include "gmm_file.h"
-#include "status.h"
+#include "files/gmm_file.h"
+#include "base/status.h"
+#include "base/cholesky.h"
 
 #include <errno.h>
 #include <math.h>

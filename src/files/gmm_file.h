@@ -24,7 +24,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include "gmm.h"
+#include "paths/gmm.h"
 
 #define FMD_GMM_MAX_D 1024
 #define FMD_GMM_MAX_K 65536

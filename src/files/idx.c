@@ -1,6 +1,6 @@
 /* idx.c -- IDX files (big-endian sizes, unsigned bytes) through zlib. */
-#include "idx.h"
-#include "status.h"
+#include "files/idx.h"
+#include "base/status.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /* kept.c -- kept files and the keys beside them (kept.h). */
-#include "kept.h"
+#include "files/kept.h"
 
-#include "atomic_file.h"
-#include "matmul.h"
-#include "report.h"
-#include "status.h"
-#include "vecmath.h"
+#include "base/atomic_file.h"
+#include "base/matmul.h"
+#include "files/report.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <stdio.h>
 #include <string.h>

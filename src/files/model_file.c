@@ -1,7 +1,7 @@
 /* model_file.c -- reading fmd's model files: the bytes, the checksum, the
  * metadata and the tensors, every value checked (model_file.h). */
-#include "model_file.h"
-#include "status.h"
+#include "files/model_file.h"
+#include "base/status.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* model_file.h -- what fmd's model readers share (src/checkpoint.c for the
- * MLP, src/unet_checkpoint.c for the U-Net): read a safetensors file whole,
+/* model_file.h -- what fmd's model readers share (src/files/checkpoint.c for the
+ * MLP, src/files/unet_checkpoint.c for the U-Net): read a safetensors file whole,
  * check its checksum, and take metadata values and tensors with every value
  * and shape checked, each failure a sentence in why. */
 #ifndef FMD_MODEL_FILE_H
@@ -7,10 +7,24 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "adam.h"
-#include "checkpoint.h"
-#include "dtype.h"
-#include "safetensors.h"
+#include "networks/adam.h"
+#include "base/dtype.h"
+#include "files/safetensors.h"
+
+/* What a model file (either kind) says about its run (strings are
+ * NUL-terminated). */
+typedef struct {
+    char objective[16];     /* cfm | dsm | ddpm | denoiser */
+    char schedule[32];
+    char data[256];         /* the mixture file or data set name */
+    unsigned long steps;    /* steps completed */
+    unsigned long target_steps; /* steps the run was asked for (what --resume continues to) */
+    unsigned long seed;
+    size_t batch;
+    double lr, clip, ema_decay, t_min, t_max;
+    double label_drop;      /* classifier-free guidance training (0 without labels) */
+    int weighting;          /* fmd_weighting of the loss (UNIFORM unless recorded) */
+} fmd_run_info;
 
 /* The metadata "format" of each kind of model file. */
 #define FMD_MLP_FORMAT "fmd-mlp-1"

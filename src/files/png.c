@@ -1,7 +1,7 @@
 /* png.c -- an 8-bit grayscale PNG through zlib (deflate and CRC-32). */
-#include "png.h"
-#include "atomic_file.h"
-#include "status.h"
+#include "files/png.h"
+#include "base/atomic_file.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdint.h>

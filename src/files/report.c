@@ -1,7 +1,7 @@
 /* report.c -- the chapter programs' table of checks. */
-#include "report.h"
+#include "files/report.h"
 
-#include "status.h"
+#include "base/status.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,7 +7,7 @@
 #define FMD_REPORT_H
 
 #include <stdio.h>
-#include "atomic_file.h"
+#include "base/atomic_file.h"
 
 typedef struct {
     FILE *out;       /* where the table goes (stdout in the chapter programs) */

@@ -1,7 +1,7 @@
 /* safetensors.c -- strict reader and writer of the safetensors layout. */
-#include "safetensors.h"
-#include "atomic_file.h"
-#include "status.h"
+#include "files/safetensors.h"
+#include "base/atomic_file.h"
+#include "base/status.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "dtype.h"
+#include "base/dtype.h"
 
 #define FMD_ST_MAX_HEADER (100u << 20)
 #define FMD_ST_MAX_DIMS 8

@@ -1,8 +1,8 @@
 /* unet_checkpoint.c -- the U-Net's model file (unet_checkpoint.h). */
-#include "unet_checkpoint.h"
-#include "model_file.h"
-#include "safetensors.h"
-#include "status.h"
+#include "files/unet_checkpoint.h"
+#include "files/model_file.h"
+#include "files/safetensors.h"
+#include "base/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* examples.c -- closed-form fields, flows and SDEs of chapter 2. */
-#include "examples.h"
-#include "status.h"
+#include "flows/examples.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -10,9 +10,9 @@
 #define FMD_EXAMPLES_H
 
 #include <stddef.h>
-#include "field.h"
-#include "sde.h"
-#include "ode.h"
+#include "flows/field.h"
+#include "flows/sde.h"
+#include "flows/ode.h"
 
 /* Example 4: u_t(x) = -theta x, flow psi_t(x0) = exp(-theta t) x0. */
 typedef struct { double theta; } fmd_linear_params;

@@ -1,6 +1,6 @@
 /* field.c -- the checked entry point to a vector field. */
-#include "field.h"
-#include "status.h"
+#include "flows/field.h"
+#include "base/status.h"
 
 #include <math.h>
 

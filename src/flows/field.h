@@ -8,7 +8,7 @@
 #define FMD_FIELD_H
 
 #include <stddef.h>
-#include "team.h"
+#include "base/team.h"
 
 /* u_t at n particles: x is (n, d) row-major, out is (n, d). Returns FMD_OK or
  * a status code; must not keep pointers to x or out after returning. */

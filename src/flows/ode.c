@@ -4,9 +4,9 @@
  * batch is cut into blocks (ode_nblocks); a block is stepped through
  * all its stages before the next block, so it stays in cache, and blocks are
  * shared among threads without changing a single bit of the result. */
-#include "ode.h"
-#include "rng.h"
-#include "status.h"
+#include "flows/ode.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 #include <float.h>
 #include <math.h>

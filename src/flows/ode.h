@@ -13,8 +13,8 @@
 #define FMD_ODE_H
 
 #include <stddef.h>
-#include "field.h"
-#include "team.h"
+#include "flows/field.h"
+#include "base/team.h"
 
 /* An explicit Runge-Kutta method with s stages:
  *   k_j   = u(t + c_j h, x + h sum_{l<j} a_{jl} k_l),   j = 1..s
@@ -94,7 +94,7 @@ int fmd_ode_solve_grid(fmd_ode_workspace *ws, const fmd_field *u, const double *
                        size_t nt, double *x, double *path);
 
 /* The most particles one block of a batch of n holds (the drivers cut the
- * batch into fmd_chunks(n, this) blocks, src/team.h): between 64 and 256,
+ * batch into fmd_chunks(n, this) blocks, src/base/team.h): between 64 and 256,
  * n / 32 in between -- fixed by n, never by the threads. */
 size_t fmd_ode_block_size(size_t n);
 

@@ -1,6 +1,6 @@
 /* ode_gsl.c -- adapter from fmd_field to gsl_odeiv2_system. */
-#include "ode_gsl.h"
-#include "status.h"
+#include "flows/ode_gsl.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <string.h>

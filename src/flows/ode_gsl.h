@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include <gsl/gsl_odeiv2.h>
-#include "field.h"
+#include "flows/field.h"
 
 typedef enum {
     FMD_GSL_PER_PARTICLE,   /* n systems of dimension d, solved one after another */

@@ -1,6 +1,6 @@
 /* sde.c -- Euler-Maruyama, stochastic Heun and Brownian paths. */
-#include "sde.h"
-#include "status.h"
+#include "flows/sde.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

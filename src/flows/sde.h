@@ -11,9 +11,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "field.h"
-#include "team.h"
-#include "rng.h"
+#include "flows/field.h"
+#include "base/team.h"
+#include "base/rng.h"
 
 /* Diagonal diffusion g_t(x): x (n, d) -> g (n, d); the noise of component k
  * of particle i is g_ik dW_ik. Same contract as fmd_field_fn. */

@@ -1,7 +1,7 @@
 /* adam.c -- Adam, clipping and EMA, for float64 or float32 parameters. */
-#include "adam.h"
-#include "status.h"
-#include "vecmath.h"
+#include "networks/adam.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <math.h>
 #include <stdlib.h>

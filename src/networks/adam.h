@@ -2,7 +2,7 @@
  *
  * Promise: the optimiser of chapter 4's training loop, state in a struct the
  * caller owns, so a checkpoint can save it and a resumed run continue exactly.
- * The state has the type of the network it serves (src/dtype.h): a float32
+ * The state has the type of the network it serves (src/base/dtype.h): a float32
  * network keeps float32 moments. The update of one parameter depends on
  * that parameter alone, so disjoint ranges may be updated on different
  * threads (fmd_adam_update after one fmd_adam_begin_step). */
@@ -10,7 +10,7 @@
 #define FMD_ADAM_H
 
 #include <stddef.h>
-#include "dtype.h"
+#include "base/dtype.h"
 
 typedef struct {
     size_t n;            /* parameters */

@@ -1,8 +1,8 @@
 /* attention.c -- single-head self-attention over an image's pixels (attention.h). */
-#include "attention.h"
-#include "groupnorm.h"
-#include "matmul.h"
-#include "status.h"
+#include "networks/attention.h"
+#include "networks/groupnorm.h"
+#include "base/matmul.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,6 +36,6 @@ void fmd_attention_init(const fmd_attention *at, double *params, const double *u
 }
 
 #define FMD_TYPED_F32 0
-#include "attention_typed.c"
+#include "networks/attention_typed.c"
 #define FMD_TYPED_F32 1
-#include "attention_typed.c"
+#include "networks/attention_typed.c"

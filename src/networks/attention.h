@@ -29,8 +29,8 @@ void fmd_attention_init(const fmd_attention *at, double *params, const double *u
 /* fmd_attention_work and the functions on it in float64, and the same with
  * _f32 in float32 (attention_typed.h). */
 #define FMD_TYPED_F32 0
-#include "attention_typed.h"
+#include "networks/attention_typed.h"
 #define FMD_TYPED_F32 1
-#include "attention_typed.h"
+#include "networks/attention_typed.h"
 
 #endif

@@ -1,6 +1,6 @@
 /* attention_typed.c -- the typed half of attention.c, written once for
  * fmd_real (typed_begin.h). */
-#include "typed_begin.h"
+#include "base/typed_begin.h"
 
 int FMD_T(fmd_attention_work_alloc)(const fmd_attention *at, size_t n_max, size_t T, FMD_T(fmd_attention_work) **out)
 {
@@ -110,4 +110,4 @@ int FMD_T(fmd_attention_backward)(const fmd_attention *at, FMD_T(fmd_attention_w
     return FMD_OK;
 }
 
-#include "typed_end.h"
+#include "base/typed_end.h"

@@ -1,6 +1,6 @@
 /* attention_typed.h -- attention.h's typed struct and functions, included
  * twice (float64, then float32 with the suffix _f32; see typed_begin.h). */
-#include "typed_begin.h"
+#include "base/typed_begin.h"
 
 typedef struct {
     size_t n_max, T;
@@ -22,4 +22,4 @@ int FMD_T(fmd_attention_forward)(const fmd_attention *at, FMD_T(fmd_attention_wo
 int FMD_T(fmd_attention_backward)(const fmd_attention *at, FMD_T(fmd_attention_work) *w, size_t n, size_t T, const fmd_real *params,
                            const fmd_real *dout, fmd_real *grad, fmd_real *dx);
 
-#include "typed_end.h"
+#include "base/typed_end.h"

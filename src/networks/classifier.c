@@ -1,10 +1,10 @@
 /* classifier.c -- a time-conditioned classifier by cross-entropy, and
  * classifier guidance with its input gradient. */
-#include "classifier.h"
-#include "loss.h"
-#include "rng.h"
-#include "status.h"
-#include "vecmath.h"
+#include "networks/classifier.h"
+#include "networks/loss.h"
+#include "base/rng.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@ int fmd_softmax_xent(size_t n, size_t C, const double *logits, const int *y, dou
     for (size_t i = 0; i < n; i++)
         if (y[i] < 0 || (size_t)y[i] >= C)
             return FMD_EINVAL;
-    /* e = exp(l - max_c l) for the whole batch in one vector call (src/vecmath.h) */
+    /* e = exp(l - max_c l) for the whole batch in one vector call (src/base/vecmath.h) */
     double *e = calloc(n * C, sizeof(double)), total = 0.0;
     if (!e)
         return FMD_ENOMEM;

@@ -16,11 +16,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "adam.h"
-#include "field.h"
-#include "mlp.h"
-#include "schedule.h"
-#include "toy.h"
+#include "networks/adam.h"
+#include "flows/field.h"
+#include "networks/mlp.h"
+#include "paths/schedule.h"
+#include "paths/toy.h"
 
 /* Mean cross-entropy of n rows of C logits against labels y (0..C-1) into
  * *loss, and, if dlogits is non-NULL, its gradient (softmax - onehot) / n. */
@@ -53,7 +53,7 @@ int fmd_classifier_log_prob(const fmd_mlp *net, double t, size_t n, const double
 
 /* The classifier's features: the last hidden layer's activations at time
  * t, (n, fmd_classifier_feature_width) -- the space in which the Fréchet
- * distance of image samples is measured (src/frechet.h, issue 16), as FID
+ * distance of image samples is measured (src/networks/frechet.h, issue 16), as FID
  * uses Inception's last pooling layer. Any network of two or more layers
  * has them (a generative one is read unlabelled); chapter 5's clean-image
  * classifier is the one fmd's distances use. */

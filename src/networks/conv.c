@@ -1,9 +1,9 @@
 /* conv.c -- 3 x 3 convolution by im2col and BLIS, and nearest-neighbour
  * upsampling (conv.h). */
-#include "conv.h"
-#include "matmul.h"
-#include "status.h"
-#include "vecmath.h"
+#include "networks/conv.h"
+#include "base/matmul.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +46,9 @@ static inline size_t sub_tap(size_t a, size_t k)
 }
 
 #define FMD_TYPED_F32 0
-#include "conv_typed.c"
+#include "networks/conv_typed.c"
 #define FMD_TYPED_F32 1
-#include "conv_typed.c"
+#include "networks/conv_typed.c"
 
 void fmd_conv3x3_naive(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, size_t stride, const double *x,
                        const double *W, const double *b, double *y)

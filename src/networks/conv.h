@@ -41,9 +41,9 @@ size_t fmd_conv_out_side(size_t h, size_t stride);
  * _backward, fmd_upsample2_forward and _backward in float64, and the same
  * with _f32 in float32 (conv_typed.h). */
 #define FMD_TYPED_F32 0
-#include "conv_typed.h"
+#include "networks/conv_typed.h"
 #define FMD_TYPED_F32 1
-#include "conv_typed.h"
+#include "networks/conv_typed.h"
 
 /* The same forward as a direct sum over the 3 x 3 neighbourhood: the reference. */
 void fmd_conv3x3_naive(size_t n, size_t h, size_t w, size_t c_in, size_t c_out, size_t stride, const double *x,

@@ -2,7 +2,7 @@
  * convolution, upsampling, and upsampling fused with the convolution after
  * it, written once for fmd_real (typed_begin.h); conv.c includes it for
  * float64 and for float32. */
-#include "typed_begin.h"
+#include "base/typed_begin.h"
 
 FMD_VECTOR_LOOPS
 void FMD_T(fmd_im2col)(size_t n, size_t h, size_t w, size_t c_in, size_t stride, const fmd_real *x, size_t p0, size_t p1,
@@ -301,4 +301,4 @@ int FMD_T(fmd_upconv_backward)(size_t n, size_t h, size_t w, size_t c_in, size_t
     return FMD_OK;
 }
 
-#include "typed_end.h"
+#include "base/typed_end.h"

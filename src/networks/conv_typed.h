@@ -1,6 +1,6 @@
 /* conv_typed.h -- conv.h's typed declarations, included twice by conv.h
  * (float64, then float32 with the suffix _f32; see typed_begin.h). */
-#include "typed_begin.h"
+#include "base/typed_begin.h"
 
 /* Rows [p0, p1) of the patch matrix (n Ho Wo, 9 c_in) of x (n, h, w,
  * c_in) into cols (p1 - p0, 9 c_in): the 3 x 3 patches, zeros outside the
@@ -46,4 +46,4 @@ int FMD_T(fmd_upconv_backward)(size_t n, size_t h, size_t w, size_t c_in, size_t
                                const fmd_real *W, const fmd_real *dy, fmd_real *dW, fmd_real *db, fmd_real *cols,
                                fmd_real *dcols, fmd_real *dx);
 
-#include "typed_end.h"
+#include "base/typed_end.h"

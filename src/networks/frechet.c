@@ -1,7 +1,7 @@
 /* frechet.c -- the Fréchet distance between Gaussians (frechet.h). */
-#include "frechet.h"
-#include "matmul.h"
-#include "status.h"
+#include "networks/frechet.h"
+#include "base/matmul.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
 /* groupnorm.c -- group normalization, forward and backward (groupnorm.h);
  * the passes themselves are in groupnorm_typed.c. */
-#include "groupnorm.h"
-#include "status.h"
-#include "vecmath.h"
+#include "networks/groupnorm.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -16,6 +16,6 @@ size_t fmd_groupnorm_groups(size_t c, size_t asked)
 }
 
 #define FMD_TYPED_F32 0
-#include "groupnorm_typed.c"
+#include "networks/groupnorm_typed.c"
 #define FMD_TYPED_F32 1
-#include "groupnorm_typed.c"
+#include "networks/groupnorm_typed.c"

@@ -26,8 +26,8 @@ size_t fmd_groupnorm_groups(size_t c, size_t asked);
 /* fmd_groupnorm_forward, fmd_groupnorm_backward in float64, and the same
  * with _f32 in float32 (groupnorm_typed.h). */
 #define FMD_TYPED_F32 0
-#include "groupnorm_typed.h"
+#include "networks/groupnorm_typed.h"
 #define FMD_TYPED_F32 1
-#include "groupnorm_typed.h"
+#include "networks/groupnorm_typed.h"
 
 #endif

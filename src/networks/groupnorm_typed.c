@@ -4,7 +4,7 @@
  * contiguous channels, which vectorizes), then added up per group, in
  * double in both types. Walking one group's few channels at a time instead
  * left loops of 4 and cost a float32 step 4%. */
-#include "typed_begin.h"
+#include "base/typed_begin.h"
 
 FMD_VECTOR_LOOPS
 int FMD_T(fmd_groupnorm_forward)(size_t n, size_t hw, size_t c, size_t groups, const fmd_real *x, const fmd_real *gamma,
@@ -101,4 +101,4 @@ int FMD_T(fmd_groupnorm_backward)(size_t n, size_t hw, size_t c, size_t groups, 
     return FMD_OK;
 }
 
-#include "typed_end.h"
+#include "base/typed_end.h"

@@ -1,9 +1,9 @@
 /* loss.c -- Monte Carlo losses of chapter 4. */
-#include "loss.h"
-#include "marginal.h"
-#include "rng.h"
-#include "stats.h"
-#include "status.h"
+#include "networks/loss.h"
+#include "paths/marginal.h"
+#include "base/rng.h"
+#include "base/stats.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdint.h>

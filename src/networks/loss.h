@@ -18,10 +18,10 @@
 
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
-#include "gmm.h"
-#include "mlp.h"
-#include "schedule.h"
-#include "toy.h"
+#include "paths/gmm.h"
+#include "networks/mlp.h"
+#include "paths/schedule.h"
+#include "paths/toy.h"
 
 typedef enum { FMD_LOSS_FM, FMD_LOSS_CFM, FMD_LOSS_SM, FMD_LOSS_CSM, FMD_LOSS_DDPM, FMD_LOSS_DENOISER,
                FMD_LOSS_CFM_DSM } fmd_loss_kind;

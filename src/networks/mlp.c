@@ -4,10 +4,10 @@
  * The layer loops are written once; the few elementwise steps they call
  * (bias and activation, the activation's derivative, conversions at the
  * edges) come in a float64 and a float32 version side by side. */
-#include "mlp.h"
-#include "matmul.h"
-#include "status.h"
-#include "vecmath.h"
+#include "networks/mlp.h"
+#include "base/matmul.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -205,7 +205,7 @@ static void gemm(fmd_dtype t, int ta, int tb, size_t m, size_t n, size_t k, cons
 
 /* Z += b (each of n rows of width o); then H = act(Z), and for SiLU S =
  * sigmoid(Z) = 1 / (1 + exp(-Z)), kept for backward. One vector exp per
- * element (src/vecmath.h); SiLU(z) = z sigmoid(z). */
+ * element (src/base/vecmath.h); SiLU(z) = z sigmoid(z). */
 FMD_VECTOR_LOOPS
 static void bias_activate(fmd_dtype t, fmd_activation a, size_t n, size_t o, void *Zv, const void *bv, void *Hv,
                           void *Sv)

@@ -2,7 +2,7 @@
  * and optionally a class label, forward and backward over a batch.
  *
  * Promise: out = f_theta(x, t, y) with every dense product done by BLIS
- * (src/matmul.h); backward gives d loss / d theta for a given d loss / d out,
+ * (src/base/matmul.h); backward gives d loss / d theta for a given d loss / d out,
  * written beside forward so each line can be checked against its twin (and
  * against finite differences, verify/test_mlp.c).
  * Inputs: x (d numbers); time raw (1 number) or as Fourier features
@@ -12,7 +12,7 @@
  * (in, out) row-major.
  *
  * A network computes in float64 (the default and the reference) or float32
- * (cfg.dtype, src/dtype.h): then its weights, activations and gradients are
+ * (cfg.dtype, src/base/dtype.h): then its weights, activations and gradients are
  * floats and its products BLIS's sgemm. Inputs and outputs of every function
  * below are float64 either way; the float32 network is checked against its
  * float64 twin (verify/test_mlp.c). Gradient checks are float64 only. */
@@ -21,8 +21,8 @@
 
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
-#include "dtype.h"
-#include "schedule.h"
+#include "base/dtype.h"
+#include "paths/schedule.h"
 
 #define FMD_MLP_MAX_HIDDEN 16
 
@@ -120,7 +120,7 @@ int fmd_mlp_forward(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, const d
 /* The same for copies x n rows whose points repeat: row r is x[r mod n]
  * with its own time t[r] and label labels[r]. Classifier-free guidance
  * evaluates one point under two labels: one pass of 2n rows, faster than two
- * of n (src/mlp_field.c). */
+ * of n (src/networks/mlp_field.c). */
 int fmd_mlp_forward_repeat(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, size_t copies, const double *x,
                            const double *t, const int *labels, double *out);
 
@@ -137,7 +137,7 @@ int fmd_mlp_input_grad(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t n, cons
                        double *dx);
 
 /* ---- the same passes on rows [row0, row0 + n) of a workspace -------------
- * For data-parallel training (src/train.c): each thread runs a slice of the
+ * For data-parallel training (src/networks/train.c): each thread runs a slice of the
  * batch through forward and backprop_rows, then the gradient of each weight
  * block is one product over the whole batch (fmd_mlp_grad_block). x, t,
  * labels, out, dout and dx point at the slice's own rows. */
@@ -156,7 +156,7 @@ int fmd_mlp_backprop_rows(const fmd_mlp *net, fmd_mlp_workspace *ws, size_t row0
 int fmd_mlp_grad_block(const fmd_mlp *net, const fmd_mlp_workspace *ws, size_t n, size_t l, size_t i0, size_t i1,
                        int with_bias, int accumulate, void *grad);
 
-/* ---- the network as a vector field (src/mlp_field.c) ------------------------ */
+/* ---- the network as a vector field (src/networks/mlp_field.c) ------------------------ */
 
 /* The network as a vector field for the solvers (fmd_field_fn): params is a
  * const fmd_mlp * (unconditional); each call allocates its own scratch, so

@@ -1,10 +1,10 @@
 /* mlp_field.c -- the network of chapters 4-5 as a vector field u_t(x) for
  * the solvers: forward passes at one time t for a block of points, with the
  * label slot set for classifier-free guidance (mlp.h). */
-#include "mlp.h"
-#include "status.h"
-#include "team.h"
-#include "thread_slot.h"
+#include "networks/mlp.h"
+#include "base/status.h"
+#include "base/team.h"
+#include "base/thread_slot.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +97,7 @@ void fmd_mlp_eval_free(fmd_mlp_eval *ev)
     free(ev);
 }
 
-/* The calling thread's scratch (src/thread_slot.h), for at least n rows;
+/* The calling thread's scratch (src/base/thread_slot.h), for at least n rows;
  * NULL if every slot is taken or memory ran out. */
 static field_scratch *scratch_of_thread(fmd_mlp_eval *ev, size_t n)
 {

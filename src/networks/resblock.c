@@ -1,10 +1,10 @@
 /* resblock.c -- the U-Net's residual block with its embedding (resblock.h). */
-#include "resblock.h"
-#include "conv.h"
-#include "groupnorm.h"
-#include "matmul.h"
-#include "status.h"
-#include "vecmath.h"
+#include "networks/resblock.h"
+#include "networks/conv.h"
+#include "networks/groupnorm.h"
+#include "base/matmul.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -63,11 +63,11 @@ size_t fmd_resblock_scratch_map(const fmd_resblock *rb, size_t n_max, size_t hw)
     return n_max * hw * (rb->c_in > rb->c_out ? rb->c_in : rb->c_out);
 }
 
-/* SiLU by SLEEF's vector exp (src/vecmath.h), in chunks of 256 on the
+/* SiLU by SLEEF's vector exp (src/base/vecmath.h), in chunks of 256 on the
  * stack: the libm exp of every activation was 4% of a U-Net step. */
 enum { SILU_CHUNK = 256 };
 
 #define FMD_TYPED_F32 0
-#include "resblock_typed.c"
+#include "networks/resblock_typed.c"
 #define FMD_TYPED_F32 1
-#include "resblock_typed.c"
+#include "networks/resblock_typed.c"

@@ -41,8 +41,8 @@ size_t fmd_resblock_scratch_map(const fmd_resblock *rb, size_t n_max, size_t hw)
  * on them, fmd_silu; in float64, and the same with _f32 in float32
  * (resblock_typed.h). */
 #define FMD_TYPED_F32 0
-#include "resblock_typed.h"
+#include "networks/resblock_typed.h"
 #define FMD_TYPED_F32 1
-#include "resblock_typed.h"
+#include "networks/resblock_typed.h"
 
 #endif

@@ -1,6 +1,6 @@
 /* resblock_typed.c -- the typed half of resblock.c, written once for
  * fmd_real (typed_begin.h). */
-#include "typed_begin.h"
+#include "base/typed_begin.h"
 
 int FMD_T(fmd_layer_scratch_alloc)(size_t map, FMD_T(fmd_layer_scratch) *sc)
 {
@@ -164,4 +164,4 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
     return FMD_OK;
 }
 
-#include "typed_end.h"
+#include "base/typed_end.h"

@@ -1,11 +1,11 @@
 /* resblock_typed.h -- resblock.h's typed structs and functions, included
  * twice (float64, then float32 with the suffix _f32; see typed_begin.h). */
-#include "typed_begin.h"
+#include "base/typed_begin.h"
 
 /* Scratch that a network's blocks share, one after another: nothing in it
  * outlives a block's forward or backward. A convolution's patches are 9x its
  * input, so they are not kept for backward but made again from the input,
- * a chunk at a time (src/conv.h): a U-Net's memory is then its feature
+ * a chunk at a time (src/networks/conv.h): a U-Net's memory is then its feature
  * maps, not nine times them. Sizes: cols and dcols FMD_CONV_COLS numbers,
  * da and dh the largest map (P, c) of the blocks that share it. */
 typedef struct {
@@ -49,4 +49,4 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
 void FMD_T(fmd_silu)(size_t m, const fmd_real *z, fmd_real *s, fmd_real *y);
 void FMD_T(fmd_silu_backward)(size_t m, const fmd_real *s, const fmd_real *y, const fmd_real *dy, fmd_real *dz);
 
-#include "typed_end.h"
+#include "base/typed_end.h"

@@ -1,9 +1,9 @@
 /* train.c -- the training loop of chapter 4, a step in two parallel phases
  * (see train.h). */
-#include "train.h"
-#include "rng.h"
-#include "stats.h"
-#include "status.h"
+#include "networks/train.h"
+#include "base/rng.h"
+#include "base/stats.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * so a run resumed from a checkpoint after step k continues bit for bit as
  * if it had not stopped, and the bits do not depend on the thread count.
  *
- * Threads (src/team.h), two meetings a step:
+ * Threads (src/base/team.h), two meetings a step:
  *   1. each thread takes whole slices of FMD_TRAIN_SLICE rows: it draws
  *      them, runs them forward, computes their loss and backpropagates to
  *      d loss / d Z of every layer -- products inside a slice run on that
@@ -27,12 +27,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "adam.h"
-#include "gmm.h"
-#include "loss.h"
-#include "mlp.h"
-#include "schedule.h"
-#include "team.h"
+#include "networks/adam.h"
+#include "paths/gmm.h"
+#include "networks/loss.h"
+#include "networks/mlp.h"
+#include "paths/schedule.h"
+#include "base/team.h"
 
 /* Rows per slice: a fixed number, never the thread count, so the bits of a
  * step are the same on any number of threads. 64 rows keep BLIS's products

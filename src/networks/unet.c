@@ -1,13 +1,13 @@
 /* unet.c -- the U-Net: layout, forward and backward (unet.h). Every map is
- * channels-last (n, side, side, channels); the blocks are src/conv.h,
- * src/groupnorm.h, src/resblock.h and src/attention.h. Backward retraces
+ * channels-last (n, side, side, channels); the blocks are src/networks/conv.h,
+ * src/networks/groupnorm.h, src/networks/resblock.h and src/networks/attention.h. Backward retraces
  * forward in reverse, op by op, so each can be read against its twin. */
-#include "unet.h"
-#include "conv.h"
-#include "groupnorm.h"
-#include "matmul.h"
-#include "rng.h"
-#include "status.h"
+#include "networks/unet.h"
+#include "networks/conv.h"
+#include "networks/groupnorm.h"
+#include "base/matmul.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -230,9 +230,9 @@ static const double *params_of(const fmd_unet *net) { return net->params; }
 static const float *params_of_f32(const fmd_unet *net) { return net->params32; }
 
 #define FMD_TYPED_F32 0
-#include "unet_typed.c"
+#include "networks/unet_typed.c"
 #define FMD_TYPED_F32 1
-#include "unet_typed.c"
+#include "networks/unet_typed.c"
 
 /* The workspace of the network's type: one of the two is set. */
 struct fmd_unet_work {

@@ -3,7 +3,7 @@
  * batch, in float64 or float32 (issue 16).
  *
  * Promise: out (n, d) = f_theta(x (n, d), t (n), y (n)), d = side^2, the
- * same contract as the MLP's (src/mlp.h), so that the objectives of chapter
+ * same contract as the MLP's (src/networks/mlp.h), so that the objectives of chapter
  * 4 can train it; backward gives d loss / d theta (and d loss / d x) for a
  * given d loss / d out, checked against finite differences
  * (verify/test_unet.c).
@@ -14,12 +14,12 @@
  *          and the fast ones), then Linear -> SiLU -> Linear to the
  *          embedding e (E numbers); with labels, e += row y of a table of
  *          C + 1 rows (row C = "no label", for classifier-free guidance);
- *          every residual block gets SiLU(e) (src/resblock.h): the time is
+ *          every residual block gets SiLU(e) (src/networks/resblock.h): the time is
  *          embedded at each scale;
  *   down   stem conv3x3 (1 -> c_0); at level l = 0 .. L-1 a residual block
  *          to c_l channels, kept as the skip h_l, then (except at the
  *          last level) a stride-2 conv3x3 halving the side;
- *   middle a residual block, self-attention (src/attention.h, optional),
+ *   middle a residual block, self-attention (src/networks/attention.h, optional),
  *          a residual block;
  *   up     at level l = L-1 .. 0: concatenate h_l's channels, a residual
  *          block to c_l channels, then (l > 0) nearest upsampling and a
@@ -27,9 +27,9 @@
  *   out    group norm, SiLU, conv3x3 (c_0 -> 1).
  * c_l = channels * mult[l]. The side must be divisible by 2^(L-1).
  *
- * Types (cfg.dtype, src/dtype.h): a float32 network keeps its weights,
+ * Types (cfg.dtype, src/base/dtype.h): a float32 network keeps its weights,
  * feature maps and gradients in float32 and its products are BLIS's sgemm;
- * every layer is the float64 one compiled for float (src/typed_begin.h).
+ * every layer is the float64 one compiled for float (src/base/typed_begin.h).
  * Inputs and outputs of the functions below are float64 either way; the
  * float32 network is checked against its float64 twin (verify/test_unet.c),
  * gradients against finite differences in float64. */
@@ -38,9 +38,9 @@
 
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
-#include "attention.h"
-#include "dtype.h"
-#include "resblock.h"
+#include "networks/attention.h"
+#include "base/dtype.h"
+#include "networks/resblock.h"
 
 #define FMD_UNET_MAX_LEVELS 4
 
@@ -123,7 +123,7 @@ int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const doub
 int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const double *dout, void *grad,
                       double *dx);
 
-/* ---- the network as a vector field (src/unet_field.c) --------------------- */
+/* ---- the network as a vector field (src/networks/unet_field.c) --------------------- */
 
 /* Scratch kept between calls: each thread that evaluates the field gets its
  * own workspace (FMD_UNET_FIELD_ROWS rows; a block of points goes through in

@@ -1,9 +1,9 @@
 /* unet_field.c -- the U-Net as a vector field for the samplers, with
  * classifier-free guidance (unet.h). Each thread keeps its own workspace:
  * a U-Net's is hundreds of megabytes, too much to allocate per call. */
-#include "unet.h"
-#include "status.h"
-#include "thread_slot.h"
+#include "networks/unet.h"
+#include "base/status.h"
+#include "base/thread_slot.h"
 
 #include <stdlib.h>
 
@@ -35,7 +35,7 @@ void fmd_unet_eval_free(fmd_unet_eval *ev)
     free(ev);
 }
 
-/* The calling thread's workspace (src/thread_slot.h; made on its first
+/* The calling thread's workspace (src/base/thread_slot.h; made on its first
  * call); NULL if every slot is taken or memory ran out. */
 static fmd_unet_work *work_of_thread(fmd_unet_eval *ev)
 {

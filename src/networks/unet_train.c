@@ -1,8 +1,8 @@
 /* unet_train.c -- training steps for the U-Net (unet_train.h). */
-#include "unet_train.h"
-#include "rng.h"
-#include "stats.h"
-#include "status.h"
+#include "networks/unet_train.h"
+#include "base/rng.h"
+#include "base/stats.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -81,7 +81,7 @@ void fmd_unet_trainer_free(fmd_unet_trainer *tr)
     free(tr);
 }
 
-/* Slice s: draw its rows (the streams of src/train.c), forward, the loss,
+/* Slice s: draw its rows (the streams of src/networks/train.c), forward, the loss,
  * backward into its own gradient. */
 static int slice_task(void *ctx, size_t s, int thread)
 {

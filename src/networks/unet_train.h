@@ -1,5 +1,5 @@
 /* unet_train.h -- Algorithms 3 and 4 of the notes for the U-Net (issue 16):
- * the same step as src/train.h -- draw a batch (z ~ p_data, t ~ Unif, eps ~
+ * the same step as src/networks/train.h -- draw a batch (z ~ p_data, t ~ Unif, eps ~
  * N(0, I), labels dropped to "no label" with probability label_drop),
  * regress the network's output on the objective's target, clip, Adam, EMA
  * (with a warm-up, fmd_ema_warmup) -- with the same random streams (step k, slice s), so a run is the same
@@ -9,13 +9,13 @@
  * loss, backward into the slice's own gradient); the batch's gradient is
  * the sum of the slices' in slice order. A slice's gradient is one pass of
  * the network, and a U-Net has too many kinds of products to split its
- * gradient by blocks of parameters as src/train.c does for the MLP. */
+ * gradient by blocks of parameters as src/networks/train.c does for the MLP. */
 #ifndef FMD_UNET_TRAIN_H
 #define FMD_UNET_TRAIN_H
 
 #include <stddef.h>
-#include "train.h"
-#include "unet.h"
+#include "networks/train.h"
+#include "networks/unet.h"
 
 /* Rows per slice: fixed (never the thread count), small enough that a
  * slice's feature maps fit (about 23 MB an image at 28 x 28 with the

@@ -1,7 +1,7 @@
 /* unet_typed.c -- the U-Net's workspace, forward and backward, written
  * once for fmd_real (typed_begin.h); unet.c includes it for float64 and
  * float32. */
-#include "typed_begin.h"
+#include "base/typed_begin.h"
 
 /* ---- workspace ---------------------------------------------------------- */
 
@@ -298,4 +298,4 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
     return FMD_OK;
 }
 
-#include "typed_end.h"
+#include "base/typed_end.h"

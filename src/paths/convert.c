@@ -1,6 +1,6 @@
 /* convert.c -- field, score, noise and denoiser, one from another (Prop 1). */
-#include "convert.h"
-#include "status.h"
+#include "paths/convert.h"
+#include "base/status.h"
 
 int fmd_score_from_field(const fmd_sched_point *s, size_t m, const double *x, const double *u, double *out)
 {

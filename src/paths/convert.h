@@ -17,7 +17,7 @@
 #define FMD_CONVERT_H
 
 #include <stddef.h>
-#include "schedule.h"
+#include "paths/schedule.h"
 
 /* m = n d numbers each; out may not alias the inputs. */
 int fmd_score_from_field(const fmd_sched_point *s, size_t m, const double *x, const double *u, double *out);

@@ -1,8 +1,8 @@
 /* fit.c -- probabilistic PCA in closed form (fit.h). The covariance is one
  * BLIS product, its eigenvectors GSL's symmetric eigensolver. */
-#include "fit.h"
-#include "matmul.h"
-#include "status.h"
+#include "paths/fit.h"
+#include "base/matmul.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdint.h>

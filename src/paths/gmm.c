@@ -1,9 +1,10 @@
 /* gmm.c -- Gaussian mixtures: factorisation, sampling, log-density. */
-#include "gmm.h"
-#include "lowrank.h"
-#include "status.h"
-#include "field.h"
-#include "rng.h"
+#include "paths/gmm.h"
+#include "paths/lowrank.h"
+#include "base/cholesky.h"
+#include "base/status.h"
+#include "flows/field.h"
+#include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -99,26 +100,6 @@ void fmd_gmm_free(fmd_gmm *g)
     free(g->chol);
     free(g->log_norm);
     free(g);
-}
-
-int fmd_cholesky(size_t d, const double *a, double *L)
-{
-    memset(L, 0, d * d * sizeof(double));
-    for (size_t j = 0; j < d; j++) {
-        double s = a[j * d + j];
-        for (size_t k = 0; k < j; k++)
-            s -= L[j * d + k] * L[j * d + k];
-        if (!(s > 0.0))
-            return 0;
-        L[j * d + j] = sqrt(s);
-        for (size_t i = j + 1; i < d; i++) {
-            double v = a[i * d + j];
-            for (size_t k = 0; k < j; k++)
-                v -= L[i * d + k] * L[j * d + k];
-            L[i * d + j] = v / L[j * d + j];
-        }
-    }
-    return 1;
 }
 
 static int prepare_lowrank(fmd_gmm *g)

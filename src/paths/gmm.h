@@ -69,10 +69,6 @@ int fmd_gmm_moments(const fmd_gmm *g, double *mean, double *cov);
  * returns FMD_EDOM. Its marginal path (marginal.h) is exact for t < 1. */
 int fmd_gmm_empirical(size_t N, size_t d, const double *z, fmd_gmm **out);
 
-/* Lower Cholesky factor L of the symmetric (d, d) matrix a (a = L L^T);
- * returns 0 if a is not positive definite. */
-int fmd_cholesky(size_t d, const double *a, double *L);
-
 /* log of sum_k exp(a_k), k < K; -inf when every a_k is -inf, never NaN. */
 double fmd_logsumexp(size_t K, const double *a);
 

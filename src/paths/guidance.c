@@ -1,7 +1,7 @@
 /* guidance.c -- exact conditional fields and guidance on labelled mixtures. */
-#include "guidance.h"
-#include "marginal.h"
-#include "status.h"
+#include "paths/guidance.h"
+#include "paths/marginal.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

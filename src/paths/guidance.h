@@ -20,8 +20,8 @@
 #define FMD_GUIDANCE_H
 
 #include <stddef.h>
-#include "gmm.h"
-#include "schedule.h"
+#include "paths/gmm.h"
+#include "paths/schedule.h"
 
 /* p_data(. | y) as its own prepared mixture in *out (labels kept), and its
  * prior pi_y into *prior (may be NULL). FMD_EINVAL if no component has class y. */

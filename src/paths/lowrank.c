@@ -1,9 +1,9 @@
 /* lowrank.c -- diagonal plus low rank covariances by the Woodbury identity
  * and the matrix determinant lemma (lowrank.h). */
-#include "lowrank.h"
-#include "gmm.h"
-#include "matmul.h"
-#include "status.h"
+#include "paths/lowrank.h"
+#include "base/cholesky.h"
+#include "base/matmul.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <string.h>

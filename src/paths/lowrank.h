@@ -33,7 +33,7 @@ int fmd_lowrank_factor(size_t d, size_t r, const double *delta, const double *G,
 void fmd_lowrank_small_solve(const fmd_lowrank *f, const double *a, double *b, double *y);
 
 /* Minv = M^{-1} (r x r) = L^{-T} L^{-1}, for solving many right-hand sides
- * as one product (src/marginal_lowrank.c); Linv holds r r numbers (it
+ * as one product (src/paths/marginal_lowrank.c); Linv holds r r numbers (it
  * receives L^{-1}). M >= I, so its condition number is 1 + |G^T
  * Delta^{-1/2}|^2 at most and the explicit inverse costs no more accuracy
  * than the solves. */

@@ -1,11 +1,12 @@
 /* marginal.c -- exact log-density, score, posterior mean, field and the PDE
  * quantities of the marginal path of a Gaussian mixture. */
-#include "marginal.h"
-#include "path.h"
-#include "matmul.h"
-#include "rng.h"
-#include "status.h"
-#include "vecmath.h"
+#include "paths/marginal.h"
+#include "paths/path.h"
+#include "base/cholesky.h"
+#include "base/matmul.h"
+#include "base/rng.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <math.h>
 #include <stdlib.h>

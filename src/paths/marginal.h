@@ -23,9 +23,9 @@
 #define FMD_MARGINAL_H
 
 #include <stddef.h>
-#include "gmm.h"
-#include "lowrank.h"
-#include "schedule.h"
+#include "paths/gmm.h"
+#include "paths/lowrank.h"
+#include "paths/schedule.h"
 
 /* The marginal path of one mixture at one time t (a time slice). */
 typedef struct {
@@ -46,7 +46,7 @@ typedef struct {
                              Woodbury (lowrank.h), cinv and field_cb unused (NULL) */
     double *lowrank_mem;  /* their arrays, and scratch */
     double *lowrank_field;/* the field path's matrices of a low-rank mixture
-                             (src/marginal_lowrank.c) */
+                             (src/paths/marginal_lowrank.c) */
 } fmd_marginal;
 
 int fmd_marginal_alloc(const fmd_gmm *g, fmd_marginal **out);
@@ -76,13 +76,13 @@ typedef struct {
  * When only u and/or the score are asked for, this is the fast path below. */
 int fmd_marginal_eval(const fmd_marginal *m, size_t n, const double *x, const fmd_marginal_out *out);
 
-/* The fast path (src/marginal_field.c): u (n, d) and/or score (n, d), either
+/* The fast path (src/paths/marginal_field.c): u (n, d) and/or score (n, d), either
  * may be NULL, by u = sum_k r_k (alpha_dot mu_k + B_k delta_k) with one
  * matrix B_k per component and time, vectorized along the points. Agrees with
  * the general path to rounding (verify/test_marginal.c). */
 int fmd_marginal_field_eval(const fmd_marginal *m, size_t n, const double *x, double *u, double *score);
 
-/* The same for a low-rank mixture (src/marginal_lowrank.c): two BLIS
+/* The same for a low-rank mixture (src/paths/marginal_lowrank.c): two BLIS
  * products per block of points; fmd_marginal_field_eval calls it. */
 int fmd_marginal_lowrank_field_eval(const fmd_marginal *m, size_t n, const double *x, double *u, double *score);
 

@@ -17,7 +17,7 @@
  * component is isotropic) a block is stored
  * transposed -- coordinate i of every point in a row -- so each loop runs
  * along the points and the compiler makes vector instructions of it; the
- * exponentials of a block are one call to SLEEF (src/vecmath.h). For full
+ * exponentials of a block are one call to SLEEF (src/base/vecmath.h). For full
  * covariances in higher d, v_k and B_k delta_k come from one BLIS product
  * of the block with [C_k^{-1} | B_k^T]. The log-sum-exp is the general
  * path's (subtract the smallest Mahalanobis term first), so far points and
@@ -30,10 +30,10 @@
  * faster); the results differ from the unfused ones in the last bits, and
  * between an AVX-512 and a baseline x86-64 machine, never between runs or
  * thread counts on one machine. */
-#include "marginal.h"
-#include "matmul.h"
-#include "status.h"
-#include "vecmath.h"
+#include "paths/marginal.h"
+#include "base/matmul.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -37,10 +37,10 @@
  * M_k^{-1} are made once per time (fmd_marginal_lowrank_prepare). verify/test_lowrank.c
  * checks this path against the dense formulas (1e-12 at d = 12, 1e-10 at
  * d = 784). */
-#include "marginal.h"
-#include "matmul.h"
-#include "status.h"
-#include "vecmath.h"
+#include "paths/marginal.h"
+#include "base/matmul.h"
+#include "base/status.h"
+#include "base/vecmath.h"
 
 #include <math.h>
 #include <stdlib.h>

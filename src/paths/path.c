@@ -1,6 +1,6 @@
 /* path.c -- Gaussian conditional path N(alpha_t z, beta_t^2 I). */
-#include "path.h"
-#include "status.h"
+#include "paths/path.h"
+#include "base/status.h"
 
 void fmd_path_sample(const fmd_sched_point *s, size_t n, size_t d, const double *z,
                      const double *eps, double *x)

@@ -8,7 +8,7 @@
 #define FMD_PATH_H
 
 #include <stddef.h>
-#include "schedule.h"
+#include "paths/schedule.h"
 
 /* x = alpha_t z + beta_t eps for n pairs (z, eps), each (n, d): Ex 9's sampler. */
 void fmd_path_sample(const fmd_sched_point *s, size_t n, size_t d, const double *z,

@@ -1,6 +1,6 @@
 /* schedule.c -- the named schedules, each with exact derivatives. */
-#include "schedule.h"
-#include "status.h"
+#include "paths/schedule.h"
+#include "base/status.h"
 
 #include <errno.h>
 #include <math.h>

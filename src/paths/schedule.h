@@ -32,7 +32,7 @@ typedef struct {
  * alpha = 1, beta^2 = sigma(s)^2 - sigma_min^2, sigma(s) = 0.01 * 5000^s).
  * ddpm:N (the discrete DDPM chain of `003` with N levels, 100 <= N <=
  * 100000, betas linear from 0.1/N to 20/N, level k at t = 1 - k/N, joined smoothly
- * between levels; src/schedule.c). ou, ve and ddpm:N are chapter 6's; like
+ * between levels; src/paths/schedule.c). ou, ve and ddpm:N are chapter 6's; like
  * vp they do not start exactly at N(0, I).
  * FMD_EINVAL for an unknown name or a bad parameter. */
 int fmd_schedule_by_name(const char *name, fmd_schedule *out);

@@ -1,6 +1,6 @@
 /* toy.c -- 2-D toy data sets. */
-#include "toy.h"
-#include "status.h"
+#include "paths/toy.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* diffusion.c -- DDPM, DDIM, annealed Langevin, predictor-corrector and
  * exponential integrators, each a few lines of its formula in diffusion.h. */
-#include "diffusion.h"
-#include "marginal.h"
-#include "rng.h"
-#include "status.h"
+#include "sde_view/diffusion.h"
+#include "paths/marginal.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

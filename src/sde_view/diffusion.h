@@ -43,9 +43,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "gmm.h"
-#include "sample.h"
-#include "schedule.h"
+#include "paths/gmm.h"
+#include "sde_view/sample.h"
+#include "paths/schedule.h"
 
 /* eps(x) at the path point s (only alpha and beta are read), n points. */
 typedef int (*fmd_eps_fn)(const fmd_sched_point *s, size_t n, size_t d, const double *x, double *eps, void *params);

@@ -1,7 +1,7 @@
 /* forward.c -- the lectures' forward SDEs as course schedules read backwards. */
-#include "forward.h"
-#include "marginal.h"
-#include "status.h"
+#include "sde_view/forward.h"
+#include "paths/marginal.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -24,8 +24,8 @@
 #define FMD_FORWARD_H
 
 #include <stddef.h>
-#include "gmm.h"
-#include "schedule.h"
+#include "paths/gmm.h"
+#include "paths/schedule.h"
 
 typedef struct {
     fmd_schedule sch;   /* the course schedule: ou:T, vp, ve (or any other) */

@@ -1,8 +1,8 @@
 /* girsanov.c -- the path KL of two SDEs by Girsanov's theorem (row 6.6). */
-#include "girsanov.h"
-#include "rng.h"
-#include "stats.h"
-#include "status.h"
+#include "sde_view/girsanov.h"
+#include "base/rng.h"
+#include "base/stats.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
-#include "field.h"
+#include "flows/field.h"
 
 typedef struct {
     fmd_field bp;   /* drift of P at (tau, y) */

@@ -1,7 +1,7 @@
 /* ksampler.c -- k-diffusion's samplers in the course's terms (ksampler.h). */
-#include "ksampler.h"
-#include "rng.h"
-#include "status.h"
+#include "sde_view/ksampler.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -39,7 +39,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "diffusion.h"
+#include "sde_view/diffusion.h"
 
 typedef enum {
     FMD_K_HEUN,

@@ -1,7 +1,7 @@
 /* likelihood.c -- the instantaneous change of variables, integrated backwards. */
-#include "likelihood.h"
-#include "rng.h"
-#include "status.h"
+#include "sde_view/likelihood.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

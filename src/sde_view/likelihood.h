@@ -24,8 +24,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "field.h"
-#include "ode.h"
+#include "flows/field.h"
+#include "flows/ode.h"
 
 typedef enum { FMD_DIV_EXACT, FMD_DIV_FD, FMD_DIV_HUTCHINSON_RADEMACHER, FMD_DIV_HUTCHINSON_GAUSSIAN } fmd_div_method;
 

@@ -1,8 +1,8 @@
 /* sample.c -- Algorithm 1 (Euler) and Algorithm 2 (Euler-Maruyama). */
-#include "sample.h"
-#include "ode.h"
-#include "rng.h"
-#include "status.h"
+#include "sde_view/sample.h"
+#include "flows/ode.h"
+#include "base/rng.h"
+#include "base/status.h"
 
 #include <math.h>
 #include <stdlib.h>

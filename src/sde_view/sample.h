@@ -12,9 +12,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "field.h"
-#include "sde.h"
-#include "schedule.h"
+#include "flows/field.h"
+#include "flows/sde.h"
+#include "paths/schedule.h"
 
 /* X_0 ~ N(0, I_d) for n particles, into x0 (n, d), from the streams of seed. */
 int fmd_sample_init(uint64_t seed, size_t n, size_t d, double *x0);

@@ -1,5 +1,5 @@
 /* fuzz_model_file.c -- libFuzzer target for the two model readers (the
- * MLP's, src/checkpoint.c, and the U-Net's, src/unet_checkpoint.c): any
+ * MLP's, src/files/checkpoint.c, and the U-Net's, src/files/unet_checkpoint.c): any
  * bytes give a network or a rejection with a reason -- never a crash, an
  * out-of-bounds read (ASan) or an allocation the file's own tensors do not
  * account for. Files without fmd's checksum are read (allow_no_checksum),
@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "checkpoint.h"
-#include "unet_checkpoint.h"
-#include "status.h"
+#include "files/checkpoint.h"
+#include "files/unet_checkpoint.h"
+#include "base/status.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

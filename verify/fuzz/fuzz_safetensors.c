@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "safetensors.h"
-#include "status.h"
+#include "files/safetensors.h"
+#include "base/status.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
