@@ -6,7 +6,7 @@ Fails (exit 1, naming each problem) unless
      files its `set output out."/X.png"` lines write, under figures/png/;
   2. every PNG under figures/png/ is shown by some chapter text
      (chapters/*/README.md) as an image, and every bench figure
-     bench/results/*.png by the README's performance section (a pixel grid
+     bench/results/*.png by bench/README.md, the performance page (a pixel grid
      NAME_grid.png is data, not a figure: some bench/*.gp must read it);
   3. every image and every relative link in every Markdown file of the
      repository resolves: the file exists, and a #fragment names a heading of
@@ -120,8 +120,8 @@ for png in sorted(glob.glob("bench/results/*.png")):
         if not any(os.path.basename(png) in open(gp, encoding="utf-8").read() for gp in glob.glob("bench/*.gp")):
             problems.append("%s: a pixel grid that no bench/*.gp reads" % png)
         continue
-    if "README.md" not in shown.get(png, ()):
-        problems.append("%s is not shown in README.md's performance section" % png)
+    if "bench/README.md" not in shown.get(png, ()):
+        problems.append("%s is not shown in bench/README.md, the performance page" % png)
 
 for p in problems:
     print("check_figures: " + p)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # check_refs.sh -- every code, test, figure and bench reference in the chapter
-# texts must exist. A reference is written in backquotes as
+# texts, the README and the folders' READMEs must exist. A reference is written in backquotes as
 #   `src/ode.c:fmd_ode_solve_grid`        a function (or symbol) in a file
 #   `verify/test_ode.c:ode/fitted_order_matches_theory`   a Criterion test
 #   `figures/flow_field.gp`               a file
@@ -8,7 +8,8 @@
 set -u
 status=0
 count=0
-refs=$(grep -oE '`(src|verify|chapters|figures|bench)/[A-Za-z0-9_./-]+(:[A-Za-z0-9_/]+)?`' chapters/README.md chapters/*/README.md README.md 2>/dev/null)
+refs=$(grep -oE '`(src|verify|chapters|figures|bench)/[A-Za-z0-9_./-]+(:[A-Za-z0-9_/]+)?`' chapters/README.md chapters/*/README.md README.md \
+    src/README.md src/*/README.md verify/README.md bench/README.md 2>/dev/null)
 for line in $refs; do
     where=${line%%:\`*}
     ref=$(printf '%s' "$line" | sed -e 's/^[^`]*`//' -e 's/`$//')
@@ -35,5 +36,5 @@ done
 if [ "$count" -eq 0 ]; then
     echo "check_refs: no references found in chapters/*/README.md"; exit 1
 fi
-[ $status -eq 0 ] && echo "check_refs: all $count references in the chapter texts exist"
+[ $status -eq 0 ] && echo "check_refs: all $count references in the chapter texts and the READMEs exist"
 exit $status
