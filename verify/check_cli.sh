@@ -17,6 +17,7 @@ expect() {   # expect STATUS ARGS...
 expect 0 --help
 expect 0 help
 expect 0 help steppers
+expect 0 help --help
 expect 0 version
 expect 0 --version
 expect 0 steppers
