@@ -111,19 +111,24 @@ static void theorem(fmd_loss_kind exact, fmd_loss_kind cond, const char *schedul
     fmd_mlp *net = nets[1];
     const size_t P = net->nparams;
     double *G = calloc((size_t)M * P, sizeof(double)), *Gw = calloc((size_t)M * P, sizeof(double));
+    double *Gs = calloc((size_t)M * P, sizeof(double));
     fmd_mlp_workspace *w1;
     fmd_mlp_workspace_alloc(net, 1, &w1);
     for (int i = 0; i < M; i++) {
-        double out[2], dout[2], dwrong[2];
+        double out[2], dout[2], dwrong[2], dsign[2];
         fmd_mlp_forward(net, w1, 1, b.x + 2 * i, b.t + i, NULL, out);
         for (int k = 0; k < 2; k++) {
             dout[k] = 2.0 * (uc[2 * i + k] - ue[2 * i + k]);
             dwrong[k] = 2.0 * (uc[2 * i + k] - 1.5 * ue[2 * i + k]);   /* a wrong target: 1.5 u_exact */
+            /* the conditional target with its sign flipped: lecture 002's DSM target
+             * +eps/(1 - e^{-2t}) for the score (course map, where the sources err) */
+            dsign[k] = 2.0 * (-uc[2 * i + k] - ue[2 * i + k]);
         }
         fmd_mlp_backward(net, w1, 1, dout, G + (size_t)i * P);
         fmd_mlp_backward(net, w1, 1, dwrong, Gw + (size_t)i * P);
+        fmd_mlp_backward(net, w1, 1, dsign, Gs + (size_t)i * P);
     }
-    double worst = 0.0, worst_wrong = 0.0;
+    double worst = 0.0, worst_wrong = 0.0, worst_sign = 0.0;
     for (size_t j = 0; j < P; j++) {
         double m, se, mw, sew;
         fmd_mean_se(M, G + j, P, &m, &se);
@@ -132,6 +137,10 @@ static void theorem(fmd_loss_kind exact, fmd_loss_kind cond, const char *schedul
             worst = fmax(worst, fabs(m) / se);
         if (sew > 0)
             worst_wrong = fmax(worst_wrong, fabs(mw) / sew);
+        double ms, ses;
+        fmd_mean_se(M, Gs + j, P, &ms, &ses);
+        if (ses > 0)
+            worst_sign = fmax(worst_sign, fabs(ms) / ses);
         cr_expect(fabs(m) <= Z_CHECK * se + 1e-15, "%s: grad coordinate %zu differs by %.3e, SE %.3e", name, j, m, se);
     }
     /* the full-batch estimates: grad L_exact - grad L_cond = mean G, exactly */
@@ -149,7 +158,11 @@ static void theorem(fmd_loss_kind exact, fmd_loss_kind cond, const char *schedul
     cr_expect(sqrt(nd) <= 1e-10 * sqrt(nm), "%s: full-batch gradient difference is not the mean of G", name);
     cr_log_info("%s: gradient difference worst |mean|/SE %.2f (limit %g); wrong target %.1f", name, worst, Z_CHECK, worst_wrong);
     cr_expect(worst_wrong > 10.0, "%s: a wrong target (1.5 u) should be told apart, worst |mean|/SE only %.2f", name, worst_wrong);
+    cr_log_info("%s: the sign-flipped conditional target: worst |mean|/SE %.1f", name, worst_sign);
+    cr_expect(worst_sign > 10.0, "%s: the sign-flipped conditional target should be told apart, worst |mean|/SE only %.2f",
+              name, worst_sign);
     free(G);
+    free(Gs);
     free(Gw);
     free(ge);
     free(gc);
