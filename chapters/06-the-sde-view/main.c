@@ -46,6 +46,70 @@ static void mean_logp(const fmd_gmm *g, size_t n, const double *x, double *m, do
  * (P) and with the score off by -a y (Q): Girsanov's Monte Carlo KL and
  * 1/2 int g^2 E|delta|^2 on the same paths (src/sde_view/girsanov.c), against the exact
  * int a^2 E|Y|^2 dtau from the forward kernel's moments. */
+/* The density and the CDF of the first coordinate of the exact marginal p_t
+ * of a (dense) mixture: sum_k w_k N(x; alpha mu_k1, alpha^2 Sigma_k11 + beta^2). */
+typedef struct {
+    const fmd_gmm *g;
+    double alpha, beta;
+} first_coordinate;
+
+static double first_coordinate_pdf(double x, void *p)
+{
+    const first_coordinate *c = p;
+    double sum = 0.0;
+    for (size_t k = 0; k < c->g->K; k++) {
+        const double var = c->alpha * c->alpha * c->g->cov[k * c->g->d * c->g->d] + c->beta * c->beta;
+        const double z = x - c->alpha * c->g->mean[k * c->g->d];
+        sum += c->g->weight[k] * exp(-0.5 * z * z / var) / sqrt(2.0 * M_PI * var);
+    }
+    return sum;
+}
+
+static double first_coordinate_cdf(double x, void *p)
+{
+    const first_coordinate *c = p;
+    double sum = 0.0;
+    for (size_t k = 0; k < c->g->K; k++) {
+        const double var = c->alpha * c->alpha * c->g->cov[k * c->g->d * c->g->d] + c->beta * c->beta;
+        sum += c->g->weight[k] * 0.5 * erfc(-(x - c->alpha * c->g->mean[k * c->g->d]) / sqrt(2.0 * var));
+    }
+    return sum;
+}
+
+/* 6.2 and 6.3 share their marginals: at t = 0.5, 0.8 and 1 the first
+ * coordinate of the reverse SDE's and of the probability flow's particles
+ * (traj: the grid's states, (steps + 1, NS, 2)) against the exact marginal
+ * p_t. Writes a histogram block (x, density) for `which` at each time into
+ * hist[q] and checks a KS distance against the DKW bound (alpha 1e-8). */
+enum { HBINS = 60 };
+#define HLO (-4.5)
+#define HHI 4.5
+static const double marg_t[3] = {0.5, 0.8, 1.0};
+
+static void marginal_histograms(const fmd_gmm *g, const fmd_schedule *sch, const double *traj, size_t steps,
+                                const char *which, double hist[3][HBINS])
+{
+    static double x1[NS];
+    for (int q = 0; q < 3; q++) {
+        const size_t k = (size_t)lround(marg_t[q] * (double)steps);   /* grid index of course time t */
+        for (int b = 0; b < HBINS; b++)
+            hist[q][b] = 0.0;
+        for (size_t i = 0; i < NS; i++) {
+            x1[i] = traj[k * 2 * NS + 2 * i];
+            const int b = (int)floor((x1[i] - HLO) / (HHI - HLO) * HBINS);
+            if (b >= 0 && b < HBINS)
+                hist[q][b] += 1.0 / (NS * (HHI - HLO) / HBINS);
+        }
+        fmd_sched_point pt;
+        fmd_schedule_at(sch, marg_t[q], &pt);
+        first_coordinate c = {g, pt.alpha, pt.beta};
+        char what[96];
+        snprintf(what, sizeof what, "%s at t = %.1f: KS distance of x_1 to p_t", which, marg_t[q]);
+        fmd_report_check(&rep, what, fmd_ks_distance(NS, x1, first_coordinate_cdf, &c), 0.0,
+                         fmd_ks_threshold(NS, 1e-8));
+    }
+}
+
 static void girsanov(const fmd_gmm *g, gsl_rng *r)
 {
     fmd_forward F;
@@ -317,7 +381,7 @@ int main(int argc, char **argv)
     }
     done(&f);
 
-    /* 6.2 and 6.4: reverse SDE and probability flow from the same starts x_T ~ p_T */
+    /* 6.2 and 6.3: reverse SDE and probability flow from the same starts x_T ~ p_T */
     fmd_marginal *mT;
     fmd_marginal_alloc(g, &mT);
     fmd_marginal_set_time(mT, &F.sch, 0.0);
@@ -332,6 +396,8 @@ int main(int argc, char **argv)
     fmd_sde_workspace_alloc(fmd_sde_heun, NS, 2, &sws);
     fmd_sde_solve_grid(sws, &rev, ts, 201, x, 70, traj);
     fmd_sde_workspace_free(sws);
+    static double hist_sde[3][HBINS], hist_ode[3][HBINS];
+    marginal_histograms(g, &F.sch, traj, 200, "reverse SDE", hist_sde);
     double mm, se;
     mean_logp(g, NS, x, &mm, &se);
     fmd_report_check(&rep, "reverse SDE (Heun, 200): mean log p_data of samples", mm, mdata, 6.5 * sqrt(se * se + sedata * sedata));
@@ -350,11 +416,29 @@ int main(int argc, char **argv)
     fmd_ode_workspace_alloc(fmd_ode_rk4, NS, 2, &ows);
     fmd_ode_solve_grid(ows, &pf, ss, 101, x, traj);
     fmd_ode_workspace_free(ows);
+    marginal_histograms(g, &F.sch, traj, 100, "probability-flow ODE", hist_ode);
     mean_logp(g, NS, x, &mm, &se);
     fmd_report_check(&rep, "probability-flow ODE (RK4, 100): mean log p_data", mm, mdata, 6.5 * sqrt(se * se + sedata * sedata));
     for (int p = 0; out && p < NT; p++) {
         for (int k = 0; k <= 100; k++)
             fprintf(out, "%g\t%.5g\t%.5g\n", 1.0 - ss[k], traj[(size_t)k * 2 * NS + 2 * p], traj[(size_t)k * 2 * NS + 2 * p + 1]);
+        fprintf(out, "\n\n");
+    }
+    done(&f);
+    /* the figure's bottom row: histograms (blocks 0, 2, 4) and the exact
+     * density of x_1 under p_t (blocks 1, 3, 5) at t = 0.5, 0.8, 1 */
+    out = data("ch06_marginals.tsv", &f, "# per t in {0.5, 0.8, 1}: x sde ode (histogram densities), then x exact");
+    for (int q = 0; out && q < 3; q++) {
+        for (int b = 0; b < HBINS; b++)
+            fprintf(out, "%.6g\t%.6g\t%.6g\n", HLO + (b + 0.5) * (HHI - HLO) / HBINS, hist_sde[q][b], hist_ode[q][b]);
+        fprintf(out, "\n\n");
+        fmd_sched_point pt;
+        fmd_schedule_at(&F.sch, marg_t[q], &pt);
+        first_coordinate c = {g, pt.alpha, pt.beta};
+        for (int i = 0; i <= 300; i++) {
+            const double xx = HLO + (HHI - HLO) * i / 300.0;
+            fprintf(out, "%.6g\t%.6g\n", xx, first_coordinate_pdf(xx, &c));
+        }
         fprintf(out, "\n\n");
     }
     done(&f);
