@@ -25,7 +25,7 @@
 #include "paths/path.h"       /* the Gaussian conditional path */
 #include "paths/gmm.h"        /* Gaussian mixtures: the data distributions */
 #include "paths/lowrank.h"    /* diagonal plus low-rank covariances (Woodbury) */
-#include "paths/fit.h"        /* a low-rank Gaussian fitted to data (PPCA) */
+#include "paths/fit.h"        /* a low-rank Gaussian fitted to data (PPCA's factor, per-pixel noise) */
 #include "paths/marginal.h"   /* the exact marginal path of a mixture */
 #include "paths/convert.h"    /* field, score, noise, denoiser (Prop 1) */
 #include "paths/guidance.h"   /* exact conditional fields and guidance */

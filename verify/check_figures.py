@@ -67,14 +67,18 @@ LINK = re.compile(r"(!?)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 def links(md_path):
     """(is_image, target, line number) of every Markdown link outside code."""
-    in_code = False
+    in_code = in_math = False
     for no, line in enumerate(open(md_path, encoding="utf-8"), 1):
         if line.startswith("```"):
             in_code = not in_code
             continue
-        if in_code:
+        if line.strip() == "$$":   # a display formula: TeX, not Markdown
+            in_math = not in_math
+            continue
+        if in_code or in_math:
             continue
         line = re.sub(r"`[^`]*`", "", line)   # inline code is not a link
+        line = re.sub(r"\$\$.*?\$\$", "", line)   # nor a one-line display formula
         for m in LINK.finditer(line):
             yield m.group(1) == "!", m.group(2), no
 

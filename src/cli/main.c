@@ -16,7 +16,7 @@ static const fmd_command commands[] = {
     {"eval", "exact FM loss, sample NLL and sliced W1 of a model against its mixture", fmd_cmd_eval},
     {"info", "describe a model file: kind, objective, architecture, data, steps, checksum", fmd_cmd_info},
     {"likelihood", "log-likelihoods by the instantaneous change of variables (model or mixture)", fmd_cmd_likelihood},
-    {"fit-gmm", "fit a low-rank Gaussian mixture to data in closed form (PPCA), e.g. to Fashion-MNIST", fmd_cmd_fit_gmm},
+    {"fit-gmm", "fit a low-rank Gaussian mixture to data in closed form, e.g. to Fashion-MNIST", fmd_cmd_fit_gmm},
 };
 static const size_t ncommands = sizeof commands / sizeof commands[0];
 
