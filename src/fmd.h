@@ -48,6 +48,8 @@
 #include "sde_view/likelihood.h" /* log-likelihoods by the change of variables */
 #include "sde_view/diffusion.h"  /* DDPM, DDIM, annealed Langevin, PC, exponential integrators */
 #include "sde_view/ksampler.h"   /* k-diffusion's samplers */
+#include "sde_view/sampler.h"    /* every sampler by name, on any field (fmd sample) */
+#include "sde_view/evaluate.h"   /* samples against a mixture, exactly (fmd eval --samples) */
 
 /* files/: what fmd reads and writes */
 #include "files/gmm_file.h"        /* mixture files */

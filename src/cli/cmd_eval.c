@@ -151,83 +151,36 @@ static int eval_samples(const char *gmm_path, const char *samples_path, const ch
             rc = fmd_cli_usage_error("eval", "Give one start a line, in the samples' order.",
                                      "%s holds %zu starts for %zu samples in %s", starts_path, n0, n, samples_path);
     }
-    double *z = rc == 0 ? malloc(2 * n * d * sizeof(double)) : NULL, *lp = rc == 0 ? malloc(n * sizeof(double)) : NULL;
-    if (rc == 0 && (!z || !lp))
-        rc = fmd_cli_out_of_memory("eval", "the exact draws", (2.0 * d + 1.0) * n * sizeof(double));
-    gsl_rng *r = NULL;
-    double m_x = NAN, se_x = NAN, m_z = NAN, se_z = NAN, sw = NAN, sw_se = NAN, sw0 = NAN, sw0_se = NAN;
-    double rms = NAN, rms_se = NAN;
+    fmd_sample_report R;
     if (rc == 0) {
-        fmd_rng_alloc(seed, 0xe7a2ULL, &r);
-        fmd_gmm_sample(g, r, 2 * n, z, NULL);   /* fresh exact draws: the reference and the floor's twin */
-        fmd_gmm_log_density(g, n, x, lp);
-        fmd_mean_se(n, lp, 1, &m_x, &se_x);
-        fmd_gmm_log_density(g, n, z, lp);
-        fmd_mean_se(n, lp, 1, &m_z, &se_z);
-        fmd_sliced_wasserstein(n, d, x, z, 200, r, &sw, &sw_se);
-        fmd_sliced_wasserstein(n, d, z + n * d, z, 200, r, &sw0, &sw0_se);
-    }
-    if (rc == 0 && x0) {   /* the exact flow's image of each start: X_1 of the ODE of u_t from X_0 */
-        fmd_marginal_field_params E = {g, &sch, NULL, NULL};
-        fmd_field u = {fmd_marginal_field, d, &E};
-        fmd_ode_workspace *ws;
-        fmd_ode_control ctl = {{1e-9, 1e-9}, 0.0, 0.0, 0};
-        int st = fmd_ode_workspace_alloc(fmd_ode_dopri5, n, d, &ws);
-        if (st == FMD_OK) {
-            ws->threads = threads;
-            st = fmd_ode_solve_adaptive(ws, &u, 0.0, 1.0, x0, &ctl);
-        }
-        fmd_ode_workspace_free(ws);
-        if (st != FMD_OK) {
-            fprintf(stderr, "fmd eval: error: the exact flow from the starts failed: %s\n", fmd_strerror(st));
+        const int st = fmd_evaluate_samples(g, n, x, x0, &sch, seed, threads, &R);
+        if (st == FMD_ENOMEM)
+            rc = fmd_cli_out_of_memory("eval", "the exact draws", (2.0 * d + 1.0) * n * sizeof(double));
+        else if (st != FMD_OK) {
+            fprintf(stderr, "fmd eval: error: %s failed: %s\n", x0 ? "the exact flow from the starts" : "the evaluation",
+                    fmd_strerror(st));
             rc = 1;
-        } else {
-            for (size_t i = 0; i < n; i++) {   /* squared distance to the exact image, per sample */
-                double e = 0.0;
-                for (size_t j = 0; j < d; j++)
-                    e += (x[i * d + j] - x0[i * d + j]) * (x[i * d + j] - x0[i * d + j]);
-                lp[i] = e;
-            }
-            double m, se;
-            fmd_mean_se(n, lp, 1, &m, &se);
-            rms = sqrt(m), rms_se = m > 0.0 ? se / (2.0 * rms) : 0.0;   /* delta method */
         }
     }
     if (rc == 0) {
         printf("samples %s (%zu) against %s (d = %zu)\n", samples_path, n, gmm_path, d);
         printf("%-18s %12s %12s   %s\n", "quantity", "value", "std. error", "reference");
-        printf("%-18s %12.6g %12.3g   %.6g +- %.3g for %zu exact draws\n", "mean log p_data", m_x, se_x, m_z, se_z, n);
-        printf("%-18s %12.6g %12.3g   0 for exact samples\n", "NLL gap", m_z - m_x, hypot(se_x, se_z));
-        printf("%-18s %12.6g %12.3g   %.6g +- %.3g exact vs exact (the floor)\n", "sliced W1", sw, sw_se, sw0, sw0_se);
+        printf("%-18s %12.6g %12.3g   %.6g +- %.3g for %zu exact draws\n", "mean log p_data", R.mean_logp, R.mean_logp_se,
+               R.exact_logp, R.exact_logp_se, n);
+        printf("%-18s %12.6g %12.3g   0 for exact samples\n", "NLL gap", R.nll_gap, R.nll_gap_se);
+        printf("%-18s %12.6g %12.3g   %.6g +- %.3g exact vs exact (the floor)\n", "sliced W1", R.w1, R.w1_se, R.w1_floor,
+               R.w1_floor_se);
         if (x0)
-            printf("%-18s %12.6g %12.3g   0 for the exact flow (%s)\n", "coupled RMS error", rms, rms_se, sched_name);
-        int classes[1024];
-        size_t nc = 0;
-        fmd_gmm_classes(g, classes, &nc);
-        /* each class's share: at most 64 lines (an unlabelled mixture's classes are its components) */
-        for (size_t c = 0; c < nc && nc > 1 && nc <= 64; c++) {
-            double fx = 0.0, fz = 0.0;
-            fmd_guidance_params P;
-            if (fmd_guidance_init(&P, g, classes[c], &sch, 1.0) != FMD_OK)
-                break;
-            for (int which = 0; which < 2; which++) {   /* the share of points whose class posterior at t = 1 exceeds 1/2 */
-                fmd_class_posterior(&P, 1.0, n, which ? z : x, lp, NULL);
-                double f = 0.0;
-                for (size_t i = 0; i < n; i++)
-                    f += lp[i] > -M_LN2;
-                *(which ? &fz : &fx) = f / (double)n;
-            }
-            fmd_guidance_free(&P);
+            printf("%-18s %12.6g %12.3g   0 for the exact flow (%s)\n", "coupled RMS error", R.rms, R.rms_se, sched_name);
+        for (size_t c = 0; c < R.nclasses; c++) {
             char label[32];
-            snprintf(label, sizeof label, "class %d share", classes[c]);
-            printf("%-18s %12.6g %12.3g   %.6g +- %.3g for the exact draws\n", label, fx, sqrt(fx * (1 - fx) / (double)n),
-                   fz, sqrt(fz * (1 - fz) / (double)n));
+            snprintf(label, sizeof label, "class %d share", R.class_label[c]);
+            printf("%-18s %12.6g %12.3g   %.6g +- %.3g for the exact draws\n", label, R.share[c], R.share_se[c],
+                   R.exact_share[c], R.exact_share_se[c]);
         }
         rc = fmd_cli_output_done("eval", stdout, "standard output");
     }
-    if (r)
-        gsl_rng_free(r);
-    free(x), free(x0), free(z), free(lp);
+    free(x), free(x0);
     fmd_gmm_free(g);
     return rc;
 }

@@ -87,30 +87,6 @@ static const char usage[] =
     "  --trajectories  print whole paths instead: per sample a block of lines\n"
     "                  't x_1 .. x_d', blocks separated by blank lines\n";
 
-/* A solver family's command-line names and their enum values. */
-typedef struct {
-    const char *name;
-    int method;
-} named_method;
-
-/* *method = the value of `name` in table (n entries); 0 if it is none of them */
-static int method_by_name(const char *name, const named_method *table, size_t n, int *method)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(name, table[i].name) == 0) {
-            *method = table[i].method;
-            return 1;
-        }
-    return 0;
-}
-
-/* the exponential integrators (src/sde_view/diffusion.h) and k-diffusion's samplers (src/sde_view/ksampler.h) */
-static const named_method exp_methods[] = {{"ddim", FMD_EXP_ORDER1}, {"dpm2", FMD_EXP_2S}, {"dpm2m", FMD_EXP_2M}};
-static const named_method k_methods[] = {{"heun-edm", FMD_K_HEUN},         {"lms", FMD_K_LMS},
-                                         {"dpmpp-3m", FMD_K_DPMPP_3M},     {"dpmpp-3m-corrected", FMD_K_DPMPP_3M_CORRECTED},
-                                         {"euler-a", FMD_K_EULER_ANCESTRAL},
-                                         {"dpmpp-2s-a", FMD_K_DPMPP_2S_ANCESTRAL}, {"dpmpp-sde", FMD_K_DPMPP_SDE}};
-
 static void release(fmd_mlp *net, fmd_gmm *g)
 {
     fmd_mlp_free(net);
@@ -183,18 +159,18 @@ int fmd_cmd_sample(int argc, char **argv)
                                    "--guidance has no effect without --class");
     if (!solver)
         solver = sigma >= 0 ? "em" : "euler";
-    const fmd_ode_stepper_type *ode = fmd_ode_stepper_by_name(solver);
-    const fmd_sde_stepper_type *sdet = fmd_sde_stepper_by_name(solver);
-    int method = FMD_EXP_ORDER1, kmethod = FMD_K_HEUN;
-    const int expo = method_by_name(solver, exp_methods, sizeof exp_methods / sizeof exp_methods[0], &method);
-    const int kdiff = method_by_name(solver, k_methods, sizeof k_methods / sizeof k_methods[0], &kmethod);
-    /* chapter 6's discrete samplers, on any model through its noise prediction */
-    const int ddpm = strcmp(solver, "ddpm") == 0, langevin = strcmp(solver, "langevin") == 0, pc = strcmp(solver, "pc") == 0;
-    const int discrete = ddpm || langevin || pc;
-    if (!ode && !sdet && !expo && !discrete && !kdiff)
+    fmd_sampler sampler;
+    if (fmd_sampler_by_name(solver, &sampler) != FMD_OK)
         return fmd_cli_usage_error("sample", "Solvers: euler, midpoint, heun, rk4, dopri5, em, heun-sde, ddim, dpm2, dpm2m, "
                                              "ddpm, langevin, pc, heun-edm, lms, dpmpp-3m, dpmpp-3m-corrected, euler-a, dpmpp-2s-a, dpmpp-sde.",
                                    "unknown solver '%s'", solver);
+    const int ode = sampler.kind == FMD_SAMPLER_ODE, sdet = sampler.kind == FMD_SAMPLER_SDE;
+    const int expo = sampler.kind == FMD_SAMPLER_EXP, kdiff = sampler.kind == FMD_SAMPLER_K;
+    /* chapter 6's discrete samplers, on any model through its noise prediction */
+    const int ddpm = sampler.kind == FMD_SAMPLER_DDPM, langevin = sampler.kind == FMD_SAMPLER_LANGEVIN;
+    const int pc = sampler.kind == FMD_SAMPLER_PC;
+    const int discrete = ddpm || langevin || pc;
+    (void)sdet;
     if (kdiff && (sigma >= 0 || traj || t0 >= 0 || t1 >= 0))
         return fmd_cli_usage_error("sample", hint, "the k-diffusion sampler '%s' runs Karras's levels (sigma 80 to 0.002, "
                                                    "then 0): it takes none of --sigma, --trajectories, --t0, --t1", solver);
@@ -268,34 +244,16 @@ int fmd_cmd_sample(int argc, char **argv)
     }
     const size_t d0 = g ? g->d : net->cfg.d;
     const int flow = P.predicts == FMD_PREDICTS_FIELD, denoiser = P.predicts == FMD_PREDICTS_DATA;
-    const int t0_given = t0 >= 0, t1_given = t1 >= 0;
-    double t0_default, t1_default;
-    fmd_model_time_range(P.predicts, net && net->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0_default, &t1_default);
-    if (t0 < 0)
-        t0 = t0_default;
-    if (t1 < 0)
-        t1 = t1_default;   /* no further than it was trained */
-    if (pc && !t0_given) {   /* the reverse SDE's drift divides by alpha */
-        fmd_sched_point a;
-        fmd_schedule_at(&P.sch, t0, &a);
-        if (a.alpha == 0.0)
-            t0 = 1e-3;
-    }
-    if (pc && !t1_given)
-        t1 = fmin(t1, 1.0 - 1e-3);
+    fmd_sampler_options so;
+    fmd_sampler_options_default(&so);
+    so.form = form, so.grid = grid, so.power = power, so.variance = variance;
+    fmd_sampler_interval(&sampler, &so, &P.sch, P.predicts, net && net->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0,
+                         &t1);   /* the defaults where --t0 or --t1 was not given */
     if (expo) {   /* lambda = log(alpha/beta) must be finite at both ends */
         const int may_reach_data = form == FMD_EXP_DATA && grid == FMD_GRID_TIME;   /* last step x' = D(x) */
         fmd_sched_point a, b;
         fmd_schedule_at(&P.sch, t0, &a);
-        if (a.alpha == 0.0 && !t0_given) {
-            t0 = 1e-3;
-            fmd_schedule_at(&P.sch, t0, &a);
-        }
         fmd_schedule_at(&P.sch, t1, &b);
-        if (b.beta == 0.0 && !t1_given && !may_reach_data) {
-            t1 = 1.0 - 1e-3;
-            fmd_schedule_at(&P.sch, t1, &b);
-        }
         if (!(a.alpha > 0.0 && (b.beta > 0.0 || may_reach_data)) && t0 < t1) {
             release(net, g);
             return fmd_cli_usage_error("sample", "Choose 0 < --t0, and --t1 < 1 (or the data form on a time grid).",
@@ -359,7 +317,6 @@ int fmd_cmd_sample(int argc, char **argv)
         u = cls >= 0 ? (fmd_field){fmd_guided_field, d0, &exact_guided} : (fmd_field){fmd_marginal_field, d0, &exact};
     else
         u = cls >= 0 ? (fmd_field){fmd_mlp_guided_field, d0, &G} : (fmd_field){fmd_mlp_eval_field, d0, ev};
-    fmd_field drift = {fmd_flow_sde_drift, d0, &P};    /* the ODE's field when sigma = 0 */
     fmd_mlp_head score_head = {net, 1};   /* a cfm+dsm network: its SDE takes the score head as it is */
     fmd_field score = {fmd_mlp_head_field, d0, &score_head};
     if (net && net->dims[net->nlayers] == 2 * net->cfg.d)
@@ -374,66 +331,8 @@ int fmd_cmd_sample(int argc, char **argv)
         rc = fmd_cli_out_of_memory("sample", traj && !path ? "the trajectories (--trajectories)" : "the samples",
                                    (double)sizeof(double) * (traj && !path ? (double)(K + 1) * N * d : (double)N * d));
     if (rc == 0) {
-        fmd_sample_init((uint64_t)seed, N, d, x);   /* eps ~ N(0, I) */
-        for (size_t i = 0; i < N * d; i++)
-            x[i] *= s0.beta;                        /* X_t0 = beta_t0 eps (= X_0 ~ p_init at t0 = 0) */
-        int status;
-        if (discrete) {   /* chapter 6's discrete samplers: the network as a noise predictor */
-            fmd_model_eps_params E = {&u, P.sch, P.predicts, NULL};
-            status = fmd_team_ensure(&E.team, nthreads);
-            if (status == FMD_OK && ddpm) {   /* K levels, betas scaled so that N beta_k = b(k/N) of vp */
-                fmd_ddpm q;
-                status = fmd_ddpm_init(K, 0.1 / (double)K, 20.0 / (double)K < 0.999 ? 20.0 / (double)K : 0.999, &q);
-                if (status == FMD_OK)
-                    status = fmd_ddpm_ancestral_var(&q, variance, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
-                fmd_ddpm_free(&q);
-            } else if (status == FMD_OK && langevin) {   /* K levels from 10 down to 0.01, 10 steps each */
-                status = fmd_annealed_langevin(10.0, 0.01, K, 10, 2e-5, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
-            } else if (status == FMD_OK) {   /* predictor-corrector: K steps, one Langevin corrector each */
-                status = fmd_predictor_corrector(&P.sch, t0, t1, K, 1, 0.05, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
-            }
-            fmd_team_free(E.team);
-        } else if (kdiff) {   /* k-diffusion's samplers in sigma = beta/alpha, from sigma_max eps (ksampler.h) */
-            fmd_model_eps_params E = {&u, P.sch, P.predicts, NULL};
-            double *sig = malloc((K + 2) * sizeof(double));
-            status = sig ? fmd_team_ensure(&E.team, nthreads) : FMD_ENOMEM;
-            if (status == FMD_OK)
-                status = fmd_karras_sigmas(K + 1, FMD_KARRAS_SIGMA_MIN, FMD_KARRAS_SIGMA_MAX, FMD_KARRAS_RHO,
-                                           sig);   /* K + 1 levels and 0: K + 1 steps */
-            for (size_t i = 0; status == FMD_OK && i < N * d; i++)
-                x[i] *= FMD_KARRAS_SIGMA_MAX / s0.beta;   /* x~ = sigma_max eps (x held beta_t0 eps) */
-            if (status == FMD_OK)
-                status = fmd_ksample((fmd_kmethod)kmethod, sig, K + 1, fmd_model_eps, &E, N, d, (uint64_t)seed, x, NULL);
-            fmd_team_free(E.team);
-            free(sig);
-        } else if (expo) {   /* chapter 6: the network as a noise predictor on the model's schedule */
-            fmd_model_eps_params E = {&u, P.sch, P.predicts, NULL};
-            status = fmd_team_ensure(&E.team, nthreads);
-            if (status == FMD_OK)
-                status = fmd_exp_grid(&P.sch, grid, power, t0, t1, K, ts);
-            if (status == FMD_OK)
-                status = fmd_exponential_integrator(&P.sch, (fmd_exp_method)method, form, ts, K, fmd_model_eps, &E, N, d, 0, 1, x, NULL);
-            fmd_team_free(E.team);
-        } else if (ode) {
-            fmd_time_grid(t0, t1, K, ts);
-            fmd_ode_workspace *ws;
-            status = fmd_ode_workspace_alloc(ode, N, d, &ws);
-            if (status == FMD_OK) {
-                ws->threads = nthreads;
-                status = fmd_ode_solve_grid(ws, &drift, ts, K + 1, x, path);
-            }
-            fmd_ode_workspace_free(ws);
-        } else {
-            fmd_time_grid(t0, t1, K, ts);
-            fmd_sde sde = {drift, fmd_flow_sde_sigma, &P};
-            fmd_sde_workspace *ws;
-            status = fmd_sde_workspace_alloc(sdet, N, d, &ws);
-            if (status == FMD_OK) {
-                ws->threads = nthreads;
-                status = fmd_sde_solve_grid(ws, &sde, ts, K + 1, x, fmd_seed_child((uint64_t)seed, 1), path);
-            }
-            fmd_sde_workspace_free(ws);
-        }
+        so.n = N, so.steps = K, so.t0 = t0, so.t1 = t1, so.seed = (uint64_t)seed, so.threads = nthreads;
+        const int status = fmd_sampler_run(&sampler, &P, &so, x, NULL, path, ts);
         if (status != FMD_OK) {
             fprintf(stderr, "fmd sample: error: integration failed: %s\n", fmd_strerror(status));
             rc = 1;
