@@ -12,6 +12,7 @@
 #                  how far each quoted number moves between machines (~3 tours)
 #   make book      the chapters as a static site in build/book/, checked in a browser
 #   make bench     benchmarks: bench/results/*.tsv and *.png
+#   make examples  the course's PyTorch lab, checked exactly by the Python binding
 #   make sanitize  the suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz      libFuzzer on the file parsers (the suite replays their corpus)
 #   make clean     remove build/
@@ -20,7 +21,7 @@
 # or through sudo) and says what to install when it cannot.
 
 PACKAGES := libgsl-dev libblis-dev libcriterion-dev gnuplot-nox python3 zlib1g-dev dataset-fashion-mnist libsleef-dev \
-            pkg-config man-db
+            pkg-config man-db python3-numpy python3-pytest python3-venv
 
 CC      ?= cc
 BUILD   ?= build
@@ -67,8 +68,8 @@ VERIFY   := $(BUILD)/fmd-verify
 CH_BINS  := $(addprefix $(BUILD)/chapters/,$(CHAPTERS))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: default all deps tour tour-full check figures book bench sanitize fuzz clean clean-cache across-machines \
-        _all _check _bench _sanitize
+.PHONY: default all deps tour tour-full check figures book bench examples sanitize fuzz clean clean-cache \
+        across-machines _all _check _bench _examples _sanitize
 default: all
 
 # ---- dependencies -------------------------------------------------------
@@ -142,6 +143,16 @@ BENCH_PACKAGES := python3-numpy python3-torch
 bench: deps
 	@$(MAKE) --no-print-directory deps PACKAGES="$(BENCH_PACKAGES)"
 	@$(MAKE) --no-print-directory _bench
+# The course's PyTorch lab, checked exactly through the Python binding
+# (chapters/04-training-flow-and-diffusion-models/torch_lab.py): torch is
+# large, so it runs here and in make bench, never in make check.
+examples: deps
+	@$(MAKE) --no-print-directory deps PACKAGES="$(BENCH_PACKAGES)"
+	@$(MAKE) --no-print-directory _all _examples
+_examples:
+	@mkdir -p bench/results
+	FMD_BIN=$(FMD) PYTHONPATH=python $(PYTHON) chapters/04-training-flow-and-diffusion-models/torch_lab.py bench/results
+	gnuplot -e "dir='bench/results'" bench/torch_lab.gp
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build/sanitize OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" _sanitize
@@ -250,17 +261,21 @@ _check: $(VERIFY) $(FMD) $(SHLIB) $(BUILD)/man/fmd.1
 	@FMD_THREADS=1 sh verify/check_cli_errors.sh $(FMD)
 	@FMD_THREADS=1 sh verify/check_safetensors.sh $(FMD)
 	@FMD_THREADS=1 sh verify/check_install.sh $(BUILD)
+	@FMD_THREADS=1 FMD_BIN=$(FMD) PYTHONPATH=python $(PYTHON) -m pytest -q -p no:cacheprovider verify/python
 	@$(SUITE_RUN)
 
 _sanitize: SUITE_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-_sanitize: $(VERIFY) $(FMD)
+_sanitize: $(VERIFY) $(FMD) $(SHLIB)
 	@$(SUITE_RUN)
 	@$(SUITE_ENV) FMD_THREADS=1 FMD_NO_ULIMIT=1 sh verify/check_cli_errors.sh $(FMD)
+	@$(PYTHON) verify/python/asan_leaks.py $(SHLIB)
 
 _bench: $(BENCH_BINS) $(BUILD)/data/fmnist_lowrank32.gmm
 	@mkdir -p bench/results
 	@set -e; for b in $(BENCH_BINS); do echo "==== $$b"; $$b bench/results; done
 	@echo "==== bench/suite_load.sh"; sh bench/suite_load.sh bench/results
+	@echo "==== torch_lab.py"; FMD_BIN=$(FMD) PYTHONPATH=python $(PYTHON) \
+	  chapters/04-training-flow-and-diffusion-models/torch_lab.py bench/results
 	@set -e; for f in bench/*.gp; do echo "gnuplot $$f"; gnuplot -e "dir='bench/results'" $$f; done
 
 # libFuzzer on the file parsers (clang), each starting from its committed corpus;
@@ -300,6 +315,7 @@ fuzz: deps
 #   $(includedir)/fmd/fmd.h, fmd/*/    the headers, by layer; include <fmd/fmd.h>
 #   $(libdir)/pkgconfig/fmd.pc         pkg-config --cflags --libs fmd
 #   $(man1dir)/fmd.1, fmd-COMMAND.1    the man pages
+#   $(pythondir)/fmd/                  the Python binding (python/fmd), told where libfmd is
 # The installed headers name each other <fmd/LAYER/NAME.h> (in src/ they are
 # "LAYER/NAME.h", found through -Isrc): only -I$(includedir) is needed.
 PREFIX     ?= /usr/local
@@ -311,6 +327,11 @@ includedir  = $(prefix)/include
 mandir      = $(prefix)/share/man
 man1dir     = $(mandir)/man1
 INSTALL    ?= install
+# Debian's Python, which has NumPy (python3-numpy); the binding installs
+# where it looks for a prefix's packages: PREFIX/lib/python3.X/dist-packages
+# (for PREFIX=/usr/local it is on sys.path; elsewhere add it to PYTHONPATH).
+PYTHON     ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
+pythondir   = $(prefix)/lib/$(shell $(PYTHON) -c 'import sys; print("python%d.%d" % sys.version_info[:2])' 2>/dev/null || echo python3)/dist-packages
 # the headers fmd.h reaches, and fmd.h
 API_HDR = $(shell { echo fmd.h; $(CC) -std=gnu11 -MM -MT x -Isrc src/fmd.h | tr ' \\' '\n\n' | \
             sed -n 's|^src/\(.*\.h\)$$|\1|p'; } | sort -u)
@@ -332,12 +353,16 @@ _install: $(LIB) $(SHLIB) $(FMD) $(BUILD)/man/fmd.1 $(BUILD)/fmd.pc
 	done; echo "installed $(words $(API_HDR)) headers in $(DESTDIR)$(includedir)/fmd/"
 	sed 's|@prefix@|$(prefix)|' $(BUILD)/fmd.pc > $(DESTDIR)$(libdir)/pkgconfig/fmd.pc
 	$(INSTALL) -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(man1dir)/
+	$(INSTALL) -d $(DESTDIR)$(pythondir)/fmd
+	$(INSTALL) -m 644 python/fmd/*.py $(DESTDIR)$(pythondir)/fmd/
+	printf '# written by make install: where this package finds libfmd\nLIBDIR = %s\n' "'$(libdir)'" \
+	  > $(DESTDIR)$(pythondir)/fmd/_config.py
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 uninstall:
 	rm -f $(DESTDIR)$(bindir)/fmd $(DESTDIR)$(libdir)/libfmd.a $(DESTDIR)$(libdir)/libfmd.so \
 	  $(DESTDIR)$(libdir)/libfmd.so.$(MAJOR) $(DESTDIR)$(libdir)/libfmd.so.$(MAJOR).* \
 	  $(DESTDIR)$(libdir)/pkgconfig/fmd.pc $(DESTDIR)$(man1dir)/fmd.1 $(DESTDIR)$(man1dir)/fmd-*.1
-	rm -rf $(DESTDIR)$(includedir)/fmd
+	rm -rf $(DESTDIR)$(includedir)/fmd $(DESTDIR)$(pythondir)/fmd
 
 # pkg-config: GSL is public (the API takes gsl_rng streams), SLEEF, zlib and
 # BLIS are the library's own (needed only to link libfmd.a: --static).

@@ -81,6 +81,21 @@ want=$(echo "0.5 -1.25" | "$prefix/bin/fmd" field --gmm "$gmm" --schedule condot
 got=$(LD_LIBRARY_PATH="$prefix/lib" "$tmp/readme_example") || fail "the README's example failed"
 [ "$got" = "$want" ] || fail "the README's example prints '$got'; fmd field gives '$want'"
 
+# The Python binding, installed beside the library, imports from the
+# staged tree and finds the staged libfmd (not the build tree's), and its
+# exact field is fmd field's to every printed digit.
+pydir=$(ls -d "$prefix"/lib/python3*/dist-packages 2>/dev/null | head -1)
+[ -n "$pydir" ] && [ -f "$pydir/fmd/__init__.py" ] || fail "make install did not install the Python package"
+py=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3 )
+got=$(cd "$tmp" && env -u FMD_LIB PYTHONPATH="$pydir" "$py" -c '
+import sys, numpy as np, fmd
+assert fmd.LIBRARY_PATH.startswith(sys.argv[1]), fmd.LIBRARY_PATH
+m = fmd.Mixture.from_file(sys.argv[2]).marginal(np.array([[0.5, -1.25]]), 0.37, "condot")
+print("\t".join("%.17g" % v for v in [m.log_p[0], *m.score[0], *m.field[0], *m.posterior_mean[0]]))
+' "$tmp/root" "$OLDPWD/$gmm") || fail "the installed Python package does not import and find the installed libfmd"
+want=$(echo "0.5 -1.25" | "$prefix/bin/fmd" field --gmm "$gmm" --schedule condot --t 0.37 | grep -v '^#')
+[ "$got" = "$want" ] || fail "the installed Python binding prints $got; fmd field $want"
+
 # Every man page renders; every line of the --help it came from is on it.
 pages=0
 for page in "$prefix"/share/man/man1/*.1; do
@@ -107,4 +122,4 @@ commands=$("$prefix/bin/fmd" --help | sed -n '/^Commands:/,/^$/p' | grep -c '^  
 make -s --no-print-directory uninstall DESTDIR="$tmp/root" PREFIX=/usr/local > /dev/null 2>&1 || fail "make uninstall failed"
 left=$(find "$tmp/root" -type f | head -3)
 [ -z "$left" ] || fail "make uninstall left $left"
-echo "check_install: make install into a DESTDIR; the README's example and an outside program built by pkg-config against libfmd.so and libfmd.a agrees with fmd field to every digit; only the API exported (soname $soname); $pages man pages render their --help; uninstall removes it all"
+echo "check_install: make install into a DESTDIR; the README's example and an outside program built by pkg-config against libfmd.so and libfmd.a agrees with fmd field to every digit; only the API exported (soname $soname); $pages man pages render their --help; the installed Python package finds its library; uninstall removes it all"

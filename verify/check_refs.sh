@@ -8,7 +8,7 @@
 set -u
 status=0
 count=0
-refs=$(grep -oE '`(src|verify|chapters|figures|bench)/[A-Za-z0-9_./-]+(:[A-Za-z0-9_/]+)?`' chapters/README.md chapters/*/README.md README.md \
+refs=$(grep -oE '`(src|verify|chapters|figures|bench|python)/[A-Za-z0-9_./-]+(:[A-Za-z0-9_/]+)?`' chapters/README.md chapters/*/README.md README.md \
     src/README.md src/*/README.md verify/README.md bench/README.md 2>/dev/null)
 for line in $refs; do
     where=${line%%:\`*}

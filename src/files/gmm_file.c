@@ -2,6 +2,7 @@
 #include "files/gmm_file.h"
 #include "base/status.h"
 #include "base/cholesky.h"
+#include "base/atomic_file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -351,4 +352,18 @@ int fmd_gmm_load(const char *path, fmd_gmm **out, fmd_parse_error *err)
         status = fmd_gmm_parse(buf, len, path, out, err);
     free(buf);
     return status;
+}
+
+int fmd_gmm_save(const char *path, const fmd_gmm *g, int labelled)
+{
+    if (!path || !*path || !g)
+        return FMD_EINVAL;
+    fmd_atomic_file f;
+    if (fmd_atomic_open(path, &f) != FMD_OK)
+        return FMD_EIO;
+    if (fmd_gmm_write(f.fp, g, labelled) != FMD_OK) {
+        fmd_atomic_abort(&f);
+        return FMD_EIO;
+    }
+    return fmd_atomic_commit(&f) == FMD_OK ? FMD_OK : FMD_EIO;
 }

@@ -48,6 +48,11 @@ int fmd_gmm_parse(const char *text, size_t len, const char *filename, fmd_gmm **
  * write fails (the caller owns f: an fmd_atomic_file's fp, say). */
 int fmd_gmm_write(FILE *f, const fmd_gmm *g, int labelled);
 
+/* Write g to the file at path, whole or not at all (an fmd_atomic_file:
+ * a temporary file in the same directory, renamed when complete): FMD_EIO if
+ * it cannot be created or written, and then no file is left. */
+int fmd_gmm_save(const char *path, const fmd_gmm *g, int labelled);
+
 /* Read and parse a file; FMD_EIO (with err filled) if it cannot be read. */
 int fmd_gmm_load(const char *path, fmd_gmm **out, fmd_parse_error *err);
 
