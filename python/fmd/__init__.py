@@ -312,7 +312,9 @@ class Mixture:
 
     # -- chapter 1 ---------------------------------------------------------
     def sample(self, n, seed=0):
-        """n draws z ~ p_data (n, d), from stream 0 of the seed."""
+        """n draws z ~ p_data (n, d), from stream 0 of the seed (chapter 1:
+        pick component k with probability w_k, then z = mu_k + L_k e with
+        Sigma_k = L_k L_k^T and e ~ N(0, I))."""
         n = _count(n, "n")
         z = np.empty((n, self.d))
         with _Rng(seed, 0) as r:
@@ -320,7 +322,8 @@ class Mixture:
         return z
 
     def log_prob(self, x):
-        """log p_data(x) (n,) at points x (n, d)."""
+        """log p_data(x) = log sum_k w_k N(x; mu_k, Sigma_k) (n,) at points
+        x (n, d) (chapter 1), by log-sum-exp: finite far from every mode."""
         x = _points(x, self.d)
         out = np.empty(x.shape[0])
         check(lib.fmd_gmm_log_density(self._g, x.shape[0], _dptr(x), _dptr(out)), "the log-density")
