@@ -100,7 +100,7 @@ def fm_losses(field_of, pts):
         fm.append(((v - u) ** 2).sum(1))
         cfm.append(((v - ucond) ** 2).sum(1))
         c.append((ucond ** 2).sum(1) - (u ** 2).sum(1))
-        diff.append(cfm[-1] - fm[-1] - c[-1])   # = -2 v.(ucond - u) + 2 |u|^2 - 2 u.ucond: mean 0
+        diff.append(cfm[-1] - fm[-1] - c[-1])   # = -2 v.(ucond - u): mean 0 since E[ucond | x] = u (Thm 10)
     fm, cfm, c, diff = (np.concatenate(a) for a in (fm, cfm, c, diff))
     return fm.mean(), cfm.mean(), c.mean(), diff.mean(), diff.std(ddof=1) / np.sqrt(diff.size)
 
@@ -148,7 +148,9 @@ def main():
     samples = euler_sample(model, torch.tensor(starts)).numpy()
     e = mix.evaluate(samples, starts=starts, schedule="condot")
     print("samples (Euler, 100 steps): %r" % (e,))
-    # the trained model's exact FM loss must have fallen to a tenth of its start
+    # loose bounds that only a broken lab misses: fmd's own network of this size
+    # reaches a sixtieth of the start in 3000 steps (bench/results/torch_lab.tsv),
+    # and Euler with 100 steps on a good field leaves a gap well under 0.2 nats
     if not rows[-1][1] < 0.1 * rows[0][1]:
         print("torch_lab: FAILED: the exact FM loss fell only from %.4f to %.4f" % (rows[0][1], rows[-1][1]))
         failed += 1

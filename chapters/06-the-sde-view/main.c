@@ -47,7 +47,9 @@ static void mean_logp(const fmd_gmm *g, size_t n, const double *x, double *m, do
  * 1/2 int g^2 E|delta|^2 on the same paths (src/sde_view/girsanov.c), against the exact
  * int a^2 E|Y|^2 dtau from the forward kernel's moments. */
 /* The density and the CDF of the first coordinate of the exact marginal p_t
- * of a (dense) mixture: sum_k w_k N(x; alpha mu_k1, alpha^2 Sigma_k11 + beta^2). */
+ * of a (dense) mixture: sum_k w_k N(x; alpha mu_k1, alpha^2 Sigma_k11 + beta^2)
+ * -- chapter 3.3 (Thm 10 for a mixture: each component stays Gaussian along
+ * the path), read off one coordinate. */
 typedef struct {
     const fmd_gmm *g;
     double alpha, beta;

@@ -81,10 +81,9 @@ def _threads(threads):
 
 
 def samplers():
-    """The names `Mixture.sample_flow` and `Model.sample` take (sde_view/sampler.h)."""
-    return ["euler", "midpoint", "heun", "rk4", "dopri5", "em", "heun-sde", "ddim", "dpm2", "dpm2m", "ddpm",
-            "langevin", "pc", "heun-edm", "lms", "dpmpp-3m", "dpmpp-3m-corrected", "euler-a", "dpmpp-2s-a",
-            "dpmpp-sde"]
+    """The names `Mixture.sample_flow` and `Model.sample` take: the library's
+    own list (fmd_sampler_names, sde_view/sampler.h)."""
+    return _lib.sampler_names()
 
 
 class _Rng:
@@ -477,7 +476,6 @@ class Mixture:
                                          _seed(seed), _dptr(lp), _dptr(se), None), "the likelihood")
         finally:
             lib.fmd_marginal_free(m0)
-        del keep
         return lp, se
 
 
@@ -539,14 +537,14 @@ def _run_sampler(field_keep, s, predicts, preconditioned, t_max, n, solver, step
     lib.fmd_sampler_options_default(ctypes.byref(o))
     if form not in ("data", "noise"):
         raise ValueError("fmd: form must be 'data' or 'noise'")
-    o.form = 1 if form == "data" else 0
+    o.form = _lib.EXP_DATA if form == "data" else _lib.EXP_NOISE
     if grid == "logsnr":
-        o.grid, o.power = 0, 1.0
+        o.grid, o.power = _lib.GRID_LOGSNR, 1.0
     elif grid == "time":
-        o.grid, o.power = 1, 1.0
+        o.grid, o.power = _lib.GRID_TIME, 1.0
     elif isinstance(grid, str) and grid.startswith("time:"):
         try:
-            o.grid, o.power = 1, float(grid[5:])
+            o.grid, o.power = _lib.GRID_TIME, float(grid[5:])
         except ValueError:
             raise ValueError("fmd: grid %r: logsnr, time or time:P (P >= 1)" % grid) from None
         if not (1.0 <= o.power <= 100.0):
@@ -555,13 +553,13 @@ def _run_sampler(field_keep, s, predicts, preconditioned, t_max, n, solver, step
         raise ValueError("fmd: grid %r: logsnr, time or time:P (P >= 1)" % (grid,))
     if variance not in ("beta", "posterior"):
         raise ValueError("fmd: variance must be 'beta' or 'posterior'")
-    o.variance = 1 if variance == "posterior" else 0
-    is_sde = smp.kind == 1
+    o.variance = _lib.DDPM_VAR_POSTERIOR if variance == "posterior" else _lib.DDPM_VAR_BETA
+    is_sde = smp.kind == _lib.SAMPLER_SDE
     if is_sde != (sigma is not None):
         raise ValueError("fmd: the SDE solvers (em, heun-sde) need sigma=, and only they take it")
     if sigma is not None and not (0 <= float(sigma) <= 1e6):
         raise ValueError("fmd: sigma must lie in [0, 1e6]")
-    if smp.kind in (3, 4, 5) and (t0 is not None or t1 is not None):
+    if smp.kind in (_lib.SAMPLER_K, _lib.SAMPLER_DDPM, _lib.SAMPLER_LANGEVIN) and (t0 is not None or t1 is not None):
         raise ValueError("fmd: the sampler %r runs its own levels: it takes neither t0 nor t1" % solver)
     a = ctypes.c_double(-1.0 if t0 is None else _time(t0, "t0"))
     b = ctypes.c_double(-1.0 if t1 is None else _time(t1, "t1"))
@@ -569,9 +567,10 @@ def _run_sampler(field_keep, s, predicts, preconditioned, t_max, n, solver, step
                              ctypes.byref(a), ctypes.byref(b))
     if not (a.value < b.value):
         raise ValueError("fmd: t0 = %g must be below t1 = %g" % (a.value, b.value))
-    if smp.kind == 2:   # exponential integrators: lambda finite at both ends
+    if smp.kind == _lib.SAMPLER_EXP:   # exponential integrators: lambda finite at both ends (as fmd sample checks)
         pa, pb = s.at(a.value), s.at(b.value)
-        if not (pa["alpha"] > 0 and (pb["beta"] > 0 or (o.form == 1 and o.grid == 1))):
+        may_reach_data = o.form == _lib.EXP_DATA and o.grid == _lib.GRID_TIME   # last step x' = alpha' D
+        if not (pa["alpha"] > 0 and (pb["beta"] > 0 or may_reach_data)):
             raise ValueError("fmd: the exponential integrator %r needs alpha > 0 at t0 and beta > 0 at t1 "
                              "(alpha_t0 = %g, beta_t1 = %g)" % (solver, pa["alpha"], pb["beta"]))
     o.n, o.steps, o.t0, o.t1, o.seed, o.threads = n, steps, a.value, b.value, _seed(seed), _threads(threads)
@@ -579,8 +578,7 @@ def _run_sampler(field_keep, s, predicts, preconditioned, t_max, n, solver, step
     x, starts = np.empty((n, d)), np.empty((n, d))
     check(lib.fmd_sampler_run(ctypes.byref(smp), ctypes.byref(P), ctypes.byref(o), _dptr(x), _dptr(starts), None,
                               None), "sampling (%s)" % solver)
-    del keep
-    return x, starts
+    return x, starts   # keep (the field's parameters) stayed alive until here
 
 
 # ---- trained models ----------------------------------------------------------
@@ -681,8 +679,7 @@ class Model:
         check(lib.fmd_flow_sde_drift(t, x.shape[0], self.d, _dptr(x), _dptr(out),
                                      ctypes.cast(ctypes.pointer(P), ctypes.c_void_p)),
               "the model's field at t = %g (Prop 1 is singular there for a %s model)" % (t, self.info["objective"]))
-        del keep
-        return out
+        return out   # keep (the guidance parameters) stayed alive until here
 
     def sample(self, n, solver=None, steps=None, seed=0, t0=None, t1=None, sigma=None, threads=1, cls=None, w=1.0,
                form="data", grid="time:2", variance="beta"):

@@ -128,6 +128,13 @@ class FlowSdeParams(ctypes.Structure):   # sde_view/sample.h
                 ("score", ctypes.POINTER(Field))]
 
 
+# fmd_sampler_kind, fmd_exp_form, fmd_grid_kind, fmd_ddpm_variance (sde_view/sampler.h, diffusion.h)
+SAMPLER_ODE, SAMPLER_SDE, SAMPLER_EXP, SAMPLER_K, SAMPLER_DDPM, SAMPLER_LANGEVIN, SAMPLER_PC = range(7)
+EXP_NOISE, EXP_DATA = range(2)
+GRID_LOGSNR, GRID_TIME = range(2)
+DDPM_VAR_BETA, DDPM_VAR_POSTERIOR = range(2)
+
+
 class Sampler(ctypes.Structure):   # sde_view/sampler.h
     _fields_ = [("kind", c_int), ("ode", c_voidp), ("sde", c_voidp), ("method", c_int)]
 
@@ -255,3 +262,14 @@ _sig("fmd_unet_eval_free", None, c_voidp)
 def fn_address(name):
     """The address of a C function, to put into a Field."""
     return ctypes.cast(getattr(lib, name), c_voidp).value
+
+
+def sampler_names():
+    """fmd_sampler_names: every name fmd_sampler_by_name knows, from the library."""
+    base = ctypes.addressof(ctypes.c_char_p.in_dll(lib, "fmd_sampler_names"))   # an array of char *, NULL-ended
+    out = []
+    while True:
+        name = ctypes.c_char_p.from_address(base + len(out) * ctypes.sizeof(ctypes.c_char_p)).value
+        if name is None:
+            return out
+        out.append(name.decode())

@@ -101,6 +101,8 @@ int main(int argc, char **argv)
 
 
 def run_harness(tmp, dtype):
+    """Build the C program once, run it for dtype (f64 or f32) and parse its
+    lines: `level l ch side` lines become ch0, side0, ...; the rest key -> values."""
     src, exe = os.path.join(tmp, "unet_def.c"), os.path.join(tmp, "unet_def")
     if not os.path.exists(exe):
         open(src, "w").write(HARNESS)
@@ -113,7 +115,10 @@ def run_harness(tmp, dtype):
     rec = {}
     for line in out.stdout.splitlines():
         key, *vals = line.split()
-        rec[key] = vals
+        if key == "level":
+            rec["ch" + vals[0]], rec["side" + vals[0]] = [vals[1]], [vals[2]]
+        else:
+            rec[key] = vals
     return rec
 
 
@@ -176,9 +181,8 @@ def attention(P, a, x):
     return x + (O @ P[wo:wo + c * c].reshape(c, c) + P[bo:bo + c]).reshape(n, h, w, c)
 
 
-def reference(text_rec):
+def reference(rec):
     """The network's output from its definition (module docstring)."""
-    rec = text_rec
     side, L, groups, F, E, C, attn_on = (int(v) for v in rec["cfg"])
     P = np.array([float(v) for v in rec["params"]])
     n = 3
@@ -226,7 +230,7 @@ def tmp():
 
 
 def test_float64_unet_is_its_definition(tmp):
-    rec = run_harness_levels(tmp, "f64")
+    rec = run_harness(tmp, "f64")
     want = reference(rec)
     got = np.array([float(v) for v in rec["out"]]).reshape(want.shape)
     scale = np.abs(want).max()
@@ -242,24 +246,8 @@ def test_float32_unet_is_its_definition_within_float32s_bound(tmp):
     case; the weights themselves are rounded to float32 too (another 6e-8
     each, inside that sum). The check allows 1e-4 and requires the error to
     be above float64's level, so it is a float32 network that was run."""
-    rec = run_harness_levels(tmp, "f32")
+    rec = run_harness(tmp, "f32")
     want = reference(rec)
     got = np.array([float(v) for v in rec["out"]]).reshape(want.shape)
     err = np.abs(got - want).max() / np.abs(want).max()
     assert 1e-9 < err < 1e-4, "float32 U-Net differs from its definition by %.3g of the output's size" % err
-
-
-def run_harness_levels(tmp, dtype):
-    """run_harness, with the `level l ch side` lines kept apart (ch0, side0, ...)."""
-    src, exe = os.path.join(tmp, "unet_def.c"), os.path.join(tmp, "unet_def")
-    run_harness(tmp, dtype)   # builds and checks the program
-    out = subprocess.run([exe, dtype], capture_output=True, text=True, env=dict(os.environ, FMD_THREADS="1"))
-    rec = {}
-    for line in out.stdout.splitlines():
-        key, *vals = line.split()
-        if key == "level":
-            rec["ch%s" % vals[0]] = [vals[1]]
-            rec["side%s" % vals[0]] = [vals[2]]
-        else:
-            rec[key] = vals
-    return rec
