@@ -169,7 +169,8 @@ class RunInfo(ctypes.Structure):   # files/model_file.h
     _fields_ = [("objective", ctypes.c_char * 16), ("schedule", ctypes.c_char * 32), ("data", ctypes.c_char * 256),
                 ("steps", ctypes.c_ulong), ("target_steps", ctypes.c_ulong), ("seed", ctypes.c_ulong),
                 ("batch", c_size), ("lr", c_dbl), ("clip", c_dbl), ("ema_decay", c_dbl), ("t_min", c_dbl),
-                ("t_max", c_dbl), ("label_drop", c_dbl), ("weighting", c_int)]
+                ("t_max", c_dbl), ("label_drop", c_dbl), ("weighting", c_int), ("time_law", c_int),
+                ("p_mean", c_dbl), ("p_std", c_dbl)]
 
 
 MLP_MAX_HIDDEN = 16
@@ -195,7 +196,8 @@ UNET_MAX_LEVELS = 4
 class UnetConfig(ctypes.Structure):   # networks/unet.h: the first member of fmd_unet
     _fields_ = [("side", c_size), ("channels", c_size), ("levels", c_size), ("mult", c_size * UNET_MAX_LEVELS),
                 ("attention", c_int), ("groups", c_size), ("n_fourier", c_size), ("emb", c_size),
-                ("n_classes", c_size), ("dtype", c_int)]
+                ("n_classes", c_size), ("dtype", c_int), ("output", c_int), ("sigma_data", c_dbl),
+                ("schedule", Schedule)]
 
 
 class UnetGuidance(ctypes.Structure):

@@ -144,7 +144,7 @@ int fmd_cmd_eval_images(int argc, char **argv)
     if (rc == 0 && fmd_cli_schedule("eval", info.schedule, &sch) != 0)
         rc = 2;   /* (said by fmd_cli_schedule) */
     double t0, t1;
-    fmd_model_time_range(predicts, !unet && mlp->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0, &t1);
+    fmd_model_time_range(predicts, (unet ? net->cfg.output : mlp->cfg.output) != FMD_OUT_PLAIN, info.t_max, &t0, &t1);
     if (rc == 0)
         fmd_sample_init((uint64_t)o.seed, N, d, x);
     const size_t groups = C ? C : 1;

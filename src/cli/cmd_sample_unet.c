@@ -84,7 +84,7 @@ int fmd_cmd_sample_unet(int argc, char **argv)
         return 2;   /* (said by fmd_cli_schedule) */
     }
     double t0, t1;
-    fmd_model_time_range(predicts, 0, info.t_max, &t0, &t1);
+    fmd_model_time_range(predicts, net->cfg.output != FMD_OUT_PLAIN, info.t_max, &t0, &t1);
     fmd_unet_eval *ev = NULL;
     double *x = malloc((size_t)n * d * sizeof(double));
     int rc = 0;

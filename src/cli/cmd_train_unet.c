@@ -29,7 +29,11 @@ static const char usage[] =
     "                        column of --data-file); \"no label\" with probability\n"
     "                        --label-drop P (default 0.1): classifier-free guidance\n"
     "  --objective NAME      cfm (the field, default) | ddpm (the noise) | denoiser\n"
-    "                        (the clean image)\n"
+    "                        (the clean image) | edm (the denoiser as Karras et al.\n"
+    "                        2022 train it: preconditioned, each noise level weighted\n"
+    "                        equally, levels ln sigma ~ N(--p-mean, --p-std^2),\n"
+    "                        defaults -1.2 and 1.2). ddpm, denoiser and edm scale\n"
+    "                        the input and output by the data's RMS (src/networks/unet.h)\n"
     "  --schedule NAME       condot (default) | cosine | lab | poly:N | vp\n"
     "  --channels C          base channels; default 32\n"
     "  --mult M1,M2,...      the levels' channel multipliers, one a level (each halves\n"
@@ -82,7 +86,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
     const char *data_name = NULL, *data_file = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm";
     const char *schedule = "condot", *attention = "on", *precision = "f64", *mult = "1,2,2";
     double steps = 2000, batch = 64, lr = 1e-3, clip = 1.0, ema = 0.999, seed = 0, channels = 32, label_drop = 0.1;
-    double save_every = 0, threads = fmd_cli_default_threads();
+    double save_every = 0, threads = fmd_cli_default_threads(), p_mean = -1.2, p_std = 1.2;
     int labels = 0, quiet = 0, steps_given = 0, others = 0;
     for (int i = 1; i < argc; i++) {
         const char *v, *a = argv[i];
@@ -121,6 +125,12 @@ int fmd_cmd_train_unet(int argc, char **argv)
             others++;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--seed"))) {
             if (fmd_cli_number("train", a, v, 0, 1e15, 1, &seed)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--p-mean"))) {
+            if (fmd_cli_number("train", a, v, -20, 20, 0, &p_mean)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--p-std"))) {
+            if (fmd_cli_number("train", a, v, 1e-3, 20, 0, &p_std)) return 2;
             others++;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--label-drop"))) {
             if (fmd_cli_number("train", a, v, 0, 1, 0, &label_drop)) return 2;
@@ -171,6 +181,8 @@ int fmd_cmd_train_unet(int argc, char **argv)
         }
         tc.batch = info.batch, tc.lr = info.lr, tc.clip = info.clip, tc.ema_decay = info.ema_decay;
         tc.t_min = info.t_min, tc.t_max = info.t_max, tc.label_drop = info.label_drop, tc.seed = info.seed;
+        tc.weighting = (fmd_weighting)info.weighting, tc.time_law = (fmd_time_law)info.time_law;
+        tc.p_mean = info.p_mean, tc.p_std = info.p_std;
         if (!out_path)
             out_path = resume;
     } else {
@@ -181,10 +193,11 @@ int fmd_cmd_train_unet(int argc, char **argv)
                                        "--data %s is not an image set", data_name);
         if (!out_path)
             return fmd_cli_usage_error("train", hint, "--out MODEL is required");
-        if (fmd_objective_by_name(objective, &tc.objective) != FMD_OK ||
+        const int edm = strcmp(objective, "edm") == 0;   /* the denoiser, EDM's way */
+        if (fmd_objective_by_name(edm ? "denoiser" : objective, &tc.objective) != FMD_OK ||
             (tc.objective != FMD_LOSS_CFM && tc.objective != FMD_LOSS_DDPM && tc.objective != FMD_LOSS_DENOISER) ||
             strcmp(objective, "ddpm-discrete") == 0)
-            return fmd_cli_usage_error("train", hint, "--objective %s: the U-Net trains cfm, ddpm or denoiser", objective);
+            return fmd_cli_usage_error("train", hint, "--objective %s: the U-Net trains cfm, ddpm, denoiser or edm", objective);
         if (strcmp(attention, "on") != 0 && strcmp(attention, "off") != 0)
             return fmd_cli_usage_error("train", hint, "--attention %s: give on or off", attention);
         if (fmd_cli_schedule("train", schedule, &tc.schedule) != 0)
@@ -214,6 +227,16 @@ int fmd_cmd_train_unet(int argc, char **argv)
         memcpy(cfg.mult, levels_of.mult, sizeof cfg.mult);
         cfg.channels = (size_t)channels, cfg.attention = strcmp(attention, "on") == 0;
         cfg.emb = 4 * cfg.channels, cfg.dtype = dtype;
+        cfg.output = fmd_readout_for(tc.objective), cfg.schedule = tc.schedule;   /* PLAIN for cfm */
+        if (cfg.output != FMD_OUT_PLAIN &&
+            fmd_data_rms(fmd_image_set_sampler, &set, d, 10000, (uint64_t)seed, &cfg.sigma_data) != FMD_OK) {
+            fmd_image_set_free(&set);
+            return fmd_cli_out_of_memory("train", "the data's RMS", 0.0);
+        }
+        if (edm) {
+            tc.weighting = FMD_WEIGHT_EDM, tc.time_law = FMD_TIME_LOGNORMAL, tc.p_mean = p_mean, tc.p_std = p_std;
+            info.weighting = FMD_WEIGHT_EDM, info.time_law = FMD_TIME_LOGNORMAL, info.p_mean = p_mean, info.p_std = p_std;
+        }
         gsl_rng *r = NULL;
         if (fmd_unet_alloc(&cfg, &net) != FMD_OK || fmd_rng_alloc((uint64_t)seed, 1, &r) != FMD_OK ||
             fmd_unet_init(net, r) != FMD_OK) {
@@ -226,7 +249,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
         gsl_rng_free(r);
         tc.batch = (size_t)batch, tc.lr = lr, tc.clip = clip, tc.ema_decay = ema, tc.t_min = 0.0, tc.t_max = 1.0;
         tc.label_drop = labels ? label_drop : 0.0, tc.seed = (uint64_t)seed;
-        snprintf(info.objective, sizeof info.objective, "%s", objective);
+        snprintf(info.objective, sizeof info.objective, "%s", edm ? "denoiser" : objective);
         snprintf(info.schedule, sizeof info.schedule, "%s", schedule);
         if (data_file) {
             char *full = realpath(data_file, NULL);

@@ -24,6 +24,8 @@ typedef struct {
     double lr, clip, ema_decay, t_min, t_max;
     double label_drop;      /* classifier-free guidance training (0 without labels) */
     int weighting;          /* fmd_weighting of the loss (UNIFORM unless recorded) */
+    int time_law;           /* fmd_time_law of t (UNIFORM unless recorded) */
+    double p_mean, p_std;   /* LOGNORMAL's ln sigma ~ N(p_mean, p_std^2) */
 } fmd_run_info;
 
 /* The metadata "format" of each kind of model file. */

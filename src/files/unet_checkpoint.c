@@ -4,6 +4,7 @@
 #include "files/safetensors.h"
 #include "base/status.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,74 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
     const char *arch[] = {"format", FMD_UNET_FORMAT, "side", v[0], "channels", v[1], "levels", v[2], "mult", mult,
                           "attention", v[3], "groups", v[4], "fourier", v[5], "emb", v[6], "classes", v[7],
                           "dtype", fmd_dtype_name(ty)};
-    const char *meta[sizeof arch / sizeof arch[0] + 2 * FMD_RUN_META_PAIRS];
+    /* EDM's pieces, written only when used (a plain CFM run's file is as before): the read-out,
+     * the loss weight and the law of t */
+    char s_data[32], p_mean[32], p_std[32];
+    snprintf(s_data, sizeof s_data, "%.17g", c->sigma_data);
+    snprintf(p_mean, sizeof p_mean, "%.17g", info->p_mean);
+    snprintf(p_std, sizeof p_std, "%.17g", info->p_std);
+    const char *edm[12];
+    size_t nedm = 0;
+    if (c->output != FMD_OUT_PLAIN) {
+        edm[nedm++] = "readout", edm[nedm++] = fmd_readout_name(c->output);
+        edm[nedm++] = "sigma_data", edm[nedm++] = s_data;
+    }
+    if (info->weighting == FMD_WEIGHT_EDM)
+        edm[nedm++] = "weighting", edm[nedm++] = "edm";
+    if (info->time_law == FMD_TIME_LOGNORMAL) {
+        edm[nedm++] = "time_law", edm[nedm++] = "lognormal";
+        edm[nedm++] = "p_mean", edm[nedm++] = p_mean, edm[nedm++] = "p_std", edm[nedm++] = p_std;
+    }
+    const size_t narch = sizeof arch / sizeof arch[0];
+    const char *meta[sizeof arch / sizeof arch[0] + 2 * FMD_RUN_META_PAIRS + 12];
     fmd_run_meta_text run_text;
     memcpy(meta, arch, sizeof arch);
-    if (fmd_run_meta(info, tr ? tr->opt->step : 0UL, &run_text, meta + sizeof arch / sizeof arch[0]) != FMD_OK)
+    if (fmd_run_meta(info, tr ? tr->opt->step : 0UL, &run_text, meta + narch) != FMD_OK)
         return FMD_EINVAL;
-    return fmd_st_write(path, t, nt, meta, sizeof meta / sizeof meta[0] / 2);
+    memcpy(meta + narch + 2 * FMD_RUN_META_PAIRS, edm, nedm * sizeof edm[0]);
+    return fmd_st_write(path, t, nt, meta, (narch + nedm) / 2 + FMD_RUN_META_PAIRS);
+}
+
+/* The optional pairs save writes for EDM (above) into cfg and info. */
+static int read_edm(const fmd_st_file *f, fmd_unet_config *cfg, fmd_run_info *info, char *why, size_t why_len)
+{
+    char readout[16] = "plain", weighting[16] = "uniform", law[16] = "uniform";
+    int status = FMD_OK;
+    if (fmd_st_meta(f, "readout"))
+        status = fmd_meta_string(f, "readout", readout, sizeof readout, why, why_len);
+    if (status == FMD_OK && fmd_readout_by_name(readout, &cfg->output) != FMD_OK)
+        status = fmd_reason(why, why_len, "metadata 'readout' = '%s' is not plain, noise, data or score", readout);
+    if (status == FMD_OK && cfg->output != FMD_OUT_PLAIN) {
+        status = fmd_meta_double(f, "sigma_data", &cfg->sigma_data, why, why_len);
+        if (status == FMD_OK && !(cfg->sigma_data > 0.0 && isfinite(cfg->sigma_data)))
+            status = fmd_reason(why, why_len, "metadata 'sigma_data' = %g is not a positive number", cfg->sigma_data);
+        if (status == FMD_OK && fmd_schedule_by_name(info->schedule, &cfg->schedule) != FMD_OK)
+            status = fmd_reason(why, why_len, "unknown schedule '%s'", info->schedule);
+        fmd_loss_kind k;
+        if (status == FMD_OK && (fmd_objective_by_name(info->objective, &k) != FMD_OK || fmd_readout_for(k) != cfg->output))
+            status = fmd_reason(why, why_len, "a '%s' read-out does not fit the objective '%s'", readout, info->objective);
+    }
+    if (status == FMD_OK && fmd_st_meta(f, "weighting"))
+        status = fmd_meta_string(f, "weighting", weighting, sizeof weighting, why, why_len);
+    if (status == FMD_OK && strcmp(weighting, "uniform") != 0 &&
+        (strcmp(weighting, "edm") != 0 || cfg->output != FMD_OUT_DATA))
+        status = fmd_reason(why, why_len, "metadata 'weighting' = '%s' is not uniform, or edm with a data read-out",
+                            weighting);
+    info->weighting = strcmp(weighting, "edm") == 0 ? FMD_WEIGHT_EDM : FMD_WEIGHT_UNIFORM;
+    if (status == FMD_OK && fmd_st_meta(f, "time_law"))
+        status = fmd_meta_string(f, "time_law", law, sizeof law, why, why_len);
+    if (status == FMD_OK && strcmp(law, "uniform") != 0 && strcmp(law, "lognormal") != 0)
+        status = fmd_reason(why, why_len, "metadata 'time_law' = '%s' is neither uniform nor lognormal", law);
+    info->time_law = strcmp(law, "lognormal") == 0 ? FMD_TIME_LOGNORMAL : FMD_TIME_UNIFORM;
+    if (status == FMD_OK && info->time_law == FMD_TIME_LOGNORMAL) {
+        status = fmd_meta_double(f, "p_mean", &info->p_mean, why, why_len);
+        if (status == FMD_OK)
+            status = fmd_meta_double(f, "p_std", &info->p_std, why, why_len);
+        if (status == FMD_OK && !(isfinite(info->p_mean) && info->p_std > 0.0 && isfinite(info->p_std)))
+            status = fmd_reason(why, why_len, "metadata 'p_mean' = %g, 'p_std' = %g: not a log-normal law",
+                                info->p_mean, info->p_std);
+    }
+    return status;
 }
 
 int fmd_unet_checkpoint_load(const char *path, int use_ema, fmd_unet **net, fmd_run_info *info,
@@ -85,6 +148,8 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
         status = fmd_meta_dtype(&f, &cfg.dtype, why, why_len);
     cfg.side = side, cfg.channels = channels, cfg.levels = levels, cfg.attention = (int)att, cfg.groups = groups;
     cfg.n_fourier = F, cfg.emb = E, cfg.n_classes = C;
+    if (status == FMD_OK)
+        status = read_edm(&f, &cfg, info, why, why_len);
     if (status == FMD_OK)
         status = fmd_meta_string(&f, "mult", mult, sizeof mult, why, why_len);
     if (status == FMD_OK)

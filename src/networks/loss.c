@@ -6,6 +6,7 @@
 #include "base/status.h"
 
 #include <math.h>
+#include <gsl/gsl_cdf.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,28 @@ int fmd_loss_batch_fill(fmd_sampler_fn sampler, void *params, const fmd_schedule
             b->x[i * d + k] = s.alpha * b->z[i * d + k] + s.beta * b->eps[i * d + k];
     }
     return status;
+}
+
+int fmd_loss_batch_lognormal_times(fmd_loss_batch *b, const fmd_schedule *sch, double p_mean, double p_std,
+                                   double t_min, double t_max)
+{
+    if (!b || !sch || !(p_std > 0.0 && isfinite(p_std) && isfinite(p_mean)) ||
+        !(t_min >= 0.0 && t_min <= t_max && t_max <= 1.0))
+        return FMD_EINVAL;
+    const size_t d = b->d;
+    for (size_t i = 0; i < b->M; i++) {
+        /* ln sigma = p_mean + p_std Phi^-1(u); u = 0 gives sigma = 0: lambda = +inf, t = t_max */
+        const double lam = -(p_mean + p_std * gsl_cdf_ugaussian_Pinv(b->t[i]));
+        int status = fmd_schedule_time_of_lambda(sch, lam, t_min, t_max, &b->t[i]);
+        fmd_sched_point s;
+        if (status == FMD_OK)
+            status = fmd_schedule_at(sch, b->t[i], &s);
+        if (status != FMD_OK)
+            return status;
+        for (size_t k = 0; k < d; k++)   /* Ex 9 at the new time */
+            b->x[i * d + k] = s.alpha * b->z[i * d + k] + s.beta * b->eps[i * d + k];
+    }
+    return FMD_OK;
 }
 
 int fmd_loss_batch_drop_labels(fmd_loss_batch *b, size_t C, double p, gsl_rng *r)

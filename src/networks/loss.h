@@ -58,6 +58,18 @@ int fmd_loss_batch_alloc(size_t M, size_t d, fmd_loss_batch *b);
 int fmd_loss_batch_fill(fmd_sampler_fn sampler, void *params, const fmd_schedule *sch, double t_min,
                         double t_max, size_t levels, gsl_rng *r, fmd_loss_batch *b);
 
+/* EDM's noise levels (Karras et al. 2022, sec. 5, "P_mean, P_std"): after
+ * fmd_loss_batch_fill on [0, 1], each row's uniform time u becomes
+ *     ln sigma = p_mean + p_std Phi^-1(u),   sigma = beta_t / alpha_t,
+ * i.e. the t of lambda = log(alpha_t / beta_t) = -ln sigma on the schedule
+ * (fmd_schedule_time_of_lambda), kept in [t_min, t_max]; then x = alpha_t z
+ * + beta_t eps again. The inverse CDF keeps one uniform draw per row, so the
+ * random streams are those of a uniform run. EDM's -1.2, 1.2 put the median
+ * level at sigma = 0.30 (t = 0.77 on condot) and 95% within sigma in [0.03,
+ * 3.3]: the levels where a denoiser's error shows in the samples. */
+int fmd_loss_batch_lognormal_times(fmd_loss_batch *b, const fmd_schedule *sch, double p_mean, double p_std,
+                                   double t_min, double t_max);
+
 /* Classifier-free guidance training (chapter 5): every row's class must be
  * one of the network's C (FMD_EINVAL otherwise); each is then replaced by
  * "no label" (C) with probability p, one uniform draw from r per row in

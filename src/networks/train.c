@@ -48,6 +48,8 @@ int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sample
          cfg->objective != FMD_LOSS_DENOISER && cfg->objective != FMD_LOSS_CFM_DSM) ||
         net->dims[net->nlayers] != fmd_loss_width(cfg->objective, net->cfg.d) ||
         (cfg->weighting == FMD_WEIGHT_BETA2 && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_CFM_DSM) ||
+        (cfg->weighting == FMD_WEIGHT_EDM && (cfg->objective != FMD_LOSS_DENOISER || net->cfg.output != FMD_OUT_DATA)) ||
+        (cfg->time_law == FMD_TIME_LOGNORMAL && (cfg->levels > 0 || !(cfg->p_std > 0.0))) ||
         ((cfg->weighting == FMD_WEIGHT_ELBO || cfg->levels > 0) &&
          (cfg->objective != FMD_LOSS_DDPM || cfg->levels == 0 || strncmp(cfg->schedule.name, "ddpm:", 5) != 0 ||
           (double)cfg->levels != cfg->schedule.param)))
@@ -149,8 +151,7 @@ static int slice_task(void *ctx, size_t s, int thread)
     fmd_loss_batch b = fmd_loss_batch_rows(&tr->batch, row0, M);
     const size_t w = fmd_loss_width(tr->cfg.objective, d);   /* d, or 2d for two heads */
     double *target = tr->target + row0 * w, *pred = tr->pred + row0 * w;
-    int status = fmd_loss_batch_fill(tr->sampler, tr->sampler_params, &tr->cfg.schedule, tr->cfg.t_min,
-                                     tr->cfg.t_max, tr->cfg.levels, r, &b);   /* z ~ p_data, t ~ Unif, eps ~ N(0, I) */
+    int status = fmd_train_fill(&tr->cfg, tr->sampler, tr->sampler_params, r, &b);   /* z ~ p_data, t, eps ~ N(0, I) */
     if (status == FMD_OK)
         status = fmd_loss_batch_drop_labels(&b, C, tr->cfg.label_drop, r);   /* CFG training */
     if (status == FMD_OK)
@@ -171,6 +172,8 @@ static int slice_task(void *ctx, size_t s, int thread)
             } else if (tr->cfg.weighting == FMD_WEIGHT_ELBO) {   /* `003`'s coefficient of level k */
                 const size_t k = (size_t)llround((1.0 - b.t[i]) * (double)tr->cfg.levels);
                 lambda = tr->level_weight[k];
+            } else if (tr->cfg.weighting == FMD_WEIGHT_EDM) {   /* 1 / c_out^2 (Karras et al. 2022) */
+                lambda = fmd_edm_weight(tr->net->cfg.sigma_data, &tr->cfg.schedule, b.t[i]);
             }
             for (size_t k = 0; k < w; k++) {
                 const double e = pred[i * w + k] - target[i * w + k], l = k >= score0 ? lambda : 1.0;
@@ -275,6 +278,27 @@ int fmd_train_step(fmd_trainer *tr, double *loss)
         status = fmd_team_run(tr->team, tr->nblocks, clipped_update_task, tr);
     if (status == FMD_OK)
         tr->step++;
+    return status;
+}
+
+double fmd_edm_weight(double sigma_data, const fmd_schedule *sch, double t)
+{
+    fmd_sched_point p;
+    if (fmd_schedule_at(sch, t, &p) != FMD_OK || p.beta == 0.0)
+        return 0.0;
+    const double s = sigma_data, v = p.alpha * p.alpha * s * s + p.beta * p.beta;
+    return v / (p.beta * p.beta * s * s);   /* (sigma^2 + s^2) / (sigma s)^2 with sigma = beta / alpha */
+}
+
+int fmd_train_fill(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params, gsl_rng *r, fmd_loss_batch *b)
+{
+    if (!cfg)
+        return FMD_EINVAL;
+    if (cfg->time_law != FMD_TIME_LOGNORMAL)
+        return fmd_loss_batch_fill(sampler, params, &cfg->schedule, cfg->t_min, cfg->t_max, cfg->levels, r, b);
+    int status = fmd_loss_batch_fill(sampler, params, &cfg->schedule, 0.0, 1.0, 0, r, b);   /* t = u ~ Unif[0, 1) */
+    if (status == FMD_OK)
+        status = fmd_loss_batch_lognormal_times(b, &cfg->schedule, cfg->p_mean, cfg->p_std, cfg->t_min, cfg->t_max);
     return status;
 }
 

@@ -50,13 +50,22 @@
  * Algorithms 3 and 4) or BETA2 (beta_t^2, Song et al. 2021's choice for
  * DSM: it turns the target -eps/beta_t, of variance d/beta_t^2, into one
  * of variance d, the same as DDPM's noise target). */
-typedef enum { FMD_WEIGHT_UNIFORM = 0, FMD_WEIGHT_BETA2, FMD_WEIGHT_ELBO } fmd_weighting;
+typedef enum { FMD_WEIGHT_UNIFORM = 0, FMD_WEIGHT_BETA2, FMD_WEIGHT_ELBO, FMD_WEIGHT_EDM } fmd_weighting;
 /* ELBO (discrete DDPM, `003`): level k's noise error weighted by the ELBO's
  * coefficient beta_k^2 / (2 sigma_k^2 alpha_k (1 - abar_k)) with sigma_k^2 =
  * beta~_k = beta_k (1 - abar_{k-1}) / (1 - abar_k), i.e. beta_k / (2 alpha_k
  * (1 - abar_{k-1})) (alpha_k = 1 - beta_k); beta~_1 = 0, so level 1 takes
  * sigma_1^2 = beta_1 instead: 1 / (2 alpha_1). Divided by their mean over
  * the levels, so the loss stays on the scale of L_simple (UNIFORM). */
+/* EDM (the denoiser, Karras et al. 2022, eq. 2 and table 1): lambda =
+ * (sigma^2 + s^2) / (sigma s)^2, sigma = beta_t / alpha_t, s = the read-out's
+ * sigma_data -- 1 / c_out^2 of the DATA read-out, so that the network's own
+ * output F regresses on a target of unit variance at every level
+ * (fmd_edm_weight). Needs the DENOISER objective and the DATA read-out. */
+
+/* How t is drawn: UNIFORM on [t_min, t_max] (Algorithms 3 and 4) or
+ * LOGNORMAL, EDM's noise levels (fmd_loss_batch_lognormal_times). */
+typedef enum { FMD_TIME_UNIFORM = 0, FMD_TIME_LOGNORMAL } fmd_time_law;
 
 typedef struct {
     fmd_loss_kind objective;   /* FMD_LOSS_CFM, FMD_LOSS_CSM, FMD_LOSS_DDPM or FMD_LOSS_DENOISER */
@@ -74,6 +83,8 @@ typedef struct {
                                   used only by a network with classes */
     uint64_t seed;
     int threads;               /* threads of a step (0 or 1: the caller's only) */
+    fmd_time_law time_law;     /* UNIFORM (0) or LOGNORMAL */
+    double p_mean, p_std;      /* LOGNORMAL: ln sigma ~ N(p_mean, p_std^2) (EDM: -1.2, 1.2) */
 } fmd_train_config;
 
 /* A block of parameters: rows [i0, i1) of W_l, and b_l if with_bias. */
@@ -128,6 +139,16 @@ int fmd_data_rms(fmd_sampler_fn sampler, void *params, size_t d, size_t n, uint6
 /* The ELBO's weight of level k = 1..N of schedule ddpm:N (unnormalised;
  * see FMD_WEIGHT_ELBO). */
 double fmd_ddpm_elbo_weight(const fmd_schedule *sch, size_t N, size_t k);
+
+/* EDM's weight at time t for a DATA read-out of sigma_data s (above):
+ * 1 / c_out^2 = v / (beta s)^2, v = alpha^2 s^2 + beta^2; 0 where beta = 0
+ * (there the read-out is x = z itself and its error 0 whatever F is). */
+double fmd_edm_weight(double sigma_data, const fmd_schedule *sch, double t);
+
+/* The rows' times by the configuration's law: after fmd_loss_batch_fill on
+ * [t_min, t_max] (UNIFORM), or on [0, 1] then EDM's map (LOGNORMAL). */
+int fmd_train_fill(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params, gsl_rng *r,
+                   fmd_loss_batch *b);
 
 /* One step of Algorithm 3 (CFM) or 4 (DSM / DDPM); *loss is the batch loss. */
 int fmd_train_step(fmd_trainer *tr, double *loss);

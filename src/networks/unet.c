@@ -69,6 +69,9 @@ static int layout(const fmd_unet_config *cfg, fmd_unet *net)
         return FMD_EINVAL;
     if (cfg->side % ((size_t)1 << (cfg->levels - 1)) != 0)
         return FMD_EINVAL;
+    if (cfg->output < FMD_OUT_PLAIN || cfg->output > FMD_OUT_SCORE ||
+        (cfg->output != FMD_OUT_PLAIN && !(cfg->sigma_data > 0.0 && isfinite(cfg->sigma_data))))
+        return FMD_EINVAL;
     memset(net, 0, sizeof *net);
     net->cfg = *cfg;
     const size_t L = cfg->levels, E = cfg->emb;
@@ -234,11 +237,28 @@ static const float *params_of_f32(const fmd_unet *net) { return net->params32; }
 #define FMD_TYPED_F32 1
 #include "networks/unet_typed.c"
 
-/* The workspace of the network's type: one of the two is set. */
+/* The workspace of the network's type: one of the two is set. A
+ * preconditioned read-out also keeps, for backward, each row's c_in, c_skip,
+ * c_out, and room for the scaled input and the network's own gradient. */
 struct fmd_unet_work {
     unet_work *f64;
     unet_work_f32 *f32;
+    double *coef;    /* (n_max, 3) c_in, c_skip, c_out; NULL for PLAIN */
+    double *scratch; /* (n_max, d) c_in x, then d loss / d F and d loss / d (c_in x) */
 };
+
+void fmd_unet_preconditioning(const fmd_unet_config *cfg, double t, double *c_in, double *c_skip, double *c_out)
+{
+    if (cfg->output == FMD_OUT_PLAIN) {
+        *c_in = 1.0, *c_skip = 0.0, *c_out = 1.0;
+        return;
+    }
+    fmd_sched_point p;
+    fmd_schedule_at(&cfg->schedule, t, &p);
+    const double s = cfg->sigma_data;
+    *c_in = 1.0 / sqrt(p.alpha * p.alpha * s * s + p.beta * p.beta);   /* 1 / sqrt(v): EDM's c_in */
+    fmd_mlp_readout(cfg->output, s, p.alpha, p.beta, c_skip, c_out);
+}
 
 int fmd_unet_work_alloc(const fmd_unet *net, size_t n_max, fmd_unet_work **out)
 {
@@ -247,9 +267,14 @@ int fmd_unet_work_alloc(const fmd_unet *net, size_t n_max, fmd_unet_work **out)
     fmd_unet_work *w = calloc(1, sizeof *w);
     if (!w)
         return FMD_ENOMEM;
-    const int st = net->params32 ? work_alloc_f32(net, n_max, &w->f32) : work_alloc(net, n_max, &w->f64);
+    int st = net->params32 ? work_alloc_f32(net, n_max, &w->f32) : work_alloc(net, n_max, &w->f64);
+    if (st == FMD_OK && net->cfg.output != FMD_OUT_PLAIN) {
+        w->coef = malloc(n_max * 3 * sizeof(double));
+        w->scratch = malloc(n_max * net->cfg.side * net->cfg.side * sizeof(double));
+        st = w->coef && w->scratch ? FMD_OK : FMD_ENOMEM;
+    }
     if (st != FMD_OK) {
-        free(w);
+        fmd_unet_work_free(w);
         return st;
     }
     *out = w;
@@ -262,6 +287,7 @@ void fmd_unet_work_free(fmd_unet_work *w)
         return;
     work_free(w->f64);
     work_free_f32(w->f32);
+    free(w->coef), free(w->scratch);
     free(w);
 }
 
@@ -270,13 +296,48 @@ int fmd_unet_forward(const fmd_unet *net, fmd_unet_work *w, size_t n, const doub
 {
     if (!net || !w || !x || !t || !out || n == 0 || (net->params32 ? !w->f32 : !w->f64))
         return FMD_EINVAL;
-    return net->params32 ? forward_f32(net, w->f32, n, x, t, labels, out) : forward(net, w->f64, n, x, t, labels, out);
+    if (net->cfg.output == FMD_OUT_PLAIN)
+        return net->params32 ? forward_f32(net, w->f32, n, x, t, labels, out) : forward(net, w->f64, n, x, t, labels, out);
+    /* out = c_skip x + c_out F(c_in x, t) (the read-out above, EDM's preconditioning) */
+    const size_t d = net->cfg.side * net->cfg.side;
+    if (n > (w->f32 ? w->f32->n_max : w->f64->n_max))
+        return FMD_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        double *c = w->coef + 3 * i;
+        fmd_unet_preconditioning(&net->cfg, t[i], &c[0], &c[1], &c[2]);
+        for (size_t k = 0; k < d; k++)
+            w->scratch[i * d + k] = c[0] * x[i * d + k];
+    }
+    const int st = net->params32 ? forward_f32(net, w->f32, n, w->scratch, t, labels, out)
+                                 : forward(net, w->f64, n, w->scratch, t, labels, out);
+    for (size_t i = 0; st == FMD_OK && i < n; i++) {
+        const double *c = w->coef + 3 * i;
+        for (size_t k = 0; k < d; k++)
+            out[i * d + k] = c[1] * x[i * d + k] + c[2] * out[i * d + k];
+    }
+    return st;
 }
 
 int fmd_unet_backward(const fmd_unet *net, fmd_unet_work *w, size_t n, const double *dout, void *grad, double *dx)
 {
     if (!net || !w || !dout || !grad || n == 0 || (net->params32 ? !w->f32 : !w->f64))
         return FMD_EINVAL;
-    return net->params32 ? backward_f32(net, w->f32, n, dout, grad, dx) : backward(net, w->f64, n, dout, grad, dx);
+    if (net->cfg.output == FMD_OUT_PLAIN)
+        return net->params32 ? backward_f32(net, w->f32, n, dout, grad, dx) : backward(net, w->f64, n, dout, grad, dx);
+    /* the read-out's chain rule: d/dF = c_out dout; d/dx = c_skip dout + c_in d/d(c_in x) */
+    const size_t d = net->cfg.side * net->cfg.side;
+    if (n > (w->f32 ? w->f32->n_max : w->f64->n_max))
+        return FMD_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < d; k++)
+            w->scratch[i * d + k] = w->coef[3 * i + 2] * dout[i * d + k];
+    const int st = net->params32 ? backward_f32(net, w->f32, n, w->scratch, grad, dx)
+                                 : backward(net, w->f64, n, w->scratch, grad, dx);
+    for (size_t i = 0; st == FMD_OK && dx && i < n; i++) {
+        const double *c = w->coef + 3 * i;
+        for (size_t k = 0; k < d; k++)
+            dx[i * d + k] = c[0] * dx[i * d + k] + c[1] * dout[i * d + k];
+    }
+    return st;
 }
 

@@ -27,6 +27,19 @@
  *   out    group norm, SiLU, conv3x3 (c_0 -> 1).
  * c_l = channels * mult[l]. The side must be divisible by 2^(L-1).
  *
+ * Read-out (cfg.output; Karras et al. 2022, "EDM", sec. 5 and table 1):
+ * PLAIN returns the network's own output F. A preconditioned read-out
+ * (NOISE, DATA or SCORE, the MLP's table in src/networks/mlp.h) scales the
+ * input to unit variance and adds the part of the answer linear in x:
+ *     out = c_skip(t) x + c_out(t) F(c_in(t) x, t),   c_in = 1 / sqrt(v),
+ * v = alpha_t^2 s^2 + beta_t^2 the variance of x_t when z ~ N(0, s^2 I).
+ * EDM's c_in = 1 / sqrt(sigma^2 + s^2) acts on x~ = x / alpha_t (sigma =
+ * beta_t / alpha_t, ksampler.h): the same number. EDM feeds the network
+ * c_noise = ln(sigma) / 4 where fmd feeds t; the time features above
+ * resolve every t in [0, 1], so the input is kept as the course's t. Finite
+ * at both ends: v > 0 unless alpha_t = beta_t = 0 (condot: v >= s^2 /
+ * (1 + s^2)); at t = 1 the DATA read-out is x itself (c_skip = 1, c_out = 0).
+ *
  * Types (cfg.dtype, src/base/dtype.h): a float32 network keeps its weights,
  * feature maps and gradients in float32 and its products are BLIS's sgemm;
  * every layer is the float64 one compiled for float (src/base/typed_begin.h).
@@ -39,6 +52,7 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 #include "networks/attention.h"
+#include "networks/mlp.h"
 #include "base/dtype.h"
 #include "networks/resblock.h"
 
@@ -55,7 +69,13 @@ typedef struct {
     size_t emb;                         /* E: embedding width */
     size_t n_classes;                   /* C: 0 = no label input */
     fmd_dtype dtype;                    /* FMD_F64 (default) or FMD_F32 */
+    fmd_mlp_output output;              /* the read-out; PLAIN (0) unless preconditioned */
+    double sigma_data;                  /* s of a preconditioned read-out (> 0) */
+    fmd_schedule schedule;              /* alpha_t, beta_t of a preconditioned read-out */
 } fmd_unet_config;
+
+/* c_in, c_skip and c_out of cfg's read-out at time t (1, 0, 1 for PLAIN). */
+void fmd_unet_preconditioning(const fmd_unet_config *cfg, double t, double *c_in, double *c_skip, double *c_out);
 
 /* Sensible defaults for 28 x 28: 32 channels, levels 28, 14, 7 with
  * multipliers 1, 2, 2, attention on, 8 groups, F = 16, E = 128. */

@@ -17,8 +17,11 @@ double fmd_ema_warmup(double decay, unsigned long step)
 int fmd_unet_trainer_alloc(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params, fmd_unet *net,
                            fmd_unet_trainer **out)
 {
-    if (!cfg || !sampler || !net || !out || cfg->batch < 2 || cfg->levels > 0 || cfg->weighting != FMD_WEIGHT_UNIFORM ||
-        (cfg->objective != FMD_LOSS_CFM && cfg->objective != FMD_LOSS_DDPM && cfg->objective != FMD_LOSS_DENOISER))
+    if (!cfg || !sampler || !net || !out || cfg->batch < 2 || cfg->levels > 0 ||
+        (cfg->objective != FMD_LOSS_CFM && cfg->objective != FMD_LOSS_DDPM && cfg->objective != FMD_LOSS_DENOISER) ||
+        (cfg->weighting != FMD_WEIGHT_UNIFORM && cfg->weighting != FMD_WEIGHT_EDM) ||
+        (cfg->weighting == FMD_WEIGHT_EDM && (cfg->objective != FMD_LOSS_DENOISER || net->cfg.output != FMD_OUT_DATA)) ||
+        (cfg->time_law == FMD_TIME_LOGNORMAL && !(cfg->p_std > 0.0)))
         return FMD_EINVAL;
     *out = NULL;
     fmd_unet_trainer *tr = calloc(1, sizeof *tr);
@@ -94,8 +97,7 @@ static int slice_task(void *ctx, size_t s, int thread)
     fmd_loss_batch b = fmd_loss_batch_rows(&tr->batch, row0, M);
     double *target = tr->target + row0 * d, *pred = tr->pred + row0 * d;
     void *grad = (char *)tr->slice_grad + s * P * size;
-    int status = fmd_loss_batch_fill(tr->sampler, tr->sampler_params, &tr->cfg.schedule, tr->cfg.t_min,
-                                     tr->cfg.t_max, 0, r, &b);
+    int status = fmd_train_fill(&tr->cfg, tr->sampler, tr->sampler_params, r, &b);   /* z, its class, eps, t */
     if (status == FMD_OK)
         status = fmd_loss_batch_drop_labels(&b, C, tr->cfg.label_drop, r);   /* CFG training */
     if (status == FMD_OK)
@@ -103,12 +105,14 @@ static int slice_task(void *ctx, size_t s, int thread)
     if (status == FMD_OK)
         status = fmd_unet_forward(tr->net, tr->ws[thread], M, b.x, b.t, C ? b.y : NULL, pred);
     if (status == FMD_OK) {
-        for (size_t i = 0; i < M; i++) {   /* loss = mean_i |f - target|^2 over the whole batch */
+        for (size_t i = 0; i < M; i++) {   /* loss = mean_i lambda(t_i) |f - target|^2 over the whole batch */
+            const double lambda = tr->cfg.weighting == FMD_WEIGHT_EDM
+                                      ? fmd_edm_weight(tr->net->cfg.sigma_data, &tr->cfg.schedule, b.t[i]) : 1.0;
             double sum = 0.0;
             for (size_t k = 0; k < d; k++) {
                 const double e = pred[i * d + k] - target[i * d + k];
-                sum += e * e;
-                pred[i * d + k] = 2.0 * e / (double)B;
+                sum += lambda * e * e;
+                pred[i * d + k] = 2.0 * lambda * e / (double)B;
             }
             tr->row_loss[row0 + i] = sum;
         }

@@ -23,7 +23,8 @@
 #define FMD_UNET_SLICE 16
 
 typedef struct {
-    fmd_train_config cfg;       /* objective CFM, DDPM or DENOISER; weighting UNIFORM; levels 0 */
+    fmd_train_config cfg;       /* objective CFM, DDPM or DENOISER; weighting UNIFORM, or EDM for
+                                   a DENOISER with the DATA read-out; levels 0 */
     fmd_sampler_fn sampler;     /* draws z ~ p_data (and its class) */
     void *sampler_params;       /* not owned */
     fmd_unet *net;              /* not owned */
