@@ -37,6 +37,7 @@
 #include "networks/loss.h"       /* FM, CFM, SM, DSM, DDPM, denoiser losses */
 #include "networks/train.h"      /* Algorithms 3 and 4 */
 #include "networks/classifier.h" /* a time-conditioned classifier, classifier guidance */
+#include "networks/winograd.h"   /* its convolutions by Winograd's F(2x2, 3x3) */
 #include "networks/unet.h"       /* the U-Net of lecture 002 */
 #include "networks/unet_train.h" /* training it */
 #include "networks/frechet.h"    /* the Fréchet distance of generated images */

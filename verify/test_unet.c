@@ -50,7 +50,7 @@ static void resblock_check(size_t ci, size_t co, uint64_t seed)
     cr_assert_eq(rb.nparams, next);
     fmd_resblock_work *w;
     fmd_layer_scratch sc;
-    cr_assert_eq(fmd_layer_scratch_alloc(fmd_resblock_scratch_map(&rb, N, Hh * Ww), &sc), FMD_OK);
+    cr_assert_eq(fmd_layer_scratch_alloc(fmd_resblock_scratch_map(&rb, N, Hh * Ww), 0, &sc), FMD_OK);
     cr_assert_eq(fmd_resblock_work_alloc(&rb, N, Hh * Ww, &sc, &w), FMD_OK);
     gsl_rng *r;
     fmd_rng_alloc(seed, 0, &r);
@@ -154,7 +154,8 @@ Test(unet, attention_backward_matches_finite_differences)
  * multipliers 1 and 2), attention on, 2 groups, 3 time frequencies, an
  * embedding of 8, 3 classes; 2 images, one labelled and one "no label".
  * Every parameter and every input pixel, by the same 4th-order
- * differences, to 1e-7 relative (floor 1e-9). */
+ * differences, to 1e-7 relative (floor 1e-9); with a preconditioned
+ * read-out, every input pixel and the output conv's parameters. */
 typedef struct {
     const fmd_unet *net;
     fmd_unet_work *w;
@@ -178,11 +179,11 @@ static double un_loss_only(void *c)
 /* output: PLAIN, or a preconditioned read-out (c_in, c_skip, c_out of
  * fmd_unet_preconditioning on condot, s = 0.6): then d/dx has two paths,
  * through c_skip x and through F(c_in x). */
-static void whole_network_check(fmd_mlp_output output)
+static void whole_network_check(fmd_mlp_output output, fmd_conv_method conv)
 {
     enum { N = 2, S = 8, D = S * S };
     fmd_unet_config cfg = {.side = S, .channels = 4, .levels = 2, .mult = {1, 2}, .attention = 1, .groups = 2,
-                           .n_fourier = 3, .emb = 8, .n_classes = 3, .output = output, .sigma_data = 0.6};
+                           .n_fourier = 3, .emb = 8, .n_classes = 3, .output = output, .sigma_data = 0.6, .conv = conv};
     fmd_schedule_by_name("condot", &cfg.schedule);
     fmd_unet *net;
     cr_assert_eq(fmd_unet_alloc(&cfg, &net), FMD_OK);
@@ -203,9 +204,16 @@ static void whole_network_check(fmd_mlp_output output)
     un_loss(&c, dout);
     cr_assert_eq(fmd_unet_backward(net, w, N, dout, grad, dx), FMD_OK);
     size_t checked = 0;
-    fd_check("U-Net: parameters", net->nparams, net->params, grad, un_loss_only, &c, &checked);
+    if (output == FMD_OUT_PLAIN) {
+        fd_check("U-Net: parameters", net->nparams, net->params, grad, un_loss_only, &c, &checked);
+    } else {   /* the read-out scales every parameter's gradient alike: the output conv's stand for them */
+        const size_t m = net->nparams - net->out.w;
+        fd_check("U-Net: the output conv's parameters", m, net->params + net->out.w, grad + net->out.w, un_loss_only, &c,
+                 &checked);
+    }
     fd_check("U-Net: input", N * D, x, dx, un_loss_only, &c, &checked);
-    cr_log_info("U-Net (read-out %d): %zu parameters and %d inputs checked", (int)output, net->nparams, N * D);
+    cr_log_info("U-Net (read-out %d, conv %s): %zu parameters and %d inputs checked", (int)output,
+                fmd_conv_method_name(conv), checked - N * D, N * D);
     /* a label out of range is refused */
     const int bad[N] = {1, 4};
     cr_expect_eq(fmd_unet_forward(net, w, N, x, t, bad, out), FMD_EINVAL);
@@ -215,9 +223,60 @@ static void whole_network_check(fmd_mlp_output output)
     gsl_rng_free(r);
 }
 
-Test(unet, whole_network_backward_matches_finite_differences) { whole_network_check(FMD_OUT_PLAIN); }
+Test(unet, whole_network_backward_matches_finite_differences) { whole_network_check(FMD_OUT_PLAIN, FMD_CONV_DIRECT); }
 
-Test(unet, preconditioned_network_backward_matches_finite_differences) { whole_network_check(FMD_OUT_DATA); }
+Test(unet, preconditioned_network_backward_matches_finite_differences)
+{
+    whole_network_check(FMD_OUT_DATA, FMD_CONV_DIRECT);
+}
+
+/* The network convolving by Winograd's F(2 x 2, 3 x 3) (src/networks/winograd.h; its layer
+ * is gradient-checked in verify/test_winograd.c) computes the same function as the direct one: the default network
+ * at 28 x 28 (both float64, the same weights, two images), outputs and the
+ * whole gradient to 1e-12 of their largest entry (each convolution agrees to
+ * ~4e-16 of its terms, verify/test_winograd.c; a network is a few dozen of
+ * them in a row, with group norms that divide by a spread of order 1). */
+Test(unet, winograd_network_equals_the_direct_one)
+{
+    enum { N = 2, D = 784 };
+    fmd_unet_config cfg;
+    fmd_unet_default_config(28, 10, &cfg);
+    cfg.conv = FMD_CONV_DIRECT;
+    fmd_unet *a, *b;
+    cr_assert_eq(fmd_unet_alloc(&cfg, &a), FMD_OK);
+    cfg.conv = FMD_CONV_WINOGRAD;
+    cr_assert_eq(fmd_unet_alloc(&cfg, &b), FMD_OK);
+    gsl_rng *r;
+    fmd_rng_alloc(2715, 0, &r);
+    fmd_unet_init(a, r);
+    memcpy(b->params, a->params, a->nparams * sizeof(double));
+    static double x[N * D], ya[N * D], yb[N * D], dout[N * D];
+    for (size_t i = 0; i < N * D; i++)
+        x[i] = 2.0 * gsl_rng_uniform(r) - 1.0, dout[i] = gsl_rng_uniform(r) - 0.5;
+    const double t[N] = {0.3, 0.8};
+    const int y[N] = {2, 10};
+    fmd_unet_work *wa, *wb;
+    cr_assert_eq(fmd_unet_work_alloc(a, N, &wa), FMD_OK);
+    cr_assert_eq(fmd_unet_work_alloc(b, N, &wb), FMD_OK);
+    cr_assert_eq(fmd_unet_forward(a, wa, N, x, t, y, ya), FMD_OK);
+    cr_assert_eq(fmd_unet_forward(b, wb, N, x, t, y, yb), FMD_OK);
+    double *ga = calloc(a->nparams, sizeof(double)), *gb = calloc(a->nparams, sizeof(double));
+    cr_assert_eq(fmd_unet_backward(a, wa, N, dout, ga, NULL), FMD_OK);
+    cr_assert_eq(fmd_unet_backward(b, wb, N, dout, gb, NULL), FMD_OK);
+    double sy = 0.0, ey = 0.0, sg = 0.0, eg = 0.0;
+    for (size_t i = 0; i < N * D; i++)
+        sy = fmax(sy, fabs(ya[i])), ey = fmax(ey, fabs(ya[i] - yb[i]));
+    for (size_t i = 0; i < a->nparams; i++)
+        sg = fmax(sg, fabs(ga[i])), eg = fmax(eg, fabs(ga[i] - gb[i]));
+    cr_log_info("Winograd against direct, default U-Net in float64: output %.1e, gradient %.1e of the largest", ey / sy,
+                eg / sg);
+    cr_expect(ey <= 1e-12 * sy && eg <= 1e-12 * sg, "output differs by %.3g, gradient by %.3g of the largest", ey / sy,
+              eg / sg);
+    free(ga), free(gb);
+    fmd_unet_work_free(wa), fmd_unet_work_free(wb);
+    fmd_unet_free(a), fmd_unet_free(b);
+    gsl_rng_free(r);
+}
 
 /* Training, on 8 x 8 images from a labelled mixture of two patterns (left
  * half bright, or the bottom rows bright; sd 0.1 per pixel), CFM on condot,

@@ -39,6 +39,9 @@ static const char usage[] =
     "  --mult M1,M2,...      the levels' channel multipliers, one a level (each halves\n"
     "                        the side); default 1,2,2: 28, 14, 7 pixels at C, 2C, 2C\n"
     "  --attention on|off    self-attention at the lowest resolution; default on\n"
+    "  --conv METHOD         direct (im2col, default) or winograd (F(2x2,3x3): 16\n"
+    "                        multiplies where direct takes 36, but slower here, see\n"
+    "                        bench/README.md): the same function, rounded differently\n"
     "  --precision P         f64 (default) or f32: the weights, feature maps,\n"
     "                        gradients and Adam's moments (f32: BLIS's sgemm, about\n"
     "                        twice as fast)\n"
@@ -84,7 +87,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
 {
     const char *hint = "Run 'fmd train --arch unet --help' for usage.";
     const char *data_name = NULL, *data_file = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm";
-    const char *schedule = "condot", *attention = "on", *precision = "f64", *mult = "1,2,2";
+    const char *schedule = "condot", *attention = "on", *precision = "f64", *mult = "1,2,2", *conv = "direct";
     double steps = 2000, batch = 64, lr = 1e-3, clip = 1.0, ema = 0.999, seed = 0, channels = 32, label_drop = 0.1;
     double save_every = 0, threads = fmd_cli_default_threads(), p_mean = -1.2, p_std = 1.2;
     int labels = 0, quiet = 0, steps_given = 0, others = 0;
@@ -103,6 +106,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--attention"))) attention = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--mult"))) mult = v, others++;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--conv"))) conv = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--channels"))) {
@@ -200,6 +204,9 @@ int fmd_cmd_train_unet(int argc, char **argv)
             return fmd_cli_usage_error("train", hint, "--objective %s: the U-Net trains cfm, ddpm, denoiser or edm", objective);
         if (strcmp(attention, "on") != 0 && strcmp(attention, "off") != 0)
             return fmd_cli_usage_error("train", hint, "--attention %s: give on or off", attention);
+        fmd_conv_method conv_method;
+        if (fmd_conv_method_by_name(conv, &conv_method) != FMD_OK)
+            return fmd_cli_usage_error("train", hint, "--conv %s: give winograd or direct", conv);
         if (fmd_cli_schedule("train", schedule, &tc.schedule) != 0)
             return 2;
         fmd_dtype dtype;
@@ -226,7 +233,7 @@ int fmd_cmd_train_unet(int argc, char **argv)
         cfg.levels = levels;
         memcpy(cfg.mult, levels_of.mult, sizeof cfg.mult);
         cfg.channels = (size_t)channels, cfg.attention = strcmp(attention, "on") == 0;
-        cfg.emb = 4 * cfg.channels, cfg.dtype = dtype;
+        cfg.emb = 4 * cfg.channels, cfg.dtype = dtype, cfg.conv = conv_method;
         cfg.output = fmd_readout_for(tc.objective), cfg.schedule = tc.schedule;   /* PLAIN for cfm */
         if (cfg.output != FMD_OUT_PLAIN &&
             fmd_data_rms(fmd_image_set_sampler, &set, d, 10000, (uint64_t)seed, &cfg.sigma_data) != FMD_OK) {

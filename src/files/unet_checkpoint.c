@@ -37,14 +37,16 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
     const char *arch[] = {"format", FMD_UNET_FORMAT, "side", v[0], "channels", v[1], "levels", v[2], "mult", mult,
                           "attention", v[3], "groups", v[4], "fourier", v[5], "emb", v[6], "classes", v[7],
                           "dtype", fmd_dtype_name(ty)};
-    /* EDM's pieces, written only when used (a plain CFM run's file is as before): the read-out,
-     * the loss weight and the law of t */
+    /* Winograd's convolutions and EDM's pieces, written only when used (a plain CFM run's file
+     * is as before): the convolution, the read-out, the loss weight and the law of t */
     char s_data[32], p_mean[32], p_std[32];
     snprintf(s_data, sizeof s_data, "%.17g", c->sigma_data);
     snprintf(p_mean, sizeof p_mean, "%.17g", info->p_mean);
     snprintf(p_std, sizeof p_std, "%.17g", info->p_std);
-    const char *edm[12];
+    const char *edm[14];
     size_t nedm = 0;
+    if (c->conv == FMD_CONV_WINOGRAD)   /* how it convolves: the bits of a resumed run depend on it */
+        edm[nedm++] = "conv", edm[nedm++] = fmd_conv_method_name(c->conv);
     if (c->output != FMD_OUT_PLAIN) {
         edm[nedm++] = "readout", edm[nedm++] = fmd_readout_name(c->output);
         edm[nedm++] = "sigma_data", edm[nedm++] = s_data;
@@ -56,7 +58,7 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
         edm[nedm++] = "p_mean", edm[nedm++] = p_mean, edm[nedm++] = "p_std", edm[nedm++] = p_std;
     }
     const size_t narch = sizeof arch / sizeof arch[0];
-    const char *meta[sizeof arch / sizeof arch[0] + 2 * FMD_RUN_META_PAIRS + 12];
+    const char *meta[sizeof arch / sizeof arch[0] + 2 * FMD_RUN_META_PAIRS + 14];
     fmd_run_meta_text run_text;
     memcpy(meta, arch, sizeof arch);
     if (fmd_run_meta(info, tr ? tr->opt->step : 0UL, &run_text, meta + narch) != FMD_OK)
@@ -65,11 +67,15 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
     return fmd_st_write(path, t, nt, meta, (narch + nedm) / 2 + FMD_RUN_META_PAIRS);
 }
 
-/* The optional pairs save writes for EDM (above) into cfg and info. */
+/* The optional pairs save writes for EDM and Winograd (above) into cfg and info. */
 static int read_edm(const fmd_st_file *f, fmd_unet_config *cfg, fmd_run_info *info, char *why, size_t why_len)
 {
-    char readout[16] = "plain", weighting[16] = "uniform", law[16] = "uniform";
+    char readout[16] = "plain", weighting[16] = "uniform", law[16] = "uniform", conv[16] = "direct";
     int status = FMD_OK;
+    if (fmd_st_meta(f, "conv"))   /* optional: files before Winograd convolved directly */
+        status = fmd_meta_string(f, "conv", conv, sizeof conv, why, why_len);
+    if (status == FMD_OK && fmd_conv_method_by_name(conv, &cfg->conv) != FMD_OK)
+        status = fmd_reason(why, why_len, "metadata 'conv' = '%s' is neither direct nor winograd", conv);
     if (fmd_st_meta(f, "readout"))
         status = fmd_meta_string(f, "readout", readout, sizeof readout, why, why_len);
     if (status == FMD_OK && fmd_readout_by_name(readout, &cfg->output) != FMD_OK)

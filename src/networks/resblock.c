@@ -15,7 +15,7 @@ int fmd_resblock_layout(size_t c_in, size_t c_out, size_t emb, size_t groups, si
     if (!next || !rb || c_in == 0 || c_out == 0 || emb == 0 || groups == 0)
         return FMD_EINVAL;
     size_t o = *next;
-    rb->c_in = c_in, rb->c_out = c_out, rb->emb = emb, rb->groups = groups;
+    rb->c_in = c_in, rb->c_out = c_out, rb->emb = emb, rb->groups = groups, rb->conv = FMD_CONV_DIRECT;
     rb->g1 = o, o += c_in;
     rb->b1 = o, o += c_in;
     rb->w1 = o, o += 9 * c_in * c_out;

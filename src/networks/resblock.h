@@ -16,6 +16,7 @@
 #define FMD_RESBLOCK_H
 
 #include <stddef.h>
+#include "networks/winograd.h"
 
 typedef struct {
     size_t c_in, c_out, emb, groups;   /* channels, embedding width, group-norm groups */
@@ -24,6 +25,8 @@ typedef struct {
     size_t g2, b2, w2, c2;             /* GN2 gamma, beta (c_out); conv2 W (9 c_out, c_out), bias */
     size_t ws, bs;                     /* skip W_s (c_in, c_out), b_s (c_out); unused if c_in = c_out */
     size_t nparams;                    /* how many numbers the block adds */
+    fmd_conv_method conv;              /* its two 3 x 3 convolutions: DIRECT (im2col, the default)
+                                          or WINOGRAD (src/networks/winograd.h) */
 } fmd_resblock;
 
 /* Lay the block's parameters out from offset *next on (which it advances). */

@@ -2,13 +2,14 @@
  * fmd_real (typed_begin.h). */
 #include "base/typed_begin.h"
 
-int FMD_T(fmd_layer_scratch_alloc)(size_t map, FMD_T(fmd_layer_scratch) *sc)
+int FMD_T(fmd_layer_scratch_alloc)(size_t map, int winograd, FMD_T(fmd_layer_scratch) *sc)
 {
     sc->cols = malloc(FMD_CONV_COLS * sizeof(fmd_real));
     sc->dcols = malloc(FMD_CONV_COLS * sizeof(fmd_real));
     sc->da = malloc(map * sizeof(fmd_real));
     sc->dh = malloc(map * sizeof(fmd_real));
-    if (!sc->cols || !sc->dcols || !sc->da || !sc->dh) {
+    sc->wino = winograd ? malloc(FMD_WINO_SCRATCH * sizeof(fmd_real)) : NULL;
+    if (!sc->cols || !sc->dcols || !sc->da || !sc->dh || (winograd && !sc->wino)) {
         FMD_T(fmd_layer_scratch_free)(sc);
         return FMD_ENOMEM;
     }
@@ -17,8 +18,29 @@ int FMD_T(fmd_layer_scratch_alloc)(size_t map, FMD_T(fmd_layer_scratch) *sc)
 
 void FMD_T(fmd_layer_scratch_free)(FMD_T(fmd_layer_scratch) *sc)
 {
-    free(sc->cols), free(sc->dcols), free(sc->da), free(sc->dh);
-    sc->cols = sc->dcols = sc->da = sc->dh = NULL;
+    free(sc->cols), free(sc->dcols), free(sc->da), free(sc->dh), free(sc->wino);
+    sc->cols = sc->dcols = sc->da = sc->dh = sc->wino = NULL;
+}
+
+/* A stride-1 3 x 3 convolution of the block, by its method: Winograd where
+ * the scratch holds its transforms, im2col otherwise (the same function). */
+static void FMD_T(conv_same)(const fmd_resblock *rb, FMD_T(fmd_layer_scratch) *sc, size_t n, size_t h, size_t wd,
+                             size_t ci, size_t co, const fmd_real *x, const fmd_real *W, const fmd_real *b, fmd_real *y)
+{
+    if (rb->conv == FMD_CONV_WINOGRAD && sc->wino && fmd_winograd_chunk(ci, co) > 0)
+        FMD_T(fmd_winograd_forward)(n, h, wd, ci, co, x, W, b, sc->wino, y);
+    else
+        FMD_T(fmd_conv3x3_forward)(n, h, wd, ci, co, 1, x, W, b, sc->cols, y);
+}
+
+static void FMD_T(conv_same_backward)(const fmd_resblock *rb, FMD_T(fmd_layer_scratch) *sc, size_t n, size_t h,
+                                      size_t wd, size_t ci, size_t co, const fmd_real *x, const fmd_real *W,
+                                      const fmd_real *dy, fmd_real *dW, fmd_real *db, fmd_real *dx)
+{
+    if (rb->conv == FMD_CONV_WINOGRAD && sc->wino && fmd_winograd_chunk(ci, co) > 0)
+        FMD_T(fmd_winograd_backward)(n, h, wd, ci, co, x, W, dy, dW, db, sc->wino, dx);
+    else
+        FMD_T(fmd_conv3x3_backward)(n, h, wd, ci, co, 1, x, W, dy, dW, db, sc->cols, sc->dcols, dx);
 }
 
 int FMD_T(fmd_resblock_work_alloc)(const fmd_resblock *rb, size_t n_max, size_t hw, FMD_T(fmd_layer_scratch) *sc,
@@ -92,7 +114,7 @@ int FMD_T(fmd_resblock_forward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work)
         return st;
     FMD_T(fmd_layer_scratch) *sc = w->sc;
     FMD_T(fmd_silu)(P * ci, w->a1, w->s1, w->a1);   /* in place: GN1's output becomes its SiLU */
-    FMD_T(fmd_conv3x3_forward)(n, h, wd, ci, co, 1, w->a1, p + rb->w1, p + rb->c1, sc->cols, w->h1);
+    FMD_T(conv_same)(rb, sc, n, h, wd, ci, co, w->a1, p + rb->w1, p + rb->c1, w->h1);
     for (size_t i = 0; i < n; i++)   /* proj = s_e W_e + b_e, added to every pixel of image i */
         memcpy(w->proj + i * co, p + rb->be, co * sizeof(fmd_real));
     fmd_gemm_real(0, 0, n, co, rb->emb, 1.0, s_e, rb->emb, p + rb->we, co, 1.0, w->proj, co);
@@ -104,7 +126,7 @@ int FMD_T(fmd_resblock_forward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work)
     if (st != FMD_OK)
         return st;
     FMD_T(fmd_silu)(P * co, w->a2, w->s2, w->a2);
-    FMD_T(fmd_conv3x3_forward)(n, h, wd, co, co, 1, w->a2, p + rb->w2, p + rb->c2, sc->cols, out);
+    FMD_T(conv_same)(rb, sc, n, h, wd, co, co, w->a2, p + rb->w2, p + rb->c2, out);
     if (ci == co) {   /* out += skip(x) */
         for (size_t i = 0; i < P * co; i++)
             out[i] += x[i];
@@ -139,8 +161,7 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
     /* conv2 (its patches made again from its input a2): da = d loss / d a2;
      * then through SiLU and GN2 into dh = d loss / d h1 */
     FMD_T(fmd_layer_scratch) *sc = w->sc;
-    FMD_T(fmd_conv3x3_backward)(n, h, wd, co, co, 1, w->a2, p + rb->w2, dout, grad + rb->w2, grad + rb->c2, sc->cols,
-                                sc->dcols, sc->da);
+    FMD_T(conv_same_backward)(rb, sc, n, h, wd, co, co, w->a2, p + rb->w2, dout, grad + rb->w2, grad + rb->c2, sc->da);
     FMD_T(fmd_silu_backward)(P * co, w->s2, w->a2, sc->da, sc->da);
     FMD_T(fmd_groupnorm_backward)(n, hw, co, g2, w->xhat2, w->is2, p + rb->g2, sc->da, grad + rb->g2, grad + rb->b2, sc->dh);
     /* the embedding's bias: dproj (n, co) = the sum of dh over each image's pixels */
@@ -155,8 +176,7 @@ int FMD_T(fmd_resblock_backward)(const fmd_resblock *rb, FMD_T(fmd_resblock_work
             grad[rb->be + c] += w->proj[i * co + c];
     fmd_gemm_real(0, 1, n, rb->emb, co, 1.0, w->proj, co, p + rb->we, co, 1.0, ds_e, rb->emb);   /* ds_e += dproj W_e^T */
     /* conv1 (patches of a1), SiLU, GN1: into the main path's dx, added to the skip's */
-    FMD_T(fmd_conv3x3_backward)(n, h, wd, ci, co, 1, w->a1, p + rb->w1, sc->dh, grad + rb->w1, grad + rb->c1, sc->cols,
-                                sc->dcols, sc->da);
+    FMD_T(conv_same_backward)(rb, sc, n, h, wd, ci, co, w->a1, p + rb->w1, sc->dh, grad + rb->w1, grad + rb->c1, sc->da);
     FMD_T(fmd_silu_backward)(P * ci, w->s1, w->a1, sc->da, sc->da);
     FMD_T(fmd_groupnorm_backward)(n, hw, ci, g1, w->xhat1, w->is1, p + rb->g1, sc->da, grad + rb->g1, grad + rb->b1, sc->dh);
     for (size_t i = 0; i < P * ci; i++)

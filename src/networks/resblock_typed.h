@@ -7,13 +7,16 @@
  * input, so they are not kept for backward but made again from the input,
  * a chunk at a time (src/networks/conv.h): a U-Net's memory is then its feature
  * maps, not nine times them. Sizes: cols and dcols FMD_CONV_COLS numbers,
- * da and dh the largest map (P, c) of the blocks that share it. */
+ * da and dh the largest map (P, c) of the blocks that share it, wino
+ * FMD_WINO_SCRATCH. */
 typedef struct {
     fmd_real *cols, *dcols, *da, *dh;
+    fmd_real *wino;   /* FMD_WINO_SCRATCH numbers for Winograd's transforms, or NULL */
 } FMD_T(fmd_layer_scratch);
 
-/* Allocate scratch for maps of at most `map` numbers. */
-int FMD_T(fmd_layer_scratch_alloc)(size_t map, FMD_T(fmd_layer_scratch) *sc);
+/* Allocate scratch for maps of at most `map` numbers, with Winograd's
+ * (wino; NULL without) if the blocks will convolve by it. */
+int FMD_T(fmd_layer_scratch_alloc)(size_t map, int winograd, FMD_T(fmd_layer_scratch) *sc);
 void FMD_T(fmd_layer_scratch_free)(FMD_T(fmd_layer_scratch) *sc);
 
 /* What forward keeps for backward, for up to n_max images of hw pixels. */

@@ -21,6 +21,7 @@ void fmd_unet_default_config(size_t side, size_t n_classes, fmd_unet_config *cfg
     cfg->side = side, cfg->channels = 32, cfg->levels = 3;
     cfg->mult[0] = 1, cfg->mult[1] = 2, cfg->mult[2] = 2;
     cfg->attention = 1, cfg->groups = 8, cfg->n_fourier = 16, cfg->emb = 128, cfg->n_classes = n_classes;
+    cfg->conv = FMD_CONV_DIRECT;   /* Winograd's is slower on this project's machine: bench/README.md */
 }
 
 static size_t take(size_t *next, size_t m)
@@ -109,6 +110,14 @@ static int layout(const fmd_unet_config *cfg, fmd_unet *net)
     net->out_b = take(&next, net->ch[0]);
     net->out = affine(&next, 9 * net->ch[0], 1);
     net->nparams = next;
+    if (cfg->conv != FMD_CONV_DIRECT && cfg->conv != FMD_CONV_WINOGRAD)
+        return FMD_EINVAL;
+    fmd_resblock *blocks[2 * FMD_UNET_MAX_LEVELS + 2] = {&net->mid1, &net->mid2};
+    size_t nb = 2;
+    for (size_t l = 0; l < L; l++)
+        blocks[nb++] = &net->down[l], blocks[nb++] = &net->up[l];
+    for (size_t k = 0; k < nb; k++)   /* the blocks convolve as the network says */
+        blocks[k]->conv = cfg->conv;
     return st;
 }
 

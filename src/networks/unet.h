@@ -72,13 +72,17 @@ typedef struct {
     fmd_mlp_output output;              /* the read-out; PLAIN (0) unless preconditioned */
     double sigma_data;                  /* s of a preconditioned read-out (> 0) */
     fmd_schedule schedule;              /* alpha_t, beta_t of a preconditioned read-out */
+    fmd_conv_method conv;               /* the residual blocks' 3 x 3 convolutions: DIRECT (0, im2col)
+                                           or WINOGRAD (F(2 x 2, 3 x 3), src/networks/winograd.h);
+                                           the same function, rounded differently */
 } fmd_unet_config;
 
 /* c_in, c_skip and c_out of cfg's read-out at time t (1, 0, 1 for PLAIN). */
 void fmd_unet_preconditioning(const fmd_unet_config *cfg, double t, double *c_in, double *c_skip, double *c_out);
 
 /* Sensible defaults for 28 x 28: 32 channels, levels 28, 14, 7 with
- * multipliers 1, 2, 2, attention on, 8 groups, F = 16, E = 128. */
+ * multipliers 1, 2, 2, attention on, 8 groups, F = 16, E = 128, direct
+ * convolutions. */
 void fmd_unet_default_config(size_t side, size_t n_classes, fmd_unet_config *cfg);
 
 typedef struct {

@@ -85,7 +85,7 @@ static int FMD_T(work_alloc)(const fmd_unet *net, size_t n_max, FMD_T(unet_work)
     biggest = biggest > 2 * n * E ? biggest : 2 * n * E;   /* the embedding's backward uses g2 too */
     ALLOC(w->g1, biggest), ALLOC(w->g2, biggest);
     if (ok)
-        ok &= FMD_T(fmd_layer_scratch_alloc)(biggest, &w->sc) == FMD_OK;
+        ok &= FMD_T(fmd_layer_scratch_alloc)(biggest, c->conv == FMD_CONV_WINOGRAD, &w->sc) == FMD_OK;
     for (size_t l = 0; ok && l < L; l++) {
         const size_t hw = net->sides[l] * net->sides[l];
         ok &= FMD_T(fmd_resblock_work_alloc)(&net->down[l], n, hw, &w->sc, &w->rd[l]) == FMD_OK;
