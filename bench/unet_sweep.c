@@ -26,7 +26,8 @@ typedef struct {
     const char *name;
     size_t channels, levels, mult[3];
     int attention;
-    int edm;          /* 0: CFM with uniform t; 1: EDM's denoiser */
+    int edm;          /* 0: CFM with uniform t; 1: EDM's denoiser; 2: the denoiser with EDM's read-out
+                         but uniform t and weight (which of EDM's pieces matters) */
     size_t batch;
 } sweep_config;
 
@@ -34,6 +35,8 @@ static const sweep_config configs[] = {
     {"c32-122-att-cfm-b64", 32, 3, {1, 2, 2}, 1, 0, 64},   /* chapter 5's U-Net before this sweep */
     {"c16-122-att-cfm-b32", 16, 3, {1, 2, 2}, 1, 0, 32},
     {"c16-122-att-edm-b32", 16, 3, {1, 2, 2}, 1, 1, 32},
+    {"c16-122-att-den-b32", 16, 3, {1, 2, 2}, 1, 2, 32},
+    {"c16-122-att-cfm-b16", 16, 3, {1, 2, 2}, 1, 0, 16},
     {"c16-122-noatt-cfm-b32", 16, 3, {1, 2, 2}, 0, 0, 32},
     {"c16-124-att-cfm-b32", 16, 3, {1, 2, 4}, 1, 0, 32},
     {"c8-124-att-cfm-b32", 8, 3, {1, 2, 4}, 1, 0, 32},
@@ -44,12 +47,8 @@ static const sweep_config configs[] = {
 /* Fréchet distance of n images x to the moments (mu, S) of the test set */
 static double distance(const fmd_mlp *clf, size_t n, const double *x, const double *mu, const double *S)
 {
-    const size_t k = fmd_classifier_feature_width(clf);
-    double *f = malloc(n * k * sizeof(double)), *m = malloc(k * sizeof(double)), *C = malloc(k * k * sizeof(double));
     double fd = NAN;
-    if (f && m && C && fmd_classifier_features(clf, 1.0, n, x, f) == FMD_OK && fmd_feature_moments(n, k, f, m, C) == FMD_OK)
-        fmd_frechet_distance(k, m, C, mu, S, &fd);
-    free(f), free(m), free(C);
+    fmd_image_frechet_distance(clf, n, x, mu, S, &fd);
     return fd;
 }
 
@@ -102,8 +101,9 @@ static int train_unet(const sweep_config *c, fmd_image_set *train, double second
         cfg.output = FMD_OUT_DATA;
         if (fmd_data_rms(fmd_image_set_sampler, train, 784, 10000, 93, &cfg.sigma_data) != FMD_OK)
             return 1;
-        tc.objective = FMD_LOSS_DENOISER, tc.weighting = FMD_WEIGHT_EDM;
-        tc.time_law = FMD_TIME_LOGNORMAL, tc.p_mean = -1.2, tc.p_std = 1.2;
+        tc.objective = FMD_LOSS_DENOISER;
+        if (c->edm == 1)
+            tc.weighting = FMD_WEIGHT_EDM, tc.time_law = FMD_TIME_LOGNORMAL, tc.p_mean = -1.2, tc.p_std = 1.2;
     }
     tc.threads = fmd_cpus_available();
     fmd_unet *net;
@@ -127,15 +127,13 @@ static int train_unet(const sweep_config *c, fmd_image_set *train, double second
     return 0;
 }
 
-/* chapter 5's MLP denoiser trained for `seconds`, sampled as the chapter does */
+/* chapter 5's MLP denoiser (its plain read-out, no clipping: chapters/05-conditional-generation/main.c)
+ * trained for `seconds`, sampled as the chapter does */
 static int mlp_run(fmd_image_set *train, double seconds, size_t n, double *x, unsigned long *steps, size_t *nparams)
 {
     fmd_mlp_config mc = {.d = 784, .n_fourier = 4, .n_classes = 10, .depth = 3, .width = {512, 512, 512},
-                         .act = FMD_SILU, .dtype = FMD_F32,
-                         .output = getenv("XOUT") ? FMD_OUT_DATA : FMD_OUT_PLAIN};
+                         .act = FMD_SILU, .dtype = FMD_F32};
     fmd_schedule_by_name("condot", &mc.schedule);
-    if (fmd_data_rms(fmd_image_set_sampler, train, 784, 10000, 92, &mc.sigma_data) != FMD_OK)
-        return 1;
     fmd_mlp *net;
     gsl_rng *r;
     if (fmd_mlp_alloc(&mc, &net) != FMD_OK)
@@ -143,7 +141,7 @@ static int mlp_run(fmd_image_set *train, double seconds, size_t n, double *x, un
     fmd_rng_alloc(92, 1, &r);
     fmd_mlp_init(net, r);
     gsl_rng_free(r);
-    fmd_train_config tc = {.objective = FMD_LOSS_DENOISER, .batch = 128, .lr = 1e-3, .clip = getenv("XCLIP") ? 1.0 : 0.0, .t_max = 1.0,
+    fmd_train_config tc = {.objective = FMD_LOSS_DENOISER, .batch = 128, .lr = 1e-3, .t_max = 1.0,
                            .ema_decay = 0.999, .label_drop = 0.1, .seed = 92, .schedule = mc.schedule};
     tc.threads = fmd_cpus_available();
     fmd_trainer *tr;
@@ -202,10 +200,8 @@ int main(int argc, char **argv)
         return 1;
     }
     const size_t k = fmd_classifier_feature_width(clf);
-    double *mu = malloc(k * sizeof(double)), *S = malloc(k * k * sizeof(double)), *f = malloc(n * k * sizeof(double));
-    double *x = malloc(n * 784 * sizeof(double));
-    if (!mu || !S || !f || !x || n % 10 != 0 || n > test.n ||
-        fmd_classifier_features(clf, 1.0, n, test.x, f) != FMD_OK || fmd_feature_moments(n, k, f, mu, S) != FMD_OK)
+    double *mu = malloc(k * sizeof(double)), *S = malloc(k * k * sizeof(double)), *x = malloc(n * 784 * sizeof(double));
+    if (!mu || !S || !x || n % 10 != 0 || n > test.n || fmd_image_feature_moments(clf, n, test.x, mu, S) != FMD_OK)
         return 1;
     const double floor_fd = distance(clf, n, train.x, mu, S);
     snprintf(path, sizeof path, "%s/unet_sweep.tsv", dir);
@@ -231,7 +227,7 @@ int main(int argc, char **argv)
         if (only && !strstr(only, c->name))
             continue;
         fmd_unet *net;
-        if (train_unet(c, &train, seconds, &net, &steps, &nparams) != 0 || unet_samples(net, c->edm, n, x) != FMD_OK)
+        if (train_unet(c, &train, seconds, &net, &steps, &nparams) != 0 || unet_samples(net, c->edm != 0, n, x) != FMD_OK)
             return 1;
         const double fd = distance(clf, n, x, mu, S);
         fprintf(out.fp, "%s\t%zu\t%lu\t%lu\t%.4g\t%.4g\t%.4g\n", c->name, nparams, steps, steps * c->batch,
@@ -241,7 +237,7 @@ int main(int argc, char **argv)
         fmd_unet_free(net);
     }
     fmd_atomic_commit(&out);
-    free(mu), free(S), free(f), free(x);
+    free(mu), free(S), free(x);
     fmd_mlp_free(clf);
     fmd_image_set_free(&train), fmd_image_set_free(&test);
     return 0;

@@ -18,7 +18,7 @@ data=build/replant/data
 # chapter	file	sed expression	what the change is
 plants="02${tab}chapters/02-flow-and-diffusion-models/main.c${tab}s/fmd_brownian_paths(2, n, 1, ts, nt, W);/fmd_brownian_paths(2 + __builtin_ia32_rdtsc() % 1000, n, 1, ts, nt, W);/${tab}Brownian paths seeded from the clock
 06${tab}chapters/06-the-sde-view/main.c${tab}s/fmd_rng_alloc(6, 0, \&r);/fmd_rng_alloc(6 + __builtin_ia32_rdtsc() % 1000, 0, \&r);/${tab}the chapter's random stream seeded from the clock
-05${tab}chapters/05-conditional-generation/unet_part.c${tab}s/const unsigned long at\[3\] = {UNET_EQUAL,/const unsigned long at[3] = {UNET_EQUAL + __builtin_ia32_rdtsc() % 16,/${tab}the U-Net's equal-time snapshot taken at a step the clock chooses"
+05${tab}chapters/05-conditional-generation/unet_part.c${tab}s/at\[i\] = (unsigned long)(units\[i\] \* UNET_UNIT);/at[i] = (unsigned long)(units[i] * UNET_UNIT) + __builtin_ia32_rdtsc() % 16;/${tab}the U-Net's equal-time snapshots taken at steps the clock chooses"
 printf '%s\n' "$plants" > build/replant_plants.tsv
 while IFS="$tab" read -r chapter file expr what; do
     [ -n "$file" ] || continue

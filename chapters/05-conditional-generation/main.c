@@ -400,39 +400,60 @@ static void fmnist_part(int full)
     /* the class-conditional denoiser: 784 + 8 + 11 -> 512 x 3 -> 784, label dropout 0.1, EMA 0.999.
      * It predicts the clean image, not the field: a field network must pass the 784-pixel
      * noise through 512-wide layers (u_0(x) = E[z] - x), which it cannot, and its samples
-     * keep a grain of that noise; the clean image is smooth. */
-    const char *mlp_options = "denoiser 784+8+11-512x3-784 silu f32 condot steps=6000 batch=128 lr=0.001 seed=92 "
-                              "label-drop=0.1 ema=0.999";
-    fmd_mlp *net = reuse("ch05_fmnist_denoiser.safetensors", mlp_options);
-    if (!net) {
+     * keep a grain of that noise; the clean image is smooth. One run, kept at multiples of its
+     * length: 6000 steps (the chapter's model, used throughout) and, for the curve of 5.6,
+     * 12,000, with --full also 30,000 and 90,000. Training does not depend on where it stops,
+     * so each is the one run's EMA at that step. */
+    const unsigned long mlp_at[4] = {FLOW_STEPS, 2 * FLOW_STEPS, 5 * FLOW_STEPS, 15 * FLOW_STEPS};
+    const size_t mlp_n = full ? 4 : 2;
+    fmd_mlp *mlp_curve[4] = {NULL, NULL, NULL, NULL};
+    char mlp_names[4][64], mlp_opts[4][256];
+    int missing = 0;
+    for (size_t j = 0; j < mlp_n; j++) {
+        snprintf(mlp_names[j], sizeof mlp_names[j], j ? "ch05_fmnist_denoiser_%lu.safetensors"
+                                                      : "ch05_fmnist_denoiser.safetensors", mlp_at[j]);
+        snprintf(mlp_opts[j], sizeof mlp_opts[j], "denoiser 784+8+11-512x3-784 silu f32 condot steps=%lu batch=128 "
+                                                  "lr=0.001 seed=92 label-drop=0.1 ema=0.999", mlp_at[j]);
+        missing |= (mlp_curve[j] = reuse(mlp_names[j], mlp_opts[j])) == NULL;
+    }
+    if (missing) {
         /* float32: the network's 1.3 million weights and its activations in
          * half the bytes, BLIS's sgemm at twice dgemm's rate; what is measured
          * of it below (accuracy, diversity) is float64 as always */
         fmd_mlp_config mc = {.d = D, .n_fourier = 4, .n_classes = 10, .depth = 3, .width = {512, 512, 512},
                              .act = FMD_SILU, .dtype = FMD_F32};
-        fmd_mlp_alloc(&mc, &net);
+        fmd_mlp *run;
+        fmd_mlp_alloc(&mc, &run);
         gsl_rng *ri;
         fmd_rng_alloc(92, 1, &ri);
-        fmd_mlp_init(net, ri);
+        fmd_mlp_init(run, ri);
         gsl_rng_free(ri);
         fmd_train_config cfg = {.objective = FMD_LOSS_DENOISER, .batch = 128, .lr = 1e-3, .t_max = 1.0, .seed = 92,
                                 .label_drop = 0.1, .ema_decay = 0.999};
         cfg.schedule = sch;
         cfg.threads = fmd_cpus_available();   /* slices of the batch; same bits on any number */
         fmd_trainer *tr;
-        fmd_trainer_alloc_sampler(&cfg, fmd_image_set_sampler, &train, net, &tr);
+        fmd_trainer_alloc_sampler(&cfg, fmd_image_set_sampler, &train, run, &tr);
         fmd_progress p;
-        fmd_progress_begin(&p, "chapter 5: the Fashion-MNIST denoiser's training steps", FLOW_STEPS);
-        for (int k = 0; k < FLOW_STEPS; k++) {
+        const unsigned long last = mlp_at[mlp_n - 1];
+        fmd_progress_begin(&p, "chapter 5: the Fashion-MNIST denoiser's training steps", (double)last);
+        for (unsigned long k = 1; k <= last; k++) {
             fmd_train_step(tr, &loss);
-            fmd_progress_at(&p, k + 1);
+            fmd_progress_at(&p, (double)k);
+            for (size_t j = 0; j < mlp_n; j++)
+                if (k == mlp_at[j]) {   /* sample with the EMA weights */
+                    fmd_mlp_free(mlp_curve[j]);
+                    fmd_mlp_convert(run, FMD_F32, &mlp_curve[j]);
+                    memcpy(mlp_curve[j]->params32, tr->ema, run->nparams * sizeof(float));
+                    keep(mlp_names[j], mlp_opts[j], mlp_curve[j], "denoiser", k, 128);
+                }
         }
-        fprintf(stderr, "   chapter 5: the denoiser trained %d steps in %.0f s on this machine (final batch loss %.1f)\n",
-                FLOW_STEPS, fmd_progress_end(&p), loss);
-        memcpy(net->params32, tr->ema, net->nparams * sizeof(float));   /* sample with the EMA weights */
+        fprintf(stderr, "   chapter 5: the denoiser trained %lu steps in %.0f s on this machine (final batch loss %.1f)\n",
+                last, fmd_progress_end(&p), loss);
         fmd_trainer_free(tr);
-        keep("ch05_fmnist_denoiser.safetensors", mlp_options, net, "denoiser", FLOW_STEPS, 128);
+        fmd_mlp_free(run);
     }
+    fmd_mlp *net = mlp_curve[0];
     /* the grid of this model is drawn beside the U-Net's (unet_part.c); the exact one here */
     const double grid_w[4] = {0.0, 1.0, 2.5, 5.0};
     exact_grid(grid_w, clf);
@@ -472,11 +493,14 @@ static void fmnist_part(int full)
     fmd_report_at_least(&rep, "Fashion-MNIST: its rise over w = 0, in SE",
                         (best - acc0) / sqrt(best_se * best_se + acc0_se * acc0_se), 6.5);
     /* part 4: the U-Net of lecture 002 beside this MLP */
-    ch05_unet_args ua = {&rep, &train, &test, clf, net, FLOW_STEPS, 128, &sch, &io_failed, full};
+    ch05_unet_args ua = {&rep, &train, &test, clf, net, FLOW_STEPS, 128, &sch, &io_failed, full, {NULL}, mlp_n};
+    for (size_t j = 0; j < mlp_n; j++)
+        ua.mlp_curve[j] = mlp_curve[j];
     ch05_unet_part(&ua);
     free(x);
     free(p);
-    fmd_mlp_free(net);
+    for (size_t j = 0; j < mlp_n; j++)
+        fmd_mlp_free(mlp_curve[j]);
     fmd_mlp_free(clf);
     fmd_image_set_free(&train);
     fmd_image_set_free(&test);

@@ -15,11 +15,13 @@ typedef struct {
     const fmd_schedule *sch;             /* CondOT, both models' path */
     int *io_failed;
     int full;                            /* --full (make tour-full): the long runs too */
+    const fmd_mlp *mlp_curve[4];         /* the same MLP run at 1, 2, 5 and 15 times mlp_steps */
+    size_t mlp_curve_n;                  /* how many of those: 2 (the tour) or 4 (--full) */
 } ch05_unet_args;
 
-/* Train (or reuse) the U-Net, draw the grid beside the MLP's, and measure
- * both: the Fréchet distance table and the accuracy on guided samples;
- * with a->full, also the 2200-step U-Net and the 10,000-sample table. */
+/* Train (or reuse) the U-Nets, draw the grid beside the MLP's, and measure
+ * both: the Fréchet distance against training time and the accuracy on
+ * guided samples; with a->full, also the long runs and 10,000 samples. */
 void ch05_unet_part(const ch05_unet_args *a);
 
 #endif

@@ -32,18 +32,6 @@ static const char usage[] =
     "  --steps K, --solver   the sampler (default heun, 25 steps)\n"
     "  --seed S              the samples' noise; default 0\n";
 
-/* mean and covariance of the classifier's features of n images */
-static int moments(const fmd_mlp *clf, size_t n, const double *x, double *mean, double *cov)
-{
-    const size_t k = fmd_classifier_feature_width(clf);
-    double *f = malloc(n * k * sizeof(double));
-    int status = f ? fmd_classifier_features(clf, 1.0, n, x, f) : FMD_ENOMEM;
-    if (status == FMD_OK)
-        status = fmd_feature_moments(n, k, f, mean, cov);
-    free(f);
-    return status;
-}
-
 int fmd_cmd_eval_images(int argc, char **argv)
 {
     const char *hint = "Run 'fmd eval --model MODEL --classifier CLF --help' for usage.";
@@ -166,8 +154,9 @@ int fmd_cmd_eval_images(int argc, char **argv)
     }
     free(xy);
     double fd = NAN, floor_fd = NAN;
-    if (rc == 0 && (moments(clf, N, x, mu[0], S[0]) != FMD_OK || moments(clf, N, held_x, mu[1], S[1]) != FMD_OK ||
-                    moments(clf, N, floor_x, mu[2], S[2]) != FMD_OK ||
+    if (rc == 0 && (fmd_image_feature_moments(clf, N, x, mu[0], S[0]) != FMD_OK ||
+                    fmd_image_feature_moments(clf, N, held_x, mu[1], S[1]) != FMD_OK ||
+                    fmd_image_feature_moments(clf, N, floor_x, mu[2], S[2]) != FMD_OK ||
                     fmd_frechet_distance(k, mu[0], S[0], mu[1], S[1], &fd) != FMD_OK ||
                     fmd_frechet_distance(k, mu[2], S[2], mu[1], S[1], &floor_fd) != FMD_OK)) {
         fprintf(stderr, "fmd eval: error: the features' moments or their distance failed\n");

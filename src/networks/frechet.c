@@ -1,5 +1,6 @@
 /* frechet.c -- the Fréchet distance between Gaussians (frechet.h). */
 #include "networks/frechet.h"
+#include "networks/classifier.h"
 #include "base/matmul.h"
 #include "base/status.h"
 
@@ -96,5 +97,32 @@ int fmd_frechet_distance(size_t k, const double *mu1, const double *S1, const do
         *fd = d2 + tr - 2.0 * root;
     }
     free(lambda), free(V), free(R), free(T), free(M);
+    return status;
+}
+
+int fmd_image_feature_moments(const fmd_mlp *clf, size_t n, const double *x, double *mu, double *S)
+{
+    if (!clf || !x || !mu || !S || n < 2)
+        return FMD_EINVAL;
+    const size_t k = fmd_classifier_feature_width(clf);
+    double *f = malloc(n * k * sizeof(double));
+    int status = f ? fmd_classifier_features(clf, 1.0, n, x, f) : FMD_ENOMEM;
+    if (status == FMD_OK)
+        status = fmd_feature_moments(n, k, f, mu, S);
+    free(f);
+    return status;
+}
+
+int fmd_image_frechet_distance(const fmd_mlp *clf, size_t n, const double *x, const double *mu, const double *S,
+                               double *fd)
+{
+    if (!clf || !fd)
+        return FMD_EINVAL;
+    const size_t k = fmd_classifier_feature_width(clf);
+    double *m = malloc(k * sizeof(double)), *C = malloc(k * k * sizeof(double));
+    int status = m && C ? fmd_image_feature_moments(clf, n, x, m, C) : FMD_ENOMEM;
+    if (status == FMD_OK)
+        status = fmd_frechet_distance(k, m, C, mu, S, fd);
+    free(m), free(C);
     return status;
 }

@@ -52,6 +52,8 @@ int main(int argc, char **argv)
     fmd_unet_default_config(8, 3, &cfg);
     cfg.channels = 4, cfg.levels = 2, cfg.mult[0] = 1, cfg.mult[1] = 2, cfg.attention = 1, cfg.groups = 2;
     cfg.n_fourier = 3, cfg.emb = 6;
+    if (strcmp(argv[1], "f64-winograd") == 0)   /* the same network, its blocks convolving by F(2x2, 3x3) */
+        cfg.conv = FMD_CONV_WINOGRAD;
     fmd_unet *net, *run;
     if (fmd_unet_alloc(&cfg, &net) != FMD_OK)
         return 1;
@@ -101,7 +103,7 @@ int main(int argc, char **argv)
 
 
 def run_harness(tmp, dtype):
-    """Build the C program once, run it for dtype (f64 or f32) and parse its
+    """Build the C program once, run it for dtype (f64, f32 or f64-winograd) and parse its
     lines: `level l ch side` lines become ch0, side0, ...; the rest key -> values."""
     src, exe = os.path.join(tmp, "unet_def.c"), os.path.join(tmp, "unet_def")
     if not os.path.exists(exe):
@@ -237,6 +239,17 @@ def test_float64_unet_is_its_definition(tmp):
     assert scale > 0.1   # a real signal, not a vanishing one
     err = np.abs(got - want).max() / scale
     assert err < 1e-12, "float64 U-Net differs from its definition by %.3g of the output's size" % err
+
+
+def test_winograd_unet_is_its_definition(tmp):
+    """The same, the residual blocks convolving by Winograd's F(2 x 2, 3 x 3)
+    (src/networks/winograd.h): the definition is the direct sum, so this is
+    Winograd's algebra checked against it inside the whole network."""
+    rec = run_harness(tmp, "f64-winograd")
+    want = reference(rec)
+    got = np.array([float(v) for v in rec["out"]]).reshape(want.shape)
+    err = np.abs(got - want).max() / np.abs(want).max()
+    assert err < 1e-12, "the Winograd U-Net differs from its definition by %.3g of the output's size" % err
 
 
 def test_float32_unet_is_its_definition_within_float32s_bound(tmp):
