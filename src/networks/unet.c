@@ -21,7 +21,7 @@ void fmd_unet_default_config(size_t side, size_t n_classes, fmd_unet_config *cfg
     cfg->side = side, cfg->channels = 32, cfg->levels = 3;
     cfg->mult[0] = 1, cfg->mult[1] = 2, cfg->mult[2] = 2;
     cfg->attention = 1, cfg->groups = 8, cfg->n_fourier = 16, cfg->emb = 128, cfg->n_classes = n_classes;
-    cfg->conv = FMD_CONV_DIRECT;   /* Winograd's is slower on this project's machine: bench/README.md */
+    cfg->conv = FMD_CONV_DIRECT;   /* Winograd's gains little at these widths, loses at narrower: bench/README.md */
 }
 
 static size_t take(size_t *next, size_t m)
