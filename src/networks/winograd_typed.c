@@ -197,6 +197,17 @@ FMD_VECTOR_LOOPS static void FMD_T(a_g_at)(size_t c, const fmd_real *g, fmd_real
     }
 }
 
+/* The side x side window of image i of a map (n, h, w, c) whose top left
+ * pixel is (y0, x0) into p->win, side^2 rows of c, zeros off the image. */
+static void FMD_T(wino_gather)(const fmd_real *map, size_t h, size_t w, size_t c, size_t i, long y0, long x0,
+                               size_t side, const FMD_T(wino_parts) *p)
+{
+    for (size_t k = 0; k < side * side; k++) {
+        const fmd_real *src = FMD_T(wino_pixel)(map, h, w, c, i, y0 + (long)(k / side), x0 + (long)(k % side));
+        memcpy(p->win + k * c, src ? src : p->zeros, c * sizeof(fmd_real));
+    }
+}
+
 /* Tiles [q0, q1)'s V = B^T d B of each 4 x 4 input window d, gathered first
  * into p->win (zeros off the image). V of a chunk is (T, 16, c): V_xi is
  * the (T, c) matrix at column block xi, row stride 16 c. */
@@ -206,11 +217,7 @@ static void FMD_T(wino_input)(size_t h, size_t w, size_t c, const fmd_real *x, s
     const size_t th = (h + 1) / 2, tw = (w + 1) / 2;
     for (size_t q = q0; q < q1; q++) {
         const size_t i = q / (th * tw), ty = q / tw % th, tx = q % tw;
-        for (size_t xi = 0; xi < 16; xi++) {
-            const fmd_real *src = FMD_T(wino_pixel)(x, h, w, c, i, 2 * (long)ty - 1 + (long)(xi / 4),
-                                                    2 * (long)tx - 1 + (long)(xi % 4));
-            memcpy(p->win + xi * c, src ? src : p->zeros, c * sizeof(fmd_real));
-        }
+        FMD_T(wino_gather)(x, h, w, c, i, 2 * (long)ty - 1, 2 * (long)tx - 1, 4, p);
         FMD_T(bt_d_b)(c, p->win, p->tmp, V + (q - q0) * 16 * c);
     }
 }
@@ -255,10 +262,7 @@ static void FMD_T(wino_output_back)(size_t h, size_t w, size_t c, const fmd_real
     const size_t th = (h + 1) / 2, tw = (w + 1) / 2;
     for (size_t q = q0; q < q1; q++) {
         const size_t i = q / (th * tw), ty = q / tw % th, tx = q % tw;
-        for (size_t e = 0; e < 4; e++) {
-            const fmd_real *src = FMD_T(wino_pixel)(dy, h, w, c, i, 2 * (long)ty + (long)(e / 2), 2 * (long)tx + (long)(e % 2));
-            memcpy(p->win + e * c, src ? src : p->zeros, c * sizeof(fmd_real));
-        }
+        FMD_T(wino_gather)(dy, h, w, c, i, 2 * (long)ty, 2 * (long)tx, 2, p);
         FMD_T(a_g_at)(c, p->win, p->tmp, dM + (q - q0) * 16 * c);
     }
 }
