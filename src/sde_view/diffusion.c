@@ -156,6 +156,23 @@ int fmd_ddpm_reverse_step(const fmd_ddpm *q, size_t k, fmd_ddpm_variance v, size
     return FMD_OK;
 }
 
+int fmd_ddpm_ancestral_step(const fmd_ddpm *q, size_t k, fmd_ddpm_variance v, fmd_eps_fn eps, void *params, size_t n,
+                            size_t d, const double *z, double *x, double *e)
+{
+    if (!q || k < 1 || k > q->N || !eps || !x || !e || n == 0 || d == 0 || (k > 1 && !z))
+        return FMD_EINVAL;
+    fmd_sched_point s = level(q, k);
+    int status = eps(&s, n, d, x, e, params);
+    if (status != FMD_OK)
+        return status;
+    double var;
+    fmd_ddpm_reverse_step(q, k, v, n * d, x, e, x, &var);   /* x <- mu_theta, in place */
+    if (k > 1)   /* Ho et al., Algorithm 2: + sigma_k z, no noise on the last step */
+        for (size_t i = 0; i < n * d; i++)
+            x[i] += sqrt(var) * z[i];
+    return FMD_OK;
+}
+
 int fmd_ddpm_ancestral_var(const fmd_ddpm *q, fmd_ddpm_variance v, fmd_eps_fn eps, void *params, size_t n, size_t d,
                            uint64_t seed, double *x, size_t *nfe)
 {
@@ -164,17 +181,9 @@ int fmd_ddpm_ancestral_var(const fmd_ddpm *q, fmd_ddpm_variance v, fmd_eps_fn ep
     scratch S;
     int status = scratch_alloc(n, d, seed, x, 1.0, 1, &S);   /* x_N ~ N(0, I) */
     for (size_t k = q->N; status == FMD_OK && k >= 1; k--) {
-        fmd_sched_point s = level(q, k);
-        status = eps(&s, n, d, x, S.e, params);
-        if (status != FMD_OK)
-            break;
-        double var;
-        fmd_ddpm_reverse_step(q, k, v, n * d, x, S.e, x, &var);   /* x <- mu_theta, in place */
-        if (k > 1) {
+        if (k > 1)
             fmd_streams_gaussian(&S.st, n, d, S.z);
-            for (size_t i = 0; i < n * d; i++)   /* + sigma_k z */
-                x[i] += sqrt(var) * S.z[i];
-        }
+        status = fmd_ddpm_ancestral_step(q, k, v, eps, params, n, d, S.z, x, S.e);
     }
     if (nfe)
         *nfe = q->N;
@@ -188,6 +197,27 @@ int fmd_ddpm_ancestral(const fmd_ddpm *q, fmd_eps_fn eps, void *params, size_t n
     return fmd_ddpm_ancestral_var(q, FMD_DDPM_VAR_BETA, eps, params, n, d, seed, x, nfe);
 }
 
+int fmd_ddim_step(const fmd_ddpm *q, size_t k, size_t kp, double eta, fmd_eps_fn eps, void *params, size_t n, size_t d,
+                  const double *z, double *x, double *e)
+{
+    if (!q || k < 1 || k > q->N || kp >= k || !(eta >= 0.0) || !eps || !x || !e || n == 0 || d == 0)
+        return FMD_EINVAL;
+    const double ab = q->alpha_bar[k], abp = q->alpha_bar[kp];
+    const double sigma = eta * sqrt((1.0 - abp) / (1.0 - ab) * (1.0 - ab / abp));   /* Song et al. (DDIM), eq. 16 */
+    if (sigma > 0.0 && !z)
+        return FMD_EINVAL;
+    fmd_sched_point s = level(q, k);
+    int status = eps(&s, n, d, x, e, params);
+    if (status != FMD_OK)
+        return status;
+    const double dir = sqrt(fmax(0.0, 1.0 - abp - sigma * sigma));
+    for (size_t i = 0; i < n * d; i++) {   /* eq. 12 */
+        const double x0 = (x[i] - sqrt(1.0 - ab) * e[i]) / sqrt(ab);   /* xhat_0 */
+        x[i] = sqrt(abp) * x0 + dir * e[i] + (sigma > 0.0 ? sigma * z[i] : 0.0);
+    }
+    return FMD_OK;
+}
+
 int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *params, size_t n, size_t d,
              uint64_t seed, double *x, size_t *nfe)
 {
@@ -199,19 +229,9 @@ int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *
         /* from level k = round(j N / steps) to k' = round((j - 1) N / steps) */
         size_t k = (size_t)llround((double)j * (double)q->N / (double)steps);
         size_t kp = (size_t)llround((double)(j - 1) * (double)q->N / (double)steps);
-        fmd_sched_point s = level(q, k);
-        status = eps(&s, n, d, x, S.e, params);
-        if (status != FMD_OK)
-            break;
-        const double ab = q->alpha_bar[k], abp = q->alpha_bar[kp];
-        const double sigma = eta * sqrt((1.0 - abp) / (1.0 - ab) * (1.0 - ab / abp));
-        if (sigma > 0.0)
+        if (eta > 0.0 && kp > 0)   /* sigma > 0: a draw (at k' = 0, abar' = 1 and sigma = 0) */
             fmd_streams_gaussian(&S.st, n, d, S.z);
-        const double dir = sqrt(fmax(0.0, 1.0 - abp - sigma * sigma));
-        for (size_t i = 0; i < n * d; i++) {
-            double x0 = (x[i] - sqrt(1.0 - ab) * S.e[i]) / sqrt(ab);   /* xhat_0 */
-            x[i] = sqrt(abp) * x0 + dir * S.e[i] + (sigma > 0.0 ? sigma * S.z[i] : 0.0);
-        }
+        status = fmd_ddim_step(q, k, kp, eta, eps, params, n, d, S.z, x, S.e);
     }
     if (nfe)
         *nfe = steps;
@@ -224,6 +244,21 @@ double fmd_ncsn_level(double sigma_max, double sigma_min, size_t L, size_t i)
     return L == 1 ? sigma_max : sigma_max * pow(sigma_min / sigma_max, (double)i / (double)(L - 1));
 }
 
+int fmd_annealed_langevin_step(double sigma_max, double sigma_min, size_t L, size_t i, double step, fmd_eps_fn eps,
+                               void *params, size_t n, size_t d, const double *z, double *x, double *e)
+{
+    if (!eps || !x || !z || !e || n == 0 || d == 0 || L == 0 || i >= L || !(sigma_min > 0.0) ||
+        !(sigma_max >= sigma_min) || !(step > 0.0))
+        return FMD_EINVAL;
+    const double sig = fmd_ncsn_level(sigma_max, sigma_min, L, i);
+    const double a = step * sig * sig / (sigma_min * sigma_min);   /* Song & Ermon, Algorithm 1: alpha_i */
+    fmd_sched_point s = {1.0, sig, 0, 0, 0};   /* the data blurred by N(0, sig^2) */
+    int status = eps(&s, n, d, x, e, params);
+    for (size_t j = 0; status == FMD_OK && j < n * d; j++)   /* score = -eps / sigma */
+        x[j] += 0.5 * a * (-e[j] / sig) + sqrt(a) * z[j];
+    return status;
+}
+
 int fmd_annealed_langevin(double sigma_max, double sigma_min, size_t L, size_t T, double step, fmd_eps_fn eps,
                           void *params, size_t n, size_t d, uint64_t seed, double *x, size_t *nfe)
 {
@@ -232,21 +267,72 @@ int fmd_annealed_langevin(double sigma_max, double sigma_min, size_t L, size_t T
         return FMD_EINVAL;
     scratch S;
     int status = scratch_alloc(n, d, seed, x, sigma_max, 1, &S);   /* x ~ N(0, sigma_max^2 I) */
-    for (size_t i = 0; status == FMD_OK && i < L; i++) {
-        const double sig = fmd_ncsn_level(sigma_max, sigma_min, L, i);
-        const double a = step * sig * sig / (sigma_min * sigma_min);
-        fmd_sched_point s = {1.0, sig, 0, 0, 0};   /* the data blurred by N(0, sig^2) */
+    for (size_t i = 0; status == FMD_OK && i < L; i++)
         for (size_t k = 0; status == FMD_OK && k < T; k++) {
-            status = eps(&s, n, d, x, S.e, params);
             fmd_streams_gaussian(&S.st, n, d, S.z);
-            for (size_t j = 0; status == FMD_OK && j < n * d; j++)   /* score = -eps / sigma */
-                x[j] += 0.5 * a * (-S.e[j] / sig) + sqrt(a) * S.z[j];
+            status = fmd_annealed_langevin_step(sigma_max, sigma_min, L, i, step, eps, params, n, d, S.z, x, S.e);
         }
-    }
     if (nfe)
         *nfe = L * T;
     scratch_free(&S);
     return status;
+}
+
+int fmd_pc_predictor_step(const fmd_schedule *sch, double t, double h, fmd_eps_fn eps, void *params, size_t n,
+                          size_t d, const double *z, double *x, double *e)
+{
+    if (!sch || !eps || !x || !z || !e || n == 0 || d == 0 || !(h > 0.0))
+        return FMD_EINVAL;
+    fmd_sched_point s;
+    int status = fmd_schedule_at(sch, t, &s);
+    if (status == FMD_OK && !(s.alpha > 0.0 && s.beta > 0.0))
+        status = FMD_EDOM;
+    if (status == FMD_OK)
+        status = eps(&s, n, d, x, e, params);
+    if (status != FMD_OK)
+        return status;
+    /* Euler-Maruyama of dX = [u + b s] dt + sqrt(2 b) dW, b = beta^2 alpha_dot/alpha - beta beta_dot,
+     * with u = (alpha_dot/alpha) x + b s (Prop 1), s = -eps/beta: drift (alpha_dot/alpha) x + 2 b s */
+    const double r = s.alpha_dot / s.alpha, b = s.beta * s.beta * r - s.beta_beta_dot;
+    for (size_t i = 0; i < n * d; i++)
+        x[i] += h * (r * x[i] - 2.0 * b * e[i] / s.beta) + sqrt(2.0 * b * h) * z[i];
+    return FMD_OK;
+}
+
+double fmd_langevin_corrector_size(double snr, size_t n, size_t d, const double *z, const double *eps, double beta)
+{
+    /* Song et al. (2021), Algorithm 4 (alpha_i = 1): 2 (r |z| / |s|)^2 with the norms averaged
+     * over the batch, s = -eps/beta (per particle, a point where the score nearly vanishes
+     * would get a huge step and be thrown out) */
+    double zn = 0.0, gn = 0.0;
+    for (size_t p = 0; p < n; p++) {
+        double a2 = 0.0, b2 = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            a2 += z[p * d + j] * z[p * d + j];
+            b2 += eps[p * d + j] * eps[p * d + j];
+        }
+        zn += sqrt(a2) / (double)n;
+        gn += sqrt(b2) / beta / (double)n;   /* |s| = |eps| / beta */
+    }
+    const double ratio = snr * zn / fmax(gn, 1e-300);
+    return 2.0 * ratio * ratio;
+}
+
+int fmd_langevin_corrector_step(const fmd_sched_point *s, double snr, fmd_eps_fn eps, void *params, size_t n, size_t d,
+                                const double *z, double *x, double *e, double *size)
+{
+    if (!s || !eps || !x || !z || !e || !size || n == 0 || d == 0 || !(s->beta > 0.0) || !(snr >= 0.0) ||
+        (snr == 0.0 && !(*size >= 0.0)))
+        return FMD_EINVAL;
+    int status = eps(s, n, d, x, e, params);
+    if (status != FMD_OK)
+        return status;
+    if (snr > 0.0)
+        *size = fmd_langevin_corrector_size(snr, n, d, z, e, s->beta);
+    const double step = *size;
+    for (size_t i = 0; i < n * d; i++)   /* x + step s(x) + sqrt(2 step) z */
+        x[i] += step * (-e[i] / s->beta) + sqrt(2.0 * step) * z[i];
+    return FMD_OK;
 }
 
 int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_t steps, size_t corrector,
@@ -264,41 +350,15 @@ int fmd_predictor_corrector(const fmd_schedule *sch, double t0, double t1, size_
     const double h = (t1 - t0) / (double)steps;
     for (size_t k = 0; status == FMD_OK && k < steps; k++) {
         const double t = t0 + (double)k * h, tn = k + 1 == steps ? t1 : t + h;
-        fmd_sched_point s;
-        status = fmd_schedule_at(sch, t, &s);
-        if (status == FMD_OK && s.alpha == 0.0)
-            status = FMD_EDOM;
-        if (status == FMD_OK)
-            status = eps(&s, n, d, x, S.e, params);
-        if (status != FMD_OK)
-            break;
-        /* predictor: Euler-Maruyama of dX = [u + b s] dt + sqrt(2 b) dW, b = beta^2 alpha_dot/alpha - beta beta_dot,
-         * with u = (alpha_dot/alpha) x + b s (Prop 1), s = -eps/beta: drift (alpha_dot/alpha) x + 2 b s */
-        const double r = s.alpha_dot / s.alpha, b = s.beta * s.beta * r - s.beta_beta_dot;
         fmd_streams_gaussian(&S.st, n, d, S.z);
-        for (size_t i = 0; i < n * d; i++)
-            x[i] += h * (r * x[i] - 2.0 * b * S.e[i] / s.beta) + sqrt(2.0 * b * h) * S.z[i];
-        /* corrector: Langevin at the new level, step e = 2 (r mean|z| / mean|s|)^2 with the
-         * norms averaged over the batch (per particle, a point where the score nearly
-         * vanishes would get a huge step and be thrown out) */
+        status = fmd_pc_predictor_step(sch, t, h, eps, params, n, d, S.z, x, S.e);
         fmd_sched_point sn;
-        status = fmd_schedule_at(sch, tn, &sn);
-        for (size_t c = 0; status == FMD_OK && c < corrector && sn.beta > 0.0; c++) {
-            status = eps(&sn, n, d, x, S.e, params);
+        if (status == FMD_OK)
+            status = fmd_schedule_at(sch, tn, &sn);
+        for (size_t c = 0; status == FMD_OK && c < corrector && sn.beta > 0.0; c++) {   /* Langevin at the new level */
+            double size;
             fmd_streams_gaussian(&S.st, n, d, S.z);
-            double zn = 0.0, gn = 0.0;
-            for (size_t p = 0; status == FMD_OK && p < n; p++) {
-                double a2 = 0.0, b2 = 0.0;
-                for (size_t j = 0; j < d; j++) {
-                    a2 += S.z[p * d + j] * S.z[p * d + j];
-                    b2 += S.e[p * d + j] * S.e[p * d + j];
-                }
-                zn += sqrt(a2) / (double)n;
-                gn += sqrt(b2) / sn.beta / (double)n;   /* |s| = |eps| / beta */
-            }
-            const double e = 2.0 * (snr * zn / fmax(gn, 1e-300)) * (snr * zn / fmax(gn, 1e-300));
-            for (size_t i = 0; status == FMD_OK && i < n * d; i++)
-                x[i] += e * (-S.e[i] / sn.beta) + sqrt(2.0 * e) * S.z[i];
+            status = fmd_langevin_corrector_step(&sn, snr, eps, params, n, d, S.z, x, S.e, &size);
         }
     }
     if (nfe)

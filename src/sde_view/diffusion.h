@@ -105,9 +105,23 @@ typedef enum { FMD_DDPM_VAR_BETA, FMD_DDPM_VAR_POSTERIOR } fmd_ddpm_variance;
 int fmd_ddpm_reverse_step(const fmd_ddpm *q, size_t k, fmd_ddpm_variance v, size_t m, const double *x,
                           const double *eps, double *mean, double *var);
 
+/* One step k -> k - 1 of ancestral sampling with its noise given (Ho et
+ * al. 2020, Algorithm 2): x (n, d) <- mu_theta(x, eps(x)) + sigma_k z, z (n,
+ * d) independent N(0, I), unused (may be NULL) at k = 1, the last step, which
+ * adds no noise; e (n d doubles) receives eps(x). The step the sampler below
+ * takes, drawing z from its streams. */
+int fmd_ddpm_ancestral_step(const fmd_ddpm *q, size_t k, fmd_ddpm_variance v, fmd_eps_fn eps, void *params, size_t n,
+                            size_t d, const double *z, double *x, double *e);
+
 /* Ancestral sampling with either variance (no noise on the last step). */
 int fmd_ddpm_ancestral_var(const fmd_ddpm *q, fmd_ddpm_variance v, fmd_eps_fn eps, void *params, size_t n, size_t d,
                            uint64_t seed, double *x, size_t *nfe);
+
+/* One DDIM step from level k to k' < k (Song, Meng & Ermon 2021, eq. 12
+ * with eq. 16's sigma times eta), noise z given (n, d; unused when sigma = 0,
+ * as at eta = 0 or k' = 0); e receives eps(x). */
+int fmd_ddim_step(const fmd_ddpm *q, size_t k, size_t kp, double eta, fmd_eps_fn eps, void *params, size_t n, size_t d,
+                  const double *z, double *x, double *e);
 
 /* DDIM on `steps` levels evenly spaced from N down to 0. */
 int fmd_ddim(const fmd_ddpm *q, size_t steps, double eta, fmd_eps_fn eps, void *params, size_t n, size_t d,
@@ -124,6 +138,33 @@ double fmd_ncsn_level(double sigma_max, double sigma_min, size_t L, size_t i);
 /* NCSN: L levels from sigma_max to sigma_min (geometric), T steps each. */
 int fmd_annealed_langevin(double sigma_max, double sigma_min, size_t L, size_t T, double step, fmd_eps_fn eps,
                           void *params, size_t n, size_t d, uint64_t seed, double *x, size_t *nfe);
+
+/* One Langevin step at NCSN's level i (Song & Ermon 2019, Algorithm 1):
+ * x += (a_i/2) s(x) + sqrt(a_i) z, a_i = step sigma_i^2 / sigma_{L-1}^2 (the
+ * smallest level's), z (n, d) given; e receives eps(x). */
+int fmd_annealed_langevin_step(double sigma_max, double sigma_min, size_t L, size_t i, double step, fmd_eps_fn eps,
+                               void *params, size_t n, size_t d, const double *z, double *x, double *e);
+
+/* The predictor's step from t to t + h: Euler-Maruyama of the reverse SDE
+ * (Song et al. 2021, eq. 6, in the course's time: drift (alpha_dot/alpha) x
+ * + 2 b s, diffusion sqrt(2 b), b = beta^2 alpha_dot/alpha - beta beta_dot),
+ * noise z given; e receives eps(x). */
+int fmd_pc_predictor_step(const fmd_schedule *sch, double t, double h, fmd_eps_fn eps, void *params, size_t n,
+                          size_t d, const double *z, double *x, double *e);
+
+/* The corrector's step size (Song et al. 2021, Algorithm 4, the VE rule,
+ * which fmd uses on every schedule: alpha_i = 1): 2 (snr <|z|> / <|s|>)^2,
+ * the norms of the n rows of z and of the score s = -eps/beta averaged over
+ * the batch, as score_sde's LangevinCorrector does. */
+double fmd_langevin_corrector_size(double snr, size_t n, size_t d, const double *z, const double *eps, double beta);
+
+/* One corrector step at the path point s: x += size s(x) + sqrt(2 size) z
+ * (unadjusted Langevin), z (n, d) given, e receives eps(x). With snr > 0
+ * the size is fmd_langevin_corrector_size's, of this z and eps(x), and is
+ * written to *size; with snr = 0, *size is the size to take (a fixed step,
+ * so that a test can read the step off as an affine map). */
+int fmd_langevin_corrector_step(const fmd_sched_point *s, double snr, fmd_eps_fn eps, void *params, size_t n, size_t d,
+                                const double *z, double *x, double *e, double *size);
 
 /* Predictor-corrector on the course schedule sch, on a uniform grid of
  * `steps` from t0 to t1 (0 < t0 where alpha > 0 is needed: alpha_t0 > 0),

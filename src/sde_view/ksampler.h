@@ -31,9 +31,18 @@
  *               sigma_up (sigma_down^2 + sigma_up^2 = sigma'^2, eta = 1)
  *   DPMPP_2S_ANCESTRAL  DPM-Solver++(2S) (midpoint in lambda) to sigma_down,
  *               then noise sigma_up
- *   DPMPP_SDE   DPM-Solver++ (stochastic, r = 1/2): both stages ancestral
+ *   DPMPP_SDE   DPM-Solver++ (stochastic, r = 1/2): both stages ancestral,
+ *               their two noises correlated as k-diffusion's Brownian tree in
+ *               sigma makes them: n1 the normalised increment over [sigma_mid,
+ *               sigma], n2 the one over [sigma', sigma], which contains it, so
+ *               corr(n1, n2) = sqrt((sigma - sigma_mid) / (sigma - sigma'))
  * The stochastic ones draw their noise from fmd's seeded streams (not a
- * Brownian tree): a run is reproducible bit for bit, any thread count. */
+ * Brownian tree; the one correlation the tree gives within a step is built
+ * from two independent draws): a run is reproducible bit for bit, any
+ * thread count. Each of them is exactly k-diffusion's function of the same
+ * name with eta = 1 and s_noise = 1 (sample_euler_ancestral,
+ * sample_dpmpp_2s_ancestral, sample_dpmpp_sde); verify/test_sampler_law.c
+ * checks one step of each against that definition, in law. */
 #ifndef FMD_KSAMPLER_H
 #define FMD_KSAMPLER_H
 
@@ -68,5 +77,17 @@ int fmd_karras_sigmas(size_t n, double sigma_min, double sigma_max, double rho, 
  * NULL) gets the evaluations per particle. */
 int fmd_ksample(fmd_kmethod method, const double *sigmas, size_t steps, fmd_eps_fn eps, void *params, size_t np,
                 size_t d, uint64_t seed, double *x, size_t *nfe);
+
+/* One step of a single-step method (HEUN, EULER_ANCESTRAL,
+ * DPMPP_2S_ANCESTRAL, DPMPP_SDE) from sigma to sigma_next (sigma >
+ * sigma_next >= 0) on x (np, d), with its noise given instead of drawn: z
+ * holds fmd_kstep_noise_blocks(method) blocks of np d independent N(0, I)
+ * numbers (ignored on a step into sigma_next = 0, which adds no noise; may be
+ * NULL for HEUN). fmd_ksample takes exactly these steps, drawing z from its
+ * streams; with the noise given, a step is a function a test can read off
+ * (on Gaussian data, an affine map of x and z). */
+size_t fmd_kstep_noise_blocks(fmd_kmethod method);
+int fmd_kstep(fmd_kmethod method, double sigma, double sigma_next, fmd_eps_fn eps, void *params, size_t np, size_t d,
+              const double *z, double *x);
 
 #endif
