@@ -605,6 +605,11 @@ static void resume_round_trip_as(const char *path, fmd_dtype dtype, int edm)
     cr_expect(net2->cfg.output == net->cfg.output && net2->cfg.sigma_data == net->cfg.sigma_data);
     cr_expect(info2.weighting == info.weighting && info2.time_law == info.time_law && info2.p_mean == info.p_mean &&
               info2.p_std == info.p_std, "edm %d: the run's weighting or law of t did not come back", edm);
+    /* the schedule comes back into the network's configuration, for a plain read-out too, so a
+     * loaded network samples on its own path: CondOT's alpha_t = t */
+    fmd_sched_point sp;
+    cr_expect(fmd_schedule_at(&net2->cfg.schedule, 0.3, &sp) == FMD_OK && sp.alpha == 0.3 && sp.beta == 0.7,
+              "edm %d: the loaded network's schedule is not the run's CondOT", edm);
     fmd_train_config tc2 = tc;   /* what `fmd train --resume` rebuilds from the file */
     tc2.weighting = (fmd_weighting)info2.weighting, tc2.time_law = (fmd_time_law)info2.time_law;
     tc2.p_mean = info2.p_mean, tc2.p_std = info2.p_std;

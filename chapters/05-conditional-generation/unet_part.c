@@ -199,7 +199,8 @@ static int unets(const ch05_unet_args *a, const unet_kind *k, const unsigned lon
  * rule in `steps` steps on [0, 1] (the network is the field); EDM: Heun on
  * Karras's levels, steps + 1 of them (Algorithm 1 of Karras et al.,
  * src/sde_view/ksampler.h), reading the denoiser as a noise prediction. */
-static int unet_images(fmd_unet_eval *ev, int edm, int y, double w, uint64_t seed, size_t n, size_t steps, double *x)
+static int unet_images(const fmd_schedule *sch, fmd_unet_eval *ev, int edm, int y, double w, uint64_t seed, size_t n,
+                       size_t steps, double *x)
 {
     fmd_unet_guidance G = {ev, y, w};
     fmd_field u = {fmd_unet_guided_field, 784, &G};
@@ -209,10 +210,8 @@ static int unet_images(fmd_unet_eval *ev, int edm, int y, double w, uint64_t see
     fmd_sampler_options_default(&o);
     o.n = n, o.steps = edm ? steps + 1 : steps, o.seed = seed, o.threads = fmd_cpus_available();
     const fmd_prediction predicts = edm ? FMD_PREDICTS_DATA : FMD_PREDICTS_FIELD;
-    fmd_schedule sch;
-    fmd_schedule_by_name("condot", &sch);
-    fmd_sampler_interval(&s, &o, &sch, predicts, edm, 1.0, &o.t0, &o.t1);
-    fmd_flow_sde_params P = {&u, sch, 0.0, predicts, NULL};
+    fmd_sampler_interval(&s, &o, sch, predicts, edm, 1.0, &o.t0, &o.t1);
+    fmd_flow_sde_params P = {&u, *sch, 0.0, predicts, NULL};
     const int status = fmd_sampler_run(&s, &P, &o, x, NULL, NULL, NULL);
     for (size_t i = 0; i < n * 784; i++)
         x[i] = fmin(1.0, fmax(-1.0, x[i]));
@@ -234,7 +233,7 @@ static void grids(const ch05_unet_args *a, fmd_unet_eval *ev)
     fmd_progress_begin(&p, "chapter 5: the U-Net's grid, classes", 10);
     for (int y = 0; y < 10; y++) {
         for (int q = 0; q < 4; q++)
-            unet_images(ev, 0, y, grid_w[q], 500 + y, 4, GRID_STEPS, cells + (y * 4 + q) * 4 * 784);
+            unet_images(a->sch, ev, 0, y, grid_w[q], 500 + y, 4, GRID_STEPS, cells + (y * 4 + q) * 4 * 784);
         fmd_progress_at(&p, y + 1);
     }
     ch05_write_grid("ch05_fmnist_unet_grid.tsv", "the U-Net", 4, cells, a->io_failed);
@@ -260,7 +259,7 @@ static void curve_samples(const ch05_unet_args *a, const fmd_mlp *mlp, fmd_unet_
     double *xy = malloc(m * 784 * sizeof(double));
     for (int y = 0; xy && y < 10; y++) {
         if (ev)
-            unet_images(ev, edm, y, 1.0, 800 + y, m, TABLE_STEPS, xy);
+            unet_images(a->sch, ev, edm, y, 1.0, 800 + y, m, TABLE_STEPS, xy);
         else
             ch05_mlp_images(mlp, a->sch, y, 1.0, 800 + y, m, xy);
         for (size_t j = 0; j < m; j++)
@@ -339,7 +338,7 @@ static void measure_tradeoff(const ch05_unet_args *a, fmd_unet *net, const char 
     for (int q = 0; x && p && q < 6; q++) {
         double hits = 0.0, div[10];
         for (int y = 0; y < 10; y++) {
-            unet_images(ev, 0, y, ws[q], 600 + y, per_class, TABLE_STEPS, x);
+            unet_images(a->sch, ev, 0, y, ws[q], 600 + y, per_class, TABLE_STEPS, x);
             fmd_classifier_predict(a->clf, 1.0, per_class, x, p);
             for (size_t i = 0; i < per_class; i++)
                 hits += p[i] == y;

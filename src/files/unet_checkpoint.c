@@ -80,11 +80,14 @@ static int read_edm(const fmd_st_file *f, fmd_unet_config *cfg, fmd_run_info *in
         status = fmd_meta_string(f, "readout", readout, sizeof readout, why, why_len);
     if (status == FMD_OK && fmd_readout_by_name(readout, &cfg->output) != FMD_OK)
         status = fmd_reason(why, why_len, "metadata 'readout' = '%s' is not plain, noise, data or score", readout);
+    /* the run's schedule: a preconditioned read-out needs it; a plain one gets it too, so that a
+     * loaded network samples on the path it was trained on (net->cfg.schedule) */
+    const int known_schedule = fmd_schedule_by_name(info->schedule, &cfg->schedule) == FMD_OK;
     if (status == FMD_OK && cfg->output != FMD_OUT_PLAIN) {
         status = fmd_meta_double(f, "sigma_data", &cfg->sigma_data, why, why_len);
         if (status == FMD_OK && !(cfg->sigma_data > 0.0 && isfinite(cfg->sigma_data)))
             status = fmd_reason(why, why_len, "metadata 'sigma_data' = %g is not a positive number", cfg->sigma_data);
-        if (status == FMD_OK && fmd_schedule_by_name(info->schedule, &cfg->schedule) != FMD_OK)
+        if (status == FMD_OK && !known_schedule)
             status = fmd_reason(why, why_len, "unknown schedule '%s'", info->schedule);
         fmd_loss_kind k;
         if (status == FMD_OK && (fmd_objective_by_name(info->objective, &k) != FMD_OK || fmd_readout_for(k) != cfg->output))

@@ -40,6 +40,12 @@ static size_t param_blocks(const fmd_mlp *net, fmd_param_block *blocks)
     return nb;
 }
 
+int fmd_train_edm_fits(const fmd_train_config *cfg, fmd_mlp_output readout)
+{
+    return !(cfg->weighting == FMD_WEIGHT_EDM && (cfg->objective != FMD_LOSS_DENOISER || readout != FMD_OUT_DATA)) &&
+           !(cfg->time_law == FMD_TIME_LOGNORMAL && !(cfg->p_std > 0.0));
+}
+
 int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params,
                               fmd_mlp *net, fmd_trainer **out)
 {
@@ -48,8 +54,7 @@ int fmd_trainer_alloc_sampler(const fmd_train_config *cfg, fmd_sampler_fn sample
          cfg->objective != FMD_LOSS_DENOISER && cfg->objective != FMD_LOSS_CFM_DSM) ||
         net->dims[net->nlayers] != fmd_loss_width(cfg->objective, net->cfg.d) ||
         (cfg->weighting == FMD_WEIGHT_BETA2 && cfg->objective != FMD_LOSS_CSM && cfg->objective != FMD_LOSS_CFM_DSM) ||
-        (cfg->weighting == FMD_WEIGHT_EDM && (cfg->objective != FMD_LOSS_DENOISER || net->cfg.output != FMD_OUT_DATA)) ||
-        (cfg->time_law == FMD_TIME_LOGNORMAL && (cfg->levels > 0 || !(cfg->p_std > 0.0))) ||
+        !fmd_train_edm_fits(cfg, net->cfg.output) || (cfg->time_law == FMD_TIME_LOGNORMAL && cfg->levels > 0) ||
         ((cfg->weighting == FMD_WEIGHT_ELBO || cfg->levels > 0) &&
          (cfg->objective != FMD_LOSS_DDPM || cfg->levels == 0 || strncmp(cfg->schedule.name, "ddpm:", 5) != 0 ||
           (double)cfg->levels != cfg->schedule.param)))

@@ -145,6 +145,11 @@ double fmd_ddpm_elbo_weight(const fmd_schedule *sch, size_t N, size_t k);
  * (there the read-out is x = z itself and its error 0 whatever F is). */
 double fmd_edm_weight(double sigma_data, const fmd_schedule *sch, double t);
 
+/* Whether cfg's EDM pieces fit a network with this read-out: EDM's weight
+ * needs the DENOISER objective and the DATA read-out, the log-normal law of t
+ * a spread p_std > 0. The MLP's and the U-Net's trainers both ask it. */
+int fmd_train_edm_fits(const fmd_train_config *cfg, fmd_mlp_output readout);
+
 /* The rows' times by the configuration's law: after fmd_loss_batch_fill on
  * [t_min, t_max] (UNIFORM), or on [0, 1] then EDM's map (LOGNORMAL). */
 int fmd_train_fill(const fmd_train_config *cfg, fmd_sampler_fn sampler, void *params, gsl_rng *r,

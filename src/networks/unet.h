@@ -71,7 +71,7 @@ typedef struct {
     fmd_dtype dtype;                    /* FMD_F64 (default) or FMD_F32 */
     fmd_mlp_output output;              /* the read-out; PLAIN (0) unless preconditioned */
     double sigma_data;                  /* s of a preconditioned read-out (> 0) */
-    fmd_schedule schedule;              /* alpha_t, beta_t of a preconditioned read-out */
+    fmd_schedule schedule;              /* alpha_t, beta_t: a preconditioned read-out's; a loaded network's path */
     fmd_conv_method conv;               /* the residual blocks' 3 x 3 convolutions: DIRECT (0, im2col)
                                            or WINOGRAD (F(2 x 2, 3 x 3), src/networks/winograd.h);
                                            the same function, rounded differently */

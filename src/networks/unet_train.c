@@ -20,8 +20,7 @@ int fmd_unet_trainer_alloc(const fmd_train_config *cfg, fmd_sampler_fn sampler, 
     if (!cfg || !sampler || !net || !out || cfg->batch < 2 || cfg->levels > 0 ||
         (cfg->objective != FMD_LOSS_CFM && cfg->objective != FMD_LOSS_DDPM && cfg->objective != FMD_LOSS_DENOISER) ||
         (cfg->weighting != FMD_WEIGHT_UNIFORM && cfg->weighting != FMD_WEIGHT_EDM) ||
-        (cfg->weighting == FMD_WEIGHT_EDM && (cfg->objective != FMD_LOSS_DENOISER || net->cfg.output != FMD_OUT_DATA)) ||
-        (cfg->time_law == FMD_TIME_LOGNORMAL && !(cfg->p_std > 0.0)))
+        !fmd_train_edm_fits(cfg, net->cfg.output))
         return FMD_EINVAL;
     *out = NULL;
     fmd_unet_trainer *tr = calloc(1, sizeof *tr);
