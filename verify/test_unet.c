@@ -373,20 +373,34 @@ Test(unet, training_steps_do_not_depend_on_threads)
     fmd_gmm_free(g);
 }
 
+/* A held-out loss: the mean over the batch's rows of lambda_i |pred_i -
+ * target_i|^2, pred the network's unconditional output (the "no label" row)
+ * where pred is NULL, lambda_i EDM's weight at t_i when `edm`, else 1. */
+static double held_out(fmd_unet *net, const fmd_loss_batch *b, const double *pred, const double *target, int edm)
+{
+    fmd_unet_work *w;
+    cr_assert_eq(fmd_unet_work_alloc(net, b->M, &w), FMD_OK);
+    double *out = malloc(b->M * 64 * sizeof(double)), L = 0.0;
+    if (!pred)
+        cr_assert_eq(fmd_unet_forward(net, w, b->M, b->x, b->t, NULL, out), FMD_OK);
+    for (size_t i = 0; i < b->M; i++) {
+        const double lambda = edm ? fmd_edm_weight(net->cfg.sigma_data, &net->cfg.schedule, b->t[i]) : 1.0;
+        for (size_t k = 0; k < 64; k++) {
+            const double e = (pred ? pred : out)[i * 64 + k] - target[i * 64 + k];
+            L += lambda * e * e / (double)b->M;
+        }
+    }
+    free(out);
+    fmd_unet_work_free(w);
+    return L;
+}
+
 /* mean |f(x, t, no label) - target|^2 over the held-out batch: the
  * unconditional output, whose best is the exact marginal field u_t(x) (the
  * labelled outputs can do better: u_t(x | y) knows the pattern) */
 static double held_out_loss(fmd_unet *net, const fmd_loss_batch *b, const double *target)
 {
-    fmd_unet_work *w;
-    cr_assert_eq(fmd_unet_work_alloc(net, b->M, &w), FMD_OK);
-    double *out = malloc(b->M * 64 * sizeof(double)), L = 0.0;
-    cr_assert_eq(fmd_unet_forward(net, w, b->M, b->x, b->t, NULL, out), FMD_OK);   /* the "no label" row */
-    for (size_t i = 0; i < b->M * 64; i++)
-        L += (out[i] - target[i]) * (out[i] - target[i]) / (double)b->M;
-    free(out);
-    fmd_unet_work_free(w);
-    return L;
+    return held_out(net, b, NULL, target, 0);
 }
 
 static void closes_half(fmd_dtype dtype)
@@ -436,21 +450,7 @@ Test(unet, float32_training_closes_half_the_reducible_loss) { closes_half(FMD_F3
  * seeds, deterministic. */
 static double held_out_edm_loss(fmd_unet *net, const fmd_loss_batch *b, const double *D)
 {
-    fmd_unet_work *w;
-    cr_assert_eq(fmd_unet_work_alloc(net, b->M, &w), FMD_OK);
-    double *out = malloc(b->M * 64 * sizeof(double)), L = 0.0;
-    if (!D)
-        cr_assert_eq(fmd_unet_forward(net, w, b->M, b->x, b->t, NULL, out), FMD_OK);
-    for (size_t i = 0; i < b->M; i++) {
-        const double lambda = fmd_edm_weight(net->cfg.sigma_data, &net->cfg.schedule, b->t[i]);
-        for (size_t k = 0; k < 64; k++) {
-            const double e = (D ? D : out)[i * 64 + k] - b->z[i * 64 + k];
-            L += lambda * e * e / (double)b->M;
-        }
-    }
-    free(out);
-    fmd_unet_work_free(w);
-    return L;
+    return held_out(net, b, D, b->z, 1);   /* D, or the network's read-out where D is NULL, against z */
 }
 
 Test(unet, edm_training_closes_half_the_reducible_loss)
