@@ -27,6 +27,7 @@
  * usage: unet_bench RESULTS_DIR   (writes unet_throughput.tsv, unet_bars.tsv, unet_goals.tsv, unet_winograd.tsv) */
 #include "bench.h"
 #include "networks/unet_train.h"
+#include "unet_roofline.h"
 
 enum { BATCH = 64 };
 
@@ -39,42 +40,6 @@ static int noise_images(void *params, gsl_rng *r, size_t n, double *z, int *labe
     for (size_t i = 0; labels && i < n; i++)
         labels[i] = (int)gsl_rng_uniform_int(r, 10);
     return FMD_OK;
-}
-
-/* multiply-adds of one image's forward products */
-static double conv_macs(size_t side, size_t ci, size_t co)
-{
-    return (double)(side * side) * 9.0 * (double)ci * (double)co;
-}
-
-/* a residual block's; its two stride-1 convolutions at `share` of their direct multiply-adds
- * (1, or 16/36 for Winograd's F(2 x 2, 3 x 3), src/networks/winograd.h) */
-static double block_macs(const fmd_resblock *rb, size_t side, double share)
-{
-    double m = share * (conv_macs(side, rb->c_in, rb->c_out) + conv_macs(side, rb->c_out, rb->c_out)) +
-               (double)(rb->emb * rb->c_out);
-    if (rb->c_in != rb->c_out)
-        m += (double)(side * side * rb->c_in * rb->c_out);
-    return m;
-}
-
-static double forward_macs(const fmd_unet *net, double share)
-{
-    const fmd_unet_config *c = &net->cfg;
-    const size_t L = c->levels, E = c->emb;
-    double m = (double)(2 * c->n_fourier * E + E * E) + conv_macs(c->side, 1, net->ch[0]);
-    for (size_t l = 0; l < L; l++) {
-        m += block_macs(&net->down[l], net->sides[l], share) + block_macs(&net->up[l], net->sides[l], share);
-        if (l + 1 < L)
-            m += conv_macs(net->sides[l + 1], net->ch[l], net->ch[l]);   /* stride 2: output pixels */
-        if (l > 0)   /* upsampling then a 3 x 3 conv: 4 taps an output in the sub-pixel form (src/networks/conv.h) */
-            m += conv_macs(net->sides[l - 1], net->ch[l], net->ch[l]) * 4.0 / 9.0;
-    }
-    const double T = (double)(net->sides[L - 1] * net->sides[L - 1]), cl = (double)net->ch[L - 1];
-    m += block_macs(&net->mid1, net->sides[L - 1], share) + block_macs(&net->mid2, net->sides[L - 1], share);
-    if (c->attention)
-        m += T * cl * 3.0 * cl + 2.0 * T * T * cl + T * cl * cl;
-    return m + conv_macs(c->side, net->ch[0], 1);
 }
 
 typedef struct {
