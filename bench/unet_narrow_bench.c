@@ -18,17 +18,6 @@
 
 enum { BATCH = 32 };
 
-/* random images in [-1, 1] with random labels: the step's cost does not depend on the data */
-static int noise_images(void *params, gsl_rng *r, size_t n, double *z, int *labels)
-{
-    (void)params;
-    for (size_t i = 0; i < n * 784; i++)
-        z[i] = 2.0 * gsl_rng_uniform(r) - 1.0;
-    for (size_t i = 0; labels && i < n; i++)
-        labels[i] = (int)gsl_rng_uniform_int(r, 10);
-    return FMD_OK;
-}
-
 static void one_step(void *p)
 {
     double loss;
@@ -68,7 +57,7 @@ int main(int argc, char **argv)
                                    .label_drop = 0.1, .seed = 1, .threads = threads};
             fmd_schedule_by_name("condot", &tc.schedule);
             fmd_unet_trainer *tr;
-            if (fmd_unet_trainer_alloc(&tc, noise_images, NULL, net, &tr) != FMD_OK)
+            if (fmd_unet_trainer_alloc(&tc, unet_noise_images, NULL, net, &tr) != FMD_OK)
                 return 1;
             one_step(tr);
             const double rate = best_rate(one_step, tr, 3.0) * BATCH, roof = gemm_peak(FMD_F32, threads) / flops;

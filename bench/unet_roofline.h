@@ -1,5 +1,6 @@
-/* unet_roofline.h -- the U-Net's matrix products counted in multiply-adds
- * per image (bench/unet_bench.c, bench/unet_narrow_bench.c): each
+/* unet_roofline.h -- what the U-Net benches (bench/unet_bench.c,
+ * bench/unet_narrow_bench.c) share: the data their steps train on, and the
+ * network's matrix products counted in multiply-adds per image: each
  * convolution's P 9 c_in c_out, the skips, attention and the embedding; an
  * upsampling followed by a convolution in its sub-pixel form (4 taps an
  * output, src/networks/conv.h). A step is the forward once and the backward
@@ -8,7 +9,20 @@
 #ifndef FMD_BENCH_UNET_ROOFLINE_H
 #define FMD_BENCH_UNET_ROOFLINE_H
 
+#include <gsl/gsl_rng.h>
+#include "base/status.h"
 #include "networks/unet.h"
+
+/* random images in [-1, 1] with random labels: a step's cost does not depend on the data */
+static inline int unet_noise_images(void *params, gsl_rng *r, size_t n, double *z, int *labels)
+{
+    (void)params;
+    for (size_t i = 0; i < n * 784; i++)
+        z[i] = 2.0 * gsl_rng_uniform(r) - 1.0;
+    for (size_t i = 0; labels && i < n; i++)
+        labels[i] = (int)gsl_rng_uniform_int(r, 10);
+    return FMD_OK;
+}
 
 /* multiply-adds of one image's forward products */
 static inline double conv_macs(size_t side, size_t ci, size_t co)
