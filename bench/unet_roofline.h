@@ -45,7 +45,8 @@ static inline double forward_macs(const fmd_unet *net, double share)
 {
     const fmd_unet_config *c = &net->cfg;
     const size_t L = c->levels, E = c->emb;
-    double m = (double)(2 * c->n_fourier * E + E * E) + conv_macs(c->side, 1, net->ch[0]);
+    const size_t pp = net->patch * net->patch;   /* the stem's input and the head's output channels */
+    double m = (double)(2 * c->n_fourier * E + E * E) + conv_macs(net->sides[0], pp, net->ch[0]);
     for (size_t l = 0; l < L; l++) {
         m += block_macs(&net->down[l], net->sides[l], share) + block_macs(&net->up[l], net->sides[l], share);
         if (l + 1 < L)
@@ -57,7 +58,7 @@ static inline double forward_macs(const fmd_unet *net, double share)
     m += block_macs(&net->mid1, net->sides[L - 1], share) + block_macs(&net->mid2, net->sides[L - 1], share);
     if (c->attention)
         m += T * cl * 3.0 * cl + 2.0 * T * T * cl + T * cl * cl;
-    return m + conv_macs(c->side, net->ch[0], 1);
+    return m + conv_macs(net->sides[0], net->ch[0], pp);
 }
 
 #endif

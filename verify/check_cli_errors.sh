@@ -138,6 +138,16 @@ expect 2 "unknown --precision 'f16'" train --arch unet --data-file img8.txt --pr
 expect 0 "" train --arch unet --data-file img8.txt --labels --channels 4 --batch 8 --steps 2 --quiet --precision f32 --out u32.st
 expect 0 "" train --resume u32.st --steps 3 --quiet
 expect 0 "" sample --model u32.st -n 3 --steps 4 --class 1 --guidance 2
+# 2 x 2 patches and logit-normal t (issue 27): a run that trains, resumes and samples; a patch the image
+# cannot take, an unknown law, and a law EDM does not use are refused by name
+expect 0 "" train --arch unet --data-file img8.txt --labels --patch 2 --mult 1,2 --channels 4 --batch 8 --steps 2 --time-law lognormal --p-mean 0.5 --p-std 1 --quiet --precision f32 --out up.st
+expect 0 "" train --resume up.st --steps 3 --quiet
+expect 0 "" sample --model up.st -n 3 --steps 4 --class 1 --guidance 2
+"$fmd" info --json up.st | grep -q '"patch": 2' || { echo "check_cli_errors: info --json of a patched U-Net does not say patch 2"; fail=1; }
+expect 2 "not a square of a side divisible by 16, as 4 levels need on 2 x 2 patches" train --arch unet --data-file img8.txt --patch 2 --mult 1,2,2,2 --out x.st
+expect 2 "--patch" train --arch unet --data-file img8.txt --patch 3 --out x.st
+expect 2 "--time-law normal: give uniform or lognormal" train --arch unet --data-file img8.txt --time-law normal --out x.st
+expect 2 "--time-law uniform: edm draws its levels lognormal" train --arch unet --data-file img8.txt --objective edm --time-law uniform --out x.st
 expect 0 "" info u32.st
 "$fmd" info --json u32.st | grep -q '"precision": "f32"' || { echo "check_cli_errors: info --json of a float32 U-Net does not say f32"; fail=1; }
 expect 2 "with --resume only --steps" train --resume u.st --steps 4 --lr 0.1

@@ -179,11 +179,12 @@ static double un_loss_only(void *c)
 /* output: PLAIN, or a preconditioned read-out (c_in, c_skip, c_out of
  * fmd_unet_preconditioning on condot, s = 0.6): then d/dx has two paths,
  * through c_skip x and through F(c_in x). */
-static void whole_network_check(fmd_mlp_output output, fmd_conv_method conv)
+static void whole_network_check_patched(fmd_mlp_output output, fmd_conv_method conv, size_t patch)
 {
     enum { N = 2, S = 8, D = S * S };
     fmd_unet_config cfg = {.side = S, .channels = 4, .levels = 2, .mult = {1, 2}, .attention = 1, .groups = 2,
-                           .n_fourier = 3, .emb = 8, .n_classes = 3, .output = output, .sigma_data = 0.6, .conv = conv};
+                           .n_fourier = 3, .emb = 8, .n_classes = 3, .output = output, .sigma_data = 0.6, .conv = conv,
+                           .patch = patch};
     fmd_schedule_by_name("condot", &cfg.schedule);
     fmd_unet *net;
     cr_assert_eq(fmd_unet_alloc(&cfg, &net), FMD_OK);
@@ -212,8 +213,8 @@ static void whole_network_check(fmd_mlp_output output, fmd_conv_method conv)
                  &checked);
     }
     fd_check("U-Net: input", N * D, x, dx, un_loss_only, &c, &checked);
-    cr_log_info("U-Net (read-out %d, conv %s): %zu parameters and %d inputs checked", (int)output,
-                fmd_conv_method_name(conv), checked - N * D, N * D);
+    cr_log_info("U-Net (read-out %d, conv %s, patch %zu): %zu parameters and %d inputs checked", (int)output,
+                fmd_conv_method_name(conv), patch, checked - N * D, N * D);
     /* a label out of range is refused */
     const int bad[N] = {1, 4};
     cr_expect_eq(fmd_unet_forward(net, w, N, x, t, bad, out), FMD_EINVAL);
@@ -223,7 +224,34 @@ static void whole_network_check(fmd_mlp_output output, fmd_conv_method conv)
     gsl_rng_free(r);
 }
 
+static void whole_network_check(fmd_mlp_output output, fmd_conv_method conv)
+{
+    whole_network_check_patched(output, conv, 1);
+}
+
 Test(unet, whole_network_backward_matches_finite_differences) { whole_network_check(FMD_OUT_PLAIN, FMD_CONV_DIRECT); }
+
+/* On 2 x 2 patches (the 8 x 8 image as 4 channels of 4 x 4; levels 4 and 2): the gather of
+ * the input and the scatter of the output are each other's adjoint in backward. */
+Test(unet, patched_network_backward_matches_finite_differences)
+{
+    whole_network_check_patched(FMD_OUT_PLAIN, FMD_CONV_DIRECT, 2);
+}
+
+/* A patch size the image does not divide, or above 2, is refused. */
+Test(unet, patches_must_tile_the_image)
+{
+    fmd_unet_config cfg = {.side = 8, .channels = 4, .levels = 4, .mult = {1, 2, 2, 2}, .groups = 2, .n_fourier = 3,
+                           .emb = 8, .patch = 2};
+    size_t count;
+    cr_expect_eq(fmd_unet_param_count(&cfg, &count), FMD_EINVAL, "8 / 2 = 4 cannot halve three times");
+    cfg.levels = 3;
+    cr_expect_eq(fmd_unet_param_count(&cfg, &count), FMD_OK);
+    cfg.patch = 3;
+    cr_expect_eq(fmd_unet_param_count(&cfg, &count), FMD_EINVAL, "patch 3");
+    cfg.side = 6, cfg.patch = 2;
+    cr_expect_eq(fmd_unet_param_count(&cfg, &count), FMD_EINVAL, "6 / 2 = 3 cannot halve once");
+}
 
 Test(unet, preconditioned_network_backward_matches_finite_differences)
 {
@@ -305,10 +333,11 @@ static fmd_gmm *two_patterns(void)
     return g;
 }
 
-static fmd_unet *tiny_unet_typed(uint64_t seed, fmd_dtype dtype)
+/* patch 1: none; 2: the 8 x 8 image as 4 channels of 4 x 4, levels 4 and 2 */
+static fmd_unet *tiny_unet_patched(uint64_t seed, fmd_dtype dtype, size_t patch)
 {
     fmd_unet_config cfg = {.side = 8, .channels = 4, .levels = 2, .mult = {1, 2}, .attention = 1, .groups = 2,
-                           .n_fourier = 3, .emb = 8, .n_classes = 2, .dtype = dtype};
+                           .n_fourier = 3, .emb = 8, .n_classes = 2, .dtype = dtype, .patch = patch};
     fmd_unet *net;
     cr_assert_eq(fmd_unet_alloc(&cfg, &net), FMD_OK);
     gsl_rng *r;
@@ -316,6 +345,11 @@ static fmd_unet *tiny_unet_typed(uint64_t seed, fmd_dtype dtype)
     cr_assert_eq(fmd_unet_init(net, r), FMD_OK);
     gsl_rng_free(r);
     return net;
+}
+
+static fmd_unet *tiny_unet_typed(uint64_t seed, fmd_dtype dtype)
+{
+    return tiny_unet_patched(seed, dtype, 1);
 }
 
 static fmd_unet *tiny_unet(uint64_t seed)
@@ -570,13 +604,16 @@ Test(unet, guided_field_is_the_guidance_formula)
  * all came back). Each reader refuses the other kind of model by name. */
 /* Save after 2 steps (the training state too), load into a new network and
  * trainer, take one more step on each side: the parameters and the EMA
+ * (mode 0: plain CFM; 1: EDM; 2: CFM with logit-normal t on 2 x 2 patches)
  * must agree bit for bit. Leaves the file at path. */
-static void resume_round_trip_as(const char *path, fmd_dtype dtype, int edm)
+static void resume_round_trip_as(const char *path, fmd_dtype dtype, int mode)
 {
     char why[256];
     fmd_gmm *g = two_patterns();
-    fmd_unet *net = edm ? edm_unet(1623, dtype) : tiny_unet_typed(1623, dtype);
-    fmd_train_config tc = edm ? edm_training(1) : tiny_training(1);
+    fmd_unet *net = mode == 1 ? edm_unet(1623, dtype) : tiny_unet_patched(1623, dtype, mode == 2 ? 2 : 1);
+    fmd_train_config tc = mode == 1 ? edm_training(1) : tiny_training(1);
+    if (mode == 2)   /* CFM with logit-normal t, as chapter 5 trains */
+        tc.time_law = FMD_TIME_LOGNORMAL, tc.p_mean = 0.5, tc.p_std = 1.0;
     tc.ema_decay = 0.99;
     fmd_unet_trainer *tr;
     cr_assert_eq(fmd_unet_trainer_alloc(&tc, fmd_gmm_sampler, g, net, &tr), FMD_OK);
@@ -585,7 +622,7 @@ static void resume_round_trip_as(const char *path, fmd_dtype dtype, int edm)
         cr_assert_eq(fmd_unet_train_step(tr, &loss), FMD_OK);
     fmd_run_info info;
     memset(&info, 0, sizeof info);
-    snprintf(info.objective, sizeof info.objective, edm ? "denoiser" : "cfm");
+    snprintf(info.objective, sizeof info.objective, mode == 1 ? "denoiser" : "cfm");
     snprintf(info.schedule, sizeof info.schedule, "condot");
     snprintf(info.data, sizeof info.data, "two patterns");
     info.steps = 2, info.target_steps = 3, info.batch = 40, info.lr = tc.lr, info.ema_decay = 0.99, info.t_max = 1.0;
@@ -603,13 +640,14 @@ static void resume_round_trip_as(const char *path, fmd_dtype dtype, int edm)
     cr_expect(strcmp(info2.data, "two patterns") == 0 && info2.steps == 2 && info2.label_drop == 0.1);
     /* EDM's pieces come back: the read-out, s, the weight and the law of t */
     cr_expect(net2->cfg.output == net->cfg.output && net2->cfg.sigma_data == net->cfg.sigma_data);
+    cr_expect(net2->patch == net->patch, "mode %d: patch %zu came back as %zu", mode, net->patch, net2->patch);
     cr_expect(info2.weighting == info.weighting && info2.time_law == info.time_law && info2.p_mean == info.p_mean &&
-              info2.p_std == info.p_std, "edm %d: the run's weighting or law of t did not come back", edm);
+              info2.p_std == info.p_std, "mode %d: the run's weighting or law of t did not come back", mode);
     /* the schedule comes back into the network's configuration, for a plain read-out too, so a
      * loaded network samples on its own path: CondOT's alpha_t = t */
     fmd_sched_point sp;
     cr_expect(fmd_schedule_at(&net2->cfg.schedule, 0.3, &sp) == FMD_OK && sp.alpha == 0.3 && sp.beta == 0.7,
-              "edm %d: the loaded network's schedule is not the run's CondOT", edm);
+              "mode %d: the loaded network's schedule is not the run's CondOT", mode);
     fmd_train_config tc2 = tc;   /* what `fmd train --resume` rebuilds from the file */
     tc2.weighting = (fmd_weighting)info2.weighting, tc2.time_law = (fmd_time_law)info2.time_law;
     tc2.p_mean = info2.p_mean, tc2.p_std = info2.p_std;
@@ -637,6 +675,14 @@ Test(unet, edm_checkpoint_resumes_bit_for_bit)
     char path[256];
     snprintf(path, sizeof path, "/tmp/fmd-unet-edm-%d.safetensors", (int)getpid());
     resume_round_trip_as(path, FMD_F64, 1);
+    unlink(path);
+}
+
+Test(unet, patched_logit_normal_checkpoint_resumes_bit_for_bit)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/fmd-unet-patch-%d.safetensors", (int)getpid());
+    resume_round_trip_as(path, FMD_F32, 2);
     unlink(path);
 }
 

@@ -197,7 +197,7 @@ class UnetConfig(ctypes.Structure):   # networks/unet.h: the first member of fmd
     _fields_ = [("side", c_size), ("channels", c_size), ("levels", c_size), ("mult", c_size * UNET_MAX_LEVELS),
                 ("attention", c_int), ("groups", c_size), ("n_fourier", c_size), ("emb", c_size),
                 ("n_classes", c_size), ("dtype", c_int), ("output", c_int), ("sigma_data", c_dbl),
-                ("schedule", Schedule), ("conv", c_int)]
+                ("schedule", Schedule), ("conv", c_int), ("patch", c_size)]
 
 
 class UnetGuidance(ctypes.Structure):

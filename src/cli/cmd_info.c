@@ -71,9 +71,9 @@ static int info_unet(const char *path, int json)
         json_string(info.objective);
         printf(", \"schedule\": ");
         json_string(info.schedule);
-        printf(", \"side\": %zu, \"channels\": %zu, \"mult\": [%s], \"attention\": %s, \"groups\": %zu, "
+        printf(", \"side\": %zu, \"patch\": %zu, \"channels\": %zu, \"mult\": [%s], \"attention\": %s, \"groups\": %zu, "
                "\"fourier\": %zu, \"emb\": %zu, \"classes\": %zu, \"parameters\": %zu, \"precision\": \"%s\", \"data\": ",
-               c->side, c->channels, mult, c->attention ? "true" : "false", c->groups, c->n_fourier, c->emb, c->n_classes,
+               c->side, net->patch, c->channels, mult, c->attention ? "true" : "false", c->groups, c->n_fourier, c->emb, c->n_classes,
                net->nparams, fmd_dtype_name(c->dtype));
         json_string(info.data);
         printf(", \"steps\": %lu, \"target_steps\": %lu, \"seed\": %lu, \"batch\": %zu, \"lr\": %.17g, \"clip\": %.17g, "
@@ -84,8 +84,9 @@ static int info_unet(const char *path, int json)
         printf("%-14s %s\n", "kind", kind_of(info.objective));
         printf("%-14s %s\n", "objective", info.objective);
         printf("%-14s %s\n", "schedule", info.schedule);
-        printf("%-14s U-Net on %zu x %zu images: %zu base channels, multipliers %s, %s; %zu groups; time as %zu "
-               "frequencies into an embedding of %zu; %s\n", "architecture", c->side, c->side, c->channels, mult,
+        printf("%-14s U-Net on %zu x %zu images%s: %zu base channels, multipliers %s, %s; %zu groups; time as %zu "
+               "frequencies into an embedding of %zu; %s\n", "architecture", c->side, c->side,
+               net->patch > 1 ? " as 2 x 2 patches" : "", c->channels, mult,
                c->attention ? "self-attention at the lowest resolution" : "no attention", c->groups, c->n_fourier, c->emb,
                c->n_classes ? "labelled" : "no labels");
         if (c->n_classes)

@@ -34,11 +34,17 @@ static const char usage[] =
     "                        equally, levels ln sigma ~ N(--p-mean, --p-std^2),\n"
     "                        defaults -1.2 and 1.2). ddpm, denoiser and edm scale\n"
     "                        the input and output by the data's RMS (src/networks/unet.h)\n"
+    "  --time-law LAW        uniform (t ~ U[0, 1], default; cfm, ddpm, denoiser) or\n"
+    "                        lognormal (ln sigma ~ N(--p-mean, --p-std^2), sigma =\n"
+    "                        beta_t / alpha_t: logit-normal t on condot; edm's own)\n"
     "  --schedule NAME       condot (default) | cosine | lab | poly:N | vp\n"
     "  --channels C          base channels; default 32\n"
     "  --mult M1,M2,...      the levels' channel multipliers, one a level (each halves\n"
     "                        the side); default 1,2,2: 28, 14, 7 pixels at C, 2C, 2C\n"
     "  --attention on|off    self-attention at the lowest resolution; default on\n"
+    "  --patch P             1 (default) or 2: the image enters as P x P patches, the\n"
+    "                        P^2 channels of a side/P map (4 times less arithmetic\n"
+    "                        at the top level; the side divisible by P 2^(levels-1))\n"
     "  --conv METHOD         direct (im2col, default) or winograd (F(2x2,3x3): 16\n"
     "                        multiplies where direct takes 36; faster only for wide\n"
     "                        layers, see bench/README.md): the same function, rounded\n"
@@ -89,8 +95,9 @@ int fmd_cmd_train_unet(int argc, char **argv)
     const char *hint = "Run 'fmd train --arch unet --help' for usage.";
     const char *data_name = NULL, *data_file = NULL, *out_path = NULL, *resume = NULL, *objective = "cfm";
     const char *schedule = "condot", *attention = "on", *precision = "f64", *mult = "1,2,2", *conv = "direct";
+    const char *time_law = NULL;
     double steps = 2000, batch = 64, lr = 1e-3, clip = 1.0, ema = 0.999, seed = 0, channels = 32, label_drop = 0.1;
-    double save_every = 0, threads = fmd_cli_default_threads(), p_mean = -1.2, p_std = 1.2;
+    double save_every = 0, threads = fmd_cli_default_threads(), p_mean = -1.2, p_std = 1.2, patch = 1;
     int labels = 0, quiet = 0, steps_given = 0, others = 0;
     for (int i = 1; i < argc; i++) {
         const char *v, *a = argv[i];
@@ -108,10 +115,14 @@ int fmd_cmd_train_unet(int argc, char **argv)
         else if ((v = fmd_cli_option(argc, argv, &i, "--precision"))) precision = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--mult"))) mult = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--conv"))) conv = v, others++;
+        else if ((v = fmd_cli_option(argc, argv, &i, "--time-law"))) time_law = v, others++;
         else if ((v = fmd_cli_option(argc, argv, &i, "--out"))) out_path = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--resume"))) resume = v;
         else if ((v = fmd_cli_option(argc, argv, &i, "--channels"))) {
             if (fmd_cli_number("train", a, v, 1, 1024, 1, &channels)) return 2;
+            others++;
+        } else if ((v = fmd_cli_option(argc, argv, &i, "--patch"))) {
+            if (fmd_cli_number("train", a, v, 1, 2, 1, &patch)) return 2;
             others++;
         } else if ((v = fmd_cli_option(argc, argv, &i, "--steps"))) {
             if (fmd_cli_number("train", a, v, 1, 1e9, 1, &steps)) return 2;
@@ -205,6 +216,11 @@ int fmd_cmd_train_unet(int argc, char **argv)
             return fmd_cli_usage_error("train", hint, "--objective %s: the U-Net trains cfm, ddpm, denoiser or edm", objective);
         if (strcmp(attention, "on") != 0 && strcmp(attention, "off") != 0)
             return fmd_cli_usage_error("train", hint, "--attention %s: give on or off", attention);
+        if (time_law && strcmp(time_law, "uniform") != 0 && strcmp(time_law, "lognormal") != 0)
+            return fmd_cli_usage_error("train", hint, "--time-law %s: give uniform or lognormal", time_law);
+        if (edm && time_law && strcmp(time_law, "lognormal") != 0)
+            return fmd_cli_usage_error("train", "Leave --time-law out with --objective edm, or train the denoiser.",
+                                       "--time-law %s: edm draws its levels lognormal", time_law);
         fmd_conv_method conv_method;
         if (fmd_conv_method_by_name(conv, &conv_method) != FMD_OK)
             return fmd_cli_usage_error("train", hint, "--conv %s: give winograd or direct", conv);
@@ -221,13 +237,14 @@ int fmd_cmd_train_unet(int argc, char **argv)
         const int rc = load_data(data_file, labels, &set, &classes);
         if (rc)
             return rc;
-        const size_t d = set.rows * set.cols, side = (size_t)lround(sqrt((double)d)), halving = (size_t)1 << (levels - 1);
+        const size_t d = set.rows * set.cols, side = (size_t)lround(sqrt((double)d));
+        const size_t halving = ((size_t)1 << (levels - 1)) * (size_t)patch;
         if (side * side != d || side % halving != 0) {
             fmd_image_set_free(&set);
-            return fmd_cli_usage_error("train", "Give square images whose side is divisible by 2^(levels - 1) (28 x 28 "
-                                       "takes up to 3 levels), or fewer --mult levels.",
+            return fmd_cli_usage_error("train", "Give square images whose side is divisible by P 2^(levels - 1) (28 x 28 "
+                                       "takes up to 3 levels, or 2 with --patch 2), or fewer --mult levels.",
                                        "the data have d = %zu numbers a row: not a square of a side divisible by %zu, "
-                                       "as %zu levels need", d, halving, levels);
+                                       "as %zu levels need%s", d, halving, levels, patch > 1 ? " on 2 x 2 patches" : "");
         }
         fmd_unet_config cfg;
         fmd_unet_default_config(side, labels ? classes : 0, &cfg);
@@ -235,15 +252,18 @@ int fmd_cmd_train_unet(int argc, char **argv)
         memcpy(cfg.mult, levels_of.mult, sizeof cfg.mult);
         cfg.channels = (size_t)channels, cfg.attention = strcmp(attention, "on") == 0;
         cfg.emb = 4 * cfg.channels, cfg.dtype = dtype, cfg.conv = conv_method;
+        cfg.patch = (size_t)patch;
         cfg.output = fmd_readout_for(tc.objective), cfg.schedule = tc.schedule;   /* PLAIN for cfm */
         if (cfg.output != FMD_OUT_PLAIN &&
             fmd_data_rms(fmd_image_set_sampler, &set, d, 10000, (uint64_t)seed, &cfg.sigma_data) != FMD_OK) {
             fmd_image_set_free(&set);
             return fmd_cli_out_of_memory("train", "the data's RMS", 0.0);
         }
-        if (edm) {
-            tc.weighting = FMD_WEIGHT_EDM, tc.time_law = FMD_TIME_LOGNORMAL, tc.p_mean = p_mean, tc.p_std = p_std;
-            info.weighting = FMD_WEIGHT_EDM, info.time_law = FMD_TIME_LOGNORMAL, info.p_mean = p_mean, info.p_std = p_std;
+        if (edm)
+            tc.weighting = FMD_WEIGHT_EDM, info.weighting = FMD_WEIGHT_EDM;
+        if (edm || (time_law && strcmp(time_law, "lognormal") == 0)) {   /* EDM's levels, or logit-normal t */
+            tc.time_law = FMD_TIME_LOGNORMAL, tc.p_mean = p_mean, tc.p_std = p_std;
+            info.time_law = FMD_TIME_LOGNORMAL, info.p_mean = p_mean, info.p_std = p_std;
         }
         gsl_rng *r = NULL;
         if (fmd_unet_alloc(&cfg, &net) != FMD_OK || fmd_rng_alloc((uint64_t)seed, 1, &r) != FMD_OK ||

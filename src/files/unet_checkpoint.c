@@ -43,8 +43,10 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
     snprintf(s_data, sizeof s_data, "%.17g", c->sigma_data);
     snprintf(p_mean, sizeof p_mean, "%.17g", info->p_mean);
     snprintf(p_std, sizeof p_std, "%.17g", info->p_std);
-    const char *edm[14];
+    const char *edm[16];
     size_t nedm = 0;
+    if (c->patch > 1)   /* patches: written only when used, so an unpatched run's file is as before */
+        edm[nedm++] = "patch", edm[nedm++] = "2";
     if (c->conv == FMD_CONV_WINOGRAD)   /* how it convolves: the bits of a resumed run depend on it */
         edm[nedm++] = "conv", edm[nedm++] = fmd_conv_method_name(c->conv);
     if (c->output != FMD_OUT_PLAIN) {
@@ -58,7 +60,7 @@ int fmd_unet_checkpoint_save(const char *path, const fmd_unet *net, const fmd_un
         edm[nedm++] = "p_mean", edm[nedm++] = p_mean, edm[nedm++] = "p_std", edm[nedm++] = p_std;
     }
     const size_t narch = sizeof arch / sizeof arch[0];
-    const char *meta[sizeof arch / sizeof arch[0] + 2 * FMD_RUN_META_PAIRS + 14];
+    const char *meta[sizeof arch / sizeof arch[0] + 2 * FMD_RUN_META_PAIRS + 16];
     fmd_run_meta_text run_text;
     memcpy(meta, arch, sizeof arch);
     if (fmd_run_meta(info, tr ? tr->opt->step : 0UL, &run_text, meta + narch) != FMD_OK)
@@ -144,6 +146,7 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
     fmd_unet_config cfg;
     memset(&cfg, 0, sizeof cfg);
     unsigned long side = 0, channels = 0, levels = 0, att = 0, groups = 0, F = 0, E = 0, C = 0, adam_step = 0;
+    unsigned long patch = 1;
     char mult[64] = "";
     const struct { const char *key; unsigned long lo, hi, *out; } u[] = {
         {"side", 1, 1024, &side},    {"channels", 1, 4096, &channels}, {"levels", 1, FMD_UNET_MAX_LEVELS, &levels},
@@ -151,12 +154,14 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
         {"emb", 1, 65536, &E},       {"classes", 0, 4096, &C}};
     for (size_t i = 0; status == FMD_OK && i < sizeof u / sizeof u[0]; i++)
         status = fmd_meta_uint(&f, u[i].key, u[i].lo, u[i].hi, u[i].out, why, why_len);
+    if (status == FMD_OK && fmd_st_meta(&f, "patch"))   /* optional: files before patches had none */
+        status = fmd_meta_uint(&f, "patch", 1, 2, &patch, why, why_len);
     if (status == FMD_OK)
         status = fmd_meta_run_info(&f, info, &adam_step, why, why_len);
     if (status == FMD_OK)
         status = fmd_meta_dtype(&f, &cfg.dtype, why, why_len);
     cfg.side = side, cfg.channels = channels, cfg.levels = levels, cfg.attention = (int)att, cfg.groups = groups;
-    cfg.n_fourier = F, cfg.emb = E, cfg.n_classes = C;
+    cfg.n_fourier = F, cfg.emb = E, cfg.n_classes = C, cfg.patch = patch;
     if (status == FMD_OK)
         status = read_edm(&f, &cfg, info, why, why_len);
     if (status == FMD_OK)
@@ -172,7 +177,7 @@ int fmd_unet_checkpoint_parse(const uint8_t *data, size_t len, int allow_no_chec
     size_t count = 0;
     if (status == FMD_OK && fmd_unet_param_count(&cfg, &count) != FMD_OK)
         status = fmd_reason(why, why_len, "the architecture in the metadata is not valid (the side must be divisible "
-                                          "by 2^(levels - 1))");
+                                          "by patch x 2^(levels - 1))");
     const fmd_st_tensor *pt = status == FMD_OK ? fmd_st_find(&f, "unet.params") : NULL;
     if (status == FMD_OK && !pt)
         status = fmd_reason(why, why_len, "tensor 'unet.params' is missing");

@@ -68,26 +68,28 @@ static int layout(const fmd_unet_config *cfg, fmd_unet *net)
     if (!cfg || cfg->side == 0 || cfg->channels == 0 || cfg->levels == 0 || cfg->levels > FMD_UNET_MAX_LEVELS ||
         cfg->groups == 0 || cfg->n_fourier < 2 || cfg->emb == 0)
         return FMD_EINVAL;
-    if (cfg->side % ((size_t)1 << (cfg->levels - 1)) != 0)
+    const size_t patch = cfg->patch ? cfg->patch : 1;
+    if (patch > 2 || cfg->side % patch != 0 || (cfg->side / patch) % ((size_t)1 << (cfg->levels - 1)) != 0)
         return FMD_EINVAL;
     if (cfg->output < FMD_OUT_PLAIN || cfg->output > FMD_OUT_SCORE ||
         (cfg->output != FMD_OUT_PLAIN && !(cfg->sigma_data > 0.0 && isfinite(cfg->sigma_data))))
         return FMD_EINVAL;
     memset(net, 0, sizeof *net);
     net->cfg = *cfg;
+    net->patch = patch;
     const size_t L = cfg->levels, E = cfg->emb;
     for (size_t l = 0; l < L; l++) {
         if (cfg->mult[l] == 0)
             return FMD_EINVAL;
         net->ch[l] = cfg->channels * cfg->mult[l];
-        net->sides[l] = cfg->side >> l;
+        net->sides[l] = (cfg->side / patch) >> l;
     }
     size_t next = 0;
     int st = FMD_OK;
     net->emb1 = affine(&next, 2 * cfg->n_fourier, E);
     net->emb2 = affine(&next, E, E);
     net->class_table = cfg->n_classes ? take(&next, (cfg->n_classes + 1) * E) : 0;
-    net->stem = affine(&next, 9, net->ch[0]);
+    net->stem = affine(&next, 9 * patch * patch, net->ch[0]);
     for (size_t l = 0; l < L && st == FMD_OK; l++) {
         st = fmd_resblock_layout(l ? net->ch[l - 1] : net->ch[0], net->ch[l], E, cfg->groups, &next, &net->down[l]);
         if (l + 1 < L)
@@ -108,7 +110,7 @@ static int layout(const fmd_unet_config *cfg, fmd_unet *net)
     }
     net->out_g = take(&next, net->ch[0]);
     net->out_b = take(&next, net->ch[0]);
-    net->out = affine(&next, 9 * net->ch[0], 1);
+    net->out = affine(&next, 9 * net->ch[0], patch * patch);
     net->nparams = next;
     if (cfg->conv != FMD_CONV_DIRECT && cfg->conv != FMD_CONV_WINOGRAD)
         return FMD_EINVAL;
@@ -185,7 +187,7 @@ int fmd_unet_init(fmd_unet *net, gsl_rng *r)
     uniform(p, r, &net->emb2, E, E);
     for (size_t i = 0; c->n_classes && i < (c->n_classes + 1) * E; i++)
         p[net->class_table + i] = gsl_ran_gaussian_ziggurat(r, 1.0);
-    uniform(p, r, &net->stem, 9, net->ch[0]);
+    uniform(p, r, &net->stem, 9 * net->patch * net->patch, net->ch[0]);
     for (size_t l = 0; l < L; l++) {
         fmd_resblock_init(&net->down[l], p, u);
         if (l + 1 < L)
@@ -200,7 +202,7 @@ int fmd_unet_init(fmd_unet *net, gsl_rng *r)
         fmd_attention_init(&net->attn, p, u);
     for (size_t k = 0; k < net->ch[0]; k++)
         p[net->out_g + k] = 1.0, p[net->out_b + k] = 0.0;
-    uniform(p, r, &net->out, 9 * net->ch[0], 1);
+    uniform(p, r, &net->out, 9 * net->ch[0], net->patch * net->patch);
     free(u);
     if (net->params32) {   /* a float32 network: the same draws, rounded */
         for (size_t i = 0; i < net->nparams; i++)

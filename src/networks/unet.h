@@ -16,7 +16,13 @@
  *          C + 1 rows (row C = "no label", for classifier-free guidance);
  *          every residual block gets SiLU(e) (src/networks/resblock.h): the time is
  *          embedded at each scale;
- *   down   stem conv3x3 (1 -> c_0); at level l = 0 .. L-1 a residual block
+ *   patch  (cfg.patch = p = 2; p = 1 skips it) the image as p x p patches:
+ *          the p^2 pixels (p Y + dy, p X + dx) become the channels
+ *          dy p + dx of pixel (Y, X) of a side/p map (a space-to-depth
+ *          reshape, as a vision transformer's patches with no projection:
+ *          the stem conv is the projection), so every level works on
+ *          p^2 times fewer pixels;
+ *   down   stem conv3x3 (p^2 -> c_0); at level l = 0 .. L-1 a residual block
  *          to c_l channels, kept as the skip h_l, then (except at the
  *          last level) a stride-2 conv3x3 halving the side;
  *   middle a residual block, self-attention (src/networks/attention.h, optional),
@@ -24,8 +30,9 @@
  *   up     at level l = L-1 .. 0: concatenate h_l's channels, a residual
  *          block to c_l channels, then (l > 0) nearest upsampling and a
  *          conv3x3 (one layer, fmd_upconv_forward: the sub-pixel form);
- *   out    group norm, SiLU, conv3x3 (c_0 -> 1).
- * c_l = channels * mult[l]. The side must be divisible by 2^(L-1).
+ *   out    group norm, SiLU, conv3x3 (c_0 -> p^2), each channel put back
+ *          at its pixel (depth-to-space, the patch step undone).
+ * c_l = channels * mult[l]. The side must be divisible by p 2^(L-1).
  *
  * Read-out (cfg.output; Karras et al. 2022, "EDM", sec. 5 and table 1):
  * PLAIN returns the network's own output F. A preconditioned read-out
@@ -75,6 +82,7 @@ typedef struct {
     fmd_conv_method conv;               /* the residual blocks' 3 x 3 convolutions: DIRECT (0, im2col)
                                            or WINOGRAD (F(2 x 2, 3 x 3), src/networks/winograd.h);
                                            the same function, rounded differently */
+    size_t patch;                       /* p: 0 or 1, none; 2, the image as 2 x 2 patches (above) */
 } fmd_unet_config;
 
 /* c_in, c_skip and c_out of cfg's read-out at time t (1, 0, 1 for PLAIN). */
@@ -93,6 +101,7 @@ typedef struct {
     fmd_unet_config cfg;
     size_t ch[FMD_UNET_MAX_LEVELS];     /* c_l */
     size_t sides[FMD_UNET_MAX_LEVELS];  /* side at level l */
+    size_t patch;                       /* p (1 or 2): the top level is side / p */
     fmd_affine emb1, emb2;              /* (2F, E), (E, E) */
     size_t class_table;                 /* (C + 1, E), if labelled */
     fmd_affine stem;                    /* conv 1 -> c_0 */

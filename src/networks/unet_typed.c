@@ -52,7 +52,8 @@ static void FMD_T(work_free)(FMD_T(unet_work) *w)
 static int FMD_T(work_alloc)(const fmd_unet *net, size_t n_max, FMD_T(unet_work) **out)
 {
     const fmd_unet_config *c = &net->cfg;
-    const size_t L = c->levels, E = c->emb, n = n_max, d = c->side * c->side;
+    const size_t L = c->levels, E = c->emb, n = n_max;
+    size_t d = c->side * c->side;
     FMD_T(unet_work) *w = calloc(1, sizeof *w);
     if (!w)
         return FMD_ENOMEM;
@@ -79,6 +80,7 @@ static int FMD_T(work_alloc)(const fmd_unet *net, size_t n_max, FMD_T(unet_work)
     const size_t Pl = n * net->sides[L - 1] * net->sides[L - 1], cl = net->ch[L - 1];
     ALLOC(w->m1, Pl * cl), ALLOC(w->m2, Pl * cl), ALLOC(w->m3, Pl * cl);
     const size_t c0 = net->ch[0];
+    d = net->sides[0] * net->sides[0];   /* the top level's pixels (d / p^2 with patches) */
     ALLOC(w->o_xhat, n * d * c0), ALLOC(w->o_is, n * c->groups), ALLOC(w->o_s, n * d * c0);
     ALLOC(w->o_a, n * d * c0);
     biggest = biggest > n * d * c0 ? biggest : n * d * c0;
@@ -117,13 +119,33 @@ static void FMD_T(concat)(size_t P, size_t ca, size_t cb, const fmd_real *a, con
     }
 }
 
+/* image (n, side, side) <-> patches (n, side/p, side/p, p^2): channel dy p + dx
+ * of patch (Y, X) is pixel (p Y + dy, p X + dx); to_patches = 1 gathers */
+static void FMD_T(patches)(size_t n, size_t side, size_t pt, int to_patches, const double *img_in, fmd_real *patch_out,
+                           const fmd_real *patch_in, double *img_out)
+{
+    const size_t sp = side / pt;
+    for (size_t i = 0; i < n; i++)
+        for (size_t Y = 0; Y < sp; Y++)
+            for (size_t X = 0; X < sp; X++)
+                for (size_t dy = 0; dy < pt; dy++)
+                    for (size_t dx = 0; dx < pt; dx++) {
+                        const size_t q = ((i * sp + Y) * sp + X) * pt * pt + dy * pt + dx;
+                        const size_t k = (i * side + pt * Y + dy) * side + pt * X + dx;
+                        if (to_patches)
+                            patch_out[q] = (fmd_real)img_in[k];
+                        else
+                            img_out[k] = patch_in[q];
+                    }
+}
+
 /* fmd_unet_forward in fmd_real: x, t and out stay float64 (the time
  * features are computed in float64 too: sin(1000 t) needs t's digits). */
 static int FMD_T(forward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, const double *x, const double *t,
                           const int *labels, double *out)
 {
     const fmd_unet_config *c = &net->cfg;
-    const size_t L = c->levels, E = c->emb, F = c->n_fourier, s0 = c->side, d = s0 * s0;
+    const size_t L = c->levels, E = c->emb, F = c->n_fourier, side = c->side;
     const fmd_real *p = FMD_T(params_of)(net);
     if (n > w->n_max)
         return FMD_EINVAL;
@@ -153,9 +175,9 @@ static int FMD_T(forward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, co
     }
     FMD_T(fmd_silu)(n * E, w->s_e, w->sig_e, w->s_e);   /* e, then SiLU(e) */
     /* down */
-    for (size_t i = 0; i < n * d; i++)
-        w->x_in[i] = (fmd_real)x[i];
-    FMD_T(fmd_conv3x3_forward)(n, s0, s0, 1, net->ch[0], 1, w->x_in, p + net->stem.w, p + net->stem.b, w->sc.cols,
+    const size_t pt = net->patch, pp = pt * pt, s0 = net->sides[0], d0 = s0 * s0;
+    FMD_T(patches)(n, side, pt, 1, x, w->x_in, NULL, NULL);
+    FMD_T(fmd_conv3x3_forward)(n, s0, s0, pp, net->ch[0], 1, w->x_in, p + net->stem.w, p + net->stem.b, w->sc.cols,
                         w->h_in[0]);
     for (size_t l = 0; l < L; l++) {
         const size_t s = net->sides[l];
@@ -193,14 +215,13 @@ static int FMD_T(forward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, co
         }
     }
     /* out */
-    st = FMD_T(fmd_groupnorm_forward)(n, d, net->ch[0], fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->U[0], p + net->out_g, p + net->out_b, w->o_xhat,
+    st = FMD_T(fmd_groupnorm_forward)(n, d0, net->ch[0], fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->U[0], p + net->out_g, p + net->out_b, w->o_xhat,
                                w->o_is, w->o_a);
     if (st != FMD_OK)
         return st;
-    FMD_T(fmd_silu)(n * d * net->ch[0], w->o_a, w->o_s, w->o_a);   /* in place */
-    FMD_T(fmd_conv3x3_forward)(n, s0, s0, net->ch[0], 1, 1, w->o_a, p + net->out.w, p + net->out.b, w->sc.cols, w->io);
-    for (size_t i = 0; i < n * d; i++)
-        out[i] = w->io[i];
+    FMD_T(fmd_silu)(n * d0 * net->ch[0], w->o_a, w->o_s, w->o_a);   /* in place */
+    FMD_T(fmd_conv3x3_forward)(n, s0, s0, net->ch[0], pp, 1, w->o_a, p + net->out.w, p + net->out.b, w->sc.cols, w->io);
+    FMD_T(patches)(n, side, pt, 0, NULL, NULL, w->io, out);
     return FMD_OK;
 }
 
@@ -211,18 +232,18 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
                            double *dx)
 {
     const fmd_unet_config *c = &net->cfg;
-    const size_t L = c->levels, E = c->emb, F = c->n_fourier, s0 = c->side, d = s0 * s0, c0 = net->ch[0];
+    const size_t L = c->levels, E = c->emb, F = c->n_fourier, side = c->side, c0 = net->ch[0];
+    const size_t pt = net->patch, pp = pt * pt, s0 = net->sides[0], d0 = s0 * s0;
     const fmd_real *p = FMD_T(params_of)(net);
     if (n > w->n_max)
         return FMD_EINVAL;
-    for (size_t i = 0; i < n * d; i++)
-        w->io[i] = (fmd_real)dout[i];
+    FMD_T(patches)(n, side, pt, 1, dout, w->io, NULL, NULL);
     memset(w->ds_e, 0, n * E * sizeof(fmd_real));
     /* out: conv, SiLU, group norm, into g1 = d loss / d U_0 */
-    FMD_T(fmd_conv3x3_backward)(n, s0, s0, c0, 1, 1, w->o_a, p + net->out.w, w->io, grad + net->out.w, grad + net->out.b,
+    FMD_T(fmd_conv3x3_backward)(n, s0, s0, c0, pp, 1, w->o_a, p + net->out.w, w->io, grad + net->out.w, grad + net->out.b,
                                 w->sc.cols, w->sc.dcols, w->g2);
-    FMD_T(fmd_silu_backward)(n * d * c0, w->o_s, w->o_a, w->g2, w->g2);
-    FMD_T(fmd_groupnorm_backward)(n, d, c0, fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->o_xhat, w->o_is, p + net->out_g, w->g2, grad + net->out_g,
+    FMD_T(fmd_silu_backward)(n * d0 * c0, w->o_s, w->o_a, w->g2, w->g2);
+    FMD_T(fmd_groupnorm_backward)(n, d0, c0, fmd_groupnorm_groups(net->ch[0], net->cfg.groups), w->o_xhat, w->o_is, p + net->out_g, w->g2, grad + net->out_g,
                            grad + net->out_b, w->g1);
     /* up, from level 0 back to L - 1; g1 holds d loss / d U_l on entry */
     const size_t cl = net->ch[L - 1];
@@ -275,10 +296,10 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
         }
     }
     /* the stem: g1 holds d loss / d h_in[0] */
-    FMD_T(fmd_conv3x3_backward)(n, s0, s0, 1, c0, 1, w->x_in, p + net->stem.w, w->g1, grad + net->stem.w,
+    FMD_T(fmd_conv3x3_backward)(n, s0, s0, pp, c0, 1, w->x_in, p + net->stem.w, w->g1, grad + net->stem.w,
                                 grad + net->stem.b, w->sc.cols, w->sc.dcols, dx ? w->io : NULL);
-    for (size_t i = 0; dx && i < n * d; i++)
-        dx[i] = w->io[i];
+    if (dx)
+        FMD_T(patches)(n, side, pt, 0, NULL, NULL, w->io, dx);
     /* the embedding: d loss / d e = ds_e SiLU'(e), then the class rows and the two linear maps */
     fmd_real *de = w->g2, *da1 = w->g2 + n * E;
     FMD_T(fmd_silu_backward)(n * E, w->sig_e, w->s_e, w->ds_e, de);

@@ -19,6 +19,8 @@ without a label). The definition, layer by layer (channels last):
   attention       y = GN x; [Q|K|V] = y W_qkv + b; out = x + softmax(Q K^T / sqrt(c)) V W_o + b_o
   up path         [from below | skip], then nearest 2x upsampling and a conv3x3
   head            conv3x3(SiLU(GN U_0)) to one channel
+  patches         (cfg.patch = 2) pixel (2Y + dy, 2X + dx) is channel 2 dy + dx of
+                  pixel (Y, X): the stem reads 4 channels, the head writes 4
 float64 must agree to 1e-12 relative to the output's size; float32 within
 the bound stated in the test. verify/planted_bugs.tsv plants a consistent
 change of each kind named above, and verify/replant.sh shows this test
@@ -54,6 +56,8 @@ int main(int argc, char **argv)
     cfg.n_fourier = 3, cfg.emb = 6;
     if (strcmp(argv[1], "f64-winograd") == 0)   /* the same network, its blocks convolving by F(2x2, 3x3) */
         cfg.conv = FMD_CONV_WINOGRAD;
+    if (strcmp(argv[1], "f64-patch") == 0)   /* the same network on 2 x 2 patches: levels 4 x 4 and 2 x 2 */
+        cfg.patch = 2;
     fmd_unet *net, *run;
     if (fmd_unet_alloc(&cfg, &net) != FMD_OK)
         return 1;
@@ -70,8 +74,8 @@ int main(int argc, char **argv)
     fmd_unet_work *w;
     if (fmd_unet_work_alloc(run, N, &w) != FMD_OK || fmd_unet_forward(run, w, N, x, t, labels, out) != FMD_OK)
         return 1;
-    printf("cfg %zu %zu %zu %zu %zu %zu %zu\n", cfg.side, cfg.levels, cfg.groups, cfg.n_fourier, cfg.emb,
-           cfg.n_classes, (size_t)cfg.attention);
+    printf("cfg %zu %zu %zu %zu %zu %zu %zu %zu\n", cfg.side, cfg.levels, cfg.groups, cfg.n_fourier, cfg.emb,
+           cfg.n_classes, (size_t)cfg.attention, cfg.patch ? cfg.patch : 1);
     for (size_t l = 0; l < cfg.levels; l++)
         printf("level %zu %zu %zu\n", l, net->ch[l], net->sides[l]);
     printf("emb %zu %zu %zu %zu %zu\n", net->emb1.w, net->emb1.b, net->emb2.w, net->emb2.b, net->class_table);
@@ -185,10 +189,11 @@ def attention(P, a, x):
 
 def reference(rec):
     """The network's output from its definition (module docstring)."""
-    side, L, groups, F, E, C, attn_on = (int(v) for v in rec["cfg"])
+    side, L, groups, F, E, C, attn_on, p = (int(v) for v in rec["cfg"])
     P = np.array([float(v) for v in rec["params"]])
-    n = 3
-    x = np.array([float(v) for v in rec["x"]]).reshape(n, side, side, 1)
+    n, s0 = 3, side // p
+    # p x p patches as p^2 channels: channel dy p + dx of patch (Y, X) is pixel (p Y + dy, p X + dx)
+    x = np.array([float(v) for v in rec["x"]]).reshape(n, s0, p, s0, p).transpose(0, 1, 3, 2, 4).reshape(n, s0, s0, p * p)
     t = np.array([float(v) for v in rec["t"]])
     labels = np.array([int(v) for v in rec["labels"]])
     ch = [int(rec["ch%d" % l][0]) for l in range(L)]
@@ -201,7 +206,7 @@ def reference(rec):
     s_e = silu(e)
     rb = {k: [int(v) for v in rec[k]] for k in rec if k.startswith(("down", "up", "mid")) and k[-1].isdigit()}
     sw, sb = (int(v) for v in rec["stem"])
-    h = conv3x3(x, P[sw:sw + 9 * ch[0]].reshape(9, ch[0]), P[sb:sb + ch[0]], 1)
+    h = conv3x3(x, P[sw:sw + 9 * p * p * ch[0]].reshape(9 * p * p, ch[0]), P[sb:sb + ch[0]], 1)
     H = []
     for l in range(L):
         h = resblock(P, rb["down%d" % l], h, s_e)
@@ -222,7 +227,8 @@ def reference(rec):
             below = conv3x3(up, P[uw:uw + 9 * ch[l] * ch[l]].reshape(9 * ch[l], ch[l]), P[ub:ub + ch[l]], 1)
     og, ob, ow, obias = (int(v) for v in rec["head"])
     y = silu(group_norm(u, P[og:og + ch[0]], P[ob:ob + ch[0]], groups_for(ch[0], groups)))
-    return conv3x3(y, P[ow:ow + 9 * ch[0]].reshape(9 * ch[0], 1), P[obias:obias + 1], 1).reshape(n, side * side)
+    out = conv3x3(y, P[ow:ow + 9 * ch[0] * p * p].reshape(9 * ch[0], p * p), P[obias:obias + p * p], 1)
+    return out.reshape(n, s0, s0, p, p).transpose(0, 1, 3, 2, 4).reshape(n, side * side)   # patches back to pixels
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +256,22 @@ def test_winograd_unet_is_its_definition(tmp):
     got = np.array([float(v) for v in rec["out"]]).reshape(want.shape)
     err = np.abs(got - want).max() / np.abs(want).max()
     assert err < 1e-12, "the Winograd U-Net differs from its definition by %.3g of the output's size" % err
+
+
+def test_patched_unet_is_its_definition(tmp):
+    """The same network on 2 x 2 patches (cfg.patch = 2): the image enters as
+    4 channels of a 4 x 4 map and leaves the head as 4 channels put back in
+    place. A transposed patch (dy and dx swapped, or the channel order
+    reversed) in both directions is a consistent change the gradient check
+    cannot see; here it moves pixels and fails."""
+    rec = run_harness(tmp, "f64-patch")
+    assert rec["cfg"][7] == "2" and rec["side0"] == ["4"]
+    want = reference(rec)
+    got = np.array([float(v) for v in rec["out"]]).reshape(want.shape)
+    scale = np.abs(want).max()
+    assert scale > 0.1
+    err = np.abs(got - want).max() / scale
+    assert err < 1e-12, "the patched U-Net differs from its definition by %.3g of the output's size" % err
 
 
 def test_float32_unet_is_its_definition_within_float32s_bound(tmp):
