@@ -231,7 +231,7 @@ $(VERIFY): $(VERIFY_SRC) $(wildcard verify/*.h) $(LIB) $(SRC_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Iverify $(VERIFY_SRC) $(LIB) -o $@ $(LDLIBS_ALL) -lcriterion
 
-$(BUILD)/bench/%: bench/%.c $(LIB) $(SRC_HDR) $(wildcard bench/*.h)
+$(BUILD)/bench/%: bench/%.c $(LIB) $(SRC_HDR) $(wildcard bench/*.h) chapters/05-conditional-generation/unet_recipe.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(LIB) -o $@ $(LDLIBS_ALL)
 

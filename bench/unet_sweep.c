@@ -1,10 +1,11 @@
 /* unet_sweep.c -- which U-Net for a few minutes of training (issue 27):
- * widths, levels, attention and the objective (CFM, or EDM's denoiser),
- * each trained for the same wall time on this machine's CPUs, then the
- * Fréchet distance of its samples to the test set in the features of
- * chapter 5's classifier (src/networks/frechet.h), beside the chapter's MLP
- * denoiser trained for the same time and the floor (training images
- * against the test set).
+ * widths, levels, 2 x 2 patches, attention, the objective (CFM, or EDM's
+ * denoiser) and the law of CFM's t, each with chapter 5's training
+ * settings (chapters/05-conditional-generation/unet_recipe.h) and trained
+ * for the same wall time on this machine's CPUs, then the Fréchet distance
+ * of its samples to the test set in the features of chapter 5's classifier
+ * (src/networks/frechet.h), beside the chapter's MLP denoiser trained for
+ * the same time and the floor (training images against the test set).
  *
  * A bench, so the budget is wall time: the steps each network gets are
  * what this machine does in it (the tour fixes its steps in advance from
@@ -21,27 +22,37 @@
 #include "bench.h"
 #include "networks/frechet.h"
 #include "files/unet_checkpoint.h"
+#include "../chapters/05-conditional-generation/unet_recipe.h"
 
 typedef struct {
     const char *name;
-    size_t channels, levels, mult[3];
+    size_t patch, channels, levels, mult[3];
     int attention;
-    int edm;          /* 0: CFM with uniform t; 1: EDM's denoiser; 2: the denoiser with EDM's read-out
-                         but uniform t and weight (which of EDM's pieces matters) */
+    int edm;          /* 0: CFM; 1: EDM's denoiser; 2: the denoiser with EDM's read-out but uniform t
+                         and weight (which of EDM's pieces matters) */
+    int logit;        /* CFM: t uniform (0) or logit-normal as the chapter draws it (1) */
     size_t batch;
 } sweep_config;
 
 static const sweep_config configs[] = {
-    {"c32-122-att-cfm-b64", 32, 3, {1, 2, 2}, 1, 0, 64},   /* chapter 5's U-Net before this sweep */
-    {"c16-122-att-cfm-b32", 16, 3, {1, 2, 2}, 1, 0, 32},
-    {"c16-122-att-edm-b32", 16, 3, {1, 2, 2}, 1, 1, 32},
-    {"c16-122-att-den-b32", 16, 3, {1, 2, 2}, 1, 2, 32},
-    {"c16-122-att-cfm-b16", 16, 3, {1, 2, 2}, 1, 0, 16},
-    {"c16-122-noatt-cfm-b32", 16, 3, {1, 2, 2}, 0, 0, 32},
-    {"c16-124-att-cfm-b32", 16, 3, {1, 2, 4}, 1, 0, 32},
-    {"c8-124-att-cfm-b32", 8, 3, {1, 2, 4}, 1, 0, 32},
-    {"c24-122-att-cfm-b32", 24, 3, {1, 2, 2}, 1, 0, 32},
-    {"c16-12-att-cfm-b32", 16, 2, {1, 2}, 1, 0, 32},
+    {"c32-122-att-cfm-b64", 1, 32, 3, {1, 2, 2}, 1, 0, 0, 64},   /* chapter 5's first U-Net */
+    {"c16-122-att-cfm-b32", 1, 16, 3, {1, 2, 2}, 1, 0, 0, 32},
+    {"c16-122-att-edm-b32", 1, 16, 3, {1, 2, 2}, 1, 1, 0, 32},
+    {"c16-122-att-den-b32", 1, 16, 3, {1, 2, 2}, 1, 2, 0, 32},
+    {"c16-122-att-cfm-b16", 1, 16, 3, {1, 2, 2}, 1, 0, 0, 16},
+    {"c16-122-noatt-cfm-b32", 1, 16, 3, {1, 2, 2}, 0, 0, 0, 32},
+    {"c16-124-att-cfm-b32", 1, 16, 3, {1, 2, 4}, 1, 0, 0, 32},
+    {"c8-124-att-cfm-b32", 1, 8, 3, {1, 2, 4}, 1, 0, 0, 32},   /* the chapter's second */
+    {"c24-122-att-cfm-b32", 1, 24, 3, {1, 2, 2}, 1, 0, 0, 32},
+    {"c16-12-att-cfm-b32", 1, 16, 2, {1, 2}, 1, 0, 0, 32},
+    /* logit-normal t, and 2 x 2 patches: levels 14 and 7 */
+    {"c8-124-att-cfm-logit-b32", 1, 8, 3, {1, 2, 4}, 1, 0, 1, 32},
+    {"p2-c16-12-att-cfm-b32", 2, 16, 2, {1, 2}, 1, 0, 0, 32},
+    {"p2-c16-12-att-cfm-logit-b32", 2, 16, 2, {1, 2}, 1, 0, 1, 32},   /* the chapter's (unet_recipe.h) */
+    {"p2-c12-12-att-cfm-logit-b32", 2, 12, 2, {1, 2}, 1, 0, 1, 32},
+    {"p2-c24-12-att-cfm-logit-b32", 2, 24, 2, {1, 2}, 1, 0, 1, 32},
+    {"p2-c16-12-att-cfm-logit-b64", 2, 16, 2, {1, 2}, 1, 0, 1, 64},
+    {"p2-c16-12-att-edm-b32", 2, 16, 2, {1, 2}, 1, 1, 0, 32},
 };
 
 /* Fréchet distance of n images x to the moments (mu, S) of the test set */
@@ -88,29 +99,29 @@ static int unet_samples(fmd_unet *net, int edm, size_t n, double *x)
 static int train_unet(const sweep_config *c, fmd_image_set *train, double seconds, fmd_unet **out,
                       unsigned long *steps, size_t *nparams)
 {
+    fmd_schedule sch;
+    fmd_schedule_by_name("condot", &sch);
     fmd_unet_config cfg;
-    fmd_unet_default_config(28, 10, &cfg);
-    cfg.channels = c->channels, cfg.levels = c->levels, cfg.attention = c->attention, cfg.emb = 4 * c->channels;
+    fmd_train_config tc;
+    ch05_unet_network(&cfg);   /* chapter 5's recipe, then this row's changes */
+    ch05_unet_training(c->edm == 1, &sch, &tc);
+    cfg.patch = c->patch, cfg.channels = c->channels, cfg.levels = c->levels, cfg.attention = c->attention;
+    cfg.emb = 4 * c->channels, cfg.schedule = sch;
     for (size_t l = 0; l < c->levels; l++)
         cfg.mult[l] = c->mult[l];
-    cfg.dtype = FMD_F32;
-    fmd_schedule_by_name("condot", &cfg.schedule);
-    fmd_train_config tc = {.objective = FMD_LOSS_CFM, .batch = c->batch, .lr = 1e-3, .clip = 1.0, .t_max = 1.0,
-                           .ema_decay = 0.999, .label_drop = 0.1, .seed = 93, .schedule = cfg.schedule};
-    if (c->edm) {
-        cfg.output = FMD_OUT_DATA;
-        if (fmd_data_rms(fmd_image_set_sampler, train, 784, 10000, 93, &cfg.sigma_data) != FMD_OK)
-            return 1;
-        tc.objective = FMD_LOSS_DENOISER;
-        if (c->edm == 1)
-            tc.weighting = FMD_WEIGHT_EDM, tc.time_law = FMD_TIME_LOGNORMAL, tc.p_mean = -1.2, tc.p_std = 1.2;
-    }
+    tc.batch = c->batch;
+    if (c->edm == 0 && !c->logit)
+        tc.time_law = FMD_TIME_UNIFORM;
+    if (c->edm && ch05_unet_edm_readout(&sch, train, &cfg) != FMD_OK)
+        return 1;
+    if (c->edm == 2)   /* EDM's read-out alone: the denoiser, t uniform, weight 1 */
+        tc.objective = FMD_LOSS_DENOISER, tc.time_law = FMD_TIME_UNIFORM;
     tc.threads = fmd_cpus_available();
     fmd_unet *net;
     gsl_rng *r;
     if (fmd_unet_alloc(&cfg, &net) != FMD_OK)
         return 1;
-    fmd_rng_alloc(93, 1, &r);
+    fmd_rng_alloc(CH05_UNET_SEED, 1, &r);
     fmd_unet_init(net, r);
     gsl_rng_free(r);
     fmd_unet_trainer *tr;

@@ -22,7 +22,7 @@ set arrow 2 from 223.5,-0.5 to 223.5,279.5 nohead front lc rgb "#d62728" lw 1
 set arrow 3 from 335.5,-0.5 to 335.5,279.5 nohead front lc rgb "#d62728" lw 1
 set title "MLP denoiser (chapter 4's network, 1.3 M weights)"
 plot data."/ch05_fmnist_grid.tsv" matrix with image
-set title "U-Net (lecture 002, 0.8 M weights)"
+set title "U-Net (lecture 002, on 2 x 2 patches, 0.13 M weights)"
 set format y ""
 plot data."/ch05_fmnist_unet_grid.tsv" matrix with image
 unset multiplot

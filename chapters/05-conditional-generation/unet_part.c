@@ -1,12 +1,13 @@
 /* unet_part.c -- chapter 5, part 4: the U-Net of lecture 002 on
  * Fashion-MNIST, beside part 3's MLP denoiser, at equal training time.
  *
- * The network of src/networks/unet.h at the width the sweep chose for a
- * few minutes of two CPUs (bench/unet_sweep.c: 8 base channels, levels 28,
- * 14 and 7 at multipliers 1, 2, 4, self-attention at 7 x 7), trained in
- * float32 by src/networks/unet_train.c on steps of 32 images, label dropout
- * 0.1, an EMA of 0.999 with its warm-up, on every CPU, two ways:
- *   - CFM: the field on the CondOT path, t uniform (Algorithm 3);
+ * The network of src/networks/unet.h that the sweep chose for a few
+ * minutes of two CPUs (bench/unet_sweep.c), trained in float32 by
+ * src/networks/unet_train.c, both as unet_recipe.h writes them down: 2 x 2
+ * patches, levels 14 and 7 at 16 and 32 channels, self-attention at 7 x 7;
+ * steps of 32 images, label dropout 0.1, an EMA of 0.999 with its warm-up,
+ * on every CPU; two ways:
+ *   - CFM: the field on the CondOT path (Algorithm 3), t logit-normal;
  *   - EDM: the denoiser with Karras et al.'s preconditioning, loss weight
  *     and log-normal noise levels, sampled by their Heun sampler.
  * Time is counted in units of the MLP's training (its 6000 steps), and the
@@ -30,26 +31,27 @@
 
 #include "images.h"
 #include "unet_part.h"
+#include "unet_recipe.h"
 
 #ifndef FMD_CODE_KEY
 #define FMD_CODE_KEY ""   /* built by hand: nothing is reused */
 #endif
 
 enum {
-    UNET_BATCH = 32, UNET_CHANNELS = 8,   /* levels at multipliers 1, 2, 4: 8, 16, 32 channels */
+    UNET_BATCH = CH05_UNET_BATCH,   /* the network and its training: unet_recipe.h */
     /* One unit of training time, the MLP's 6000 steps, in U-Net steps: fixed in advance from a
      * measured ratio of step costs, never from the clock of this run. In one run of
      * bench/unet_sweep.c (60 s a network on this project's 2 CPUs, bench/results/unet_sweep.tsv)
      * the MLP took UNIT_MLP_STEPS steps of 128 images and this U-Net UNIT_UNET_STEPS of 32: the
      * MLP's 6000 steps are 6000 x UNIT_UNET_STEPS / UNIT_MLP_STEPS U-Net steps. */
-    UNIT_MLP_STEPS = 7433, UNIT_UNET_STEPS = 2190,
+    UNIT_MLP_STEPS = 7384, UNIT_UNET_STEPS = 4170,
     UNET_UNIT = 6000 * UNIT_UNET_STEPS / UNIT_MLP_STEPS,
     GRID_STEPS = 10,              /* midpoint steps of the grid's CFM samples (20 evaluations) */
     TABLE_STEPS = 5,              /* ... of the distances' and accuracies' (10); EDM: 6 levels (11) */
     FD_TOUR = 2000, FD_FULL = 10000,   /* samples per Fréchet distance */
     ACC_TOUR = 16, ACC_FULL = 128      /* samples per class and w for the accuracies */
 };
-#define UNET_SEED 93
+#define UNET_SEED CH05_UNET_SEED
 
 static void data_path(const char *name, char *path, size_t len)
 {
@@ -70,13 +72,21 @@ static void unet_name(const unet_kind *k, unsigned long steps, char *name, size_
     snprintf(name, len, "ch05_fmnist_unet_%s_%lu.safetensors", k->name, steps);
 }
 
-/* the key of a kept U-Net (src/files/kept.h): the options of the run that made it */
+/* the key of a kept U-Net (src/files/kept.h): the options of the run that made it, read off
+ * the recipe (unet_recipe.h) */
 static void unet_key(const unet_kind *k, unsigned long steps, char *key, size_t len)
 {
-    char options[320];
-    snprintf(options, sizeof options, "unet c%d 1,2,4 att emb=%d f32 %s condot batch=%d lr=0.001 clip=1 ema=0.999 "
-                                      "label-drop=0.1 seed=%d step=%lu", UNET_CHANNELS, 4 * UNET_CHANNELS,
-             k->edm ? "denoiser edm-readout edm-weight lognormal(-1.2,1.2)" : "cfm", UNET_BATCH, UNET_SEED, steps);
+    fmd_unet_config c;
+    fmd_train_config tc;
+    ch05_unet_network(&c);
+    ch05_unet_training(k->edm, &(fmd_schedule){0}, &tc);
+    char options[400];
+    snprintf(options, sizeof options, "unet patch=%zu c%zu levels=%zu mult=%zu,%zu att=%d emb=%zu f32 %s condot "
+                                      "batch=%zu lr=%.17g clip=%.17g ema=%.17g label-drop=%.17g seed=%llu "
+                                      "lognormal(%.17g,%.17g) step=%lu",
+             c.patch, c.channels, c.levels, c.mult[0], c.mult[1], c.attention, c.emb,
+             k->edm ? "denoiser edm-readout edm-weight" : "cfm", tc.batch, tc.lr, tc.clip, tc.ema_decay,
+             tc.label_drop, (unsigned long long)tc.seed, tc.p_mean, tc.p_std, steps);
     fmd_kept_key(key, len, FMD_CODE_KEY, options);
 }
 
@@ -124,24 +134,16 @@ static int keep(const unet_kind *k, const fmd_unet *net, const fmd_unet_trainer 
 static int train(const ch05_unet_args *a, const unet_kind *k, const unsigned long *at, size_t n)
 {
     fmd_unet_config cfg;
-    fmd_unet_default_config(28, 10, &cfg);
-    cfg.channels = UNET_CHANNELS, cfg.emb = 4 * UNET_CHANNELS, cfg.mult[2] = 4;
-    cfg.dtype = FMD_F32;   /* every layer's float32 twin (src/base/typed_begin.h): sgemm, half the bytes */
-    fmd_train_config tc = {.objective = FMD_LOSS_CFM, .batch = UNET_BATCH, .lr = 1e-3, .clip = 1.0, .t_max = 1.0,
-                           .ema_decay = 0.999, .label_drop = 0.1, .seed = UNET_SEED};
-    tc.schedule = *a->sch;
-    if (k->edm) {   /* Karras et al. 2022: preconditioned denoiser, weight 1 / c_out^2, ln sigma ~ N(-1.2, 1.2^2) */
-        cfg.output = FMD_OUT_DATA, cfg.schedule = *a->sch;
-        if (fmd_data_rms(fmd_image_set_sampler, (void *)a->train, 784, 10000, UNET_SEED, &cfg.sigma_data) != FMD_OK)
-            return 1;
-        tc.objective = FMD_LOSS_DENOISER, tc.weighting = FMD_WEIGHT_EDM;
-        tc.time_law = FMD_TIME_LOGNORMAL, tc.p_mean = -1.2, tc.p_std = 1.2;
-    }
+    fmd_train_config tc;
+    ch05_unet_network(&cfg);   /* unet_recipe.h */
+    ch05_unet_training(k->edm, a->sch, &tc);
+    if (k->edm && ch05_unet_edm_readout(a->sch, a->train, &cfg) != FMD_OK)
+        return 1;
     fmd_unet *net;
     gsl_rng *r;
     if (fmd_unet_alloc(&cfg, &net) != FMD_OK)
         return 1;
-    fmd_rng_alloc(UNET_SEED, 1, &r);
+    fmd_rng_alloc(CH05_UNET_SEED, 1, &r);
     const int init = fmd_unet_init(net, r);
     gsl_rng_free(r);
     tc.threads = fmd_cpus_available();   /* slices of 16 images; same bits on any number */
