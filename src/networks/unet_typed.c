@@ -52,8 +52,7 @@ static void FMD_T(work_free)(FMD_T(unet_work) *w)
 static int FMD_T(work_alloc)(const fmd_unet *net, size_t n_max, FMD_T(unet_work) **out)
 {
     const fmd_unet_config *c = &net->cfg;
-    const size_t L = c->levels, E = c->emb, n = n_max;
-    size_t d = c->side * c->side;
+    const size_t L = c->levels, E = c->emb, n = n_max, d = c->side * c->side;
     FMD_T(unet_work) *w = calloc(1, sizeof *w);
     if (!w)
         return FMD_ENOMEM;
@@ -79,11 +78,10 @@ static int FMD_T(work_alloc)(const fmd_unet *net, size_t n_max, FMD_T(unet_work)
     }
     const size_t Pl = n * net->sides[L - 1] * net->sides[L - 1], cl = net->ch[L - 1];
     ALLOC(w->m1, Pl * cl), ALLOC(w->m2, Pl * cl), ALLOC(w->m3, Pl * cl);
-    const size_t c0 = net->ch[0];
-    d = net->sides[0] * net->sides[0];   /* the top level's pixels (d / p^2 with patches) */
-    ALLOC(w->o_xhat, n * d * c0), ALLOC(w->o_is, n * c->groups), ALLOC(w->o_s, n * d * c0);
-    ALLOC(w->o_a, n * d * c0);
-    biggest = biggest > n * d * c0 ? biggest : n * d * c0;
+    const size_t c0 = net->ch[0], d0 = net->sides[0] * net->sides[0];   /* the top level's pixels: d / p^2 */
+    ALLOC(w->o_xhat, n * d0 * c0), ALLOC(w->o_is, n * c->groups), ALLOC(w->o_s, n * d0 * c0);
+    ALLOC(w->o_a, n * d0 * c0);
+    biggest = biggest > n * d0 * c0 ? biggest : n * d0 * c0;
     biggest = biggest > 2 * n * E ? biggest : 2 * n * E;   /* the embedding's backward uses g2 too */
     ALLOC(w->g1, biggest), ALLOC(w->g2, biggest);
     if (ok)
@@ -119,24 +117,27 @@ static void FMD_T(concat)(size_t P, size_t ca, size_t cb, const fmd_real *a, con
     }
 }
 
-/* image (n, side, side) <-> patches (n, side/p, side/p, p^2): channel dy p + dx
- * of patch (Y, X) is pixel (p Y + dy, p X + dx); to_patches = 1 gathers */
-static void FMD_T(patches)(size_t n, size_t side, size_t pt, int to_patches, const double *img_in, fmd_real *patch_out,
-                           const fmd_real *patch_in, double *img_out)
+/* Patches (cfg.patch = p): image (n, side, side) <-> map (n, side/p, side/p,
+ * p^2), channel dy p + dx of the map's pixel (Y, X) being the image's pixel
+ * (p Y + dy, p X + dx); p = 1 is a copy. The index of that channel, given
+ * the image's pixel k = (i side + p Y + dy) side + p X + dx: */
+static size_t FMD_T(patch_index)(size_t side, size_t pt, size_t k)
 {
-    const size_t sp = side / pt;
-    for (size_t i = 0; i < n; i++)
-        for (size_t Y = 0; Y < sp; Y++)
-            for (size_t X = 0; X < sp; X++)
-                for (size_t dy = 0; dy < pt; dy++)
-                    for (size_t dx = 0; dx < pt; dx++) {
-                        const size_t q = ((i * sp + Y) * sp + X) * pt * pt + dy * pt + dx;
-                        const size_t k = (i * side + pt * Y + dy) * side + pt * X + dx;
-                        if (to_patches)
-                            patch_out[q] = (fmd_real)img_in[k];
-                        else
-                            img_out[k] = patch_in[q];
-                    }
+    const size_t sp = side / pt, i = k / (side * side), row = k / side % side, col = k % side;
+    const size_t Y = row / pt, dy = row % pt, X = col / pt, dx = col % pt;
+    return ((i * sp + Y) * sp + X) * pt * pt + dy * pt + dx;
+}
+
+static void FMD_T(to_patches)(size_t n, size_t side, size_t pt, const double *img, fmd_real *map)
+{
+    for (size_t k = 0; k < n * side * side; k++)
+        map[FMD_T(patch_index)(side, pt, k)] = (fmd_real)img[k];
+}
+
+static void FMD_T(from_patches)(size_t n, size_t side, size_t pt, const fmd_real *map, double *img)
+{
+    for (size_t k = 0; k < n * side * side; k++)
+        img[k] = map[FMD_T(patch_index)(side, pt, k)];
 }
 
 /* fmd_unet_forward in fmd_real: x, t and out stay float64 (the time
@@ -176,7 +177,7 @@ static int FMD_T(forward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, co
     FMD_T(fmd_silu)(n * E, w->s_e, w->sig_e, w->s_e);   /* e, then SiLU(e) */
     /* down */
     const size_t pt = net->patch, pp = pt * pt, s0 = net->sides[0], d0 = s0 * s0;
-    FMD_T(patches)(n, side, pt, 1, x, w->x_in, NULL, NULL);
+    FMD_T(to_patches)(n, side, pt, x, w->x_in);
     FMD_T(fmd_conv3x3_forward)(n, s0, s0, pp, net->ch[0], 1, w->x_in, p + net->stem.w, p + net->stem.b, w->sc.cols,
                         w->h_in[0]);
     for (size_t l = 0; l < L; l++) {
@@ -221,7 +222,7 @@ static int FMD_T(forward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, co
         return st;
     FMD_T(fmd_silu)(n * d0 * net->ch[0], w->o_a, w->o_s, w->o_a);   /* in place */
     FMD_T(fmd_conv3x3_forward)(n, s0, s0, net->ch[0], pp, 1, w->o_a, p + net->out.w, p + net->out.b, w->sc.cols, w->io);
-    FMD_T(patches)(n, side, pt, 0, NULL, NULL, w->io, out);
+    FMD_T(from_patches)(n, side, pt, w->io, out);
     return FMD_OK;
 }
 
@@ -237,7 +238,7 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
     const fmd_real *p = FMD_T(params_of)(net);
     if (n > w->n_max)
         return FMD_EINVAL;
-    FMD_T(patches)(n, side, pt, 1, dout, w->io, NULL, NULL);
+    FMD_T(to_patches)(n, side, pt, dout, w->io);   /* the scatter's adjoint is the gather */
     memset(w->ds_e, 0, n * E * sizeof(fmd_real));
     /* out: conv, SiLU, group norm, into g1 = d loss / d U_0 */
     FMD_T(fmd_conv3x3_backward)(n, s0, s0, c0, pp, 1, w->o_a, p + net->out.w, w->io, grad + net->out.w, grad + net->out.b,
@@ -299,7 +300,7 @@ static int FMD_T(backward)(const fmd_unet *net, FMD_T(unet_work) *w, size_t n, c
     FMD_T(fmd_conv3x3_backward)(n, s0, s0, pp, c0, 1, w->x_in, p + net->stem.w, w->g1, grad + net->stem.w,
                                 grad + net->stem.b, w->sc.cols, w->sc.dcols, dx ? w->io : NULL);
     if (dx)
-        FMD_T(patches)(n, side, pt, 0, NULL, NULL, w->io, dx);
+        FMD_T(from_patches)(n, side, pt, w->io, dx);
     /* the embedding: d loss / d e = ds_e SiLU'(e), then the class rows and the two linear maps */
     fmd_real *de = w->g2, *da1 = w->g2 + n * E;
     FMD_T(fmd_silu_backward)(n * E, w->sig_e, w->s_e, w->ds_e, de);
