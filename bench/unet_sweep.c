@@ -17,7 +17,7 @@
  * Classes in turn, guidance w = 1, the same noise for every model.
  *
  * usage: unet_sweep RESULTS_DIR [SECONDS [N]]   (default 60 s a network, N = 2000 samples)
- * writes unet_sweep.tsv; needs chapter 5's classifier in the data directory
+ * writes unet_sweep.tsv and unet_sweep_mlp_laws.tsv; needs chapter 5's classifier in the data directory
  * (make tour, or `make bench`, which runs chapter 5 first if it is missing). */
 #include "bench.h"
 #include "networks/frechet.h"
@@ -139,8 +139,10 @@ static int train_unet(const sweep_config *c, fmd_image_set *train, double second
 }
 
 /* chapter 5's MLP denoiser (its plain read-out, no clipping: chapters/05-conditional-generation/main.c)
- * trained for `seconds`, sampled as the chapter does */
-static int mlp_run(fmd_image_set *train, double seconds, size_t n, double *x, unsigned long *steps, size_t *nparams)
+ * trained for `seconds`, sampled as the chapter does; t uniform as the chapter draws it, or, if
+ * logit is not NAN, logit-normal: ln sigma ~ N(logit, 1) (the U-Net's law at logit = 0.5) */
+static int mlp_run(fmd_image_set *train, double seconds, double logit, size_t n, double *x, unsigned long *steps,
+                   size_t *nparams)
 {
     fmd_mlp_config mc = {.d = 784, .n_fourier = 4, .n_classes = 10, .depth = 3, .width = {512, 512, 512},
                          .act = FMD_SILU, .dtype = FMD_F32};
@@ -155,6 +157,8 @@ static int mlp_run(fmd_image_set *train, double seconds, size_t n, double *x, un
     fmd_train_config tc = {.objective = FMD_LOSS_DENOISER, .batch = 128, .lr = 1e-3, .t_max = 1.0,
                            .ema_decay = 0.999, .label_drop = 0.1, .seed = 92, .schedule = mc.schedule};
     tc.threads = fmd_cpus_available();
+    if (!isnan(logit))
+        tc.time_law = FMD_TIME_LOGNORMAL, tc.p_mean = logit, tc.p_std = 1.0;
     fmd_trainer *tr;
     if (fmd_trainer_alloc_sampler(&tc, fmd_image_set_sampler, train, net, &tr) != FMD_OK)
         return 1;
@@ -222,12 +226,14 @@ int main(int argc, char **argv)
     fprintf(out.fp, "# %g s of training each on %d CPUs; Frechet distance of %zu samples (w = 1) in chapter 5's "
                     "classifier features; floor %.4g\n", seconds, fmd_cpus_available(), n, floor_fd);
     fprintf(out.fp, "name\tparams\tsteps\timages\tsteps_per_s\tfrechet_distance\tfloor\n");
-    unsigned long steps;
+    unsigned long steps, mlp_steps = 0;
     size_t nparams;
+    double mlp_fd = NAN;   /* the MLP with uniform t, beside its other laws below */
     if (!only || strstr(only, "mlp")) {
-        if (mlp_run(&train, seconds, n, x, &steps, &nparams) != 0)
+        if (mlp_run(&train, seconds, NAN, n, x, &steps, &nparams) != 0)
             return 1;
         const double fd = distance(clf, n, x, mu, S);
+        mlp_fd = fd, mlp_steps = steps;
         fprintf(out.fp, "mlp-denoiser-512x3-b128\t%zu\t%lu\t%lu\t%.4g\t%.4g\t%.4g\n", nparams, steps, steps * 128,
                 (double)steps / seconds, fd, floor_fd);
         printf("%-28s %9zu params %6lu steps  FD %.3g (floor %.3g)\n", "mlp-denoiser", nparams, steps, fd, floor_fd);
@@ -248,6 +254,30 @@ int main(int argc, char **argv)
         fmd_unet_free(net);
     }
     fmd_atomic_commit(&out);
+    /* Is the law of t worth as much to the MLP? The same MLP and time, t logit-normal
+     * (unet_sweep_mlp_laws.tsv; its own file, so the figure's bars stay U-Nets). */
+    static const struct { const char *name; double logit; } laws[] = {
+        {"mlp-denoiser-512x3-logit0-b128", 0.0}, {"mlp-denoiser-512x3-logit0.5-b128", 0.5}};
+    fmd_atomic_file lf;
+    snprintf(path, sizeof path, "%s/unet_sweep_mlp_laws.tsv", dir);
+    if (fmd_atomic_open(path, &lf) != FMD_OK)
+        return 1;
+    fprintf(lf.fp, "# chapter 5's MLP denoiser, %g s of training on %d CPUs, t uniform (p_mean nan) or logit-normal: "
+                   "ln sigma ~ N(p_mean, 1); the rest as unet_sweep.tsv\n", seconds, fmd_cpus_available());
+    fprintf(lf.fp, "name\tp_mean\tsteps\tfrechet_distance\tfloor\n");
+    if (!isnan(mlp_fd))   /* p_mean NaN: t uniform, the row of unet_sweep.tsv */
+        fprintf(lf.fp, "mlp-denoiser-512x3-b128\tnan\t%lu\t%.4g\t%.4g\n", mlp_steps, mlp_fd, floor_fd);
+    for (size_t i = 0; i < sizeof laws / sizeof laws[0]; i++) {
+        if (only && !strstr(only, laws[i].name))
+            continue;
+        if (mlp_run(&train, seconds, laws[i].logit, n, x, &steps, &nparams) != 0)
+            return 1;
+        const double fd = distance(clf, n, x, mu, S);
+        fprintf(lf.fp, "%s\t%g\t%lu\t%.4g\t%.4g\n", laws[i].name, laws[i].logit, steps, fd, floor_fd);
+        printf("%-28s %6lu steps  FD %.3g\n", laws[i].name, steps, fd);
+        fflush(stdout);
+    }
+    fmd_atomic_commit(&lf);
     free(mu), free(S), free(x);
     fmd_mlp_free(clf);
     fmd_image_set_free(&train), fmd_image_set_free(&test);
