@@ -80,11 +80,13 @@ static void unet_key(const unet_kind *k, unsigned long steps, char *key, size_t 
     fmd_train_config tc;
     ch05_unet_network(&c);
     ch05_unet_training(k->edm, &(fmd_schedule){0}, &tc);
-    char options[400];
-    snprintf(options, sizeof options, "unet patch=%zu c%zu levels=%zu mult=%zu,%zu att=%d emb=%zu f32 %s condot "
+    char mult[64] = "", options[400];
+    for (size_t l = 0, at = 0; l < c.levels && at < sizeof mult; l++)
+        at += (size_t)snprintf(mult + at, sizeof mult - at, "%s%zu", l ? "," : "", c.mult[l]);
+    snprintf(options, sizeof options, "unet patch=%zu c%zu levels=%zu mult=%s att=%d emb=%zu f32 %s condot "
                                       "batch=%zu lr=%.17g clip=%.17g ema=%.17g label-drop=%.17g seed=%llu "
                                       "lognormal(%.17g,%.17g) step=%lu",
-             c.patch, c.channels, c.levels, c.mult[0], c.mult[1], c.attention, c.emb,
+             c.patch, c.channels, c.levels, mult, c.attention, c.emb,
              k->edm ? "denoiser edm-readout edm-weight" : "cfm", tc.batch, tc.lr, tc.clip, tc.ema_decay,
              tc.label_drop, (unsigned long long)tc.seed, tc.p_mean, tc.p_std, steps);
     fmd_kept_key(key, len, FMD_CODE_KEY, options);
